@@ -1,0 +1,282 @@
+//! Appraisal: the policy step after verification, failing closed and
+//! explaining every check.
+//!
+//! Defaults deny debug TEEs, deny mock evidence, require the expected
+//! report data (freshness), and apply per-platform defaults (SEV-SNP VMPL 0
+//! and no migration agent; TDX TCB status `UpToDate` only). Checks that have
+//! nothing configured are listed as `skipped` so a reader sees what was not
+//! checked.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::HexBytes;
+use crate::claims::{Claims, PlatformClaims, TrustRoot};
+use crate::error::{Error, Result};
+use crate::platforms::{self, MockPolicy, PefPolicy, SnpPolicy, TdxPolicy};
+use crate::report_data::ReportData;
+use crate::verified::Verified;
+
+/// Largest policy file accepted (1 MiB).
+pub const MAX_POLICY_TOML: usize = 1 << 20;
+
+/// An appraisal policy. Loadable from TOML ([`Policy::from_toml`]); unknown
+/// keys are rejected so a typo never silently weakens a policy.
+///
+/// ```toml
+/// allow_debug = false
+/// report_data = "00112233…"            # 128 hex digits
+/// allowed_measurements = ["7a1e5c26…"]
+/// host_data = "…"                        # SNP HOST_DATA / TDX MRCONFIGID
+///
+/// [sev-snp]
+/// vmpl = 0
+/// min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }
+///
+/// [tdx]
+/// accepted_tcb_statuses = ["UpToDate"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Accept debug TEEs (default false).
+    pub allow_debug: bool,
+    /// Accept mock evidence, which has NO SECURITY (default false).
+    pub allow_mock: bool,
+    /// The report data the evidence must carry.
+    pub report_data: Option<ReportData>,
+    /// Accept any report data when none is expected (default false: without
+    /// an expected value there is no freshness, so appraisal fails).
+    pub allow_any_report_data: bool,
+    /// If non-empty, the launch measurement must be one of these.
+    pub allowed_measurements: Vec<HexBytes>,
+    /// The host data / init-data digest the evidence must carry
+    /// (SNP HOST_DATA, TDX MRCONFIGID).
+    pub host_data: Option<HexBytes>,
+    /// SEV-SNP section.
+    #[serde(rename = "sev-snp")]
+    pub sev_snp: SnpPolicy,
+    /// TDX section.
+    pub tdx: TdxPolicy,
+    /// PEF section.
+    pub pef: PefPolicy,
+    /// Mock section.
+    pub mock: MockPolicy,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allow_debug: false,
+            allow_mock: false,
+            report_data: None,
+            allow_any_report_data: false,
+            allowed_measurements: Vec::new(),
+            host_data: None,
+            sev_snp: SnpPolicy::default(),
+            tdx: TdxPolicy::default(),
+            pef: PefPolicy::default(),
+            mock: MockPolicy::default(),
+        }
+    }
+}
+
+impl Policy {
+    /// Parse a TOML policy.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for invalid TOML, unknown keys, bad values, or
+    /// input larger than [`MAX_POLICY_TOML`].
+    pub fn from_toml(text: &str) -> Result<Self> {
+        if text.len() > MAX_POLICY_TOML {
+            return Err(Error::malformed(
+                "policy file",
+                crate::MalformedKind::BadLength { expected: MAX_POLICY_TOML, actual: text.len() },
+            ));
+        }
+        toml::from_str(text).map_err(|e| Error::encoding("policy file", e.message()))
+    }
+
+    /// Parse TOML from bytes (must be UTF-8).
+    ///
+    /// # Errors
+    /// As [`Policy::from_toml`], plus non-UTF-8 input.
+    pub fn from_toml_bytes(bytes: &[u8]) -> Result<Self> {
+        let text = core::str::from_utf8(bytes).map_err(|e| Error::encoding("policy file", e))?;
+        Self::from_toml(text)
+    }
+
+    /// Builder: expect this report data.
+    #[must_use]
+    pub fn expect_report_data(mut self, rd: ReportData) -> Self {
+        self.report_data = Some(rd);
+        self
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The check passed.
+    Passed,
+    /// The check failed; the appraisal fails.
+    Failed,
+    /// Nothing was configured for this check.
+    Skipped,
+}
+
+/// One explained check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable check name, e.g. `debug`, `report_data`, `sev-snp.vmpl`.
+    pub name: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Why (public values only).
+    pub detail: String,
+}
+
+/// The result of appraisal: every check with its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appraisal {
+    /// The checks in the order they ran.
+    pub checks: Vec<Check>,
+}
+
+impl Appraisal {
+    /// Record a pass/fail check.
+    pub fn check(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            outcome: if ok { Outcome::Passed } else { Outcome::Failed },
+            detail: detail.into(),
+        });
+    }
+
+    /// Record a skipped check.
+    pub fn skip(&mut self, name: &str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            outcome: Outcome::Skipped,
+            detail: detail.into(),
+        });
+    }
+
+    /// Whether every check passed or was skipped (and at least one passed).
+    pub fn passed(&self) -> bool {
+        self.checks.iter().any(|c| c.outcome == Outcome::Passed)
+            && self.checks.iter().all(|c| c.outcome != Outcome::Failed)
+    }
+
+    /// The failed checks.
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.outcome == Outcome::Failed)
+    }
+
+    /// `Ok(self)` if passed, else [`Error::Policy`].
+    ///
+    /// # Errors
+    /// [`Error::Policy`] carrying this appraisal when any check failed.
+    pub fn into_result(self) -> Result<Self> {
+        if self.passed() { Ok(self) } else { Err(Error::Policy(self)) }
+    }
+}
+
+/// Appraise verified claims against a policy. Always returns the full
+/// explanation; call [`Appraisal::into_result`] to turn failures into an error.
+pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
+    let c: &Claims = claims;
+    let mut out = Appraisal::default();
+
+    let is_mock = matches!(c.trust, TrustRoot::NoSecurity);
+    out.check(
+        "mock",
+        !is_mock || policy.allow_mock,
+        if is_mock {
+            if policy.allow_mock {
+                "mock evidence (NO SECURITY) explicitly allowed"
+            } else {
+                "mock evidence has NO SECURITY and is denied unless explicitly allowed"
+            }
+        } else {
+            "evidence is not from the mock"
+        },
+    );
+
+    out.check(
+        "debug",
+        !c.debug || policy.allow_debug,
+        if c.debug {
+            if policy.allow_debug {
+                "debug TEE explicitly allowed"
+            } else {
+                "TEE is in debug mode (its memory is readable by the host); denied by default"
+            }
+        } else {
+            "TEE is not in debug mode"
+        },
+    );
+
+    match (&policy.report_data, policy.allow_any_report_data) {
+        (Some(want), _) => out.check(
+            "report_data",
+            *want == c.report_data,
+            if *want == c.report_data {
+                "report data matches the expected value".to_string()
+            } else {
+                alloc::format!("report data {} differs from the expected value", c.report_data)
+            },
+        ),
+        (None, true) => out.skip("report_data", "any report data explicitly allowed (no freshness)"),
+        (None, false) => out.check(
+            "report_data",
+            false,
+            "no expected report data given: freshness cannot be established",
+        ),
+    }
+
+    if policy.allowed_measurements.is_empty() {
+        out.skip("measurement", "no reference measurements configured");
+    } else {
+        match c.launch_measurement.value() {
+            Some(m) => out.check(
+                "measurement",
+                policy.allowed_measurements.contains(m),
+                alloc::format!("launch measurement {m}"),
+            ),
+            None => out.check("measurement", false, "evidence has no launch measurement"),
+        }
+    }
+
+    match &policy.host_data {
+        None => out.skip("host_data", "no expected host data configured"),
+        Some(want) => match c.host_data.value() {
+            Some(h) => out.check("host_data", h == want, alloc::format!("host data {h}")),
+            None => out.check("host_data", false, "evidence has no host data"),
+        },
+    }
+
+    if let Some(replay) = &c.event_log {
+        let bad: Vec<_> = replay.iter().filter(|r| !r.matches).map(|r| r.index).collect();
+        out.check(
+            "event_log",
+            bad.is_empty(),
+            if bad.is_empty() {
+                "event log replays to the reported registers".to_string()
+            } else {
+                alloc::format!("event log does not replay to registers {bad:?}")
+            },
+        );
+    }
+
+    match &c.platform_claims {
+        PlatformClaims::SevSnp(s) => platforms::appraise_snp(s, &policy.sev_snp, &mut out),
+        PlatformClaims::Tdx(t) => platforms::appraise_tdx(t, &policy.tdx, &mut out),
+        PlatformClaims::Pef(p) => platforms::appraise_pef(p, &policy.pef, &mut out),
+        PlatformClaims::Mock(m) => platforms::appraise_mock(m, &policy.mock, &mut out),
+    }
+    out
+}

@@ -1,0 +1,229 @@
+//! Runtime measurement registers and their event log.
+//!
+//! Every register in the SDK is SHA-384 and is extended as
+//! `new = SHA-384(old || digest)`, starting from all zeros. Every extension
+//! is recorded as an [`Event`]; a verifier replays the [`EventLog`] with
+//! [`EventLog::replay`] and compares the result with the registers the
+//! evidence reports ([`EventLog::check_against`]).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha384};
+
+use crate::bytes::HexBytes;
+use crate::error::{Error, Result};
+
+/// A SHA-384 register value or digest.
+pub type Digest384 = [u8; 48];
+
+/// Largest number of registers a log may address.
+pub const MAX_REGISTERS: u32 = 32;
+
+/// `SHA-384(old || digest)`.
+pub fn extend_sha384(old: &Digest384, digest: &Digest384) -> Digest384 {
+    let mut h = Sha384::new();
+    h.update(old);
+    h.update(digest);
+    h.finalize().into()
+}
+
+/// The digest of event data: `SHA-384(data)`.
+pub fn event_digest(data: &[u8]) -> Digest384 {
+    Sha384::digest(data).into()
+}
+
+/// One recorded extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Register index (platform numbering, e.g. RTMR index for TDX).
+    pub register: u32,
+    /// The 48-byte digest that was extended into the register.
+    pub digest: HexBytes,
+    /// A short human-readable description (event type, name).
+    pub description: String,
+    /// The measured data, when recorded. If present, `digest` must equal
+    /// `SHA-384(data)`; firmware events that hash something else omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_b64")]
+    pub data: Option<Vec<u8>>,
+}
+
+mod opt_b64 {
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => crate::bytes::base64::serialize(b, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        #[derive(Deserialize)]
+        struct W(#[serde(with = "crate::bytes::base64")] Vec<u8>);
+        Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+impl Event {
+    /// An event over `data` (digest = `SHA-384(data)`).
+    pub fn new(register: u32, description: impl Into<String>, data: Vec<u8>) -> Self {
+        Self {
+            register,
+            digest: HexBytes(event_digest(&data).to_vec()),
+            description: description.into(),
+            data: Some(data),
+        }
+    }
+
+    /// An event known only by its digest.
+    pub fn from_digest(register: u32, description: impl Into<String>, digest: Digest384) -> Self {
+        Self {
+            register,
+            digest: HexBytes(digest.to_vec()),
+            description: description.into(),
+            data: None,
+        }
+    }
+}
+
+/// A sequence of register extensions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLog {
+    /// The events in the order they were extended.
+    pub events: Vec<Event>,
+}
+
+/// The value of one register as reported by evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterValue {
+    /// Register index.
+    pub index: u32,
+    /// Register value.
+    pub value: HexBytes,
+}
+
+/// Result of comparing a replayed log with reported registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayCheck {
+    /// Register index.
+    pub index: u32,
+    /// Number of events that extended it.
+    pub events: usize,
+    /// The value the replay produced.
+    pub replayed: HexBytes,
+    /// The value the evidence reports.
+    pub reported: HexBytes,
+    /// Whether they are equal.
+    pub matches: bool,
+}
+
+impl EventLog {
+    /// Replay into `register_count` registers starting from zero.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if an event names a register `>= register_count`,
+    /// a digest is not 48 bytes, or recorded data does not hash to its digest.
+    pub fn replay(&self, register_count: u32) -> Result<Vec<Digest384>> {
+        let n = register_count.min(MAX_REGISTERS) as usize;
+        let mut regs = alloc::vec![[0u8; 48]; n];
+        for (i, ev) in self.events.iter().enumerate() {
+            let slot = regs.get_mut(ev.register as usize).ok_or_else(|| {
+                Error::bad_field(
+                    "event log",
+                    "register",
+                    format_args!("event {i} names register {} of {n}", ev.register),
+                )
+            })?;
+            let d: Digest384 = <[u8; 48]>::try_from(&ev.digest.0[..]).map_err(|_| {
+                Error::bad_field(
+                    "event log",
+                    "digest",
+                    format_args!("event {i} digest is {} bytes, expected 48", ev.digest.len()),
+                )
+            })?;
+            if let Some(data) = &ev.data {
+                if event_digest(data) != d {
+                    return Err(Error::bad_field(
+                        "event log",
+                        "digest",
+                        format_args!("event {i} data does not hash to its digest"),
+                    ));
+                }
+            }
+            *slot = extend_sha384(slot, &d);
+        }
+        Ok(regs)
+    }
+
+    /// Replay and compare with every reported register.
+    ///
+    /// # Errors
+    /// As [`EventLog::replay`].
+    pub fn check_against(&self, reported: &[RegisterValue]) -> Result<Vec<ReplayCheck>> {
+        let count = reported.iter().map(|r| r.index + 1).max().unwrap_or(0);
+        let regs = self.replay(count)?;
+        Ok(reported
+            .iter()
+            .map(|r| {
+                let replayed = regs.get(r.index as usize).copied().unwrap_or([0; 48]);
+                ReplayCheck {
+                    index: r.index,
+                    events: self.events.iter().filter(|e| e.register == r.index).count(),
+                    replayed: HexBytes(replayed.to_vec()),
+                    matches: r.value.0 == replayed,
+                    reported: r.value.clone(),
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extend_definition() {
+        let mut h = Sha384::new();
+        h.update([0u8; 48]);
+        h.update([1u8; 48]);
+        let want: Digest384 = h.finalize().into();
+        assert_eq!(extend_sha384(&[0; 48], &[1; 48]), want);
+    }
+
+    #[test]
+    fn replay_and_check() {
+        let log = EventLog {
+            events: vec![Event::new(0, "a", b"x".to_vec()), Event::new(2, "b", b"y".to_vec())],
+        };
+        let regs = log.replay(4).unwrap();
+        assert_eq!(regs[0], extend_sha384(&[0; 48], &event_digest(b"x")));
+        assert_eq!(regs[1], [0; 48]);
+        let reported: Vec<_> = regs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RegisterValue { index: i as u32, value: HexBytes(r.to_vec()) })
+            .collect();
+        assert!(log.check_against(&reported).unwrap().iter().all(|c| c.matches));
+        let mut bad = reported.clone();
+        bad[2].value.0[0] ^= 1;
+        let checks = log.check_against(&bad).unwrap();
+        assert!(!checks[2].matches && checks[0].matches);
+    }
+
+    #[test]
+    fn replay_rejects_bad_events() {
+        let mut ev = Event::new(0, "a", b"x".to_vec());
+        ev.data = Some(b"other".to_vec());
+        assert!(EventLog { events: vec![ev] }.replay(4).is_err());
+        assert!(EventLog { events: vec![Event::new(9, "a", vec![])] }.replay(4).is_err());
+        let short = Event { register: 0, digest: HexBytes(vec![0; 47]), description: String::new(), data: None };
+        assert!(EventLog { events: vec![short] }.replay(4).is_err());
+    }
+}

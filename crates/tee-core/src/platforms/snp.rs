@@ -1,0 +1,260 @@
+//! AMD SEV-SNP raw claims and policy.
+
+use serde::{Deserialize, Serialize};
+
+use crate::appraisal::Appraisal;
+use crate::bytes::HexBytes;
+
+/// Which key signed the report (`key_info.signing_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnpSigningKey {
+    /// Versioned Chip Endorsement Key.
+    Vcek,
+    /// Versioned Loaded Endorsement Key.
+    Vlek,
+}
+
+/// A decoded TCB_VERSION.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnpTcb {
+    /// Boot loader SPL.
+    pub bootloader: u8,
+    /// PSP OS (TEE) SPL.
+    pub tee: u8,
+    /// SNP firmware SPL.
+    pub snp: u8,
+    /// Microcode SPL.
+    pub microcode: u8,
+    /// FMC SPL (Turin and later only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmc: Option<u8>,
+    /// The raw 64-bit value.
+    pub raw: u64,
+}
+
+/// Decoded guest policy bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnpGuestPolicy {
+    /// Raw 64-bit policy.
+    pub raw: u64,
+    /// Minimum ABI minor version.
+    pub abi_minor: u8,
+    /// Minimum ABI major version.
+    pub abi_major: u8,
+    /// SMT allowed (bit 16).
+    pub smt: bool,
+    /// Migration agent allowed (bit 18).
+    pub migrate_ma: bool,
+    /// Debugging allowed (bit 19).
+    pub debug: bool,
+    /// Single socket only (bit 20).
+    pub single_socket: bool,
+    /// CXL allowed (bit 21).
+    pub cxl_allow: bool,
+    /// AES-256-XTS required (bit 22).
+    pub mem_aes_256_xts: bool,
+    /// RAPL disabled required (bit 23).
+    pub rapl_dis: bool,
+    /// Ciphertext hiding required (bit 24).
+    pub ciphertext_hiding: bool,
+    /// Page swap disabled (bit 25).
+    pub page_swap_disable: bool,
+}
+
+/// Decoded PLATFORM_INFO bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnpPlatformInfo {
+    /// Raw value.
+    pub raw: u64,
+    /// SMT enabled on the platform (bit 0).
+    pub smt_enabled: bool,
+    /// TSME enabled (bit 1).
+    pub tsme_enabled: bool,
+    /// ECC memory in use (bit 2).
+    pub ecc_enabled: bool,
+    /// RAPL disabled (bit 3).
+    pub rapl_disabled: bool,
+    /// Ciphertext hiding enabled (bit 4).
+    pub ciphertext_hiding_enabled: bool,
+    /// Alias check complete (bit 5).
+    pub alias_check_complete: bool,
+}
+
+/// Raw claims of a verified SEV-SNP report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnpClaims {
+    /// Report version (2, 3 or 5).
+    pub version: u32,
+    /// `milan`, `genoa` or `turin`.
+    pub product: String,
+    /// VCEK or VLEK.
+    pub signing_key: SnpSigningKey,
+    /// Guest SVN.
+    pub guest_svn: u32,
+    /// Guest policy.
+    pub policy: SnpGuestPolicy,
+    /// Family id (16 bytes).
+    pub family_id: HexBytes,
+    /// Image id (16 bytes).
+    pub image_id: HexBytes,
+    /// VMPL of the request.
+    pub vmpl: u32,
+    /// Launch measurement (48 bytes).
+    pub measurement: HexBytes,
+    /// Report data (64 bytes).
+    pub report_data: HexBytes,
+    /// Host data (32 bytes).
+    pub host_data: HexBytes,
+    /// ID key digest.
+    pub id_key_digest: HexBytes,
+    /// Author key digest.
+    pub author_key_digest: HexBytes,
+    /// Report id.
+    pub report_id: HexBytes,
+    /// Report id of the migration agent.
+    pub report_id_ma: HexBytes,
+    /// Chip id (64 bytes; zero when masked or for VLEK-signed reports).
+    pub chip_id: HexBytes,
+    /// Current TCB.
+    pub current_tcb: SnpTcb,
+    /// Reported TCB (the TCB the signing key was derived for).
+    pub reported_tcb: SnpTcb,
+    /// Committed TCB.
+    pub committed_tcb: SnpTcb,
+    /// TCB at launch.
+    pub launch_tcb: SnpTcb,
+    /// Platform info.
+    pub platform_info: SnpPlatformInfo,
+    /// Current firmware version `major.minor.build`.
+    pub current_version: String,
+    /// Committed firmware version `major.minor.build`.
+    pub committed_version: String,
+    /// CPUID family/model/stepping (v3+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuid: Option<[u8; 3]>,
+    /// Launch mitigation vector (v5+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_mit_vector: Option<u64>,
+    /// Current mitigation vector (v5+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_mit_vector: Option<u64>,
+}
+
+/// Minimum TCB per component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnpMinTcb {
+    /// Minimum boot loader SPL.
+    pub bootloader: u8,
+    /// Minimum TEE SPL.
+    pub tee: u8,
+    /// Minimum SNP SPL.
+    pub snp: u8,
+    /// Minimum microcode SPL.
+    pub microcode: u8,
+    /// Minimum FMC SPL (checked on Turin and later).
+    pub fmc: u8,
+}
+
+/// SEV-SNP policy section (`[sev-snp]`). Defaults fail closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnpPolicy {
+    /// Minimum reported TCB per component.
+    pub min_tcb: Option<SnpMinTcb>,
+    /// Minimum guest SVN.
+    pub min_guest_svn: Option<u32>,
+    /// Required VMPL (default 0).
+    pub vmpl: u32,
+    /// If non-empty, the family id must be one of these.
+    pub allowed_family_ids: Vec<HexBytes>,
+    /// If non-empty, the image id must be one of these.
+    pub allowed_image_ids: Vec<HexBytes>,
+    /// Whether a guest policy allowing SMT is acceptable (default true).
+    pub allow_smt: bool,
+    /// Whether a guest policy allowing a migration agent is acceptable (default false).
+    pub allow_migration_agent: bool,
+}
+
+impl Default for SnpPolicy {
+    fn default() -> Self {
+        Self {
+            min_tcb: None,
+            min_guest_svn: None,
+            vmpl: 0,
+            allowed_family_ids: Vec::new(),
+            allowed_image_ids: Vec::new(),
+            allow_smt: true,
+            allow_migration_agent: false,
+        }
+    }
+}
+
+pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
+    out.check(
+        "sev-snp.vmpl",
+        c.vmpl == p.vmpl,
+        format!("report VMPL {}, required {}", c.vmpl, p.vmpl),
+    );
+    match &p.min_tcb {
+        None => out.skip("sev-snp.min_tcb", "no minimum TCB configured"),
+        Some(m) => {
+            let t = &c.reported_tcb;
+            let mut low = Vec::new();
+            for (name, have, want) in [
+                ("bootloader", t.bootloader, m.bootloader),
+                ("tee", t.tee, m.tee),
+                ("snp", t.snp, m.snp),
+                ("microcode", t.microcode, m.microcode),
+            ] {
+                if have < want {
+                    low.push(format!("{name} {have} < {want}"));
+                }
+            }
+            if let Some(fmc) = t.fmc {
+                if fmc < m.fmc {
+                    low.push(format!("fmc {fmc} < {}", m.fmc));
+                }
+            }
+            let ok = low.is_empty();
+            out.check(
+                "sev-snp.min_tcb",
+                ok,
+                if ok { "reported TCB meets the minimum".to_string() } else { low.join(", ") },
+            );
+        }
+    }
+    match p.min_guest_svn {
+        None => out.skip("sev-snp.min_guest_svn", "no minimum guest SVN configured"),
+        Some(m) => out.check(
+            "sev-snp.min_guest_svn",
+            c.guest_svn >= m,
+            format!("guest SVN {}, minimum {m}", c.guest_svn),
+        ),
+    }
+    for (name, list, have) in [
+        ("sev-snp.family_id", &p.allowed_family_ids, &c.family_id),
+        ("sev-snp.image_id", &p.allowed_image_ids, &c.image_id),
+    ] {
+        if list.is_empty() {
+            out.skip(name, "no allowed values configured");
+        } else {
+            out.check(name, list.contains(have), format!("{have}"));
+        }
+    }
+    out.check(
+        "sev-snp.smt",
+        p.allow_smt || !c.policy.smt,
+        if c.policy.smt { "guest policy allows SMT" } else { "guest policy forbids SMT" },
+    );
+    out.check(
+        "sev-snp.migration_agent",
+        p.allow_migration_agent || !c.policy.migrate_ma,
+        if c.policy.migrate_ma {
+            "guest policy allows a migration agent"
+        } else {
+            "guest policy forbids a migration agent"
+        },
+    );
+}
