@@ -145,6 +145,26 @@ pub fn capabilities_are_honest(t: &Target<'_>) {
     check(Operation::Sealing, s.is_ok(), s.err());
 }
 
+/// The directory of real test vectors: `$TEE_TEST_VECTORS`, else
+/// `../shared/vectors` beside the workspace. Returns `None` (and says so on
+/// stderr) when missing, so tests can skip; panics when missing and `CI` is
+/// set, so CI never silently skips them.
+pub fn vectors_dir(workspace_root: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("TEE_TEST_VECTORS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root.join("../shared/vectors"));
+    if dir.join("INDEX.md").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "test vectors not found at {} (set TEE_TEST_VECTORS); CI must not skip them",
+        dir.display()
+    );
+    eprintln!("skipping: test vectors not found at {} (set TEE_TEST_VECTORS)", dir.display());
+    None
+}
+
 /// Every scenario.
 pub fn run_all(t: &Target<'_>) {
     capabilities_are_honest(t);

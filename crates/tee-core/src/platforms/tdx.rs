@@ -46,8 +46,14 @@ pub struct TdxClaims {
     pub fmspc: HexBytes,
     /// MRTD.
     pub mr_td: HexBytes,
-    /// RTMR0..3.
-    pub rtmr: [HexBytes; 4],
+    /// RTMR0.
+    pub rtmr0: HexBytes,
+    /// RTMR1.
+    pub rtmr1: HexBytes,
+    /// RTMR2.
+    pub rtmr2: HexBytes,
+    /// RTMR3.
+    pub rtmr3: HexBytes,
     /// MRCONFIGID.
     pub mr_config_id: HexBytes,
     /// MROWNER.
@@ -149,7 +155,8 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         if list.is_empty() {
             out.skip(name, "no allowed values configured");
         } else {
-            out.check(name, list.contains(&c.rtmr[i]), format!("{}", c.rtmr[i]));
+            let have = [&c.rtmr0, &c.rtmr1, &c.rtmr2, &c.rtmr3][i];
+            out.check(name, list.contains(have), format!("{have}"));
         }
     }
     match &p.mr_owner {
