@@ -221,11 +221,7 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
             out.check(
                 "sev-snp.min_tcb",
                 ok,
-                if ok {
-                    "reported TCB meets the minimum".to_string()
-                } else {
-                    low.join(", ")
-                },
+                if ok { "reported TCB meets the minimum".to_string() } else { low.join(", ") },
             );
         }
     }
@@ -250,11 +246,7 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
     out.check(
         "sev-snp.smt",
         p.allow_smt || !c.policy.smt,
-        if c.policy.smt {
-            "guest policy allows SMT"
-        } else {
-            "guest policy forbids SMT"
-        },
+        if c.policy.smt { "guest policy allows SMT" } else { "guest policy forbids SMT" },
     );
     out.check(
         "sev-snp.migration_agent",
