@@ -432,7 +432,7 @@ pub fn describe_data(t: u32, d: &[u8]) -> String {
                 _ => format!("{} bytes", d.len()),
             }
         }
-        0x8000_0003 | 0x8000_0004 | 0x8000_0005 => match (r.u64(), r.u64()) {
+        0x8000_0003..=0x8000_0005 => match (r.u64(), r.u64()) {
             (Ok(b), Ok(l)) => format!("image at {b:#x}, {l:#x} bytes"),
             _ => format!("{} bytes", d.len()),
         },
@@ -454,7 +454,7 @@ impl fmt::Display for EventLog {
                 Some(r) => format!("RTMR{r}"),
                 None => format!("MR{}", e.mr_index),
             };
-            let d = e.digest.map(|d| hex::encode(d)).unwrap_or_default();
+            let d = e.digest.map(hex::encode).unwrap_or_default();
             writeln!(f, "{i:3} {mr:6} {}", e.describe())?;
             if !d.is_empty() {
                 writeln!(f, "           sha384 {d}")?;

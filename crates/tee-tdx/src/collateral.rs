@@ -72,15 +72,15 @@ impl CollateralDates {
                 }
                 .into());
             }
-            if let Some(na) = na {
-                if t > *na {
-                    return Err(Authenticity::Expired {
-                        what: (*what).into(),
-                        not_after: *na,
-                        at: t,
-                    }
-                    .into());
+            if let Some(na) = na
+                && t > *na
+            {
+                return Err(Authenticity::Expired {
+                    what: (*what).into(),
+                    not_after: *na,
+                    at: t,
                 }
+                .into());
             }
         }
         Ok(())

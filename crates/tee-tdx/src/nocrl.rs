@@ -117,10 +117,9 @@ pub(crate) fn evaluate(
     let Some(level) = found else {
         return Ok((TcbStatus::NoMatchingTcbLevel, Vec::new()));
     };
-    let merged =
-        TcbStatusWithAdvisory::new(level.tcb_status.clone(), level.advisory_ids.clone()).merge(
-            &TcbStatusWithAdvisory::new(qe_level.tcb_status.clone(), qe_level.advisory_ids.clone()),
-        );
+    let merged = TcbStatusWithAdvisory::new(level.tcb_status, level.advisory_ids.clone()).merge(
+        &TcbStatusWithAdvisory::new(qe_level.tcb_status, qe_level.advisory_ids.clone()),
+    );
     let status = crate::verify::status_from_dcap(&format!("{:?}", merged.status))?;
     if status == TcbStatus::Revoked {
         return Err(Authenticity::Revoked {

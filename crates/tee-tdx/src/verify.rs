@@ -546,10 +546,8 @@ impl Verifier for TdxVerifier {
             log.events.extend(app.events.iter().cloned());
             have_log = true;
         }
-        if have_log {
-            if let Claim::Value(regs) = &claims.runtime_registers {
-                claims.event_log = Some(log.check_against(regs)?);
-            }
+        if have_log && let Claim::Value(regs) = &claims.runtime_registers {
+            claims.event_log = Some(log.check_against(regs)?);
         }
         let _ = Operation::Verification;
         Ok(Verified::assert_verified_by_verifier(claims))
