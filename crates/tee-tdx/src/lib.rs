@@ -25,6 +25,10 @@ mod nocrl;
 mod pki;
 pub mod quote;
 pub mod tdreport;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+#[cfg(test)]
+mod tests_e2e;
 mod verify;
 
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};

@@ -192,10 +192,23 @@ pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime)
     }
     check_validity(&root, at)?;
     let mut cur = leaf;
-    for _ in 0..=inter.len() {
+    for used in 0..=inter.len() {
         check_validity(cur, at)?;
         if cur.tbs_certificate().issuer() == root.tbs_certificate().subject() {
-            return check_issued_by(cur, &root);
+            check_issued_by(cur, &root)?;
+            // Every presented certificate must be on the path: a chain with
+            // extra (possibly altered) certificates is not the chain the
+            // platform sent.
+            if used != inter.len() {
+                return Err(Authenticity::BadChain {
+                    detail: format!(
+                        "{} presented certificate(s) are not on the path",
+                        inter.len() - used
+                    ),
+                }
+                .into());
+            }
+            return Ok(());
         }
         let Some(next) = inter
             .iter()

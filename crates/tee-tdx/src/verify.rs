@@ -8,9 +8,8 @@ use tee_core::claims::{Claim, TcbSummary};
 use tee_core::evidence::{endorsement, format};
 use tee_core::platforms::{TdxClaims, TimeWindow};
 use tee_core::{
-    Appraisal, Authenticity, Claims, Error, Evidence, HexBytes, Operation, Platform,
-    PlatformClaims, RegisterValue, ReportData, Result, TcbStatus, TrustRoot, UnixTime, Verified,
-    Verifier,
+    Appraisal, Authenticity, Claims, Error, Evidence, HexBytes, Platform, PlatformClaims,
+    RegisterValue, ReportData, Result, TcbStatus, TrustRoot, UnixTime, Verified, Verifier,
 };
 
 use crate::collateral::{Collateral, CollateralProvider, PckCa};
@@ -534,22 +533,32 @@ impl Verifier for TdxVerifier {
         let q = Quote::parse(raw)?;
         let collateral = self.collateral_for(evidence, &q)?;
         let mut claims = self.verify_parsed(raw, &q, collateral.as_ref(), at)?;
-        // Event logs: the firmware CCEL (TCG2 binary) and/or application events.
+        // Event logs: the firmware CCEL (TCG2 binary) and/or application
+        // events. With the firmware log every RTMR is compared; with only
+        // an application log, the registers it extends plus RTMR3 (the
+        // application register, which must then be fully explained by it).
         let mut log = tee_core::EventLog::default();
-        let mut have_log = false;
+        let mut firmware = false;
         if let Some(bin) = evidence.endorsement(endorsement::TCG2_EVENT_LOG) {
             let parsed = crate::ccel::EventLog::parse(bin)?;
             log.events.extend(parsed.to_core_events());
-            have_log = true;
+            firmware = true;
         }
         if let Some(app) = &evidence.event_log {
             log.events.extend(app.events.iter().cloned());
-            have_log = true;
         }
-        if have_log && let Claim::Value(regs) = &claims.runtime_registers {
-            claims.event_log = Some(log.check_against(regs)?);
+        if (firmware || evidence.event_log.is_some())
+            && let Claim::Value(regs) = &claims.runtime_registers
+        {
+            let wanted: Vec<RegisterValue> = regs
+                .iter()
+                .filter(|r| {
+                    firmware || r.index == 3 || log.events.iter().any(|e| e.register == r.index)
+                })
+                .cloned()
+                .collect();
+            claims.event_log = Some(log.check_against(&wanted)?);
         }
-        let _ = Operation::Verification;
         Ok(Verified::assert_verified_by_verifier(claims))
     }
 }
