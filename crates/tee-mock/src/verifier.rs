@@ -59,7 +59,17 @@ impl Verifier for MockVerifier {
                 format_args!("unknown format `{}`", ev.format),
             ));
         }
-        let (report, signed, sig) = MockReport::parse(&ev.report)?;
+        // Authenticity first, over the exact bytes received; structure after.
+        if ev.report.len() != report::LEN {
+            return Err(Error::malformed(
+                "mock report",
+                tee_core::MalformedKind::BadLength {
+                    expected: report::LEN,
+                    actual: ev.report.len(),
+                },
+            ));
+        }
+        let (signed, sig) = ev.report.split_at(report::SIGNED_LEN);
         let root = self.trusted_root.ok_or_else(|| {
             Error::Authenticity(Authenticity::UntrustedRoot {
                 detail:
@@ -74,13 +84,14 @@ impl Verifier for MockVerifier {
             })
         })?;
         let ak = keys::check_endorsement(endorsement, &root)?;
+        keys::verify_with(&ak, signed, sig)?;
+        let (report, _, _) = MockReport::parse(&ev.report)?;
         if keys::key_id(&ak) != report.key_id {
             return Err(Error::Authenticity(Authenticity::Mismatch {
                 what: "mock key id",
                 detail: "report key id is not the endorsed attestation key".into(),
             }));
         }
-        keys::verify_with(&ak, signed, sig)?;
 
         let registers: Vec<RegisterValue> = report
             .registers

@@ -279,3 +279,15 @@ fn concurrent_use_matches_sequential() {
         assert_eq!(pt, vec![i as u8; 100]);
     }
 }
+
+#[test]
+fn every_byte_flip_is_an_authenticity_failure() {
+    let ev = MockBackend::new().attest_default();
+    let v = MockVerifier::trusting_mock_root();
+    for i in 0..ev.report.len() {
+        let mut bad = ev.clone();
+        bad.report[i] ^= 0x01;
+        let err = v.verify(&bad, AT).unwrap_err();
+        assert!(matches!(err, Error::Authenticity(_)), "byte {i}: {err}");
+    }
+}
