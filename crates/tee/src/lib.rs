@@ -125,3 +125,8 @@ impl Verifiers {
         self.get(evidence.platform).verify(evidence, at)
     }
 }
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
