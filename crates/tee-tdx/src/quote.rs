@@ -464,3 +464,82 @@ fn bit_names(raw: u64, known: &[(u32, &str)]) -> Vec<String> {
         })
         .collect()
 }
+
+impl core::fmt::Display for Quote {
+    /// A human-readable dump (`teectl tdx show`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let h = &self.header;
+        let b = &self.body;
+        writeln!(
+            f,
+            "TDX DCAP quote v{} ({:?} body)",
+            h.version, self.body_type
+        )?;
+        writeln!(f, "  att_key_type      {} (ECDSA-P256)", h.att_key_type)?;
+        writeln!(f, "  tee_type          {:#x}", h.tee_type)?;
+        writeln!(f, "  qe_svn / pce_svn  {} / {}", h.qe_svn, h.pce_svn)?;
+        writeln!(f, "  qe_vendor_id      {}", hex::encode(h.qe_vendor_id))?;
+        writeln!(f, "  user_data         {}", hex::encode(h.user_data))?;
+        writeln!(f, "  tee_tcb_svn       {}", hex::encode(b.tee_tcb_svn))?;
+        if let Some(s) = &b.tee_tcb_svn2 {
+            writeln!(f, "  tee_tcb_svn2      {}", hex::encode(s))?;
+        }
+        writeln!(f, "  mr_seam           {}", hex::encode(b.mr_seam))?;
+        writeln!(f, "  mr_signer_seam    {}", hex::encode(b.mr_signer_seam))?;
+        writeln!(f, "  seam_attributes   {:#018x}", b.seam_attributes)?;
+        writeln!(
+            f,
+            "  td_attributes     {:#018x} [{}]",
+            b.td_attributes,
+            td_attribute_names(b.td_attributes).join(" ")
+        )?;
+        writeln!(
+            f,
+            "  xfam              {:#018x} [{}]",
+            b.xfam,
+            xfam_names(b.xfam).join(" ")
+        )?;
+        writeln!(f, "  mr_td             {}", hex::encode(b.mr_td))?;
+        writeln!(f, "  mr_config_id      {}", hex::encode(b.mr_config_id))?;
+        writeln!(f, "  mr_owner          {}", hex::encode(b.mr_owner))?;
+        writeln!(f, "  mr_owner_config   {}", hex::encode(b.mr_owner_config))?;
+        for (i, r) in b.rtmr.iter().enumerate() {
+            writeln!(f, "  rtmr{i}             {}", hex::encode(r))?;
+        }
+        if let Some(s) = &b.mr_servicetd {
+            writeln!(f, "  mr_servicetd      {}", hex::encode(s))?;
+        }
+        writeln!(f, "  report_data       {}", hex::encode(b.report_data))?;
+        writeln!(f, "  signed bytes      {}", self.signed_len)?;
+        writeln!(
+            f,
+            "  attestation_key   {}",
+            hex::encode(self.attestation_key)
+        )?;
+        let q = &self.qe.qe_report;
+        writeln!(f, "  QE report: mr_enclave {}", hex::encode(q.mr_enclave))?;
+        writeln!(f, "             mr_signer  {}", hex::encode(q.mr_signer))?;
+        writeln!(
+            f,
+            "             isv_prod_id {} isv_svn {}",
+            q.isv_prod_id, q.isv_svn
+        )?;
+        writeln!(
+            f,
+            "  QE auth data      {} bytes",
+            self.qe.qe_auth_data.len()
+        )?;
+        writeln!(
+            f,
+            "  certification     type {} ({} bytes){}",
+            self.qe.pck_cert_type,
+            self.qe.pck_cert_data.len(),
+            if self.qe.pck_cert_type == CERT_TYPE_PCK_CHAIN {
+                ", PEM PCK chain"
+            } else {
+                ""
+            }
+        )?;
+        write!(f, "  trailing bytes    {}", self.trailing_len)
+    }
+}

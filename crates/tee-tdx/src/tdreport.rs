@@ -160,3 +160,74 @@ impl TdReport {
         Ok(())
     }
 }
+
+impl core::fmt::Display for TdReport {
+    /// A human-readable dump (`teectl tdx show`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let ok = |b: bool| if b { "ok" } else { "MISMATCH" };
+        writeln!(
+            f,
+            "TDREPORT (type {:#x}, subtype {}, version {})",
+            self.tee_type, self.subtype, self.version
+        )?;
+        writeln!(f, "  cpu_svn             {}", hex::encode(self.cpu_svn))?;
+        writeln!(
+            f,
+            "  tee_tcb_info_hash   {} ({})",
+            hex::encode(self.tee_tcb_info_hash),
+            ok(self.tcb_info_hash_ok)
+        )?;
+        writeln!(
+            f,
+            "  tee_info_hash       {} ({})",
+            hex::encode(self.tee_info_hash),
+            ok(self.tee_info_hash_ok)
+        )?;
+        writeln!(f, "  report_data         {}", hex::encode(self.report_data))?;
+        writeln!(
+            f,
+            "  mac                 {} (checkable only on the platform)",
+            hex::encode(self.mac)
+        )?;
+        writeln!(
+            f,
+            "  tcb_info.valid      {}",
+            hex::encode(self.tcb_info_valid)
+        )?;
+        writeln!(f, "  tee_tcb_svn         {}", hex::encode(self.tee_tcb_svn))?;
+        writeln!(f, "  mr_seam             {}", hex::encode(self.mr_seam))?;
+        writeln!(
+            f,
+            "  mr_signer_seam      {}",
+            hex::encode(self.mr_signer_seam)
+        )?;
+        writeln!(
+            f,
+            "  td_attributes       {:#018x} [{}]",
+            self.td_attributes,
+            crate::quote::td_attribute_names(self.td_attributes).join(" ")
+        )?;
+        writeln!(
+            f,
+            "  xfam                {:#018x} [{}]",
+            self.xfam,
+            crate::quote::xfam_names(self.xfam).join(" ")
+        )?;
+        writeln!(f, "  mr_td               {}", hex::encode(self.mr_td))?;
+        writeln!(
+            f,
+            "  mr_config_id        {}",
+            hex::encode(self.mr_config_id)
+        )?;
+        writeln!(f, "  mr_owner            {}", hex::encode(self.mr_owner))?;
+        writeln!(
+            f,
+            "  mr_owner_config     {}",
+            hex::encode(self.mr_owner_config)
+        )?;
+        for (i, r) in self.rtmr.iter().enumerate() {
+            writeln!(f, "  rtmr{i}               {}", hex::encode(r))?;
+        }
+        write!(f, "  servtd_hash         {}", hex::encode(self.servtd_hash))
+    }
+}
