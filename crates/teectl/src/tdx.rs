@@ -191,6 +191,11 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
 }
 
 pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError> {
+    // The dangerous verifier option also tells appraisal that claims with
+    // `revocation_checked = false` are acceptable.
+    if a.allow_unchecked_revocation {
+        p.tdx.allow_unchecked_revocation = true;
+    }
     if !a.accept_tcb_status.is_empty() {
         let mut names = Vec::new();
         for s in &a.accept_tcb_status {
