@@ -41,7 +41,7 @@ pub struct PcsFiles {
 /// validity window reported in claims.
 #[derive(Debug, Clone)]
 pub(crate) struct CollateralDates {
-    items: Vec<(&'static str, u64, Option<u64>)>,
+    items: Vec<(String, u64, Option<u64>)>,
 }
 
 impl CollateralDates {
@@ -66,7 +66,7 @@ impl CollateralDates {
         for (what, nb, na) in &self.items {
             if t < *nb {
                 return Err(Authenticity::NotYetValid {
-                    what: (*what).into(),
+                    what: what.clone(),
                     not_before: *nb,
                     at: t,
                 }
@@ -76,7 +76,7 @@ impl CollateralDates {
                 && t > *na
             {
                 return Err(Authenticity::Expired {
-                    what: (*what).into(),
+                    what: what.clone(),
                     not_after: *na,
                     at: t,
                 }
@@ -210,14 +210,14 @@ impl Collateral {
         let ti: Dated = serde_json::from_str(&self.inner.tcb_info)
             .map_err(|e| Error::encoding("TCB info", e))?;
         items.push((
-            "TCB info",
+            "TCB info".to_string(),
             rfc3339(&ti.issue_date)?,
             Some(rfc3339(&ti.next_update)?),
         ));
         let qe: Dated = serde_json::from_str(&self.inner.qe_identity)
             .map_err(|e| Error::encoding("QE identity", e))?;
         items.push((
-            "QE identity",
+            "QE identity".to_string(),
             rfc3339(&qe.issue_date)?,
             Some(rfc3339(&qe.next_update)?),
         ));
@@ -231,12 +231,29 @@ impl Collateral {
             let l = <x509_cert::crl::CertificateList>::from_der(crl)
                 .map_err(|e| Error::encoding(what, e))?;
             items.push((
-                what,
+                what.into(),
                 l.tbs_cert_list.this_update.to_unix_duration().as_secs(),
                 l.tbs_cert_list
                     .next_update
                     .map(|t| t.to_unix_duration().as_secs()),
             ));
+        }
+        for (what, chain) in [
+            ("TCB info issuer", &self.inner.tcb_info_issuer_chain),
+            ("QE identity issuer", &self.inner.qe_identity_issuer_chain),
+            ("PCK CRL issuer", &self.inner.pck_crl_issuer_chain),
+        ] {
+            if chain.trim().is_empty() {
+                continue;
+            }
+            for cert in crate::pki::parse_pem_chain(chain.as_bytes())? {
+                let v = cert.tbs_certificate().validity();
+                items.push((
+                    format!("{what} certificate `{}`", cert.tbs_certificate().subject()),
+                    v.not_before.to_unix_duration().as_secs(),
+                    Some(v.not_after.to_unix_duration().as_secs()),
+                ));
+            }
         }
         Ok(CollateralDates { items })
     }

@@ -208,7 +208,7 @@ impl TdxVerifier {
                     .allow_service_td(true);
                 let (status, advisory_ids) = match verifier.verify(raw, &c.inner, at.as_secs()) {
                     Ok(r) => (status_from_dcap(&r.status)?, r.advisory_ids),
-                    Err(e) => match map_dcap_error(&e) {
+                    Err(e) => match map_dcap_error(&e, at) {
                         Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new()),
                         Mapped::Err(e) => return Err(e),
                     },
@@ -339,7 +339,8 @@ enum Mapped {
 }
 
 /// Map `dcap-qvl`'s `anyhow` errors (the full context chain, via `{:#}`) into typed errors.
-fn map_dcap_error(e: &impl core::fmt::Display) -> Mapped {
+fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
+    let t = at.as_secs();
     let msg = format!("{e:#}");
     let has = |s: &str| msg.contains(s);
     let auth = |a: Authenticity| Mapped::Err(Error::Authenticity(a));
@@ -357,17 +358,18 @@ fn map_dcap_error(e: &impl core::fmt::Display) -> Mapped {
         });
     }
     if has("CertExpired") || has("CrlExpired") || has("expired") {
+        // Precise dates come from our own pre-checks; this is a fallback.
         return auth(Authenticity::Expired {
             what: msg,
             not_after: 0,
-            at: 0,
+            at: t,
         });
     }
     if has("CertNotValidYet") || has("in the future") {
         return auth(Authenticity::NotYetValid {
             what: msg,
             not_before: 0,
-            at: 0,
+            at: t,
         });
     }
     if has("Fmspc mismatch") {

@@ -623,3 +623,118 @@ fn ccel_table_and_replay_match_cos_quote() {
         .collect();
     assert_eq!(failed, vec!["event_log".to_string()]);
 }
+
+fn bad_field(r: tee_core::Result<Quote>) -> &'static str {
+    match r {
+        Err(Error::Malformed(tee_core::Malformed {
+            kind: MalformedKind::BadField { field, .. },
+            ..
+        })) => field,
+        other => panic!("expected BadField, got {other:?}"),
+    }
+}
+
+#[test]
+fn quote_header_variants_rejected_with_typed_errors() {
+    let (Some(q4), Some(q5)) = (
+        read("dcap-qvl/tdx_quote"),
+        read("dcap-qvl/tdx_quote_outdated"),
+    ) else {
+        return;
+    };
+    for v in [0u16, 1, 2, 3, 6, 0xffff] {
+        let mut b = q4.clone();
+        b[..2].copy_from_slice(&v.to_le_bytes());
+        assert!(matches!(
+            Quote::parse(&b),
+            Err(Error::Malformed(tee_core::Malformed { kind: MalformedKind::UnsupportedVersion(x), .. })) if x == u32::from(v)
+        ));
+    }
+    let mut b = q4.clone();
+    b[2] = 3;
+    assert_eq!(bad_field(Quote::parse(&b)), "att_key_type");
+    let mut b = q4.clone();
+    b[4] = 0; // SGX
+    assert_eq!(bad_field(Quote::parse(&b)), "tee_type");
+    for bt in [0u16, 1, 4, 9] {
+        let mut b = q5.clone();
+        b[48..50].copy_from_slice(&bt.to_le_bytes());
+        assert_eq!(bad_field(Quote::parse(&b)), "body_type", "{bt}");
+    }
+    // v5 body size must match the body type.
+    let mut b = q5.clone();
+    b[50..54].copy_from_slice(&584u32.to_le_bytes());
+    assert!(matches!(
+        Quote::parse(&b),
+        Err(Error::Malformed(tee_core::Malformed {
+            kind: MalformedKind::BadLength {
+                expected: 648,
+                actual: 584
+            },
+            ..
+        }))
+    ));
+    // Outer certification data type must be 6 (QE report).
+    let p = Quote::parse(&q4).unwrap();
+    let cert_type_off = p.signed_len + 4 + 128;
+    let mut b = q4.clone();
+    b[cert_type_off] = 5;
+    assert_eq!(bad_field(Quote::parse(&b)), "certification_data_type");
+    // Signature data length larger than the quote: truncated.
+    let mut b = q4.clone();
+    b[p.signed_len..p.signed_len + 4].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    assert!(matches!(
+        Quote::parse(&b),
+        Err(Error::Malformed(tee_core::Malformed {
+            kind: MalformedKind::Truncated { .. },
+            ..
+        }))
+    ));
+    // Trailing bytes after the signature data are tolerated and counted.
+    let mut b = q4.clone();
+    b.extend_from_slice(&[0xAB; 10]);
+    assert_eq!(Quote::parse(&b).unwrap().trailing_len, p.trailing_len + 10);
+    assert_eq!(p.trailing_len, 70);
+    // TD attributes and XFAM decoding.
+    let a = tee_tdx::quote::decode_td_attributes((1 << 63) | (1 << 31) | (1 << 30) | (1 << 28) | 1);
+    assert!(a.debug && a.sept_ve_disable && a.pks && a.kl && a.perfmon);
+    assert_eq!(
+        tee_tdx::quote::td_attribute_names(1 << 28),
+        vec!["SEPT_VE_DISABLE"]
+    );
+    assert_eq!(
+        tee_tdx::quote::xfam_names(0x618e7),
+        vec![
+            "FP",
+            "SSE",
+            "AVX",
+            "AVX512_OPMASK",
+            "AVX512_ZMM_HI256",
+            "AVX512_HI16_ZMM",
+            "CET_U",
+            "CET_S",
+            "AMX"
+        ]
+    );
+}
+
+#[test]
+fn evidence_of_another_platform_is_misuse() {
+    let Some(q) = read("dcap-qvl/tdx_quote") else {
+        return;
+    };
+    let ev = Evidence::new(Platform::SevSnp, format::TDX_QUOTE, q.clone());
+    assert!(matches!(
+        TdxVerifier::new()
+            .without_collateral()
+            .verify(&ev, t(DCAP_END)),
+        Err(Error::Misuse(_))
+    ));
+    let ev = Evidence::new(Platform::Tdx, format::SEV_SNP_REPORT, q);
+    assert!(matches!(
+        TdxVerifier::new()
+            .without_collateral()
+            .verify(&ev, t(DCAP_END)),
+        Err(Error::Misuse(_))
+    ));
+}
