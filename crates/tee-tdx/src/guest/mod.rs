@@ -3,7 +3,7 @@
 //!
 //! Every kernel interface sits behind a small trait ([`TdxGuestDevice`],
 //! [`KernelFs`]) with configurable paths ([`GuestConfig`]), so the real
-//! backend code runs against fakes in tests ([`crate::testing`]).
+//! backend code runs against fakes in tests (`tee_tdx::testing`, feature `testing`).
 
 mod sys;
 
