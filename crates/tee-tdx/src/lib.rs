@@ -22,6 +22,8 @@ pub mod ccel;
 pub mod collateral;
 pub mod guest;
 mod nocrl;
+#[cfg(any(test, feature = "pcs"))]
+pub mod pcs;
 mod pki;
 pub mod quote;
 pub mod tdreport;
