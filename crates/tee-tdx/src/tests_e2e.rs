@@ -346,3 +346,35 @@ fn sealing_is_unsupported_with_alternative() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn profiling_bits_count_as_debug() {
+    let pki = TestPki::default();
+    for (attrs, debug) in [
+        (1u64 << 28, false),
+        ((1 << 28) | (1 << 5), true),
+        ((1 << 28) | 1, true),
+    ] {
+        let k = FakeKernel::new(
+            pki.clone(),
+            FakeTd {
+                td_attributes: attrs,
+                ..FakeTd::default()
+            },
+        );
+        let ev = tee_core::Evidence::new(
+            Platform::Tdx,
+            tee_core::evidence::format::TDX_QUOTE,
+            k.make_quote(&[0; 64]),
+        );
+        let c = danger::verifier_with_test_root(pki.root_der.clone())
+            .without_collateral()
+            .verify(&ev, at())
+            .unwrap();
+        assert_eq!(c.debug, debug, "{attrs:#x}");
+        let PlatformClaims::Tdx(x) = &c.platform_claims else {
+            panic!()
+        };
+        assert_eq!(x.td_attributes.debug, attrs & 1 != 0);
+    }
+}

@@ -488,7 +488,10 @@ fn build_claims(q: &Quote, outcome: TcbOutcome, at: UnixTime) -> Result<Claims> 
             vendor: "Intel".into(),
         },
         ReportData::new(b.report_data),
-        attrs.debug,
+        // Any "TD under debug" bit (DEBUG and the HGS+/PERF/PMT profiling
+        // bits of the TUD byte) makes the TD debug for appraisal, as Intel's
+        // QVL policy treats them.
+        b.td_attributes & 0xff != 0,
         at,
         PlatformClaims::Tdx(tdx),
     );
