@@ -378,3 +378,31 @@ fn profiling_bits_count_as_debug() {
         assert_eq!(x.td_attributes.debug, attrs & 1 != 0);
     }
 }
+
+#[test]
+fn two_writers_share_one_log() {
+    let (k, _pki, dir) = setup(FakeTd::default());
+    let log = dir.path().join("shared.log");
+    let a = rtmr(&k, &log).unwrap();
+    let b = rtmr(&k, &log).unwrap();
+    for i in 0..4u8 {
+        let w = if i % 2 == 0 { &a } else { &b };
+        w.extend(3, "interleaved", &[i]).unwrap();
+    }
+    let el = a.event_log().unwrap();
+    assert_eq!(el.events.len(), 4);
+    assert_eq!(el.replay(4).unwrap()[3], b.read(3).unwrap());
+    assert!(dir.path().join("shared.log.lock").exists());
+}
+
+#[test]
+fn registers_from_a_fresh_tdreport() {
+    let td = FakeTd::default();
+    let (k, _pki, dir) = setup(td.clone());
+    k.set_interfaces(false, true);
+    let backend = TdxBackend::with_config(k.config(dir.path().join("log"))).unwrap();
+    let m = backend.measurements().unwrap();
+    assert_eq!(m.mr_td, td.mr_td);
+    assert_eq!(m.mr_config_id, td.mr_config_id);
+    assert_eq!(m.rtmr, td.rtmr);
+}

@@ -138,6 +138,24 @@ impl AppLog {
         PathBuf::from(p)
     }
 
+    /// Open `<log>.lock` and take an exclusive `flock` on it.
+    pub(crate) fn lock_file(&self) -> Result<File> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| dev_err(dir, e))?;
+        }
+        let mut p = self.path.clone().into_os_string();
+        p.push(".lock");
+        let p = PathBuf::from(p);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| dev_err(&p, e))?;
+        super::sys::lock_exclusive(&f).map_err(|e| dev_err(&p, e))?;
+        Ok(f)
+    }
+
     /// Read the log (missing file = empty log).
     ///
     /// # Errors

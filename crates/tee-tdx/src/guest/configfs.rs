@@ -85,13 +85,23 @@ impl ConfigfsTsm {
     /// failure, persistent `EBUSY`, or a concurrent writer.
     pub fn quote(&self, inblob: &[u8; 64]) -> Result<Vec<u8>> {
         let fs = &*self.fs;
-        let name = format!(
-            "tee-sdk-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = self.root.join(name);
-        fs.mkdir(&dir).map_err(|e| io_error(&dir, &e))?;
+        // A directory left by a crashed process with a recycled pid may
+        // exist: try further names.
+        let mut attempt = 0;
+        let dir = loop {
+            let dir = self.root.join(format!(
+                "tee-sdk-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            match fs.mkdir(&dir) {
+                Ok(()) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {
+                    attempt += 1
+                }
+                Err(e) => return Err(io_error(&dir, &e)),
+            }
+        };
         let guard = ReportDir { fs, path: dir };
         let p = |a: &str| guard.path.join(a);
         let provider = fs

@@ -219,6 +219,21 @@ impl Attester for TdxAttester {
     }
 }
 
+/// The TD's measurement registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measurements {
+    /// MRTD (build-time measurement).
+    pub mr_td: [u8; 48],
+    /// MRCONFIGID.
+    pub mr_config_id: [u8; 48],
+    /// MROWNER.
+    pub mr_owner: [u8; 48],
+    /// MROWNERCONFIG.
+    pub mr_owner_config: [u8; 48],
+    /// RTMR0..3.
+    pub rtmr: [[u8; 48]; 4],
+}
+
 /// The Intel TDX guest backend.
 #[derive(Debug)]
 pub struct TdxBackend {
@@ -305,6 +320,22 @@ impl TdxBackend {
             ));
         }
         Ok(r)
+    }
+
+    /// MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG and RTMR0..3 from a fresh
+    /// TDREPORT (works on kernels without the tsm-mr files).
+    ///
+    /// # Errors
+    /// As [`TdxBackend::tdreport`].
+    pub fn measurements(&self) -> Result<Measurements> {
+        let r = self.tdreport(&ReportData::zero())?;
+        Ok(Measurements {
+            mr_td: r.mr_td,
+            mr_config_id: r.mr_config_id,
+            mr_owner: r.mr_owner,
+            mr_owner_config: r.mr_owner_config,
+            rtmr: r.rtmr,
+        })
     }
 
     /// The raw TDREPORT bytes.

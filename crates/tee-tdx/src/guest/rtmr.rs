@@ -80,12 +80,24 @@ impl TdxRtmr {
             .fold([0u8; 48], |acc, e| extend_sha384(&acc, &e.digest))
     }
 
-    /// Resolve a crash left behind by a previous process.
-    pub(crate) fn recover(&self) -> Result<()> {
-        let _g = self
+    /// Take the in-process mutex and the cross-process file lock
+    /// (`<log>.lock`, released when the returned file is dropped).
+    fn lock_all(&self) -> Result<(std::sync::MutexGuard<'_, ()>, std::fs::File)> {
+        let g = self
             .lock
             .lock()
             .map_err(|_| Error::Misuse("RTMR lock poisoned".into()))?;
+        let f = self.log.lock_file()?;
+        Ok((g, f))
+    }
+
+    /// Resolve a crash left behind by a previous process.
+    pub(crate) fn recover(&self) -> Result<()> {
+        let _g = self.lock_all()?;
+        self.recover_locked()
+    }
+
+    fn recover_locked(&self) -> Result<()> {
         let mut loaded = self.log.load()?;
         let pending = self.log.read_pending()?;
         if loaded.torn_tail {
@@ -140,10 +152,9 @@ impl TdxRtmr {
                     .into(),
             ));
         }
-        let _g = self
-            .lock
-            .lock()
-            .map_err(|_| Error::Misuse("RTMR lock poisoned".into()))?;
+        let _g = self.lock_all()?;
+        // Another process may have extended since we opened: resolve first.
+        self.recover_locked()?;
         let digest = crate::ccel::sha384(data);
         let ev = AppEvent {
             rtmr: index,

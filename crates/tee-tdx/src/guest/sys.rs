@@ -47,3 +47,22 @@ pub(crate) fn get_report0(dev: &File, req: &mut TdxReportReq) -> std::io::Result
         Ok(())
     }
 }
+
+/// An exclusive advisory lock (`flock(LOCK_EX)`) held until the file is
+/// closed; serializes event-log writers across processes.
+pub(crate) fn lock_exclusive(f: &File) -> std::io::Result<()> {
+    let fd = f.as_raw_fd();
+    loop {
+        // SAFETY: `fd` is a valid open descriptor borrowed from `f` for the
+        // duration of the call; `flock` takes no pointers and only changes
+        // the lock state of that open file description.
+        let rc = unsafe { libc::flock(fd, libc::LOCK_EX) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
