@@ -13,6 +13,38 @@
 //!
 //! TDX has no guest sealing key: sealing is reported unsupported; use a key
 //! broker that releases a key after attestation.
+//!
+//! Verifying a quote with collateral (offline, at an explicit time):
+//!
+//! ```no_run
+//! use tee_core::{Evidence, Platform, Policy, ReportData, UnixTime, Verifier, appraise};
+//! use tee_core::evidence::format;
+//! use tee_tdx::{Collateral, TdxVerifier};
+//!
+//! # fn main() -> tee_core::Result<()> {
+//! let quote = std::fs::read("quote.dat").expect("quote");
+//! let collateral = Collateral::from_json(&std::fs::read("collateral.json").expect("collateral"))?;
+//! let verifier = TdxVerifier::new().with_collateral(collateral);
+//! let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, quote);
+//! let claims = verifier.verify(&ev, UnixTime::parse_rfc3339("2025-07-01T00:00:00Z")?)?;
+//! let nonce_binding = ReportData::bind(b"nonce", b"");
+//! appraise(&claims, &Policy::default().expect_report_data(nonce_binding)).into_result()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Anything that is not a quote is rejected as malformed, never a panic, and
+//! missing collateral is never silently skipped:
+//!
+//! ```
+//! use tee_core::{Error, Evidence, Platform, UnixTime, Verifier};
+//! use tee_core::evidence::format;
+//!
+//! let at = UnixTime::from_secs(1_750_000_000);
+//! let junk = Evidence::new(Platform::Tdx, format::TDX_QUOTE, vec![4, 0, 2, 0, 0x81, 0, 0, 0]);
+//! let v = tee_tdx::TdxVerifier::new().without_collateral();
+//! assert!(matches!(v.verify(&junk, at), Err(Error::Malformed(_))));
+//! ```
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
