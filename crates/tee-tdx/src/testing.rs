@@ -419,10 +419,7 @@ impl TestPki {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let mut tdx = *tee_tcb_svn;
-        // Module components 0 and 1 are matched through the module identity
-        // when tee_tcb_svn[1] > 0 (Intel QVL); keep them at the platform's value.
-        tdx[1] = tee_tcb_svn[1];
+        let tdx = *tee_tcb_svn;
         let tcb_info = format!(
             "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"fmspc\":\"{}\",\
              \"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\

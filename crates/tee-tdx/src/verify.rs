@@ -302,6 +302,14 @@ pub(crate) fn own_checks(raw: &[u8], q: &Quote, root_der: &[u8], at: UnixTime) -
         &q.qe.qe_report_signature,
         "QE report signature",
     )?;
+    // A debug-mode QE's memory is readable by the host: its signature proves nothing.
+    if q.qe.qe_report.attributes[0] & 0x02 != 0 {
+        return Err(Authenticity::Mismatch {
+            what: "QE report attributes",
+            detail: "the quoting enclave runs in debug mode".into(),
+        }
+        .into());
+    }
     let h = pki::qe_binding_hash(&q.attestation_key, &q.qe.qe_auth_data);
     if q.qe.qe_report.report_data[..32] != h || q.qe.qe_report.report_data[32..] != [0u8; 32] {
         return Err(Authenticity::Mismatch {
