@@ -315,6 +315,18 @@ impl TestPki {
     /// Build a signed quote over a TD report body (584 or 648 bytes).
     /// `version` 4 (TD 1.0 body) or 5 (`body_type` 2 or 3).
     pub fn quote(&self, version: u16, body_type: u16, body: &[u8]) -> Vec<u8> {
+        self.quote_with_qe_attributes(version, body_type, body, 0x11)
+    }
+
+    /// As [`TestPki::quote`] with the QE report's first ATTRIBUTES byte
+    /// (`0x13` = a debug-mode QE).
+    pub fn quote_with_qe_attributes(
+        &self,
+        version: u16,
+        body_type: u16,
+        body: &[u8],
+        qe_attr0: u8,
+    ) -> Vec<u8> {
         let mut q = Vec::new();
         q.extend_from_slice(&version.to_le_bytes());
         q.extend_from_slice(&2u16.to_le_bytes());
@@ -333,7 +345,7 @@ impl TestPki {
         let auth: Vec<u8> = (0u8..32).collect();
         let mut qe = [0u8; 384];
         qe[..16].copy_from_slice(&self.platform.cpu_svn);
-        qe[48] = 0x11; // INIT | MODE64BIT
+        qe[48] = qe_attr0; // 0x11 = INIT | MODE64BIT
         qe[64..96].copy_from_slice(&Sha256::digest(b"test QE enclave"));
         qe[128..160].copy_from_slice(&self.qe_mr_signer);
         qe[256..258].copy_from_slice(&2u16.to_le_bytes()); // TD QE ISVPRODID
@@ -386,17 +398,32 @@ impl TestPki {
         (k, c)
     }
 
-    fn crl(&self, issuer: &str, k: &SigningKey, this_update: &str, next_update: &str) -> Vec<u8> {
+    fn crl(
+        &self,
+        issuer: &str,
+        k: &SigningKey,
+        this_update: &str,
+        next_update: &str,
+        revoked: &[u64],
+    ) -> Vec<u8> {
         let alg = seq(&[oid(&ECDSA_SHA256)]);
         let crl_number = seq(&[oid(&CRL_NUMBER), octets(&int(1))]);
-        let tbs = seq(&[
+        let mut parts = vec![
             int(1),
             alg.clone(),
             name(issuer),
             utc(this_update),
             utc(next_update),
-            tlv(0xa0, &seq(&[crl_number])),
-        ]);
+        ];
+        if !revoked.is_empty() {
+            let entries: Vec<Vec<u8>> = revoked
+                .iter()
+                .map(|s| seq(&[int(*s), utc(this_update)]))
+                .collect();
+            parts.push(seq(&entries));
+        }
+        parts.push(tlv(0xa0, &seq(&[crl_number])));
+        let tbs = seq(&parts);
         let sig = sign_der(k, &tbs);
         seq(&[tbs, alg, bits(&sig)])
     }
@@ -411,6 +438,19 @@ impl TestPki {
         tee_tcb_svn: &[u8; 16],
         issue: &str,
         next_update: &str,
+    ) -> Vec<u8> {
+        self.collateral_json_revoking(status, tee_tcb_svn, issue, next_update, false)
+    }
+
+    /// As [`TestPki::collateral_json`]; with `revoke_pck` the PCK CRL lists
+    /// the PCK certificate.
+    pub fn collateral_json_revoking(
+        &self,
+        status: &str,
+        tee_tcb_svn: &[u8; 16],
+        issue: &str,
+        next_update: &str,
+        revoke_pck: bool,
     ) -> Vec<u8> {
         let (tk, tcert) = self.tcb_signing();
         let comps = |v: &[u8]| {
@@ -457,8 +497,8 @@ impl TestPki {
         let chain = format!("{}{}", pem(&tcert), pem(&self.root_der));
         let j = serde_json::json!({
             "pck_crl_issuer_chain": format!("{}{}", pem(&self.pck_ca_der), pem(&self.root_der)),
-            "root_ca_crl": hex::encode(self.crl(TEST_ROOT_CN, &self.root_key, &short(issue), &short(next_update))),
-            "pck_crl": hex::encode(self.crl(TEST_PCK_CA_CN, &self.pck_ca_key, &short(issue), &short(next_update))),
+            "root_ca_crl": hex::encode(self.crl(TEST_ROOT_CN, &self.root_key, &short(issue), &short(next_update), &[])),
+            "pck_crl": hex::encode(self.crl(TEST_PCK_CA_CN, &self.pck_ca_key, &short(issue), &short(next_update), if revoke_pck { &[3] } else { &[] })),
             "tcb_info_issuer_chain": chain,
             "tcb_info": tcb_info,
             "tcb_info_signature": hex::encode(sign_raw(&tk, tcb_info.as_bytes())),

@@ -406,3 +406,62 @@ fn registers_from_a_fresh_tdreport() {
     assert_eq!(m.mr_config_id, td.mr_config_id);
     assert_eq!(m.rtmr, td.rtmr);
 }
+
+#[test]
+fn revoked_pck_tcb_and_debug_qe() {
+    let td = FakeTd::default();
+    let (k, pki, _dir) = setup(td.clone());
+    let ev = tee_core::Evidence::new(
+        Platform::Tdx,
+        tee_core::evidence::format::TDX_QUOTE,
+        k.make_quote(&[0; 64]),
+    );
+    let v = |json: Vec<u8>| {
+        danger::verifier_with_test_root(pki.root_der.clone())
+            .with_collateral(Collateral::from_json(&json).unwrap())
+    };
+    let (i, n) = ("2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z");
+    // The PCK in the PCK CRL.
+    let r =
+        v(pki.collateral_json_revoking("UpToDate", &td.tee_tcb_svn, i, n, true)).verify(&ev, at());
+    assert!(
+        matches!(r, Err(Error::Authenticity(Authenticity::Revoked { .. }))),
+        "{r:?}"
+    );
+    // A TCB level with status Revoked.
+    let r = v(pki.collateral_json("Revoked", &td.tee_tcb_svn, i, n)).verify(&ev, at());
+    assert!(
+        matches!(r, Err(Error::Authenticity(Authenticity::Revoked { .. }))),
+        "{r:?}"
+    );
+    // SWHardeningNeeded with its advisory surfaces as a status.
+    let c = v(pki.collateral_json("SWHardeningNeeded", &td.tee_tcb_svn, i, n))
+        .verify(&ev, at())
+        .unwrap();
+    let PlatformClaims::Tdx(x) = &c.platform_claims else {
+        panic!()
+    };
+    assert_eq!(x.tcb_status, TcbStatus::SwHardeningNeeded);
+    assert_eq!(x.advisory_ids, vec!["INTEL-SA-00000".to_string()]);
+    // A debug-mode QE is refused in every mode.
+    let body = crate::quote::Quote::parse(&ev.report).unwrap();
+    let raw = pki.quote_with_qe_attributes(4, 2, &ev.report[48..48 + 584], 0x13);
+    assert_eq!(crate::quote::Quote::parse(&raw).unwrap().body, body.body);
+    let dbg = tee_core::Evidence::new(Platform::Tdx, tee_core::evidence::format::TDX_QUOTE, raw);
+    for verifier in [
+        danger::verifier_with_test_root(pki.root_der.clone()).without_collateral(),
+        v(pki.collateral_json("UpToDate", &td.tee_tcb_svn, i, n)),
+    ] {
+        let r = verifier.verify(&dbg, at());
+        assert!(
+            matches!(
+                r,
+                Err(Error::Authenticity(Authenticity::Mismatch {
+                    what: "QE report attributes",
+                    ..
+                }))
+            ),
+            "{r:?}"
+        );
+    }
+}
