@@ -4,7 +4,6 @@
 //! Prints a human table, then one machine-readable line per figure:
 //! `RATIO name X` (ours / theirs; lower is better) and `FIGURE name X`.
 
-use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -165,5 +164,4 @@ fn main() {
     for l in lines {
         println!("{l}");
     }
-    let _ = black_box(());
 }
