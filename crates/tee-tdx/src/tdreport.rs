@@ -96,6 +96,22 @@ impl TdReport {
                 MalformedKind::UnsupportedVersion(u32::from(rt[2])),
             ));
         }
+        // Reserved fields of REPORTMACSTRUCT, the gap after TEE_TCB_INFO and
+        // the end of TDINFO must be zero for report versions 0 and 1.
+        for (from, to) in [
+            (3usize, 4usize),
+            (4, 16),
+            (192, 224),
+            (495, 512),
+            (960, 1024),
+        ] {
+            if let Some(i) = b.get(from..to).and_then(|r| r.iter().position(|x| *x != 0)) {
+                return Err(Error::malformed(
+                    WHAT,
+                    MalformedKind::ReservedNonZero { offset: from + i },
+                ));
+            }
+        }
         let tcb_info = b
             .get(256..495)
             .ok_or_else(|| Error::truncated(WHAT, 495, b.len()))?;

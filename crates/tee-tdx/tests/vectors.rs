@@ -539,6 +539,26 @@ fn tdreport_vector_fields_and_hashes() {
         TdReport::parse(&b[..1023]),
         Err(Error::Malformed(_))
     ));
+    for off in [3usize, 10, 200, 500, 1000] {
+        let mut bad = b.clone();
+        bad[off] = 1;
+        assert!(
+            matches!(
+                TdReport::parse(&bad),
+                Err(Error::Malformed(tee_core::Malformed { kind: MalformedKind::ReservedNonZero { offset }, .. })) if offset == off
+            ),
+            "{off}"
+        );
+    }
+    let mut v2 = b.clone();
+    v2[2] = 2;
+    assert!(matches!(
+        TdReport::parse(&v2),
+        Err(Error::Malformed(tee_core::Malformed {
+            kind: MalformedKind::UnsupportedVersion(2),
+            ..
+        }))
+    ));
 }
 
 #[test]
