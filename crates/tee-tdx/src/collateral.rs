@@ -347,12 +347,14 @@ fn read_limited(p: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(p)
 }
 
-impl CollateralProvider for OfflineDir {
-    fn collateral(&self, fmspc: [u8; 6], _ca: PckCa) -> Result<Collateral> {
-        let by_fmspc = format!("{}.json", hex::encode_upper(fmspc));
-        if let Some(j) = self.read_first(&[&by_fmspc, "collateral.json"])? {
-            return Collateral::from_json(&j);
-        }
+impl OfflineDir {
+    /// Assemble collateral from the PCS file set in the directory (names
+    /// as in the type documentation), whatever its FMSPC.
+    ///
+    /// # Errors
+    /// [`Error::Authenticity`] (`MissingEndorsement`) for a missing file,
+    /// [`Error::Malformed`] for a malformed one, [`Error::Device`] on I/O failure.
+    pub fn pcs_file_set(&self) -> Result<Collateral> {
         let missing = |what: &str| {
             Error::Authenticity(Authenticity::MissingEndorsement {
                 what: format!("{what} in {}", self.dir.display()),
@@ -379,7 +381,17 @@ impl CollateralProvider for OfflineDir {
                 .unwrap_or_default(),
             qe_identity_issuer_chain: self.read_first(&["qe_identity_issuer_chain.pem"])?,
         };
-        let c = Collateral::from_pcs(&files)?;
+        Collateral::from_pcs(&files)
+    }
+}
+
+impl CollateralProvider for OfflineDir {
+    fn collateral(&self, fmspc: [u8; 6], _ca: PckCa) -> Result<Collateral> {
+        let by_fmspc = format!("{}.json", hex::encode_upper(fmspc));
+        if let Some(j) = self.read_first(&[&by_fmspc, "collateral.json"])? {
+            return Collateral::from_json(&j);
+        }
+        let c = self.pcs_file_set()?;
         let have = c.fmspc()?;
         if have != fmspc {
             return Err(Authenticity::MissingEndorsement {

@@ -44,6 +44,15 @@ pub(crate) enum Cmd {
         /// The file (binary or hex).
         file: PathBuf,
     },
+    /// Assemble QuoteCollateralV3 JSON from a PCS/PCCS file set (TCB info,
+    /// QE identity, CRLs, issuer chains) for use with `verify --collateral`.
+    Collateral {
+        /// Directory with the PCS responses.
+        dir: PathBuf,
+        /// Output file (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Print a CCEL / TCG2 event log (or the ACPI CCEL table) and its RTMR replay.
     Eventlog {
         /// The log area (e.g. /sys/firmware/acpi/tables/data/CCEL) or the CCEL table.
@@ -93,6 +102,17 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
             } else {
                 let q = Quote::parse(&b).map_err(ctx(&file))?;
                 out(&q.to_string());
+            }
+            Ok(0)
+        }
+        Cmd::Collateral { dir, out: dest } => {
+            let c = OfflineDir::new(dir.clone())
+                .pcs_file_set()
+                .map_err(ctx(&dir))?;
+            let json = c.to_json()?;
+            match dest {
+                Some(p) => common::write_atomic(&p, &json)?,
+                None => out(&String::from_utf8_lossy(&json)),
             }
             Ok(0)
         }
