@@ -54,8 +54,28 @@ fn subject_cn(cert: &Certificate) -> String {
     cert.tbs_certificate().subject().to_string()
 }
 
-/// Check that `cert` was issued by `issuer` (name and ECDSA-SHA256 signature).
+/// An issuer must be a CA (basicConstraints cA = TRUE).
+fn check_is_ca(issuer: &Certificate) -> Result<()> {
+    let bc = issuer
+        .tbs_certificate()
+        .get_extension::<x509_cert::ext::pkix::BasicConstraints>()
+        .map_err(|e| Error::encoding("certificate basicConstraints", e))?;
+    match bc {
+        Some((_, b)) if b.ca => Ok(()),
+        _ => Err(Authenticity::BadChain {
+            detail: format!(
+                "`{}` issues certificates but is not a CA",
+                subject_cn(issuer)
+            ),
+        }
+        .into()),
+    }
+}
+
+/// Check that `cert` was issued by `issuer` (name, issuer is a CA, and
+/// ECDSA-SHA256 signature).
 pub(crate) fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
+    check_is_ca(issuer)?;
     let bad = |d: String| Error::Authenticity(Authenticity::BadChain { detail: d });
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return Err(bad(format!(
@@ -237,4 +257,77 @@ pub(crate) fn qe_binding_hash(att_key: &[u8; 64], auth: &[u8]) -> [u8; 32] {
     h.update(att_key);
     h.update(auth);
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::testing::{TestPki, cert, key};
+
+    fn at() -> UnixTime {
+        UnixTime::parse_rfc3339("2025-01-01T00:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn chain_rules() {
+        let pki = TestPki::default();
+        let leaf = parse_der(&pki.pck_der).unwrap();
+        let ca = parse_der(&pki.pck_ca_der).unwrap();
+        let root = parse_der(&pki.root_der).unwrap();
+        verify_chain(
+            &[leaf.clone(), ca.clone(), root.clone()],
+            &pki.root_der,
+            at(),
+        )
+        .unwrap();
+        verify_chain(&[leaf.clone(), ca.clone()], &pki.root_der, at()).unwrap();
+        // A certificate "issued" by the PCK leaf (not a CA) is refused.
+        let rogue_der = cert(
+            9,
+            "Intel SGX PCK Certificate (TEST)",
+            "rogue",
+            &key("rogue"),
+            &key("pck"),
+            Vec::new(),
+        );
+        let rogue = parse_der(&rogue_der).unwrap();
+        match verify_chain(&[rogue, leaf.clone(), ca.clone()], &pki.root_der, at()) {
+            Err(Error::Authenticity(Authenticity::BadChain { detail })) => {
+                assert!(detail.contains("not a CA"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // An extra certificate that is not on the path is refused.
+        let other_ca = parse_der(&cert(
+            8,
+            "Intel SGX Root CA (TEST)",
+            "other CA",
+            &key("x"),
+            &key("root"),
+            Vec::new(),
+        ))
+        .unwrap();
+        assert!(matches!(
+            verify_chain(&[leaf.clone(), ca.clone(), other_ca], &pki.root_der, at()),
+            Err(Error::Authenticity(Authenticity::BadChain { .. }))
+        ));
+        // Missing intermediate: no issuer up to the root.
+        assert!(matches!(
+            verify_chain(std::slice::from_ref(&leaf), &pki.root_der, at()),
+            Err(Error::Authenticity(Authenticity::UntrustedRoot { .. }))
+        ));
+        // Outside the validity period.
+        let late = UnixTime::parse_rfc3339("2050-06-01T00:00:00Z").unwrap();
+        assert!(matches!(
+            verify_chain(&[leaf.clone(), ca.clone()], &pki.root_der, late),
+            Err(Error::Authenticity(Authenticity::Expired { .. }))
+        ));
+        let early = UnixTime::parse_rfc3339("2019-06-01T00:00:00Z").unwrap();
+        assert!(matches!(
+            verify_chain(&[leaf, ca], &pki.root_der, early),
+            Err(Error::Authenticity(Authenticity::NotYetValid { .. }))
+        ));
+    }
 }

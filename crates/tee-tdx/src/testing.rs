@@ -99,7 +99,7 @@ fn sgx_oid(suffix: &str) -> Vec<u8> {
     }
 }
 
-fn key(label: &str) -> SigningKey {
+pub(crate) fn key(label: &str) -> SigningKey {
     let mut ctr = 0u32;
     loop {
         let mut h = Sha256::new();
@@ -140,7 +140,7 @@ fn sign_raw(k: &SigningKey, msg: &[u8]) -> [u8; 64] {
     out
 }
 
-fn cert(
+pub(crate) fn cert(
     serial: u64,
     issuer: &str,
     subject: &str,
