@@ -465,3 +465,37 @@ fn revoked_pck_tcb_and_debug_qe() {
         );
     }
 }
+
+#[test]
+fn real_fs_against_a_temp_tree() {
+    use crate::guest::{ConfigfsTsm, KernelFs, RealFs};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("attr");
+    std::fs::write(&f, b"").unwrap();
+    RealFs.write(&f, &[7; 48]).unwrap();
+    assert_eq!(RealFs.read(&f).unwrap(), vec![7; 48]);
+    assert_eq!(
+        RealFs
+            .write(&dir.path().join("missing"), b"x")
+            .unwrap_err()
+            .kind(),
+        std::io::ErrorKind::NotFound
+    );
+    // A directory that is not configfs: mkdir works but no attributes appear;
+    // the error is typed and the report directory is removed again.
+    let tsm = ConfigfsTsm::new(
+        Arc::new(RealFs),
+        dir.path().to_path_buf(),
+        1,
+        std::time::Duration::from_millis(1),
+    );
+    match tsm.quote(&[0; 64]) {
+        Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("attr")]);
+}

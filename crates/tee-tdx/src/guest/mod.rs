@@ -147,7 +147,8 @@ impl KernelFs for RealFs {
                 "short write",
             ));
         }
-        Ok(())
+        // configfs binary attributes commit on close: surface its error.
+        sys::close_checked(f)
     }
     fn exists(&self, p: &Path) -> bool {
         p.exists()
