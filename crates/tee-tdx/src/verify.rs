@@ -380,6 +380,17 @@ fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
             at: t,
         });
     }
+    if has("Unsupported DCAP PCK cert format") {
+        return auth(Authenticity::MissingEndorsement {
+            what: "PCK certificate chain (the quote carries none; add it to the collateral)".into(),
+        });
+    }
+    if has("Unknown QE vendor ID") {
+        return auth(Authenticity::Mismatch {
+            what: "QE vendor id",
+            detail: "not Intel's QE".into(),
+        });
+    }
     if has("Fmspc mismatch") {
         return auth(Authenticity::Mismatch {
             what: "FMSPC",
