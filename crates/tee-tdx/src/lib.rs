@@ -53,6 +53,7 @@ mod reader;
 pub mod ccel;
 pub mod collateral;
 pub mod guest;
+mod intel_root;
 mod nocrl;
 #[cfg(any(test, feature = "pcs"))]
 pub mod pcs;

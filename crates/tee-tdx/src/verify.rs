@@ -18,7 +18,7 @@ use crate::quote::{INTEL_QE_VENDOR_ID, Quote};
 
 /// The Intel SGX Root CA (CN=Intel SGX Root CA, valid to 2049-12-31;
 /// SHA-256 `44a0196b…ab674d3`), pinned.
-pub const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("intel_sgx_root_ca.der");
+pub const INTEL_SGX_ROOT_CA_DER: &[u8] = &crate::intel_root::DER;
 
 /// Where collateral comes from. Chosen explicitly; there is no silent
 /// fallback from one mode to another.
