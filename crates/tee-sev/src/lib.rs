@@ -12,12 +12,16 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod backend;
 pub mod cert_table;
 pub mod certs;
+pub mod guest;
 pub mod report;
 pub mod roots;
+pub mod seal;
 pub mod verify;
 
+pub use backend::{SevBackend, SevOptions};
 pub use report::{Product, SnpReport};
 pub use verify::{Endorsements, SnpVerifier, evidence_from_parts};
 

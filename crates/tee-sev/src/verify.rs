@@ -331,7 +331,10 @@ impl SnpVerifier {
                 .into());
             }
             (Some(_), Some(p), _) => p,
-            (Some([f, m, s]), None, _) => {
+            // An unknown CPU: trust the certificate's product, whose ARK
+            // the chain must reach.
+            (Some(_), None, Some(c)) => c,
+            (Some([f, m, s]), None, None) => {
                 return Err(Error::unsupported(
                     Platform::SevSnp,
                     Operation::Verification,
