@@ -212,7 +212,9 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
                     low.push(format!("{name} {have} < {want}"));
                 }
             }
-            if let Some(fmc) = t.fmc.filter(|&f| f < m.fmc) {
+            if let Some(fmc) = t.fmc
+                && fmc < m.fmc
+            {
                 low.push(format!("fmc {fmc} < {}", m.fmc));
             }
             let ok = low.is_empty();
