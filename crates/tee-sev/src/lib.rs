@@ -15,10 +15,13 @@
 pub mod backend;
 pub mod cert_table;
 pub mod certs;
+pub mod doctor;
 pub mod guest;
 pub mod report;
 pub mod roots;
 pub mod seal;
+#[allow(unsafe_code)]
+mod sys;
 pub mod verify;
 
 pub use backend::{SevBackend, SevOptions};
