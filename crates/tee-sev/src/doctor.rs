@@ -343,7 +343,10 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                 if any_sev {
                     check(name, ok, detail, fix)
                 } else {
-                    info(name, format!("{detail} (expected: this VM is not an SEV guest)"))
+                    info(
+                        name,
+                        format!("{detail} (expected: this VM is not an SEV guest)"),
+                    )
                 }
             };
             checks.push(check(
@@ -533,7 +536,11 @@ mod tests {
             "host checks in a guest: {names:?}"
         );
         assert!(names.contains(&"dev.sev-guest") && names.contains(&"configfs-tsm"));
-        assert!(r.checks.iter().all(|c| c.status != Status::Missing), "{:?}", r.checks);
+        assert!(
+            r.checks.iter().all(|c| c.status != Status::Missing),
+            "{:?}",
+            r.checks
+        );
         assert!(render(&r).contains("Role: guest"));
     }
 
