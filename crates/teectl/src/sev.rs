@@ -410,6 +410,40 @@ mod tests {
             ]),
             0
         );
+        // The same through an evidence envelope (`verify --evidence`).
+        let ev = tee::sev::evidence_from_parts(
+            &raw,
+            Some(&std::fs::read(f("virtee-sev/vcek_milan.der")).unwrap()),
+            &[],
+        )
+        .unwrap();
+        let evf = dir.path().join("ev.json");
+        std::fs::write(&evf, ev.to_json().unwrap()).unwrap();
+        let evs = evf.display().to_string();
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &evs,
+                "--at",
+                "2025-01-01T00:00:00Z",
+                "--report-data",
+                &rd
+            ]),
+            0
+        );
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &evs,
+                "--at",
+                "2031-01-01T00:00:00Z",
+                "--report-data",
+                &rd
+            ]),
+            3
+        );
         // Truncated report: 2. Missing VCEK: 3.
         let short = dir.path().join("short.bin");
         std::fs::write(&short, &raw[..100]).unwrap();
