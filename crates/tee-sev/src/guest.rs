@@ -77,7 +77,7 @@ impl Retry {
                     if !delay.is_zero() {
                         std::thread::sleep(delay);
                     }
-                    delay = (delay * 2).min(self.max_delay);
+                    delay = delay.saturating_mul(2).min(self.max_delay);
                     attempt += 1;
                 }
                 other => return other,
@@ -340,13 +340,13 @@ impl<F: TsmFs> ConfigfsTsm<F> {
             Vec::new()
         };
         let g1 = self.read_u64(dir, "generation")?;
-        if g1 != g0 + 2 {
+        let expected = g0.wrapping_add(2);
+        if g1 != expected {
             return Err(Error::device(
                 DeviceErrorKind::ConcurrentUse,
                 self.iface(),
                 format!(
-                    "generation moved from {g0} to {g1} (expected {}): another writer used the report",
-                    g0 + 2
+                    "generation moved from {g0} to {g1} (expected {expected}): another writer used the report"
                 ),
             ));
         }
