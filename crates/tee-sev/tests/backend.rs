@@ -553,3 +553,57 @@ fn dir_cache_endorsements() {
             .is_empty()
     );
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn signed() -> &'static (Vec<u8>, Vec<u8>) {
+        static S: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+        S.get_or_init(|| {
+            let fw = FakeFirmware::new(Product::Turin, 5, SnpSigningKey::Vcek);
+            (fw.make_report(&[3; 64], 0), fw.cert_table())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any change to a genuine, signed report or its certificate table is
+        /// rejected with a typed error, never a panic.
+        #[test]
+        fn mutated_evidence_rejected(edits in prop::collection::vec((0usize..0x4A0, any::<u8>()), 1..4),
+                                     tedits in prop::collection::vec((0usize..4096, any::<u8>()), 0..3)) {
+            let (report, table) = signed();
+            let mut r = report.clone();
+            for (o, v) in &edits {
+                r[*o] = *v;
+            }
+            let mut t = table.clone();
+            for (o, v) in &tedits {
+                let i = o % t.len();
+                t[i] = *v;
+            }
+            let ev = tee_core::Evidence::new(tee_core::Platform::SevSnp, tee_core::evidence::format::SEV_SNP_REPORT, r.clone())
+                .with_endorsement(endorsement::GHCB_CERT_TABLE, t.clone());
+            let res = pki(Product::Turin).verifier().verify(&ev, at());
+            if r == *report && t == *table {
+                prop_assert!(res.is_ok());
+            } else if r != *report {
+                prop_assert!(matches!(res, Err(Error::Authenticity(_) | Error::Malformed(_) | Error::Unsupported(_))));
+            }
+        }
+
+        /// Hostile auxblobs never panic the attester.
+        #[test]
+        fn hostile_auxblob(aux in prop::collection::vec(any::<u8>(), 0..200)) {
+            let fw = Arc::new(FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek));
+            let mut t = FakeTsm::new(fw);
+            t.auxblob = Some(aux);
+            let t = Arc::new(t);
+            let b = SevBackend::from_parts(Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())), None, SevOptions::default()).unwrap();
+            let _ = b.attester().unwrap().attest(&ReportData::zero());
+            prop_assert_eq!(t.live_dirs(), 0);
+        }
+    }
+}
