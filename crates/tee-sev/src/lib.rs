@@ -17,6 +17,8 @@ pub mod cert_table;
 pub mod certs;
 pub mod doctor;
 pub mod guest;
+#[cfg(feature = "kds")]
+pub mod kds;
 pub mod report;
 pub mod roots;
 pub mod seal;
