@@ -17,9 +17,11 @@ use tee_sev::kds::{KdsFetcher, PlainHttp, vcek_url};
 use tee_sev::report::{Product, SnpReport};
 use tee_sev::{SevBackend, SevOptions};
 
+type Routes = HashMap<String, (u16, Vec<u8>)>;
+
 #[derive(Clone, Default)]
 struct Server {
-    routes: Arc<Mutex<HashMap<String, (u16, Vec<u8>)>>>,
+    routes: Arc<Mutex<Routes>>,
     hits: Arc<Mutex<Vec<String>>>,
 }
 
