@@ -361,6 +361,27 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                 if tsm { "/sys/kernel/config/tsm/report present" } else { "configfs-tsm report interface absent" },
                 "mount configfs (`mount -t configfs none /sys/kernel/config`) on Linux 6.7+ with CONFIG_TSM_REPORTS",
             ));
+            if tsm {
+                // The provider is only visible inside a report directory.
+                let probe =
+                    crate::guest::ConfigfsTsm::new(crate::guest::StdFs, tsm_root.clone()).probe();
+                checks.push(match probe {
+                    Ok(()) => info("configfs-tsm.provider", "provider sev_guest"),
+                    Err(tee_core::Error::Unsupported(u)) => CheckResult {
+                        name: "configfs-tsm.provider",
+                        status: Status::Missing,
+                        detail: u.reason.into_owned(),
+                        remediation: Some(
+                            "load the sev-guest module so configfs-tsm serves SEV-SNP reports"
+                                .into(),
+                        ),
+                    },
+                    Err(e) => info(
+                        "configfs-tsm.provider",
+                        format!("provider not inspected ({e}); run as root to check"),
+                    ),
+                });
+            }
             checks.push(match status {
                 Some(v) => info(
                     "msr.sev_status",
