@@ -607,3 +607,33 @@ mod props {
         }
     }
 }
+
+/// The `sev` 8.0.0 parser agrees with ours on fake reports of every layout.
+#[cfg(target_os = "linux")]
+#[test]
+fn differential_fake_reports() {
+    use sev::firmware::guest::AttestationReport;
+    use sev::parser::ByteParser;
+    use tee_sev::report::SnpReport;
+    for product in Product::ALL {
+        for version in [2u32, 3, 5] {
+            let raw =
+                FakeFirmware::new(product, version, SnpSigningKey::Vcek).make_report(&[9; 64], 0);
+            let ours = SnpReport::parse(&raw).unwrap();
+            let theirs = AttestationReport::from_bytes(&raw).unwrap();
+            assert_eq!(ours.version, theirs.version);
+            assert_eq!(ours.policy, u64::from(theirs.policy));
+            assert_eq!(ours.chip_id, &theirs.chip_id);
+            assert_eq!(ours.measurement, &theirs.measurement);
+            assert_eq!(ours.launch_mit_vector, theirs.launch_mit_vector);
+            let d = ours.reported_tcb.decode(product);
+            let s = theirs.reported_tcb;
+            assert_eq!(
+                (d.fmc, d.bootloader, d.tee, d.snp, d.microcode),
+                (s.fmc, s.bootloader, s.tee, s.snp, s.microcode),
+                "{product} v{version}"
+            );
+            assert_eq!(ours.sig_r, theirs.signature.r());
+        }
+    }
+}

@@ -472,6 +472,50 @@ mod tests {
     }
 
     #[test]
+    fn json_keys() {
+        let Some(v) = vectors() else { return };
+        let f = |rel: &str| std::fs::read(v.join(rel)).unwrap();
+        let at = tee::UnixTime::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let ev = tee::sev::evidence_from_parts(
+            &f("ms-tee-av/turin_attestation_report.bin"),
+            Some(&f("ms-tee-av/turin_vcek.pem")),
+            &[],
+        )
+        .unwrap();
+        let claims = tee::Verifier::verify(&tee::sev::SnpVerifier::new(), &ev, at).unwrap();
+        let appraisal = tee::appraise(&claims, &tee::Policy::default());
+        let j = crate::verify::output(&claims, &appraisal).unwrap();
+        assert_eq!(j["platform"], "sev-snp");
+        assert_eq!(j["version"], 5);
+        assert_eq!(j["product"], "turin");
+        assert_eq!(j["signing_key"], "vcek");
+        assert_eq!(j["debug"], false);
+        assert_eq!(j["vmpl"], 0);
+        assert!(
+            j["chip_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("59790fb1c39f35c1")
+        );
+        assert_eq!(j["measurement"].as_str().unwrap().len(), 96);
+        assert_eq!(j["report_data"].as_str().unwrap().len(), 128);
+        assert_eq!(j["host_data"].as_str().unwrap().len(), 64);
+        assert_eq!(j["policy"]["smt"], true);
+        assert_eq!(j["policy"]["debug"], false);
+        let t = &j["reported_tcb"];
+        assert_eq!(
+            (
+                &t["fmc"],
+                &t["bootloader"],
+                &t["tee"],
+                &t["snp"],
+                &t["microcode"]
+            ),
+            (&1.into(), &1.into(), &1.into(), &4.into(), &81.into())
+        );
+    }
+
+    #[test]
     fn show_and_doctor() {
         assert_eq!(teectl(&["doctor"]), 0);
         assert_eq!(teectl(&["doctor", "--json"]), 0);
