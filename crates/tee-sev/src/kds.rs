@@ -216,7 +216,7 @@ impl KdsFetcher {
         }
     }
 
-    /// Cache certificates in `dir` ([`DirCache`] layout).
+    /// Cache certificates in `dir` ([`crate::backend::DirCache`] layout).
     #[must_use]
     pub fn with_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache = Some(dir.into());

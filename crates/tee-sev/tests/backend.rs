@@ -637,3 +637,23 @@ fn differential_fake_reports() {
         }
     }
 }
+
+/// On a machine without SEV-SNP guest interfaces, `open` says so with a typed error.
+#[test]
+fn open_on_this_machine() {
+    let has_tsm = std::path::Path::new(tee_sev::guest::TSM_REPORT_ROOT).exists();
+    let has_dev = std::path::Path::new(tee_sev::guest::SEV_GUEST_DEVICE).exists();
+    match SevBackend::open() {
+        Ok(b) => assert!(has_tsm || has_dev, "opened without interfaces: {b:?}"),
+        Err(Error::Unsupported(u)) => {
+            assert_eq!(u.operation, Operation::Open);
+            assert!(
+                u.reason.contains("sev_guest") || u.reason.contains("not an SEV-SNP guest"),
+                "{}",
+                u.reason
+            );
+        }
+        Err(Error::Device(d)) => assert!(has_tsm || has_dev, "{d:?}"),
+        Err(e) => panic!("{e}"),
+    }
+}
