@@ -8,7 +8,41 @@
 //!   measurement registers (SNP has none).
 //!
 //! Parsers ([`report`], [`cert_table`]) are bounds-checked and never panic.
-//! Test roots can only be injected through [`danger`].
+//! Test roots can only be injected through [`danger`]. Design notes, what is
+//! and is not verified, and why the VCEK is the default sealing root:
+//! `docs/sev-snp.md`.
+//!
+//! # Verifying a report offline
+//!
+//! ```no_run
+//! use tee_core::{Policy, ReportData, UnixTime, Verifier, appraise};
+//! # fn main() -> tee_core::Result<()> {
+//! let report = std::fs::read("report.bin").map_err(|e| tee_core::Error::encoding("file", e))?;
+//! let vcek = std::fs::read("vcek.der").map_err(|e| tee_core::Error::encoding("file", e))?;
+//! // ASK/ASVK and ARK come from the pinned roots when not supplied.
+//! let evidence = tee_sev::evidence_from_parts(&report, Some(&vcek), &[])?;
+//! let at = UnixTime::parse_rfc3339("2025-07-01T00:00:00Z")?;
+//! let claims = tee_sev::SnpVerifier::new().verify(&evidence, at)?; // authenticity
+//! let policy = Policy::default().expect_report_data(ReportData::zero());
+//! appraise(&claims, &policy).into_result()?; // policy: debug denied, VMPL 0, ...
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A tampered report is rejected with a typed error
+//! (`Error::Authenticity(Authenticity::BadSignature { .. })`), an expired
+//! VLEK with `Authenticity::Expired`, a foreign ARK with
+//! `Authenticity::UntrustedRoot`.
+//!
+//! # Modules
+//!
+//! - [`report`]: the checked report parser; [`cert_table`]: the GHCB
+//!   certificate table; [`certs`]: X.509 and AMD extensions; [`roots`]: the
+//!   pinned AMD certificates; [`verify`]: the verifier.
+//! - [`guest`]: kernel interfaces behind traits (configfs-tsm, `/dev/sev-guest`);
+//!   [`backend`]: [`SevBackend`]; [`seal`]: derived-key sealing.
+//! - [`doctor`]: the capability doctor behind `teectl doctor`.
+//! - `kds` (feature `kds`): the AMD Key Distribution Service client.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

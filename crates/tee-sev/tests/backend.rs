@@ -657,3 +657,37 @@ fn open_on_this_machine() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// On SEV-SNP hardware: `cargo test -p tee-sev --test backend -- --ignored`.
+#[test]
+#[ignore = "needs an SEV-SNP guest (root)"]
+fn hardware_attest_verify_seal() {
+    let b = SevBackend::open().expect("open");
+    let rd = ReportData::bind(b"hardware", b"test");
+    let ev = b.attester().unwrap().attest(&rd).unwrap();
+    assert_eq!(&ev.report[0x50..0x90], rd.as_bytes());
+    assert_eq!(
+        &ev.report[0x30..0x34],
+        &0u32.to_le_bytes(),
+        "VMPL 0 requested explicitly"
+    );
+    let report = tee_sev::SnpReport::parse(&ev.report).unwrap();
+    eprintln!(
+        "version {} product {:?} tcb {:#x}",
+        report.version,
+        report.product(),
+        report.reported_tcb.0
+    );
+    // With host-provided certificates (auxblob) the pinned roots verify it.
+    if ev.endorsement(endorsement::GHCB_CERT_TABLE).is_some() {
+        let c = SnpVerifier::new()
+            .verify(&ev, tee_core::UnixTime::now())
+            .unwrap();
+        assert_eq!(c.report_data, rd);
+    }
+    if let Ok(s) = b.sealer() {
+        let pol = SealPolicy::measurement("hardware-test");
+        let blob = s.seal(b"hello", &pol).unwrap();
+        assert_eq!(&*s.unseal(&blob, &pol).unwrap(), b"hello");
+    }
+}
