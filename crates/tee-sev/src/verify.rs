@@ -90,8 +90,9 @@ impl Default for SnpVerifier {
 /// The endorsements for one report, gathered from wherever they came from.
 #[derive(Debug, Clone, Default)]
 pub struct Endorsements {
-    /// The VCEK or VLEK.
-    pub signing_cert: Option<Cert>,
+    /// Candidate VCEKs/VLEKs in the order found; verification uses the
+    /// first whose kind matches the report's `KEY_INFO` (a host may supply both).
+    pub signing_certs: Vec<Cert>,
     /// Other certificates (ASK, ASVK, ARK), any order.
     pub chain: Vec<Cert>,
 }
@@ -105,14 +106,14 @@ impl Endorsements {
         let mut out = Self::default();
         for e in &ev.endorsements {
             match e.kind.as_str() {
-                endorsement::SIGNING_CERT_DER if out.signing_cert.is_none() => {
-                    out.signing_cert = Some(Cert::from_der(&e.data)?);
+                endorsement::SIGNING_CERT_DER => {
+                    out.signing_certs.push(Cert::from_der(&e.data)?);
                 }
                 endorsement::CERT_CHAIN_PEM => {
                     for c in decode_certs(&e.data)? {
-                        if c.is_ec() && out.signing_cert.is_none() {
-                            out.signing_cert = Some(c);
-                        } else if !c.is_ec() {
+                        if c.is_ec() {
+                            out.signing_certs.push(c);
+                        } else {
                             out.chain.push(c);
                         }
                     }
@@ -121,9 +122,7 @@ impl Endorsements {
                     for entry in cert_table::parse(&e.data)? {
                         match entry.kind {
                             CertKind::Vcek | CertKind::Vlek => {
-                                if out.signing_cert.is_none() {
-                                    out.signing_cert = Some(Cert::from_der(entry.data)?);
-                                }
+                                out.signing_certs.push(Cert::from_der(entry.data)?);
                             }
                             CertKind::Ask | CertKind::Ark => {
                                 out.chain.push(Cert::from_der(entry.data)?)
@@ -301,14 +300,19 @@ impl SnpVerifier {
             SnpSigningKey::Vcek => "VCEK",
             SnpSigningKey::Vlek => "VLEK",
         };
-        let leaf = endorsements.signing_cert.as_ref().ok_or_else(|| {
-            Error::from(Authenticity::MissingEndorsement {
-                what: key_name.into(),
-            })
-        })?;
+        let expected_cn = format!("SEV-{key_name}");
+        let leaf = endorsements
+            .signing_certs
+            .iter()
+            .find(|c| c.common_name().as_deref() == Some(expected_cn.as_str()))
+            .or_else(|| endorsements.signing_certs.first())
+            .ok_or_else(|| {
+                Error::from(Authenticity::MissingEndorsement {
+                    what: key_name.into(),
+                })
+            })?;
         let exts = leaf.amd_extensions()?;
         let cn = leaf.common_name().unwrap_or_default();
-        let expected_cn = format!("SEV-{key_name}");
         if cn != expected_cn {
             return Err(Authenticity::Mismatch {
                 what: "signing key",

@@ -691,3 +691,29 @@ fn hardware_attest_verify_seal() {
         assert_eq!(&*s.unseal(&blob, &pol).unwrap(), b"hello");
     }
 }
+
+/// A host table carrying both a VCEK and a VLEK: the report's KEY_INFO picks.
+#[test]
+fn table_with_both_leaves() {
+    use tee_sev::cert_table::{CertKind, build};
+    let p = pki(Product::Genoa);
+    for key in [SnpSigningKey::Vcek, SnpSigningKey::Vlek] {
+        let fw = FakeFirmware::new(Product::Genoa, 3, key);
+        let table = build(&[
+            (CertKind::Vcek, &p.vcek()),
+            (CertKind::Vlek, &p.vlek()),
+            (CertKind::Ark, &p.ark),
+        ]);
+        let ev = tee_core::Evidence::new(
+            tee_core::Platform::SevSnp,
+            tee_core::evidence::format::SEV_SNP_REPORT,
+            fw.make_report(&[1; 64], 0),
+        )
+        .with_endorsement(endorsement::GHCB_CERT_TABLE, table);
+        let c = p.verifier().verify(&ev, at()).unwrap();
+        let PlatformClaims::SevSnp(s) = &c.platform_claims else {
+            panic!()
+        };
+        assert_eq!(s.signing_key, key);
+    }
+}
