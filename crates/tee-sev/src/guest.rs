@@ -573,3 +573,74 @@ impl SnpFirmware for SevGuestDevice {
             .map(Zeroizing::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_map_to_decisions() {
+        let k = |e: io::Error| match io_error("x", "op", &e) {
+            Error::Device(d) => d.kind,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(k(io::Error::from_raw_os_error(16)), DeviceErrorKind::Busy); // EBUSY
+        assert_eq!(k(io::Error::from_raw_os_error(11)), DeviceErrorKind::Busy); // EAGAIN
+        assert_eq!(k(io::Error::from_raw_os_error(4)), DeviceErrorKind::Busy); // EINTR
+        assert_eq!(
+            k(io::Error::from_raw_os_error(2)),
+            DeviceErrorKind::NotFound
+        ); // ENOENT
+        assert_eq!(
+            k(io::Error::from_raw_os_error(13)),
+            DeviceErrorKind::PermissionDenied
+        ); // EACCES
+        assert_eq!(k(io::Error::from_raw_os_error(5)), DeviceErrorKind::Io); // EIO
+    }
+
+    #[test]
+    fn retry_backs_off_and_gives_up() {
+        let busy = || Err::<(), _>(Error::device(DeviceErrorKind::Busy, "x", "busy"));
+        let r = Retry {
+            attempts: 3,
+            initial_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(3),
+        };
+        let mut n = 0;
+        let t = std::time::Instant::now();
+        let out = r.run(|| {
+            n += 1;
+            if n < 3 { busy() } else { Ok(()) }
+        });
+        assert!(out.is_ok());
+        assert_eq!(n, 3);
+        assert!(
+            t.elapsed() >= Duration::from_millis(5),
+            "2 ms then 3 ms (capped)"
+        );
+        let mut n = 0;
+        assert!(matches!(
+            Retry::immediate(4).run(|| {
+                n += 1;
+                busy()
+            }),
+            Err(Error::Device(_))
+        ));
+        assert_eq!(n, 4);
+        // Other errors are not retried.
+        let mut n = 0;
+        let e = Retry::immediate(4).run(|| -> Result<()> {
+            n += 1;
+            Err(Error::device(DeviceErrorKind::Firmware(1), "x", "fw"))
+        });
+        assert!(e.is_err());
+        assert_eq!(n, 1);
+        // A huge initial delay never overflows.
+        let r = Retry {
+            attempts: 1,
+            initial_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+        };
+        assert!(r.run(busy).is_err());
+    }
+}

@@ -90,3 +90,20 @@ proptest! {
         prop_assert!(SnpVerifier::new().verify(&ev, UnixTime::from_secs(1_750_000_000)).is_err());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Arbitrary evidence JSON (bytes near the real shape) never panics.
+    #[test]
+    fn evidence_json_never_panics(report in prop::collection::vec(any::<u8>(), 0..1300), kinds in prop::collection::vec(0usize..4, 0..3), data in prop::collection::vec(any::<u8>(), 0..100)) {
+        let names = [endorsement::SIGNING_CERT_DER, endorsement::CERT_CHAIN_PEM, endorsement::GHCB_CERT_TABLE, "unknown"];
+        let mut ev = Evidence::new(Platform::SevSnp, format::SEV_SNP_REPORT, report);
+        for k in kinds {
+            ev = ev.with_endorsement(names[k], data.clone());
+        }
+        let json = ev.to_json().unwrap();
+        let back = Evidence::from_json(json.as_bytes()).unwrap();
+        prop_assert!(SnpVerifier::new().verify(&back, UnixTime::from_secs(1_750_000_000)).is_err());
+    }
+}
