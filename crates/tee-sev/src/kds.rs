@@ -204,6 +204,7 @@ pub struct KdsFetcher {
     base: String,
     http: Box<dyn HttpGet>,
     cache: Option<PathBuf>,
+    retry: crate::guest::Retry,
 }
 
 impl KdsFetcher {
@@ -213,7 +214,24 @@ impl KdsFetcher {
             base: base.into().trim_end_matches('/').to_owned(),
             http,
             cache: None,
+            // KDS rate-limits (HTTP 429): back off generously.
+            retry: crate::guest::Retry {
+                attempts: 4,
+                initial_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(8),
+            },
         }
+    }
+
+    /// Set the retry policy for busy (HTTP 429/503) responses.
+    #[must_use]
+    pub fn with_retry(mut self, retry: crate::guest::Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>> {
+        self.retry.run(|| self.http.get(url))
     }
 
     /// Cache certificates in `dir` ([`crate::backend::DirCache`] layout).
@@ -255,7 +273,7 @@ impl KdsFetcher {
         if let Some(b) = self.cache_get(rel).filter(|b| check(b).is_ok()) {
             return Ok(b);
         }
-        let body = self.http.get(url)?;
+        let body = self.get(url)?;
         check(&body)?;
         self.cache_put(rel, &body)?;
         Ok(body)
@@ -308,8 +326,7 @@ impl KdsFetcher {
     /// # Errors
     /// Transport errors.
     pub fn crl(&self, product: Product) -> Result<Vec<u8>> {
-        self.http
-            .get(&format!("{}/vcek/v1/{}/crl", self.base, product.kds_name()))
+        self.get(&format!("{}/vcek/v1/{}/crl", self.base, product.kds_name()))
     }
 }
 

@@ -17,7 +17,8 @@ use tee_sev::kds::{KdsFetcher, PlainHttp, vcek_url};
 use tee_sev::report::{Product, SnpReport};
 use tee_sev::{SevBackend, SevOptions};
 
-type Routes = HashMap<String, (u16, Vec<u8>)>;
+/// Per path: responses served in order; the last one repeats.
+type Routes = HashMap<String, Vec<(u16, Vec<u8>)>>;
 
 #[derive(Clone, Default)]
 struct Server {
@@ -44,13 +45,14 @@ impl Server {
                 }
                 let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
                 me.hits.lock().unwrap().push(path.clone());
-                let (code, body) = me
-                    .routes
-                    .lock()
-                    .unwrap()
-                    .get(&path)
-                    .cloned()
-                    .unwrap_or((404, b"nope".to_vec()));
+                let (code, body) = {
+                    let mut routes = me.routes.lock().unwrap();
+                    match routes.get_mut(&path) {
+                        Some(q) if q.len() > 1 => q.remove(0),
+                        Some(q) => q[0].clone(),
+                        None => (404, b"nope".to_vec()),
+                    }
+                };
                 let _ = write!(
                     s,
                     "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -63,10 +65,11 @@ impl Server {
     }
 
     fn route(&self, path: &str, code: u16, body: Vec<u8>) {
-        self.routes
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), (code, body));
+        self.route_seq(path, vec![(code, body)]);
+    }
+
+    fn route_seq(&self, path: &str, seq: Vec<(u16, Vec<u8>)>) {
+        self.routes.lock().unwrap().insert(path.to_owned(), seq);
     }
 
     fn hits(&self, path: &str) -> usize {
@@ -134,8 +137,11 @@ fn fetch_cache_and_verify() {
     srv.route("/vcek/v1/Turin/cert_chain", 200, chain.clone().into_bytes());
     srv.route("/vcek/v1/Turin/crl", 200, b"crl-bytes".to_vec());
     let cache = tempfile::tempdir().unwrap();
-    let kds =
-        Arc::new(KdsFetcher::new(&base, Box::new(PlainHttp::default())).with_cache(cache.path()));
+    let kds = Arc::new(
+        KdsFetcher::new(&base, Box::new(PlainHttp::default()))
+            .with_cache(cache.path())
+            .with_retry(Retry::immediate(3)),
+    );
 
     // VCEK: fetched once, then served from the cache.
     assert_eq!(kds.vcek(&r, None).unwrap(), p.vcek());
@@ -152,6 +158,19 @@ fn fetch_cache_and_verify() {
     kds.crl(Product::Turin).unwrap();
     kds.crl(Product::Turin).unwrap();
     assert_eq!(srv.hits("/vcek/v1/Turin/crl"), 2);
+    // Rate limiting (429/503) is retried; too much of it is a Busy error.
+    srv.route_seq(
+        "/vcek/v1/Milan/crl",
+        vec![(429, vec![]), (503, vec![]), (200, b"crl".to_vec())],
+    );
+    assert_eq!(kds.crl(Product::Milan).unwrap(), b"crl");
+    assert_eq!(srv.hits("/vcek/v1/Milan/crl"), 3);
+    srv.route("/vcek/v1/Genoa/crl", 429, vec![]);
+    match kds.crl(Product::Genoa) {
+        Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::Busy),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(srv.hits("/vcek/v1/Genoa/crl"), 3);
     // 404: NotFound. Garbage: malformed and not cached.
     match kds.cert_chain(Product::Genoa, true) {
         Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::NotFound),
