@@ -1,96 +1,93 @@
 //! AMD SEV-SNP backend for the TEE SDK.
 //!
-//! **Not implemented yet.** This crate exists so the workspace, the facade
-//! and `teectl` are wired for it: [`SevBackend::open`] and [`SnpVerifier::verify`]
-//! return a typed [`tee_core::Error::Unsupported`] saying so, and the
-//! capabilities report every operation as unsupported.
+//! - [`SnpVerifier`]: verifies SNP attestation reports (versions 2, 3 and 5)
+//!   from Milan, Genoa and Turin, signed by a VCEK or a VLEK, against AMD
+//!   roots pinned in this crate, at an explicit time. Offline, pure Rust.
+//! - [`SevBackend`]: the guest side (Linux): reports through configfs-tsm
+//!   (first) or `/dev/sev-guest`, derived-key sealing, no runtime
+//!   measurement registers (SNP has none).
+//!
+//! Parsers ([`report`], [`cert_table`]) are bounds-checked and never panic.
+//! Test roots can only be injected through [`danger`]. Design notes, what is
+//! and is not verified, and why the VCEK is the default sealing root:
+//! `docs/sev-snp.md`.
+//!
+//! # Verifying a report offline
+//!
+//! ```no_run
+//! use tee_core::{Policy, ReportData, UnixTime, Verifier, appraise};
+//! # fn main() -> tee_core::Result<()> {
+//! let report = std::fs::read("report.bin").map_err(|e| tee_core::Error::encoding("file", e))?;
+//! let vcek = std::fs::read("vcek.der").map_err(|e| tee_core::Error::encoding("file", e))?;
+//! // ASK/ASVK and ARK come from the pinned roots when not supplied.
+//! let evidence = tee_sev::evidence_from_parts(&report, Some(&vcek), &[])?;
+//! let at = UnixTime::parse_rfc3339("2025-07-01T00:00:00Z")?;
+//! let claims = tee_sev::SnpVerifier::new().verify(&evidence, at)?; // authenticity
+//! let policy = Policy::default().expect_report_data(ReportData::zero());
+//! appraise(&claims, &policy).into_result()?; // policy: debug denied, VMPL 0, ...
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A tampered report is rejected with a typed error
+//! (`Error::Authenticity(Authenticity::BadSignature { .. })`), an expired
+//! VLEK with `Authenticity::Expired`, a foreign ARK with
+//! `Authenticity::UntrustedRoot`.
+//!
+//! # Modules
+//!
+//! - [`report`]: the checked report parser; [`cert_table`]: the GHCB
+//!   certificate table; [`certs`]: X.509 and AMD extensions; [`roots`]: the
+//!   pinned AMD certificates; [`verify`]: the verifier.
+//! - [`guest`]: kernel interfaces behind traits (configfs-tsm, `/dev/sev-guest`);
+//!   [`backend`]: [`SevBackend`]; [`seal`]: derived-key sealing.
+//! - [`doctor`]: the capability doctor behind `teectl doctor`.
+//! - `kds` (feature `kds`): the AMD Key Distribution Service client.
 #![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-use tee_core::{
-    Attester, Backend, Capabilities, Claims, Error, Evidence, Operation, Platform, Result,
-    RuntimeMeasurement, Sealer, Support, UnixTime, Verified, Verifier,
-};
+pub mod backend;
+pub mod cert_table;
+pub mod certs;
+pub mod doctor;
+pub mod guest;
+#[cfg(feature = "kds")]
+pub mod kds;
+pub mod report;
+pub mod roots;
+mod roots_pem;
+pub mod seal;
+#[allow(unsafe_code)]
+mod sys;
+pub mod verify;
 
-/// The reason every operation is unsupported for now.
-pub const NOT_IMPLEMENTED: &str = "the AMD SEV-SNP backend is not implemented yet";
+pub use backend::{SevBackend, SevOptions};
+pub use report::{Product, SnpReport};
+pub use verify::{Endorsements, SnpVerifier, evidence_from_parts};
 
-/// The AMD SEV-SNP guest backend.
-#[derive(Debug)]
-pub struct SevBackend {
-    _private: (),
-}
+/// Security-dangerous but memory-safe APIs: trusting roots other than AMD's.
+pub mod danger {
+    use tee_core::Result;
 
-impl SevBackend {
-    /// Open the backend on this machine.
+    use crate::report::Product;
+    use crate::verify::{ProductRoots, SnpVerifier};
+
+    /// A verifier that trusts the given roots **instead of** AMD's pinned
+    /// roots. For tests with a fake AMD PKI only.
+    pub fn with_test_roots(roots: Vec<ProductRoots>) -> SnpVerifier {
+        SnpVerifier::with_roots(roots)
+    }
+
+    /// Test roots from DER/PEM certificates.
     ///
     /// # Errors
-    /// Always [`Error::Unsupported`] for now.
-    pub fn open() -> Result<Self> {
-        Err(Error::unsupported(
-            Platform::SevSnp,
-            Operation::Open,
-            NOT_IMPLEMENTED,
-        ))
-    }
-}
-
-impl Backend for SevBackend {
-    fn platform(&self) -> Platform {
-        Platform::SevSnp
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::SevSnp,
-            attestation: Support::Unsupported(NOT_IMPLEMENTED.into()),
-            runtime_measurement: Support::Unsupported(NOT_IMPLEMENTED.into()),
-            sealing: Support::Unsupported(NOT_IMPLEMENTED.into()),
-        }
-    }
-    fn attester(&self) -> Result<&dyn Attester> {
-        Err(Error::unsupported(
-            Platform::SevSnp,
-            Operation::Attestation,
-            NOT_IMPLEMENTED,
-        ))
-    }
-    fn runtime_measurement(&self) -> Result<&dyn RuntimeMeasurement> {
-        Err(Error::unsupported(
-            Platform::SevSnp,
-            Operation::RuntimeMeasurement,
-            NOT_IMPLEMENTED,
-        ))
-    }
-    fn sealer(&self) -> Result<&dyn Sealer> {
-        Err(Error::unsupported(
-            Platform::SevSnp,
-            Operation::Sealing,
-            NOT_IMPLEMENTED,
-        ))
-    }
-}
-
-/// Verifier for AMD SEV-SNP evidence.
-#[derive(Debug, Default)]
-pub struct SnpVerifier {
-    _private: (),
-}
-
-impl SnpVerifier {
-    /// A verifier with the vendor's pinned roots.
-    pub fn new() -> Self {
-        Self { _private: () }
-    }
-}
-
-impl Verifier for SnpVerifier {
-    fn platform(&self) -> Platform {
-        Platform::SevSnp
-    }
-    fn verify(&self, _evidence: &Evidence, _at: UnixTime) -> Result<Verified<Claims>> {
-        Err(Error::unsupported(
-            Platform::SevSnp,
-            Operation::Verification,
-            NOT_IMPLEMENTED,
-        ))
+    /// [`tee_core::Error::Malformed`] if a certificate does not decode.
+    pub fn test_roots(
+        product: Product,
+        ark: &[u8],
+        ask: Option<&[u8]>,
+        asvk: Option<&[u8]>,
+    ) -> Result<ProductRoots> {
+        ProductRoots::from_certs(product, ark, ask, asvk)
     }
 }

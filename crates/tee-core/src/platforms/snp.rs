@@ -266,3 +266,204 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appraisal::Outcome;
+
+    fn tcb(bl: u8, tee: u8, snp: u8, ucode: u8, fmc: Option<u8>) -> SnpTcb {
+        SnpTcb {
+            bootloader: bl,
+            tee,
+            snp,
+            microcode: ucode,
+            fmc,
+            raw: 0,
+        }
+    }
+
+    fn claims() -> SnpClaims {
+        SnpClaims {
+            version: 3,
+            product: "milan".into(),
+            signing_key: SnpSigningKey::Vcek,
+            guest_svn: 5,
+            policy: SnpGuestPolicy {
+                raw: 0x30000,
+                abi_minor: 0,
+                abi_major: 0,
+                smt: true,
+                migrate_ma: false,
+                debug: false,
+                single_socket: false,
+                cxl_allow: false,
+                mem_aes_256_xts: false,
+                rapl_dis: false,
+                ciphertext_hiding: false,
+                page_swap_disable: false,
+            },
+            family_id: HexBytes(vec![1; 16]),
+            image_id: HexBytes(vec![2; 16]),
+            vmpl: 0,
+            measurement: HexBytes(vec![0; 48]),
+            report_data: HexBytes(vec![0; 64]),
+            host_data: HexBytes(vec![0; 32]),
+            id_key_digest: HexBytes(vec![0; 48]),
+            author_key_digest: HexBytes(vec![0; 48]),
+            report_id: HexBytes(vec![0; 32]),
+            report_id_ma: HexBytes(vec![0xFF; 32]),
+            chip_id: HexBytes(vec![0; 64]),
+            current_tcb: tcb(3, 0, 8, 115, None),
+            reported_tcb: tcb(3, 0, 8, 115, None),
+            committed_tcb: tcb(3, 0, 8, 115, None),
+            launch_tcb: tcb(3, 0, 8, 115, None),
+            platform_info: SnpPlatformInfo {
+                raw: 0,
+                smt_enabled: false,
+                tsme_enabled: false,
+                ecc_enabled: false,
+                rapl_disabled: false,
+                ciphertext_hiding_enabled: false,
+                alias_check_complete: false,
+            },
+            current_version: "1.55.29".into(),
+            committed_version: "1.55.29".into(),
+            cpuid: Some([0x19, 1, 1]),
+            launch_mit_vector: None,
+            current_mit_vector: None,
+        }
+    }
+
+    fn run(c: &SnpClaims, p: &SnpPolicy) -> Appraisal {
+        let mut a = Appraisal::default();
+        appraise(c, p, &mut a);
+        a
+    }
+
+    fn outcome(a: &Appraisal, name: &str) -> (Outcome, String) {
+        let c = a.checks.iter().find(|c| c.name == name).unwrap();
+        (c.outcome, c.detail.clone())
+    }
+
+    #[test]
+    fn defaults() {
+        let a = run(&claims(), &SnpPolicy::default());
+        assert_eq!(outcome(&a, "sev-snp.vmpl").0, Outcome::Passed);
+        assert_eq!(outcome(&a, "sev-snp.min_tcb").0, Outcome::Skipped);
+        assert_eq!(outcome(&a, "sev-snp.min_guest_svn").0, Outcome::Skipped);
+        assert_eq!(outcome(&a, "sev-snp.family_id").0, Outcome::Skipped);
+        assert_eq!(outcome(&a, "sev-snp.smt").0, Outcome::Passed);
+        assert_eq!(outcome(&a, "sev-snp.migration_agent").0, Outcome::Passed);
+        // VMPL 1 fails the default (VMPL 0).
+        let mut c = claims();
+        c.vmpl = 1;
+        assert_eq!(
+            outcome(&run(&c, &SnpPolicy::default()), "sev-snp.vmpl"),
+            (Outcome::Failed, "report VMPL 1, required 0".into())
+        );
+        // A migration agent is denied by default.
+        let mut c = claims();
+        c.policy.migrate_ma = true;
+        assert_eq!(
+            outcome(&run(&c, &SnpPolicy::default()), "sev-snp.migration_agent").0,
+            Outcome::Failed
+        );
+        let p = SnpPolicy {
+            allow_migration_agent: true,
+            ..SnpPolicy::default()
+        };
+        assert_eq!(
+            outcome(&run(&c, &p), "sev-snp.migration_agent").0,
+            Outcome::Passed
+        );
+    }
+
+    #[test]
+    fn min_tcb_per_component() {
+        let c = claims();
+        let ok = SnpPolicy {
+            min_tcb: Some(SnpMinTcb {
+                bootloader: 3,
+                tee: 0,
+                snp: 8,
+                microcode: 115,
+                fmc: 9,
+            }),
+            ..SnpPolicy::default()
+        };
+        // fmc is not checked on Milan (no FMC in its TCB).
+        assert_eq!(outcome(&run(&c, &ok), "sev-snp.min_tcb").0, Outcome::Passed);
+        let low = SnpPolicy {
+            min_tcb: Some(SnpMinTcb {
+                bootloader: 4,
+                snp: 9,
+                ..SnpMinTcb::default()
+            }),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(
+            outcome(&run(&c, &low), "sev-snp.min_tcb"),
+            (Outcome::Failed, "bootloader 3 < 4, snp 8 < 9".into())
+        );
+        let mut turin = claims();
+        turin.reported_tcb = tcb(1, 1, 4, 81, Some(1));
+        let fmc = SnpPolicy {
+            min_tcb: Some(SnpMinTcb {
+                fmc: 2,
+                ..SnpMinTcb::default()
+            }),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(
+            outcome(&run(&turin, &fmc), "sev-snp.min_tcb"),
+            (Outcome::Failed, "fmc 1 < 2".into())
+        );
+    }
+
+    #[test]
+    fn svn_ids_smt() {
+        let c = claims();
+        let p = SnpPolicy {
+            min_guest_svn: Some(6),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(
+            outcome(&run(&c, &p), "sev-snp.min_guest_svn").0,
+            Outcome::Failed
+        );
+        let p = SnpPolicy {
+            min_guest_svn: Some(5),
+            ..SnpPolicy::default()
+        };
+        assert_eq!(
+            outcome(&run(&c, &p), "sev-snp.min_guest_svn").0,
+            Outcome::Passed
+        );
+        let p = SnpPolicy {
+            allowed_family_ids: vec![HexBytes(vec![1; 16])],
+            allowed_image_ids: vec![HexBytes(vec![3; 16])],
+            ..SnpPolicy::default()
+        };
+        let a = run(&c, &p);
+        assert_eq!(outcome(&a, "sev-snp.family_id").0, Outcome::Passed);
+        assert_eq!(outcome(&a, "sev-snp.image_id").0, Outcome::Failed);
+        let p = SnpPolicy {
+            allow_smt: false,
+            ..SnpPolicy::default()
+        };
+        assert_eq!(outcome(&run(&c, &p), "sev-snp.smt").0, Outcome::Failed);
+    }
+
+    #[test]
+    fn policy_toml() {
+        let p: crate::Policy = crate::Policy::from_toml(
+            "[sev-snp]\nvmpl = 1\nmin_guest_svn = 2\nallow_smt = false\nmin_tcb = { bootloader = 3, microcode = 115 }\n",
+        )
+        .unwrap();
+        assert_eq!(p.sev_snp.vmpl, 1);
+        assert_eq!(p.sev_snp.min_tcb.unwrap().microcode, 115);
+        assert!(!p.sev_snp.allow_smt);
+        assert!(crate::Policy::from_toml("[sev-snp]\nvmp = 1\n").is_err());
+    }
+}

@@ -1,0 +1,640 @@
+//! Verification of SEV-SNP reports against AMD's key hierarchy.
+//!
+//! Steps, each mapped to a typed error:
+//! 1. parse the report (versions 2, 3, 5; 4 as 3) — [`Error::Malformed`];
+//! 2. collect the VCEK/VLEK and optional ASK/ASVK/ARK from the evidence
+//!    (`signing-cert-der`, `cert-chain-pem`, `ghcb-cert-table`);
+//! 3. determine the product from the report's CPUID fields (v3+) or the
+//!    certificate's `productName` (v2), and pick that product's pinned roots;
+//! 4. a supplied ARK must be byte-identical to the pinned ARK
+//!    ([`Authenticity::UntrustedRoot`]); a missing ASK/ASVK is taken from the
+//!    pinned set;
+//! 5. ARK (self) → ASK/ASVK → VCEK/VLEK with RSASSA-PSS SHA-384, issuer
+//!    names chained, each certificate valid at the explicit time;
+//! 6. the report's ECDSA P-384/SHA-384 signature over bytes `[0, 0x2A0)` of
+//!    the received buffer, with `SIGNATURE_ALGO` = 1 and the zero-extension
+//!    of R and S checked;
+//! 7. the certificate's SPL extensions equal `REPORTED_TCB`, and (VCEK) its
+//!    hwID equals `CHIP_ID` (Turin: the first 8 bytes, the rest zero).
+
+use std::collections::BTreeMap;
+
+use p384::ecdsa::Signature;
+use tee_core::evidence::{endorsement, format};
+use tee_core::platforms::{SnpClaims, SnpSigningKey};
+use tee_core::{
+    Authenticity, Claim, Claims, Error, Evidence, HexBytes, Operation, Platform, PlatformClaims,
+    ReportData, Result, TcbStatus, TcbSummary, TrustRoot, UnixTime, Verified, Verifier,
+};
+
+use crate::cert_table::{self, CertKind};
+use crate::certs::{Cert, decode_certs};
+use crate::report::{Product, REPORT_LEN, SIG_ALGO_ECDSA_P384_SHA384, SnpReport};
+use crate::roots::PINNED;
+
+/// The trusted certificates of one product.
+#[derive(Debug, Clone)]
+pub struct ProductRoots {
+    /// The product.
+    pub product: Product,
+    ark: Cert,
+    ask: Option<Cert>,
+    asvk: Option<Cert>,
+}
+
+impl ProductRoots {
+    /// Roots from DER or PEM certificates.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if a certificate does not decode.
+    pub fn from_certs(
+        product: Product,
+        ark: &[u8],
+        ask: Option<&[u8]>,
+        asvk: Option<&[u8]>,
+    ) -> Result<Self> {
+        let one = |b: &[u8]| -> Result<Cert> {
+            decode_certs(b)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::encoding("certificate", "empty"))
+        };
+        Ok(Self {
+            product,
+            ark: one(ark)?,
+            ask: ask.map(one).transpose()?,
+            asvk: asvk.map(one).transpose()?,
+        })
+    }
+
+    /// The ARK DER.
+    pub fn ark_der(&self) -> &[u8] {
+        self.ark.der()
+    }
+}
+
+/// Verifier for AMD SEV-SNP evidence, with AMD's roots for Milan, Genoa and
+/// Turin pinned ([`SnpVerifier::new`]).
+#[derive(Debug, Clone)]
+pub struct SnpVerifier {
+    roots: Vec<ProductRoots>,
+    test_roots: bool,
+}
+
+impl Default for SnpVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The endorsements for one report, gathered from wherever they came from.
+#[derive(Debug, Clone, Default)]
+pub struct Endorsements {
+    /// Candidate VCEKs/VLEKs in the order found; verification uses the
+    /// first whose kind matches the report's `KEY_INFO` (a host may supply both).
+    pub signing_certs: Vec<Cert>,
+    /// Other certificates (ASK, ASVK, ARK), any order.
+    pub chain: Vec<Cert>,
+}
+
+impl Endorsements {
+    /// Collect endorsements from an evidence envelope.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when an endorsement does not decode.
+    pub fn from_evidence(ev: &Evidence) -> Result<Self> {
+        let mut out = Self::default();
+        for e in &ev.endorsements {
+            match e.kind.as_str() {
+                endorsement::SIGNING_CERT_DER => {
+                    out.signing_certs.push(Cert::from_der(&e.data)?);
+                }
+                endorsement::CERT_CHAIN_PEM => {
+                    for c in decode_certs(&e.data)? {
+                        if c.is_ec() {
+                            out.signing_certs.push(c);
+                        } else {
+                            out.chain.push(c);
+                        }
+                    }
+                }
+                endorsement::GHCB_CERT_TABLE => {
+                    for entry in cert_table::parse(&e.data)? {
+                        match entry.kind {
+                            CertKind::Vcek | CertKind::Vlek => {
+                                out.signing_certs.push(Cert::from_der(entry.data)?);
+                            }
+                            CertKind::Ask | CertKind::Ark => {
+                                out.chain.push(Cert::from_der(entry.data)?)
+                            }
+                            CertKind::Crl | CertKind::Other(_) => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Decode a report file: raw 1184 bytes, or hex text (whitespace ignored).
+///
+/// # Errors
+/// [`Error::Malformed`] for anything else.
+pub fn decode_report_file(bytes: &[u8]) -> Result<Vec<u8>> {
+    if bytes.len() == REPORT_LEN {
+        return Ok(bytes.to_vec());
+    }
+    let text: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if text.len() == 2 * REPORT_LEN && text.iter().all(u8::is_ascii_hexdigit) {
+        return hex::decode(&text).map_err(|e| Error::encoding("SNP report (hex)", e));
+    }
+    Err(Error::malformed(
+        "SNP report",
+        tee_core::MalformedKind::BadLength {
+            expected: REPORT_LEN,
+            actual: bytes.len(),
+        },
+    ))
+}
+
+/// Build an evidence envelope from a raw report and separately supplied
+/// certificates (each DER or PEM, detected): the VCEK/VLEK and any of
+/// ASK/ASVK/ARK. What is missing is taken from the pinned roots when verifying.
+///
+/// # Errors
+/// [`Error::Malformed`] for a report or certificate that does not decode.
+pub fn evidence_from_parts(
+    report: &[u8],
+    signing_cert: Option<&[u8]>,
+    chain: &[&[u8]],
+) -> Result<Evidence> {
+    let raw = decode_report_file(report)?;
+    let mut ev = Evidence::new(Platform::SevSnp, format::SEV_SNP_REPORT, raw);
+    if let Some(c) = signing_cert {
+        let certs = decode_certs(c)?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Error::encoding("certificate", "empty"))?;
+        ev = ev.with_endorsement(endorsement::SIGNING_CERT_DER, leaf.der().to_vec());
+    }
+    let mut pem = String::new();
+    for c in chain {
+        for cert in decode_certs(c)? {
+            pem.push_str(&to_pem(cert.der()));
+        }
+    }
+    if !pem.is_empty() {
+        ev = ev.with_endorsement(endorsement::CERT_CHAIN_PEM, pem.into_bytes());
+    }
+    Ok(ev)
+}
+
+/// PEM-encode one DER certificate.
+pub fn to_pem(der: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let mut buf = [0u8; 3];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let n = u32::from_be_bytes([0, buf[0], buf[1], buf[2]]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    let bytes = b64.as_bytes();
+    for line in bytes.chunks(64) {
+        out.push_str(core::str::from_utf8(line).unwrap_or(""));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+impl SnpVerifier {
+    /// A verifier with AMD's pinned roots (Milan, Genoa, Turin; ARK, ASK, ASVK).
+    pub fn new() -> Self {
+        let roots = PINNED
+            .iter()
+            .filter_map(|p| {
+                ProductRoots::from_certs(
+                    p.product,
+                    p.ark.as_bytes(),
+                    Some(p.ask.as_bytes()),
+                    Some(p.asvk.as_bytes()),
+                )
+                .ok()
+            })
+            .collect();
+        Self {
+            roots,
+            test_roots: false,
+        }
+    }
+
+    /// The products this verifier has roots for.
+    pub fn products(&self) -> Vec<Product> {
+        self.roots.iter().map(|r| r.product).collect()
+    }
+
+    /// Whether this verifier trusts test roots (see [`crate::danger`]).
+    pub fn uses_test_roots(&self) -> bool {
+        self.test_roots
+    }
+
+    pub(crate) fn with_roots(roots: Vec<ProductRoots>) -> Self {
+        Self {
+            roots,
+            test_roots: true,
+        }
+    }
+
+    fn roots_for(&self, product: Product) -> Result<&ProductRoots> {
+        self.roots
+            .iter()
+            .find(|r| r.product == product)
+            .ok_or_else(|| {
+                Authenticity::UntrustedRoot {
+                    detail: format!("no trusted AMD root for {product}"),
+                }
+                .into()
+            })
+    }
+
+    /// Verify a raw report with separately supplied endorsements at `at`.
+    ///
+    /// # Errors
+    /// See [`Verifier::verify`].
+    pub fn verify_report(
+        &self,
+        raw: &[u8],
+        endorsements: &Endorsements,
+        at: UnixTime,
+    ) -> Result<Verified<Claims>> {
+        let r = SnpReport::parse(raw)?;
+        if r.sig_algo != SIG_ALGO_ECDSA_P384_SHA384 {
+            return Err(Error::bad_field(
+                "SNP report",
+                "signature_algo",
+                format!("unsupported algorithm {}", r.sig_algo),
+            ));
+        }
+        let key = r.signing_key()?;
+        if r.mask_chip_key() {
+            return Err(Authenticity::Other {
+                detail: "report is unsigned (KEY_INFO.MASK_CHIP_KEY is set)".into(),
+            }
+            .into());
+        }
+        let key_name = match key {
+            SnpSigningKey::Vcek => "VCEK",
+            SnpSigningKey::Vlek => "VLEK",
+        };
+        let expected_cn = format!("SEV-{key_name}");
+        let leaf = endorsements
+            .signing_certs
+            .iter()
+            .find(|c| c.common_name().as_deref() == Some(expected_cn.as_str()))
+            .or_else(|| endorsements.signing_certs.first())
+            .ok_or_else(|| {
+                Error::from(Authenticity::MissingEndorsement {
+                    what: key_name.into(),
+                })
+            })?;
+        let exts = leaf.amd_extensions()?;
+        let cn = leaf.common_name().unwrap_or_default();
+        if cn != expected_cn {
+            return Err(Authenticity::Mismatch {
+                what: "signing key",
+                detail: format!("report KEY_INFO names the {key_name}, certificate is {cn:?}"),
+            }
+            .into());
+        }
+
+        // Product: CPUID fields (v3+) and the certificate's productName must agree.
+        let cert_product = exts
+            .product_name
+            .as_deref()
+            .and_then(Product::from_product_name);
+        let product = match (r.cpuid, r.product(), cert_product) {
+            (Some(_), Some(p), Some(c)) if p != c => {
+                return Err(Authenticity::Mismatch {
+                    what: "product",
+                    detail: format!("report CPUID says {p}, certificate says {c}"),
+                }
+                .into());
+            }
+            (Some(_), Some(p), _) => p,
+            // An unknown CPU: trust the certificate's product, whose ARK
+            // the chain must reach.
+            (Some(_), None, Some(c)) => c,
+            (Some([f, m, s]), None, None) => {
+                return Err(Error::unsupported(
+                    Platform::SevSnp,
+                    Operation::Verification,
+                    format!("unknown CPU family {f:#x} model {m:#x} stepping {s}"),
+                ));
+            }
+            (None, _, Some(c)) => c,
+            (None, _, None) => {
+                return Err(Error::unsupported(
+                    Platform::SevSnp,
+                    Operation::Verification,
+                    "cannot tell the product of a version 2 report: the certificate has no known productName",
+                ));
+            }
+        };
+        let roots = self.roots_for(product)?;
+
+        // The ARK: pinned; a supplied one must be identical.
+        for c in endorsements.chain.iter().filter(|c| c.is_self_issued()) {
+            if c.der() != roots.ark.der() {
+                return Err(Authenticity::UntrustedRoot {
+                    detail: format!(
+                        "supplied ARK {:?} is not the pinned {product} ARK",
+                        c.common_name().unwrap_or_default()
+                    ),
+                }
+                .into());
+            }
+        }
+        let ark = &roots.ark;
+        // The intermediate: supplied (preferring one whose subject is the
+        // leaf's issuer), else pinned.
+        let supplied: Vec<&Cert> = endorsements
+            .chain
+            .iter()
+            .filter(|c| !c.is_self_issued())
+            .collect();
+        let leaf_issuer = leaf.x509().tbs_certificate().issuer();
+        let inter = match supplied
+            .iter()
+            .find(|c| c.x509().tbs_certificate().subject() == leaf_issuer)
+        {
+            Some(c) => *c,
+            None => match supplied.first() {
+                Some(c) => *c,
+                None => match key {
+                    SnpSigningKey::Vcek => roots.ask.as_ref(),
+                    SnpSigningKey::Vlek => roots.asvk.as_ref(),
+                }
+                .ok_or_else(|| {
+                    Error::from(Authenticity::MissingEndorsement {
+                        what: format!(
+                            "{} for {product}",
+                            if key == SnpSigningKey::Vcek {
+                                "ASK"
+                            } else {
+                                "ASVK"
+                            }
+                        ),
+                    })
+                })?,
+            },
+        };
+        let inter_name = if key == SnpSigningKey::Vcek {
+            "ASK"
+        } else {
+            "ASVK"
+        };
+        ark.verify_signed_by(ark, "ARK self-signature")?;
+        inter.verify_signed_by(ark, &format!("ARK -> {inter_name}"))?;
+        leaf.verify_signed_by(inter, &format!("{inter_name} -> {key_name}"))?;
+        ark.check_validity("ARK", at)?;
+        inter.check_validity(inter_name, at)?;
+        leaf.check_validity(key_name, at)?;
+
+        verify_report_signature(&r, leaf)?;
+
+        // Certificate extensions vs. the report.
+        let tcb = r.reported_tcb.decode(product);
+        let mut spls = vec![
+            ("blSPL", exts.bl_spl, tcb.bootloader),
+            ("teeSPL", exts.tee_spl, tcb.tee),
+            ("snpSPL", exts.snp_spl, tcb.snp),
+            ("ucodeSPL", exts.ucode_spl, tcb.microcode),
+        ];
+        if let Some(fmc) = tcb.fmc {
+            spls.push(("fmcSPL", exts.fmc_spl, fmc));
+        }
+        for (name, cert, rep) in spls {
+            match cert {
+                None => {
+                    return Err(Authenticity::Mismatch {
+                        what: "reported TCB",
+                        detail: format!("{key_name} has no {name} extension"),
+                    }
+                    .into());
+                }
+                Some(c) if c != rep => {
+                    return Err(Authenticity::Mismatch {
+                        what: "reported TCB",
+                        detail: format!("{key_name} {name} {c}, report {rep}"),
+                    }
+                    .into());
+                }
+                Some(_) => {}
+            }
+        }
+        if key == SnpSigningKey::Vcek && !r.chip_id_masked() {
+            let hw = exts.hw_id.as_deref().ok_or_else(|| {
+                Error::from(Authenticity::Mismatch {
+                    what: "chip id",
+                    detail: "VCEK has no hwID extension".into(),
+                })
+            })?;
+            let ok = if product == Product::Turin {
+                let (head, tail) = r.chip_id.split_at(8);
+                hw == head && tail.iter().all(|&b| b == 0)
+            } else {
+                hw == r.chip_id.as_slice()
+            };
+            if !ok {
+                return Err(Authenticity::Mismatch {
+                    what: "chip id",
+                    detail: format!(
+                        "VCEK hwID {} does not match report CHIP_ID",
+                        hex::encode(hw)
+                    ),
+                }
+                .into());
+            }
+        }
+
+        Ok(Verified::assert_verified_by_verifier(claims(
+            &r, product, key, at,
+        )))
+    }
+}
+
+/// Verify the report signature with the leaf's P-384 key.
+fn verify_report_signature(r: &SnpReport<'_>, leaf: &Cert) -> Result<()> {
+    use p384::ecdsa::signature::Verifier as _;
+    let bad = || Error::bad_signature("SNP report signature");
+    // R and S are 72-byte little-endian fields holding 48-byte values.
+    let (r_lo, r_hi) = r.sig_r.split_at(48);
+    let (s_lo, s_hi) = r.sig_s.split_at(48);
+    if r_hi.iter().chain(s_hi).any(|&b| b != 0) {
+        return Err(bad());
+    }
+    let mut rb = [0u8; 48];
+    let mut sb = [0u8; 48];
+    rb.copy_from_slice(r_lo);
+    sb.copy_from_slice(s_lo);
+    rb.reverse();
+    sb.reverse();
+    let sig = Signature::from_scalars(rb, sb).map_err(|_| bad())?;
+    let vk = leaf.p384_key()?;
+    vk.verify(r.signed_bytes(), &sig).map_err(|_| bad())
+}
+
+/// Raw claims of a parsed report for a known product.
+pub fn snp_claims(r: &SnpReport<'_>, product: Product, key: SnpSigningKey) -> SnpClaims {
+    SnpClaims {
+        version: r.version,
+        product: product.name().into(),
+        signing_key: key,
+        guest_svn: r.guest_svn,
+        policy: r.guest_policy(),
+        family_id: r.family_id.as_slice().into(),
+        image_id: r.image_id.as_slice().into(),
+        vmpl: r.vmpl,
+        measurement: r.measurement.as_slice().into(),
+        report_data: r.report_data.as_slice().into(),
+        host_data: r.host_data.as_slice().into(),
+        id_key_digest: r.id_key_digest.as_slice().into(),
+        author_key_digest: r.author_key_digest.as_slice().into(),
+        report_id: r.report_id.as_slice().into(),
+        report_id_ma: r.report_id_ma.as_slice().into(),
+        chip_id: r.chip_id.as_slice().into(),
+        current_tcb: r.current_tcb.decode(product),
+        reported_tcb: r.reported_tcb.decode(product),
+        committed_tcb: r.committed_tcb.decode(product),
+        launch_tcb: r.launch_tcb.decode(product),
+        platform_info: r.platform_info_decoded(),
+        current_version: r.current_version.to_string(),
+        committed_version: r.committed_version.to_string(),
+        cpuid: r.cpuid,
+        launch_mit_vector: r.launch_mit_vector,
+        current_mit_vector: r.current_mit_vector,
+    }
+}
+
+fn claims(r: &SnpReport<'_>, product: Product, key: SnpSigningKey, at: UnixTime) -> Claims {
+    let s = snp_claims(r, product, key);
+    let mut svns = BTreeMap::new();
+    let t = &s.reported_tcb;
+    svns.insert("bootloader".into(), u64::from(t.bootloader));
+    svns.insert("tee".into(), u64::from(t.tee));
+    svns.insert("snp".into(), u64::from(t.snp));
+    svns.insert("microcode".into(), u64::from(t.microcode));
+    if let Some(f) = t.fmc {
+        svns.insert("fmc".into(), u64::from(f));
+    }
+    let debug = s.policy.debug;
+    let mut c = Claims::new(
+        Platform::SevSnp,
+        format::SEV_SNP_REPORT,
+        TrustRoot::Hardware {
+            vendor: "AMD".into(),
+        },
+        ReportData::new(*r.report_data),
+        debug,
+        at,
+        PlatformClaims::SevSnp(s),
+    );
+    c.launch_measurement = Claim::Value(HexBytes::from(r.measurement.as_slice()));
+    c.host_data = Claim::Value(HexBytes::from(r.host_data.as_slice()));
+    c.tcb = Claim::Value(TcbSummary {
+        status: TcbStatus::VersionsOnly,
+        svns,
+        advisory_ids: Vec::new(),
+    });
+    c.runtime_registers =
+        Claim::NotApplicable("SEV-SNP has no runtime measurement registers".into());
+    c
+}
+
+impl Verifier for SnpVerifier {
+    fn platform(&self) -> Platform {
+        Platform::SevSnp
+    }
+
+    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+        if evidence.platform != Platform::SevSnp || evidence.format != format::SEV_SNP_REPORT {
+            return Err(Error::Misuse(
+                format!(
+                    "SnpVerifier got {} evidence in format {:?}",
+                    evidence.platform, evidence.format
+                )
+                .into(),
+            ));
+        }
+        let e = Endorsements::from_evidence(evidence)?;
+        self.verify_report(&evidence.report, &e, at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_roots_load_and_self_verify() {
+        let v = SnpVerifier::new();
+        assert_eq!(
+            v.products(),
+            vec![Product::Milan, Product::Genoa, Product::Turin]
+        );
+        assert!(!v.uses_test_roots());
+        for r in &v.roots {
+            r.ark.verify_signed_by(&r.ark, "ARK").unwrap();
+            let ask = r.ask.as_ref().unwrap();
+            let asvk = r.asvk.as_ref().unwrap();
+            ask.verify_signed_by(&r.ark, "ASK").unwrap();
+            asvk.verify_signed_by(&r.ark, "ASVK").unwrap();
+            assert_eq!(
+                r.ark.common_name().unwrap(),
+                format!("ARK-{}", r.product.kds_name())
+            );
+            assert_eq!(
+                ask.common_name().unwrap(),
+                format!("SEV-{}", r.product.kds_name())
+            );
+            assert_eq!(
+                asvk.common_name().unwrap(),
+                format!("SEV-VLEK-{}", r.product.kds_name())
+            );
+        }
+        // A root does not sign another product's intermediate.
+        let milan = &v.roots[0];
+        let genoa = &v.roots[1];
+        assert!(matches!(
+            genoa
+                .ask
+                .as_ref()
+                .unwrap()
+                .verify_signed_by(&milan.ark, "x"),
+            Err(Error::Authenticity(Authenticity::BadChain { .. }))
+        ));
+    }
+
+    #[test]
+    fn pem_round_trip() {
+        let v = SnpVerifier::new();
+        let der = v.roots[0].ark.der();
+        let pem = to_pem(der);
+        assert_eq!(decode_certs(pem.as_bytes()).unwrap()[0].der(), der);
+        assert_eq!(pem, PINNED[0].ark.replace("\r\n", "\n"));
+    }
+}

@@ -1,0 +1,764 @@
+//! Test support: a fake AMD PKI (ARK/ASK/VCEK and ASVK/VLEK with AMD-shaped
+//! extensions), a fake SNP firmware that signs v2/v3/v5 reports with it and
+//! derives keys, and a fake configfs-tsm tree in a temp dir that behaves
+//! like the kernel. NO SECURITY: test keys only.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    unreachable_pub,
+    missing_docs
+)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use der::Encode;
+use p384::ecdsa::SigningKey;
+use rand::SeedableRng;
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::EncodePublicKey;
+use rsa::signature::RandomizedSigner;
+use sha2::{Digest, Sha256, Sha384};
+use tee_core::platforms::SnpSigningKey;
+use tee_core::{DeviceErrorKind, Error, Result, UnixTime};
+use tee_sev::cert_table::{self, CertKind};
+use tee_sev::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, TsmFs, field};
+use tee_sev::report::Product;
+use tee_sev::{SnpVerifier, danger};
+use zeroize::Zeroizing;
+
+// ---------- a minimal DER writer ----------
+
+pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        v.push(n as u8);
+    } else if n < 0x100 {
+        v.extend_from_slice(&[0x81, n as u8]);
+    } else {
+        v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
+    }
+    v.extend_from_slice(content);
+    v
+}
+
+pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+pub fn oid(s: &str) -> Vec<u8> {
+    const_oid::ObjectIdentifier::new_unwrap(s).to_der().unwrap()
+}
+
+pub fn int(n: u64) -> Vec<u8> {
+    let mut b = n.to_be_bytes().to_vec();
+    while b.len() > 1 && b[0] == 0 && b[1] & 0x80 == 0 {
+        b.remove(0);
+    }
+    if b[0] & 0x80 != 0 {
+        b.insert(0, 0);
+    }
+    tlv(0x02, &b)
+}
+
+fn name(cn: &str) -> Vec<u8> {
+    let atv = seq(&[&oid("2.5.4.3"), &tlv(0x0C, cn.as_bytes())]);
+    let o = seq(&[
+        &oid("2.5.4.10"),
+        &tlv(0x0C, b"Advanced Micro Devices (FAKE)"),
+    ]);
+    seq(&[&tlv(0x31, &o), &tlv(0x31, &atv)])
+}
+
+fn utc(secs: u64) -> Vec<u8> {
+    let s = UnixTime::from_secs(secs).to_string(); // 2025-07-01T00:00:00Z
+    let b = s.as_bytes();
+    let t = format!(
+        "{}{}{}{}{}{}Z",
+        &s[2..4],
+        &s[5..7],
+        &s[8..10],
+        &s[11..13],
+        &s[14..16],
+        &s[17..19]
+    );
+    assert_eq!(b.len(), 20);
+    tlv(0x17, t.as_bytes())
+}
+
+fn pss_alg() -> Vec<u8> {
+    let sha = seq(&[&oid("2.16.840.1.101.3.4.2.2"), &[0x05, 0x00]]);
+    let mgf = seq(&[&oid("1.2.840.113549.1.1.8"), &sha]);
+    let params = seq(&[&tlv(0xA0, &sha), &tlv(0xA1, &mgf), &tlv(0xA2, &int(48))]);
+    seq(&[&oid("1.2.840.113549.1.1.10"), &params])
+}
+
+pub fn ext(o: &str, value: &[u8]) -> Vec<u8> {
+    seq(&[&oid(o), &tlv(0x04, value)])
+}
+
+pub fn spl(o: &str, v: u8) -> Vec<u8> {
+    ext(o, &int(u64::from(v)))
+}
+
+/// Build a certificate signed with RSA-PSS/SHA-384 by `signer`.
+pub fn cert(
+    serial: u64,
+    issuer: &str,
+    subject: &str,
+    validity: (u64, u64),
+    spki_der: &[u8],
+    exts: &[Vec<u8>],
+    signer: &RsaPrivateKey,
+) -> Vec<u8> {
+    let mut parts: Vec<Vec<u8>> = vec![
+        tlv(0xA0, &int(2)),
+        int(serial),
+        pss_alg(),
+        name(issuer),
+        seq(&[&utc(validity.0), &utc(validity.1)]),
+        name(subject),
+        spki_der.to_vec(),
+    ];
+    if !exts.is_empty() {
+        parts.push(tlv(
+            0xA3,
+            &seq(&exts.iter().map(Vec::as_slice).collect::<Vec<_>>()),
+        ));
+    }
+    let tbs = seq(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let key = rsa::pss::SigningKey::<Sha384>::new(signer.clone());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(serial);
+    let sig: Box<[u8]> = key.sign_with_rng(&mut rng, &tbs).into();
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&sig);
+    seq(&[&tbs, &pss_alg(), &tlv(0x03, &bits)])
+}
+
+// ---------- the fake AMD PKI ----------
+
+pub const NOT_BEFORE: u64 = 1_700_000_000; // 2023-11-14
+pub const NOT_AFTER: u64 = 2_200_000_000; // 2039-09-18
+pub fn at() -> UnixTime {
+    UnixTime::from_secs(1_800_000_000) // 2027-01-15
+}
+
+struct Keys {
+    ark: RsaPrivateKey,
+    ask: RsaPrivateKey,
+    asvk: RsaPrivateKey,
+    other: RsaPrivateKey,
+}
+
+fn keys() -> &'static Keys {
+    static K: OnceLock<Keys> = OnceLock::new();
+    K.get_or_init(|| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5EED);
+        let mut gen_key = || RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        Keys {
+            ark: gen_key(),
+            ask: gen_key(),
+            asvk: gen_key(),
+            other: gen_key(),
+        }
+    })
+}
+
+fn rsa_spki(k: &RsaPrivateKey) -> Vec<u8> {
+    k.to_public_key()
+        .to_public_key_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec()
+}
+
+/// Certificates of one product.
+#[derive(Clone)]
+pub struct Pki {
+    pub product: Product,
+    pub ark: Vec<u8>,
+    pub ask: Vec<u8>,
+    pub asvk: Vec<u8>,
+    /// An ARK with the same name as `ark` but another key (untrusted).
+    pub rogue_ark: Vec<u8>,
+    pub vcek_key: SigningKey,
+    pub vlek_key: SigningKey,
+    pub chip_id: [u8; 64],
+    pub reported_tcb: u64,
+}
+
+impl Pki {
+    pub fn new(product: Product) -> Self {
+        let k = keys();
+        let g = product.kds_name();
+        let v = (NOT_BEFORE, NOT_AFTER);
+        let ark_cn = format!("ARK-{g}");
+        let ark = cert(1, &ark_cn, &ark_cn, v, &rsa_spki(&k.ark), &[], &k.ark);
+        let rogue_ark = cert(1, &ark_cn, &ark_cn, v, &rsa_spki(&k.other), &[], &k.other);
+        let ask = cert(
+            2,
+            &ark_cn,
+            &format!("SEV-{g}"),
+            v,
+            &rsa_spki(&k.ask),
+            &[],
+            &k.ark,
+        );
+        let asvk = cert(
+            3,
+            &ark_cn,
+            &format!("SEV-VLEK-{g}"),
+            v,
+            &rsa_spki(&k.asvk),
+            &[],
+            &k.ark,
+        );
+        let seed = match product {
+            Product::Milan => 1u8,
+            Product::Genoa => 2,
+            Product::Turin => 3,
+        };
+        let vcek_key = SigningKey::from_slice(&[seed; 48]).unwrap();
+        let vlek_key = SigningKey::from_slice(&[seed + 0x10; 48]).unwrap();
+        let mut chip_id = [0u8; 64];
+        let n = if product == Product::Turin { 8 } else { 64 };
+        for (i, b) in chip_id.iter_mut().take(n).enumerate() {
+            *b = (i as u8).wrapping_mul(7).wrapping_add(seed);
+        }
+        let reported_tcb = if product == Product::Turin {
+            0x5100_0000_0401_0101
+        } else {
+            0x7308_0000_0000_0003
+        };
+        Self {
+            product,
+            ark,
+            ask,
+            asvk,
+            rogue_ark,
+            vcek_key,
+            vlek_key,
+            chip_id,
+            reported_tcb,
+        }
+    }
+
+    /// A VCEK or VLEK certificate for `tcb` (and, for a VCEK, `hwid`).
+    pub fn leaf(
+        &self,
+        key: SnpSigningKey,
+        tcb: u64,
+        hwid: Option<&[u8]>,
+        validity: (u64, u64),
+    ) -> Vec<u8> {
+        let k = keys();
+        let g = self.product.kds_name();
+        let d = tee_sev::report::TcbVersion(tcb).decode(self.product);
+        let mut exts = vec![
+            spl(
+                "1.3.6.1.4.1.3704.1.1",
+                u8::from(self.product == Product::Turin),
+            ),
+            ext(
+                "1.3.6.1.4.1.3704.1.2",
+                &tlv(
+                    0x16,
+                    if self.product == Product::Turin {
+                        g.to_string()
+                    } else {
+                        format!("{g}-B0")
+                    }
+                    .as_bytes(),
+                ),
+            ),
+            spl("1.3.6.1.4.1.3704.1.3.1", d.bootloader),
+            spl("1.3.6.1.4.1.3704.1.3.2", d.tee),
+            spl("1.3.6.1.4.1.3704.1.3.3", d.snp),
+            spl("1.3.6.1.4.1.3704.1.3.8", d.microcode),
+        ];
+        if let Some(f) = d.fmc {
+            exts.push(spl("1.3.6.1.4.1.3704.1.3.9", f));
+        }
+        let (sk, issuer, cn, signer, serial) = match key {
+            SnpSigningKey::Vcek => {
+                let hw = hwid.map(<[u8]>::to_vec).unwrap_or_else(|| {
+                    if self.product == Product::Turin {
+                        self.chip_id[..8].to_vec()
+                    } else {
+                        self.chip_id.to_vec()
+                    }
+                });
+                exts.push(ext("1.3.6.1.4.1.3704.1.4", &hw));
+                (&self.vcek_key, format!("SEV-{g}"), "SEV-VCEK", &k.ask, 10)
+            }
+            SnpSigningKey::Vlek => {
+                exts.push(ext(
+                    "1.3.6.1.4.1.3704.1.5",
+                    &tlv(0x16, b"CN=fake-csp.example"),
+                ));
+                (
+                    &self.vlek_key,
+                    format!("SEV-VLEK-{g}"),
+                    "SEV-VLEK",
+                    &k.asvk,
+                    11,
+                )
+            }
+        };
+        let spki = sk
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        cert(serial, &issuer, cn, validity, &spki, &exts, signer)
+    }
+
+    pub fn vcek(&self) -> Vec<u8> {
+        self.leaf(
+            SnpSigningKey::Vcek,
+            self.reported_tcb,
+            None,
+            (NOT_BEFORE, NOT_AFTER),
+        )
+    }
+
+    pub fn vlek(&self) -> Vec<u8> {
+        self.leaf(
+            SnpSigningKey::Vlek,
+            self.reported_tcb,
+            None,
+            (NOT_BEFORE, NOT_AFTER),
+        )
+    }
+
+    /// A verifier trusting this fake PKI (explicit test-root API).
+    pub fn verifier(&self) -> SnpVerifier {
+        danger::with_test_roots(vec![
+            danger::test_roots(self.product, &self.ark, Some(&self.ask), Some(&self.asvk)).unwrap(),
+        ])
+    }
+}
+
+pub fn pki(product: Product) -> &'static Pki {
+    static P: OnceLock<Vec<Pki>> = OnceLock::new();
+    let all = P.get_or_init(|| Product::ALL.into_iter().map(Pki::new).collect());
+    all.iter().find(|p| p.product == product).unwrap()
+}
+
+/// Sign a report buffer in place with `key` (R, S little-endian, zero-extended).
+pub fn sign_report(buf: &mut [u8], key: &SigningKey) {
+    use p384::ecdsa::signature::Signer;
+    let sig: p384::ecdsa::Signature = key.sign(&buf[..0x2A0]);
+    let (r, s) = sig.split_bytes();
+    let mut r = r.to_vec();
+    let mut s = s.to_vec();
+    r.reverse();
+    s.reverse();
+    buf[0x2A0..0x2A0 + 48].copy_from_slice(&r);
+    buf[0x2A0 + 48..0x2A0 + 72].fill(0);
+    buf[0x2E8..0x2E8 + 48].copy_from_slice(&s);
+    buf[0x2E8 + 48..0x330].fill(0);
+}
+
+// ---------- the fake firmware ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// EBUSY from the ioctl / configfs.
+    Busy,
+    /// A firmware error code.
+    Firmware(u64),
+    /// A report that is not a report.
+    Garbage,
+    /// A report for other report data.
+    WrongReportData,
+}
+
+#[derive(Debug)]
+pub struct FakeFirmware {
+    pub product: Product,
+    pub version: u32,
+    pub signer: SnpSigningKey,
+    pub measurement: [u8; 48],
+    pub family_id: [u8; 16],
+    pub policy: u64,
+    pub guest_svn: u32,
+    pub reported_tcb: u64,
+    pub committed_tcb: u64,
+    /// Per-chip secret behind the VCEK-rooted derived keys.
+    pub chip_secret: [u8; 32],
+    /// Per-launch VM root key.
+    pub vmrk: [u8; 32],
+    pub faults: Mutex<VecDeque<Fault>>,
+    pub report_calls: AtomicUsize,
+    pub key_calls: AtomicUsize,
+}
+
+impl FakeFirmware {
+    pub fn new(product: Product, version: u32, signer: SnpSigningKey) -> Self {
+        let p = pki(product);
+        Self {
+            product,
+            version,
+            signer,
+            measurement: [0x4D; 48],
+            family_id: [0xFA; 16],
+            policy: 0x3_0000,
+            guest_svn: 1,
+            reported_tcb: p.reported_tcb,
+            committed_tcb: p.reported_tcb,
+            chip_secret: [0xC1; 32],
+            vmrk: [0x71; 32],
+            faults: Mutex::new(VecDeque::new()),
+            report_calls: AtomicUsize::new(0),
+            key_calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn inject(&self, faults: &[Fault]) {
+        self.faults.lock().unwrap().extend(faults.iter().copied());
+    }
+
+    fn next_fault(&self) -> Option<Fault> {
+        self.faults.lock().unwrap().pop_front()
+    }
+
+    /// Build and sign a report.
+    pub fn make_report(&self, report_data: &[u8; 64], vmpl: u32) -> Vec<u8> {
+        let p = pki(self.product);
+        let mut b = vec![0u8; 0x4A0];
+        let put = |b: &mut Vec<u8>, off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+        put(&mut b, 0, &self.version.to_le_bytes());
+        put(&mut b, 4, &self.guest_svn.to_le_bytes());
+        put(&mut b, 8, &self.policy.to_le_bytes());
+        put(&mut b, 0x10, &self.family_id);
+        put(&mut b, 0x20, &[0x1D; 16]);
+        put(&mut b, 0x30, &vmpl.to_le_bytes());
+        put(&mut b, 0x34, &1u32.to_le_bytes());
+        put(&mut b, 0x38, &self.reported_tcb.to_le_bytes());
+        put(&mut b, 0x40, &1u64.to_le_bytes());
+        let key_info: u32 = if self.signer == SnpSigningKey::Vlek {
+            1 << 2
+        } else {
+            0
+        };
+        put(&mut b, 0x48, &key_info.to_le_bytes());
+        put(&mut b, 0x50, report_data);
+        put(&mut b, 0x90, &self.measurement);
+        put(&mut b, 0xC0, &[0xD4; 32]);
+        put(&mut b, 0x180, &self.reported_tcb.to_le_bytes());
+        if self.version >= 3 {
+            let cpuid = match self.product {
+                Product::Milan => [0x19, 0x01, 0x01],
+                Product::Genoa => [0x19, 0x11, 0x01],
+                Product::Turin => [0x1A, 0x02, 0x01],
+            };
+            put(&mut b, 0x188, &cpuid);
+        }
+        if self.signer == SnpSigningKey::Vcek {
+            put(&mut b, 0x1A0, &p.chip_id);
+        }
+        put(&mut b, 0x1E0, &self.committed_tcb.to_le_bytes());
+        put(&mut b, 0x1E8, &[29, 55, 1, 0, 29, 55, 1, 0]);
+        put(&mut b, 0x1F0, &self.reported_tcb.to_le_bytes());
+        if self.version >= 5 {
+            put(&mut b, 0x1F8, &63u64.to_le_bytes());
+            put(&mut b, 0x200, &63u64.to_le_bytes());
+        }
+        let key = if self.signer == SnpSigningKey::Vlek {
+            &p.vlek_key
+        } else {
+            &p.vcek_key
+        };
+        sign_report(&mut b, key);
+        b
+    }
+
+    /// The certificate table the host would attach.
+    pub fn cert_table(&self) -> Vec<u8> {
+        let p = pki(self.product);
+        match self.signer {
+            SnpSigningKey::Vcek => cert_table::build(&[
+                (CertKind::Vcek, &p.vcek()),
+                (CertKind::Ask, &p.ask),
+                (CertKind::Ark, &p.ark),
+            ]),
+            SnpSigningKey::Vlek => cert_table::build(&[
+                (CertKind::Vlek, &p.vlek()),
+                (CertKind::Ask, &p.asvk),
+                (CertKind::Ark, &p.ark),
+            ]),
+        }
+    }
+}
+
+impl SnpFirmware for FakeFirmware {
+    fn get_report(&self, report_data: &[u8; 64], vmpl: u32) -> Result<Vec<u8>> {
+        self.report_calls.fetch_add(1, Ordering::SeqCst);
+        match self.next_fault() {
+            Some(Fault::Busy) => Err(Error::device(DeviceErrorKind::Busy, "fake", "EBUSY")),
+            Some(Fault::Firmware(c)) => Err(Error::device(
+                DeviceErrorKind::Firmware(c),
+                "fake",
+                "firmware error",
+            )),
+            Some(Fault::Garbage) => Ok(vec![0xAB; 100]),
+            Some(Fault::WrongReportData) => Ok(self.make_report(&[0xEE; 64], vmpl)),
+            None => Ok(self.make_report(report_data, vmpl)),
+        }
+    }
+
+    fn get_derived_key(&self, req: &DerivedKeyRequest) -> Result<Zeroizing<[u8; 32]>> {
+        self.key_calls.fetch_add(1, Ordering::SeqCst);
+        match self.next_fault() {
+            Some(Fault::Busy) => return Err(Error::device(DeviceErrorKind::Busy, "fake", "EBUSY")),
+            Some(Fault::Firmware(c)) => {
+                return Err(Error::device(
+                    DeviceErrorKind::Firmware(c),
+                    "fake",
+                    "firmware error",
+                ));
+            }
+            _ => {}
+        }
+        // Like firmware: a TCB above the committed one is refused (INVALID_PARAM).
+        let committed = tee_sev::report::TcbVersion(self.committed_tcb).decode(self.product);
+        let asked = tee_sev::report::TcbVersion(req.tcb_version).decode(self.product);
+        if req.field_select & field::TCB_VERSION != 0
+            && (asked.bootloader > committed.bootloader
+                || asked.tee > committed.tee
+                || asked.snp > committed.snp
+                || asked.microcode > committed.microcode)
+        {
+            return Err(Error::device(
+                DeviceErrorKind::Firmware(0x16),
+                "fake",
+                "INVALID_PARAM",
+            ));
+        }
+        let mut h = Sha256::new();
+        h.update(match req.root {
+            KeyRoot::Vcek => {
+                // The VCEK depends on the chip and its current TCB; firmware
+                // derives from the requested (older) TCB when selected.
+                let mut v = self.chip_secret.to_vec();
+                let tcb = if req.field_select & field::TCB_VERSION != 0 {
+                    req.tcb_version
+                } else {
+                    self.reported_tcb
+                };
+                v.extend_from_slice(&tcb.to_le_bytes());
+                v
+            }
+            KeyRoot::Vmrk => self.vmrk.to_vec(),
+        });
+        h.update(req.field_select.to_le_bytes());
+        h.update(req.vmpl.to_le_bytes());
+        if req.field_select & field::GUEST_POLICY != 0 {
+            h.update(self.policy.to_le_bytes());
+        }
+        if req.field_select & field::FAMILY_ID != 0 {
+            h.update(self.family_id);
+        }
+        if req.field_select & field::MEASUREMENT != 0 {
+            h.update(self.measurement);
+        }
+        if req.field_select & field::GUEST_SVN != 0 {
+            h.update(req.guest_svn.to_le_bytes());
+        }
+        Ok(Zeroizing::new(h.finalize().into()))
+    }
+}
+
+// ---------- the fake configfs-tsm tree ----------
+
+#[derive(Debug, Default)]
+struct EntryState {
+    generation: u64,
+    privlevel: u32,
+    inblob: Vec<u8>,
+}
+
+/// Kernel-like configfs-tsm over a temp dir: `mkdir` populates the
+/// attributes, writes bump `generation`, reading `outblob` asks the firmware.
+#[derive(Debug)]
+pub struct FakeTsm {
+    pub dir: tempfile::TempDir,
+    pub fw: Arc<FakeFirmware>,
+    pub provider: String,
+    pub privlevel_floor: u32,
+    pub auxblob: Option<Vec<u8>>,
+    /// Number of upcoming writes after which a concurrent writer bumps the generation.
+    pub concurrent_writes: AtomicU32,
+    /// Number of upcoming operations answered with EBUSY.
+    pub busy: AtomicU32,
+    state: Mutex<HashMap<PathBuf, EntryState>>,
+    pub removed: Mutex<Vec<PathBuf>>,
+    pub privlevels_written: Mutex<Vec<String>>,
+}
+
+impl FakeTsm {
+    pub fn new(fw: Arc<FakeFirmware>) -> Self {
+        let auxblob = Some(fw.cert_table());
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            fw,
+            provider: "sev_guest".into(),
+            privlevel_floor: 0,
+            auxblob,
+            concurrent_writes: AtomicU32::new(0),
+            busy: AtomicU32::new(0),
+            state: Mutex::new(HashMap::new()),
+            removed: Mutex::new(Vec::new()),
+            privlevels_written: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    fn busy(&self) -> io::Result<()> {
+        let b = self.busy.load(Ordering::SeqCst);
+        if b > 0 {
+            self.busy.store(b - 1, Ordering::SeqCst);
+            return Err(io::Error::from_raw_os_error(16));
+        }
+        Ok(())
+    }
+
+    /// Report directories currently present.
+    pub fn live_dirs(&self) -> usize {
+        std::fs::read_dir(self.dir.path()).unwrap().count()
+    }
+}
+
+impl TsmFs for FakeTsm {
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        self.busy()?;
+        std::fs::create_dir(path)?;
+        std::fs::write(path.join("provider"), format!("{}\n", self.provider))?;
+        std::fs::write(
+            path.join("privlevel_floor"),
+            format!("{}\n", self.privlevel_floor),
+        )?;
+        for f in ["generation", "privlevel", "inblob", "outblob"] {
+            std::fs::write(path.join(f), b"")?;
+        }
+        if self.auxblob.is_some() {
+            std::fs::write(path.join("auxblob"), b"")?;
+        }
+        self.state
+            .lock()
+            .unwrap()
+            .insert(path.to_path_buf(), EntryState::default());
+        Ok(())
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir_all(path)?;
+        self.state.lock().unwrap().remove(path);
+        self.removed.lock().unwrap().push(path.to_path_buf());
+        Ok(())
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.busy()?;
+        let dir = path.parent().unwrap().to_path_buf();
+        let attr = path.file_name().unwrap().to_str().unwrap();
+        let st = self.state.lock().unwrap();
+        let e = st
+            .get(&dir)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        match attr {
+            "generation" => Ok(format!("{}\n", e.generation).into_bytes()),
+            "outblob" => {
+                let rd: [u8; 64] = e
+                    .inblob
+                    .clone()
+                    .try_into()
+                    .map_err(|_| io::Error::from_raw_os_error(22))?;
+                match self.fw.get_report(&rd, e.privlevel) {
+                    Ok(r) => Ok(r),
+                    Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy => {
+                        Err(io::Error::from_raw_os_error(16))
+                    }
+                    Err(_) => Err(io::Error::from_raw_os_error(5)),
+                }
+            }
+            "auxblob" => Ok(self.auxblob.clone().unwrap_or_default()),
+            _ => std::fs::read(path),
+        }
+    }
+
+    fn write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        self.busy()?;
+        let dir = path.parent().unwrap().to_path_buf();
+        let attr = path.file_name().unwrap().to_str().unwrap();
+        let mut st = self.state.lock().unwrap();
+        let e = st
+            .get_mut(&dir)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        match attr {
+            "privlevel" => {
+                let s = std::str::from_utf8(data)
+                    .map_err(|_| io::Error::from_raw_os_error(22))?
+                    .trim()
+                    .to_owned();
+                let v: u32 = s.parse().map_err(|_| io::Error::from_raw_os_error(22))?;
+                if v > 3 || v < self.privlevel_floor {
+                    return Err(io::Error::from_raw_os_error(22));
+                }
+                self.privlevels_written.lock().unwrap().push(s);
+                e.privlevel = v;
+            }
+            "inblob" => {
+                if data.len() > 64 {
+                    return Err(io::Error::from_raw_os_error(22));
+                }
+                e.inblob = data.to_vec();
+            }
+            _ => return Err(io::Error::from(io::ErrorKind::PermissionDenied)),
+        }
+        e.generation += 1;
+        let c = self.concurrent_writes.load(Ordering::SeqCst);
+        if c > 0 {
+            self.concurrent_writes.store(c - 1, Ordering::SeqCst);
+            e.generation += 1;
+        }
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+/// `Arc<FakeTsm>` as a `TsmFs` so tests keep a handle.
+#[derive(Debug, Clone)]
+pub struct Shared(pub Arc<FakeTsm>);
+
+impl TsmFs for Shared {
+    fn create_dir(&self, p: &Path) -> io::Result<()> {
+        self.0.create_dir(p)
+    }
+    fn remove_dir(&self, p: &Path) -> io::Result<()> {
+        self.0.remove_dir(p)
+    }
+    fn read(&self, p: &Path) -> io::Result<Vec<u8>> {
+        self.0.read(p)
+    }
+    fn write(&self, p: &Path, d: &[u8]) -> io::Result<()> {
+        self.0.write(p, d)
+    }
+    fn exists(&self, p: &Path) -> bool {
+        self.0.exists(p)
+    }
+}
