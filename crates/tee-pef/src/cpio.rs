@@ -29,12 +29,22 @@ pub fn align4(x: usize) -> Option<usize> {
 
 /// Round up to a multiple of 512.
 pub fn align512(x: usize) -> Option<usize> {
-    x.checked_add(ARCHIVE_ALIGN - 1).map(|v| v & !(ARCHIVE_ALIGN - 1))
+    x.checked_add(ARCHIVE_ALIGN - 1)
+        .map(|v| v & !(ARCHIVE_ALIGN - 1))
 }
 
-fn push_entry(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, name: &str, data: &[u8]) -> Result<()> {
-    let namesize = u32::try_from(name.len() + 1).map_err(|_| Error::Misuse("cpio name too long".into()))?;
-    let filesize = u32::try_from(data.len()).map_err(|_| Error::Misuse("cpio member over 4 GiB".into()))?;
+fn push_entry(
+    out: &mut Vec<u8>,
+    ino: u32,
+    mode: u32,
+    nlink: u32,
+    name: &str,
+    data: &[u8],
+) -> Result<()> {
+    let namesize =
+        u32::try_from(name.len() + 1).map_err(|_| Error::Misuse("cpio name too long".into()))?;
+    let filesize =
+        u32::try_from(data.len()).map_err(|_| Error::Misuse("cpio member over 4 GiB".into()))?;
     out.extend_from_slice(NEWC_MAGIC);
     // ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor,
     // rdevmajor, rdevminor, namesize, check. mtime 0 keeps output reproducible.
@@ -43,11 +53,11 @@ fn push_entry(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, name: &str, da
     }
     out.extend_from_slice(name.as_bytes());
     out.push(0);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     out.extend_from_slice(data);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     Ok(())
@@ -69,7 +79,14 @@ pub fn esm_cpio(blob_name: &str, blob: &[u8]) -> Result<Vec<u8>> {
     push_entry(&mut out, 1, 0o040755, 2, "opt", &[])?;
     push_entry(&mut out, 2, 0o040755, 2, "opt/ibm", &[])?;
     push_entry(&mut out, 3, 0o040755, 2, ESM_DIR, &[])?;
-    push_entry(&mut out, 4, 0o100644, 1, &format!("{ESM_DIR}/{blob_name}"), blob)?;
+    push_entry(
+        &mut out,
+        4,
+        0o100644,
+        1,
+        &format!("{ESM_DIR}/{blob_name}"),
+        blob,
+    )?;
     push_entry(&mut out, 0, 0, 1, TRAILER, &[])?;
     out.resize(align512(out.len()).unwrap_or(out.len()), 0);
     Ok(out)
@@ -109,11 +126,18 @@ pub enum LocateError {
 impl core::fmt::Display for LocateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::NotNewc { offset } => write!(f, "no newc cpio header at initrd offset {offset:#x}"),
-            Self::NoEsmMember { first: Some(n) } => {
-                write!(f, "first non-empty cpio member `{n}` is not under {ESM_DIR} (ENOENT)")
+            Self::NotNewc { offset } => {
+                write!(f, "no newc cpio header at initrd offset {offset:#x}")
             }
-            Self::NoEsmMember { first: None } => write!(f, "no non-empty cpio member under {ESM_DIR} (ENOENT)"),
+            Self::NoEsmMember { first: Some(n) } => {
+                write!(
+                    f,
+                    "first non-empty cpio member `{n}` is not under {ESM_DIR} (ENOENT)"
+                )
+            }
+            Self::NoEsmMember { first: None } => {
+                write!(f, "no non-empty cpio member under {ESM_DIR} (ENOENT)")
+            }
             Self::NoFdtMagic => f.write_str("ESM cpio member contains no FDT magic"),
             Self::NoTrailer => f.write_str("ESM cpio has no TRAILER!!! entry"),
         }
@@ -136,7 +160,9 @@ pub struct EsmLocation {
 fn hex8(b: &[u8], off: usize) -> Option<usize> {
     let s = b.get(off..off.checked_add(8)?)?;
     let t = core::str::from_utf8(s).ok()?;
-    usize::from_str_radix(t, 16).ok().filter(|_| t.bytes().all(|c| c.is_ascii_hexdigit()))
+    usize::from_str_radix(t, 16)
+        .ok()
+        .filter(|_| t.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The ultravisor's scan (model §5.3 step 1b): walk `newc` headers from the
@@ -151,8 +177,14 @@ pub fn locate_esm(initrd: &[u8]) -> core::result::Result<EsmLocation, LocateErro
     let mut found: Option<(String, usize, usize)> = None;
     loop {
         let bad = LocateError::NotNewc { offset: hdr };
-        if initrd.get(hdr..hdr.checked_add(6).ok_or(LocateError::NoTrailer)?) != Some(&NEWC_MAGIC[..]) {
-            return Err(if hdr >= initrd.len() { LocateError::NoTrailer } else { bad });
+        if initrd.get(hdr..hdr.checked_add(6).ok_or(LocateError::NoTrailer)?)
+            != Some(&NEWC_MAGIC[..])
+        {
+            return Err(if hdr >= initrd.len() {
+                LocateError::NoTrailer
+            } else {
+                bad
+            });
         }
         let filesize = hex8(initrd, hdr + 6 + 6 * 8).ok_or(bad.clone())?;
         let namesize = hex8(initrd, hdr + 6 + 11 * 8).ok_or(bad.clone())?;
@@ -197,7 +229,9 @@ mod tests {
 
     #[test]
     fn offsets_match_the_newc_arithmetic() {
-        let blob = crate::fdt::Node::new("").with_str("compatible", "ibm,esm").to_dtb();
+        let blob = crate::fdt::Node::new("")
+            .with_str("compatible", "ibm,esm")
+            .to_dtb();
         let c = esm_cpio("esmb.dtb", &blob).unwrap();
         assert_eq!(c.len() % 512, 0);
         // Entry 1: "opt" namesize 4 -> data at align4(110+4)=116, next at 116.
@@ -217,7 +251,10 @@ mod tests {
         assert_eq!(loc.measured_from, c.len());
         let trailer_hdr = align4(492 + blob.len()).unwrap();
         assert_eq!(&c[trailer_hdr..trailer_hdr + 6], b"070701");
-        assert_eq!(loc.measured_from, align512(align4(trailer_hdr + 110 + 11).unwrap()).unwrap());
+        assert_eq!(
+            loc.measured_from,
+            align512(align4(trailer_hdr + 110 + 11).unwrap()).unwrap()
+        );
 
         let wrapped = wrap_initrd(b"INITRD", &blob, "esmb.dtb").unwrap();
         let loc = locate_esm(&wrapped).unwrap();
@@ -229,14 +266,25 @@ mod tests {
         let mut c = Vec::new();
         push_entry(&mut c, 1, 0o100644, 1, "init", b"#!/bin/sh").unwrap();
         push_entry(&mut c, 0, 0, 1, TRAILER, &[]).unwrap();
-        assert_eq!(locate_esm(&c), Err(LocateError::NoEsmMember { first: Some("init".into()) }));
-        assert_eq!(locate_esm(b"not a cpio"), Err(LocateError::NotNewc { offset: 0 }));
+        assert_eq!(
+            locate_esm(&c),
+            Err(LocateError::NoEsmMember {
+                first: Some("init".into())
+            })
+        );
+        assert_eq!(
+            locate_esm(b"not a cpio"),
+            Err(LocateError::NotNewc { offset: 0 })
+        );
         let mut d = Vec::new();
         push_entry(&mut d, 1, 0o100644, 1, "opt/ibm/pef/x", b"no magic here").unwrap();
         push_entry(&mut d, 0, 0, 1, TRAILER, &[]).unwrap();
         assert_eq!(locate_esm(&d), Err(LocateError::NoFdtMagic));
         let e = esm_cpio("b", &crate::fdt::Node::new("").to_dtb()).unwrap();
-        assert_eq!(locate_esm(&e[..200]), Err(LocateError::NotNewc { offset: 116 }));
+        assert_eq!(
+            locate_esm(&e[..200]),
+            Err(LocateError::NotNewc { offset: 116 })
+        );
         assert!(esm_cpio("a/b", b"x").is_err());
     }
 }

@@ -8,7 +8,9 @@ use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce, Tag};
 use chacha20::ChaCha20Rng;
 use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::rand_core::SeedableRng;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
@@ -76,7 +78,8 @@ pub struct GcmBox {
 pub fn gcm_seal(k: &[u8; 32], plaintext: &[u8]) -> Result<GcmBox> {
     let mut iv = [0u8; 16];
     random_fill(&mut iv)?;
-    let cipher = Aes256Gcm16::new_from_slice(k).map_err(|_| Error::Misuse("AES key length".into()))?;
+    let cipher =
+        Aes256Gcm16::new_from_slice(k).map_err(|_| Error::Misuse("AES key length".into()))?;
     let mut buf = plaintext.to_vec();
     let tag = cipher
         .encrypt_inout_detached(&Nonce::<U16>::from(iv), &[], buf.as_mut_slice().into())
@@ -90,13 +93,23 @@ pub fn gcm_seal(k: &[u8; 32], plaintext: &[u8]) -> Result<GcmBox> {
 
 /// Decrypt; `None` when the IV or tag has the wrong length or the tag does
 /// not verify.
-pub fn gcm_open(k: &[u8; 32], iv: &[u8], mac: &[u8], ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+pub fn gcm_open(
+    k: &[u8; 32],
+    iv: &[u8],
+    mac: &[u8],
+    ciphertext: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
     let iv: [u8; 16] = iv.try_into().ok()?;
     let mac: [u8; 16] = mac.try_into().ok()?;
     let cipher = Aes256Gcm16::new_from_slice(k).ok()?;
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     cipher
-        .decrypt_inout_detached(&Nonce::<U16>::from(iv), &[], buf.as_mut_slice().into(), &Tag::<U16>::from(mac))
+        .decrypt_inout_detached(
+            &Nonce::<U16>::from(iv),
+            &[],
+            buf.as_mut_slice().into(),
+            &Tag::<U16>::from(mac),
+        )
         .ok()?;
     Some(buf)
 }
@@ -116,17 +129,27 @@ impl RecipientKey {
     /// # Errors
     /// [`Error::Malformed`] for anything else, or an RSA key outside 2048..=4096 bits.
     pub fn from_pem(pem: &[u8]) -> Result<Self> {
-        let text = core::str::from_utf8(pem).map_err(|_| Error::encoding("RSA public key PEM", "not UTF-8"))?;
+        let text = core::str::from_utf8(pem)
+            .map_err(|_| Error::encoding("RSA public key PEM", "not UTF-8"))?;
         let key = if text.contains("BEGIN RSA PUBLIC KEY") {
-            RsaPublicKey::from_pkcs1_pem(text.trim()).map_err(|e| Error::encoding("RSA public key PEM", e))?
+            RsaPublicKey::from_pkcs1_pem(text.trim())
+                .map_err(|e| Error::encoding("RSA public key PEM", e))?
         } else {
-            RsaPublicKey::from_public_key_pem(text.trim()).map_err(|e| Error::encoding("RSA public key PEM", e))?
+            RsaPublicKey::from_public_key_pem(text.trim())
+                .map_err(|e| Error::encoding("RSA public key PEM", e))?
         };
         let bits = key.size() * 8;
         if !(2048..=4096).contains(&bits) {
-            return Err(Error::bad_field("RSA public key PEM", "modulus", format_args!("{bits}-bit key, need 2048..=4096")));
+            return Err(Error::bad_field(
+                "RSA public key PEM",
+                "modulus",
+                format_args!("{bits}-bit key, need 2048..=4096"),
+            ));
         }
-        Ok(Self { pem: pem.to_vec(), key })
+        Ok(Self {
+            pem: pem.to_vec(),
+            key,
+        })
     }
 
     /// The PEM bytes as given.
@@ -164,7 +187,11 @@ pub struct RsaKeyPair {
 
 impl core::fmt::Debug for RsaKeyPair {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "RsaKeyPair({} bits, private half hidden)", self.key.size() * 8)
+        write!(
+            f,
+            "RsaKeyPair({} bits, private half hidden)",
+            self.key.size() * 8
+        )
     }
 }
 
@@ -175,7 +202,8 @@ impl RsaKeyPair {
     /// [`Error::Device`] if randomness fails.
     pub fn generate() -> Result<Self> {
         let mut r = rng()?;
-        let key = RsaPrivateKey::new(&mut r, 2048).map_err(|e| Error::Misuse(format!("RSA key generation failed: {e}").into()))?;
+        let key = RsaPrivateKey::new(&mut r, 2048)
+            .map_err(|e| Error::Misuse(format!("RSA key generation failed: {e}").into()))?;
         Ok(Self { key })
     }
 
@@ -184,7 +212,9 @@ impl RsaKeyPair {
     /// # Errors
     /// [`Error::Malformed`] for anything else.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
-        let key = RsaPrivateKey::from_pkcs8_pem(pem.trim()).map_err(|_| Error::encoding("RSA private key PEM", "not an unencrypted PKCS#8 RSA key"))?;
+        let key = RsaPrivateKey::from_pkcs8_pem(pem.trim()).map_err(|_| {
+            Error::encoding("RSA private key PEM", "not an unencrypted PKCS#8 RSA key")
+        })?;
         Ok(Self { key })
     }
 
@@ -223,7 +253,11 @@ impl RsaKeyPair {
     /// `None` if it does not decrypt to exactly 32 bytes.
     pub fn unwrap_key(&self, ct: &[u8]) -> Option<MasterKey> {
         let mut r = rng().ok()?;
-        let pt = Zeroizing::new(self.key.decrypt_blinded(&mut r, Oaep::<Sha256>::new(), ct).ok()?);
+        let pt = Zeroizing::new(
+            self.key
+                .decrypt_blinded(&mut r, Oaep::<Sha256>::new(), ct)
+                .ok()?,
+        );
         let k: [u8; 32] = pt.as_slice().try_into().ok()?;
         Some(Zeroizing::new(k))
     }

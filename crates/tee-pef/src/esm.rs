@@ -22,7 +22,9 @@ use serde::Serialize;
 use tee_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use crate::crypto::{GcmBox, MasterKey, RecipientKey, RsaKeyPair, gcm_open, gcm_seal, new_master_key, sha512};
+use crate::crypto::{
+    GcmBox, MasterKey, RecipientKey, RsaKeyPair, gcm_open, gcm_seal, new_master_key, sha512,
+};
 use crate::fdt::{self, Node};
 
 /// Root `compatible` of the outer FDT and of the digests FDT.
@@ -45,7 +47,8 @@ pub const MAX_BLOB: usize = 1 << 20;
 
 /// SLOF's 20-byte RTAS stub: `mr r4,r3; lis r3,0; ori r3,r3,0xf000 (H_RTAS); sc 1; blr`.
 pub const SLOF_RTAS_STUB: [u8; 20] = [
-    0x7c, 0x64, 0x1b, 0x78, 0x3c, 0x60, 0x00, 0x00, 0x60, 0x63, 0xf0, 0x00, 0x44, 0x00, 0x00, 0x22, 0x4e, 0x80, 0x00, 0x20,
+    0x7c, 0x64, 0x1b, 0x78, 0x3c, 0x60, 0x00, 0x00, 0x60, 0x63, 0xf0, 0x00, 0x44, 0x00, 0x00, 0x22,
+    0x4e, 0x80, 0x00, 0x20,
 ];
 
 /// The RTAS digest svm-tool hard-codes (SVMT `rtas_sha512.py`); equal to
@@ -77,7 +80,8 @@ impl Digests {
     /// # Errors
     /// [`Error::Misuse`] for a kernel over 4 GiB or boot arguments containing NUL.
     pub fn compute(rtas: &[u8], kernel: &[u8], initrd: &[u8], bootargs: &str) -> Result<Self> {
-        let kernel_size = u32::try_from(kernel.len()).map_err(|_| Error::Misuse("kernel binary over 4 GiB".into()))?;
+        let kernel_size = u32::try_from(kernel.len())
+            .map_err(|_| Error::Misuse("kernel binary over 4 GiB".into()))?;
         if bootargs.contains('\0') {
             return Err(Error::Misuse("boot arguments must not contain NUL".into()));
         }
@@ -125,11 +129,18 @@ impl Digests {
             .child("digests")
             .ok_or_else(|| Error::bad_field(WHAT_DIGESTS, "/digests", "missing"))?;
         if d.prop_str("algorithm") != Some("SHA512") {
-            return Err(Error::bad_field(WHAT_DIGESTS, "algorithm", "not \"SHA512\""));
+            return Err(Error::bad_field(
+                WHAT_DIGESTS,
+                "algorithm",
+                "not \"SHA512\"",
+            ));
         }
         let get = |name: &'static str| -> Result<[u8; 64]> {
-            let v = d.prop(name).ok_or_else(|| Error::bad_field(WHAT_DIGESTS, name, "missing"))?;
-            v.try_into().map_err(|_| Error::bad_field(WHAT_DIGESTS, name, "not 64 bytes"))
+            let v = d
+                .prop(name)
+                .ok_or_else(|| Error::bad_field(WHAT_DIGESTS, name, "missing"))?;
+            v.try_into()
+                .map_err(|_| Error::bad_field(WHAT_DIGESTS, name, "not 64 bytes"))
         };
         let ks = d
             .prop("kernel-size")
@@ -149,7 +160,9 @@ impl Digests {
 
 fn check_comment(c: &str) -> Result<()> {
     if c.contains(['\n', '\0']) {
-        return Err(Error::Misuse("untrusted comments must not contain a newline or NUL".into()));
+        return Err(Error::Misuse(
+            "untrusted comments must not contain a newline or NUL".into(),
+        ));
     }
     Ok(())
 }
@@ -159,7 +172,8 @@ pub fn valid_attachment_name(name: &str) -> bool {
     let b = name.as_bytes();
     matches!(b.first(), Some(c) if c.is_ascii_alphabetic())
         && b.len() <= 31
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b",._+-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b",._+-".contains(c))
 }
 
 #[derive(Debug, Clone)]
@@ -242,7 +256,9 @@ impl EsmBlobBuilder {
         check_comment(comment)?;
         let fp = recipient.fingerprint();
         if self.recipients.iter().any(|(_, l)| l.fingerprint == fp) {
-            return Err(Error::Misuse("this public key is already authorised".into()));
+            return Err(Error::Misuse(
+                "this public key is already authorised".into(),
+            ));
         }
         let n = self.recipients.iter().map(|(n, _)| *n).max().unwrap_or(0) + 1;
         let name = format!("lockbox-{n}");
@@ -266,7 +282,9 @@ impl EsmBlobBuilder {
         check_comment(comment)?;
         let pt = Zeroizing::new(digests.to_fdt());
         if pt.len() > MAX_DIGESTS_FDT {
-            return Err(Error::Misuse("digests FDT exceeds the ultravisor's 4 KiB buffer".into()));
+            return Err(Error::Misuse(
+                "digests FDT exceeds the ultravisor's 4 KiB buffer".into(),
+            ));
         }
         self.digests = Some(SealedEntry {
             comment: comment.into(),
@@ -291,7 +309,9 @@ impl EsmBlobBuilder {
             return Err(Error::Misuse("duplicate attachment name".into()));
         }
         if data.len() > MAX_ATTACHMENT {
-            return Err(Error::Misuse("attachments must be smaller than 64 KiB".into()));
+            return Err(Error::Misuse(
+                "attachments must be smaller than 64 KiB".into(),
+            ));
         }
         self.files.push((
             name.into(),
@@ -325,7 +345,9 @@ impl EsmBlobBuilder {
             .with_child(files)
             .to_dtb();
         if files_fdt.len() > MAX_FILES_FDT {
-            return Err(Error::Misuse("files FDT exceeds the ultravisor's 64 KiB page".into()));
+            return Err(Error::Misuse(
+                "files FDT exceeds the ultravisor's 64 KiB page".into(),
+            ));
         }
         Ok(Node::new("")
             .with_str("compatible", ESM_COMPATIBLE)
@@ -375,15 +397,28 @@ impl SealedItem {
     fn parse(what: &'static str, n: &Node) -> Result<Self> {
         let allowed = ["algorithm", "untrusted-comment", "ciphertext", "iv", "mac"];
         if let Some(p) = n.props.iter().find(|p| !allowed.contains(&p.name.as_str())) {
-            return Err(Error::bad_field(what, "property", format_args!("unexpected `{}` in `{}`", p.name, n.name)));
+            return Err(Error::bad_field(
+                what,
+                "property",
+                format_args!("unexpected `{}` in `{}`", p.name, n.name),
+            ));
         }
         if n.prop_str("algorithm") != Some("AES256-GCM") {
             return Err(Error::bad_field(what, "algorithm", "not \"AES256-GCM\""));
         }
         let comment = comment_of(what, n)?;
-        let ciphertext = n.prop("ciphertext").ok_or_else(|| Error::bad_field(what, "ciphertext", "missing"))?.to_vec();
-        let iv = n.prop("iv").ok_or_else(|| Error::bad_field(what, "iv", "missing"))?.to_vec();
-        let mac = n.prop("mac").ok_or_else(|| Error::bad_field(what, "mac", "missing"))?.to_vec();
+        let ciphertext = n
+            .prop("ciphertext")
+            .ok_or_else(|| Error::bad_field(what, "ciphertext", "missing"))?
+            .to_vec();
+        let iv = n
+            .prop("iv")
+            .ok_or_else(|| Error::bad_field(what, "iv", "missing"))?
+            .to_vec();
+        let mac = n
+            .prop("mac")
+            .ok_or_else(|| Error::bad_field(what, "mac", "missing"))?
+            .to_vec();
         if iv.len() != 16 {
             return Err(Error::bad_field(what, "iv", "not 16 bytes"));
         }
@@ -419,7 +454,11 @@ fn comment_of(what: &'static str, n: &Node) -> Result<String> {
         .prop_str("untrusted-comment")
         .ok_or_else(|| Error::bad_field(what, "untrusted-comment", "missing or not a string"))?;
     if c.contains('\n') {
-        return Err(Error::bad_field(what, "untrusted-comment", "contains a newline"));
+        return Err(Error::bad_field(
+            what,
+            "untrusted-comment",
+            "contains a newline",
+        ));
     }
     Ok(c.into())
 }
@@ -441,9 +480,12 @@ pub struct EsmBlob {
 
 fn lockbox_name_ok(name: &str) -> bool {
     name == ORIGIN_LOCKBOX
-        || name
-            .strip_prefix("lockbox-")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) && !n.starts_with('0') && n.parse::<u32>().is_ok())
+        || name.strip_prefix("lockbox-").is_some_and(|n| {
+            !n.is_empty()
+                && n.bytes().all(|c| c.is_ascii_digit())
+                && !n.starts_with('0')
+                && n.parse::<u32>().is_ok()
+        })
 }
 
 impl EsmBlob {
@@ -454,25 +496,45 @@ impl EsmBlob {
     /// [`Error::Malformed`] naming the violated rule.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_BLOB {
-            return Err(Error::malformed(WHAT, tee_core::MalformedKind::BadLength { expected: MAX_BLOB, actual: bytes.len() }));
+            return Err(Error::malformed(
+                WHAT,
+                tee_core::MalformedKind::BadLength {
+                    expected: MAX_BLOB,
+                    actual: bytes.len(),
+                },
+            ));
         }
         let root = fdt::parse(bytes)?;
         if root.props.len() != 1 || root.prop_str("compatible") != Some(ESM_COMPATIBLE) {
-            return Err(Error::bad_field(WHAT, "compatible", "the root must have only compatible = \"ibm,esm\""));
+            return Err(Error::bad_field(
+                WHAT,
+                "compatible",
+                "the root must have only compatible = \"ibm,esm\"",
+            ));
         }
         let mut names: Vec<&str> = root.children.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
         if names != ["digest", "file", "lockboxes"] {
-            return Err(Error::bad_field(WHAT, "/", "the root must have exactly the nodes lockboxes, digest and file"));
+            return Err(Error::bad_field(
+                WHAT,
+                "/",
+                "the root must have exactly the nodes lockboxes, digest and file",
+            ));
         }
-        let lb = root.child("lockboxes").ok_or_else(|| Error::bad_field(WHAT, "lockboxes", "missing"))?;
+        let lb = root
+            .child("lockboxes")
+            .ok_or_else(|| Error::bad_field(WHAT, "lockboxes", "missing"))?;
         if !lb.props.is_empty() {
             return Err(Error::bad_field(WHAT, "lockboxes", "unexpected property"));
         }
         let mut lockboxes = Vec::new();
         for n in &lb.children {
             if !lockbox_name_ok(&n.name) {
-                return Err(Error::bad_field(WHAT, "lockbox name", format_args!("`{}` is not origin-lockbox or lockbox-<n>", n.name)));
+                return Err(Error::bad_field(
+                    WHAT,
+                    "lockbox name",
+                    format_args!("`{}` is not origin-lockbox or lockbox-<n>", n.name),
+                ));
             }
             if lockboxes.iter().any(|l: &Lockbox| l.name == n.name) {
                 return Err(Error::bad_field(WHAT, "lockbox name", "duplicate"));
@@ -480,17 +542,34 @@ impl EsmBlob {
             let mut pn: Vec<&str> = n.props.iter().map(|p| p.name.as_str()).collect();
             pn.sort_unstable();
             if pn != ["encrypted-symkey", "untrusted-comment"] || n.children.len() != 1 {
-                return Err(Error::bad_field(WHAT, "lockbox", format_args!("`{}` must have exactly untrusted-comment, encrypted-symkey and pubkey-fingerprint", n.name)));
+                return Err(Error::bad_field(
+                    WHAT,
+                    "lockbox",
+                    format_args!(
+                        "`{}` must have exactly untrusted-comment, encrypted-symkey and pubkey-fingerprint",
+                        n.name
+                    ),
+                ));
             }
             let fp = n
                 .child("pubkey-fingerprint")
                 .ok_or_else(|| Error::bad_field(WHAT, "pubkey-fingerprint", "missing"))?;
             if fp.prop_str("algorithm") != Some("SHA256") {
-                return Err(Error::bad_field(WHAT, "pubkey-fingerprint", "algorithm is not \"SHA256\""));
+                return Err(Error::bad_field(
+                    WHAT,
+                    "pubkey-fingerprint",
+                    "algorithm is not \"SHA256\"",
+                ));
             }
-            let hash = fp.prop("hash").ok_or_else(|| Error::bad_field(WHAT, "pubkey-fingerprint", "hash missing"))?;
+            let hash = fp
+                .prop("hash")
+                .ok_or_else(|| Error::bad_field(WHAT, "pubkey-fingerprint", "hash missing"))?;
             if hash.len() != 32 {
-                return Err(Error::bad_field(WHAT, "pubkey-fingerprint", "hash is not 32 bytes"));
+                return Err(Error::bad_field(
+                    WHAT,
+                    "pubkey-fingerprint",
+                    "hash is not 32 bytes",
+                ));
             }
             lockboxes.push(Lockbox {
                 name: n.name.clone(),
@@ -500,19 +579,43 @@ impl EsmBlob {
             });
         }
         if !lockboxes.iter().any(|l| l.name == ORIGIN_LOCKBOX) {
-            return Err(Error::bad_field(WHAT, "lockboxes", "origin-lockbox missing"));
+            return Err(Error::bad_field(
+                WHAT,
+                "lockboxes",
+                "origin-lockbox missing",
+            ));
         }
-        let dg = root.child("digest").ok_or_else(|| Error::bad_field(WHAT, "digest", "missing"))?;
+        let dg = root
+            .child("digest")
+            .ok_or_else(|| Error::bad_field(WHAT, "digest", "missing"))?;
         let digests = match (dg.children.as_slice(), dg.props.is_empty()) {
             ([], true) => None,
             ([d], true) if d.name == "digests-fdt" => Some(SealedItem::parse(WHAT, d)?),
-            _ => return Err(Error::bad_field(WHAT, "digest", "must hold only digests-fdt")),
+            _ => {
+                return Err(Error::bad_field(
+                    WHAT,
+                    "digest",
+                    "must hold only digests-fdt",
+                ));
+            }
         };
-        let file = root.child("file").ok_or_else(|| Error::bad_field(WHAT, "file", "missing"))?;
-        let (attachments, files_fdt_len) = match (file.prop("files-fdt"), file.props.len(), file.children.is_empty()) {
+        let file = root
+            .child("file")
+            .ok_or_else(|| Error::bad_field(WHAT, "file", "missing"))?;
+        let (attachments, files_fdt_len) = match (
+            file.prop("files-fdt"),
+            file.props.len(),
+            file.children.is_empty(),
+        ) {
             (None, 0, true) => (Vec::new(), 0),
             (Some(f), 1, true) => (parse_files_fdt(f)?, f.len()),
-            _ => return Err(Error::bad_field(WHAT, "file", "must hold only the files-fdt property")),
+            _ => {
+                return Err(Error::bad_field(
+                    WHAT,
+                    "file",
+                    "must hold only the files-fdt property",
+                ));
+            }
         };
         Ok(Self {
             total_len: bytes.len(),
@@ -553,7 +656,10 @@ impl EsmBlob {
     /// if K is wrong or the digests were modified; [`Error::Malformed`] for
     /// a bad digests FDT.
     pub fn open_digests(&self, k: &[u8; 32]) -> Result<Digests> {
-        let d = self.digests.as_ref().ok_or(Error::Misuse("the blob has no digests".into()))?;
+        let d = self
+            .digests
+            .as_ref()
+            .ok_or(Error::Misuse("the blob has no digests".into()))?;
         let pt = d.open(k)?;
         Digests::from_fdt(&pt)
     }
@@ -575,7 +681,11 @@ impl EsmBlob {
     pub fn describe(&self) -> String {
         use core::fmt::Write as _;
         let mut s = String::new();
-        let _ = writeln!(s, "ESM blob: {} bytes, compatible \"{ESM_COMPATIBLE}\"", self.total_len);
+        let _ = writeln!(
+            s,
+            "ESM blob: {} bytes, compatible \"{ESM_COMPATIBLE}\"",
+            self.total_len
+        );
         let _ = writeln!(s, "lockboxes ({}):", self.lockboxes.len());
         for l in &self.lockboxes {
             let note = match l.name.as_str() {
@@ -586,19 +696,36 @@ impl EsmBlob {
             let _ = writeln!(s, "  {}{note}", l.name);
             let _ = writeln!(s, "    comment:     {:?}", l.comment);
             let _ = writeln!(s, "    fingerprint: sha256:{}", hex::encode(&l.fingerprint));
-            let _ = writeln!(s, "    wrapped key: {} bytes (RSA-OAEP-SHA256)", l.encrypted_symkey.len());
+            let _ = writeln!(
+                s,
+                "    wrapped key: {} bytes (RSA-OAEP-SHA256)",
+                l.encrypted_symkey.len()
+            );
         }
         match &self.digests {
             Some(d) => {
-                let _ = writeln!(s, "digests: AES256-GCM, {} bytes ciphertext, comment {:?}", d.ciphertext_len, d.comment);
+                let _ = writeln!(
+                    s,
+                    "digests: AES256-GCM, {} bytes ciphertext, comment {:?}",
+                    d.ciphertext_len, d.comment
+                );
             }
             None => {
                 let _ = writeln!(s, "digests: none (the ultravisor will refuse this blob)");
             }
         }
-        let _ = writeln!(s, "files-fdt: {} bytes, {} attachment(s)", self.files_fdt_len, self.attachments.len());
+        let _ = writeln!(
+            s,
+            "files-fdt: {} bytes, {} attachment(s)",
+            self.files_fdt_len,
+            self.attachments.len()
+        );
         for a in &self.attachments {
-            let _ = writeln!(s, "  {}: {} bytes ciphertext, comment {:?}", a.name, a.ciphertext_len, a.comment);
+            let _ = writeln!(
+                s,
+                "  {}: {} bytes ciphertext, comment {:?}",
+                a.name, a.ciphertext_len, a.comment
+            );
         }
         s
     }
@@ -606,11 +733,21 @@ impl EsmBlob {
 
 fn parse_files_fdt(bytes: &[u8]) -> Result<Vec<SealedItem>> {
     if bytes.len() > MAX_FILES_FDT {
-        return Err(Error::malformed(WHAT_FILES, tee_core::MalformedKind::BadLength { expected: MAX_FILES_FDT, actual: bytes.len() }));
+        return Err(Error::malformed(
+            WHAT_FILES,
+            tee_core::MalformedKind::BadLength {
+                expected: MAX_FILES_FDT,
+                actual: bytes.len(),
+            },
+        ));
     }
     let root = fdt::parse(bytes)?;
     if root.prop_str("compatible") != Some(ESM_FILE_COMPATIBLE) {
-        return Err(Error::bad_field(WHAT_FILES, "compatible", "not \"ibm,esm-file\""));
+        return Err(Error::bad_field(
+            WHAT_FILES,
+            "compatible",
+            "not \"ibm,esm-file\"",
+        ));
     }
     let Some(files) = root.child("files") else {
         return Ok(Vec::new());
@@ -618,14 +755,22 @@ fn parse_files_fdt(bytes: &[u8]) -> Result<Vec<SealedItem>> {
     let mut out: Vec<SealedItem> = Vec::new();
     for f in &files.children {
         if !valid_attachment_name(&f.name) {
-            return Err(Error::bad_field(WHAT_FILES, "attachment name", format_args!("`{}` is not a valid name", f.name)));
+            return Err(Error::bad_field(
+                WHAT_FILES,
+                "attachment name",
+                format_args!("`{}` is not a valid name", f.name),
+            ));
         }
         if out.iter().any(|o| o.name == f.name) {
             return Err(Error::bad_field(WHAT_FILES, "attachment name", "duplicate"));
         }
         let item = SealedItem::parse(WHAT_FILES, f)?;
         if item.ciphertext_len > MAX_ATTACHMENT {
-            return Err(Error::bad_field(WHAT_FILES, "ciphertext", "attachment of 64 KiB or more"));
+            return Err(Error::bad_field(
+                WHAT_FILES,
+                "ciphertext",
+                "attachment of 64 KiB or more",
+            ));
         }
         out.push(item);
     }

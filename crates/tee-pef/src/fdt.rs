@@ -98,7 +98,10 @@ impl Node {
 
     /// A property's value.
     pub fn prop(&self, name: &str) -> Option<&[u8]> {
-        self.props.iter().find(|p| p.name == name).map(|p| p.value.as_slice())
+        self.props
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_slice())
     }
 
     /// A string property without its NUL terminator (`None` if absent, not
@@ -188,7 +191,7 @@ fn push_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -234,7 +237,9 @@ fn be32(b: &[u8], off: usize) -> Result<u32> {
         .checked_add(4)
         .and_then(|e| b.get(off..e))
         .ok_or_else(|| Error::truncated(WHAT, off.saturating_add(4), b.len()))?;
-    let a: [u8; 4] = s.try_into().map_err(|_| Error::truncated(WHAT, off + 4, b.len()))?;
+    let a: [u8; 4] = s
+        .try_into()
+        .map_err(|_| Error::truncated(WHAT, off + 4, b.len()))?;
     Ok(u32::from_be_bytes(a))
 }
 
@@ -278,12 +283,17 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
     let version = be32(bytes, 20)?;
     let last_comp = be32(bytes, 24)?;
     if version < 16 || last_comp > FDT_VERSION {
-        return Err(Error::malformed(WHAT, MalformedKind::UnsupportedVersion(version)));
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::UnsupportedVersion(version),
+        ));
     }
     if total < HEADER_LEN || total > bytes.len() {
         return Err(Error::truncated(WHAT, total.max(HEADER_LEN), bytes.len()));
     }
-    let blob = bytes.get(..total).ok_or_else(|| Error::truncated(WHAT, total, bytes.len()))?;
+    let blob = bytes
+        .get(..total)
+        .ok_or_else(|| Error::truncated(WHAT, total, bytes.len()))?;
     let size_strings = usize_of(be32(blob, 32)?);
     let size_struct = if version >= 17 {
         usize_of(be32(blob, 36)?)
@@ -293,11 +303,15 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
     let strings = off_strings
         .checked_add(size_strings)
         .and_then(|e| blob.get(off_strings..e))
-        .ok_or_else(|| Error::bad_field(WHAT, "off_dt_strings", "strings block outside the blob"))?;
+        .ok_or_else(|| {
+            Error::bad_field(WHAT, "off_dt_strings", "strings block outside the blob")
+        })?;
     let structure = off_struct
         .checked_add(size_struct)
         .and_then(|e| blob.get(off_struct..e))
-        .ok_or_else(|| Error::bad_field(WHAT, "off_dt_struct", "structure block outside the blob"))?;
+        .ok_or_else(|| {
+            Error::bad_field(WHAT, "off_dt_struct", "structure block outside the blob")
+        })?;
     // Memory reservation map: 16-byte entries up to an all-zero one.
     let mut r = off_rsv;
     loop {
@@ -319,12 +333,20 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
     };
     cur.skip_nops()?;
     if cur.u32()? != FDT_BEGIN_NODE {
-        return Err(Error::bad_field(WHAT, "structure", "does not start with a node"));
+        return Err(Error::bad_field(
+            WHAT,
+            "structure",
+            "does not start with a node",
+        ));
     }
     let root = cur.node(0)?;
     cur.skip_nops()?;
     if cur.u32()? != FDT_END {
-        return Err(Error::bad_field(WHAT, "structure", "missing FDT_END after the root node"));
+        return Err(Error::bad_field(
+            WHAT,
+            "structure",
+            "missing FDT_END after the root node",
+        ));
     }
     Ok((root, total))
 }
@@ -381,7 +403,11 @@ impl Cursor<'_> {
 
     fn node(&mut self, depth: usize) -> Result<Node> {
         if depth > MAX_DEPTH {
-            return Err(Error::bad_field(WHAT, "structure", "nodes nested too deeply"));
+            return Err(Error::bad_field(
+                WHAT,
+                "structure",
+                "nodes nested too deeply",
+            ));
         }
         let mut node = Node::new(self.cstr_here()?);
         loop {
@@ -389,7 +415,11 @@ impl Cursor<'_> {
                 FDT_NOP => {}
                 FDT_PROP => {
                     if !node.children.is_empty() {
-                        return Err(Error::bad_field(WHAT, "structure", "property after a subnode"));
+                        return Err(Error::bad_field(
+                            WHAT,
+                            "structure",
+                            "property after a subnode",
+                        ));
                     }
                     let len = usize_of(self.u32()?);
                     let nameoff = usize_of(self.u32()?);
@@ -397,18 +427,18 @@ impl Cursor<'_> {
                         .pos
                         .checked_add(len)
                         .and_then(|e| self.s.get(self.pos..e))
-                        .ok_or_else(|| Error::truncated(WHAT, self.pos.saturating_add(len), self.s.len()))?
+                        .ok_or_else(|| {
+                            Error::truncated(WHAT, self.pos.saturating_add(len), self.s.len())
+                        })?
                         .to_vec();
                     self.pos += len;
                     self.align()?;
-                    let tail = self
-                        .strings
-                        .get(nameoff..)
-                        .ok_or_else(|| Error::bad_field(WHAT, "nameoff", "outside the strings block"))?;
-                    let n = tail
-                        .iter()
-                        .position(|&b| b == 0)
-                        .ok_or_else(|| Error::bad_field(WHAT, "nameoff", "name not NUL-terminated"))?;
+                    let tail = self.strings.get(nameoff..).ok_or_else(|| {
+                        Error::bad_field(WHAT, "nameoff", "outside the strings block")
+                    })?;
+                    let n = tail.iter().position(|&b| b == 0).ok_or_else(|| {
+                        Error::bad_field(WHAT, "nameoff", "name not NUL-terminated")
+                    })?;
                     let name = core::str::from_utf8(tail.get(..n).unwrap_or(&[]))
                         .map_err(|_| Error::bad_field(WHAT, "property name", "not UTF-8"))?;
                     node.props.push(Prop {
@@ -462,7 +492,12 @@ mod tests {
         assert_eq!(be32(&b, 24).unwrap(), 16);
         assert_eq!(parse(&b).unwrap(), n);
         let l = parse(&b).unwrap();
-        assert_eq!(l.lookup("/lockboxes/lockbox-1").unwrap().prop("encrypted-symkey"), Some(&[1u8, 2, 3][..]));
+        assert_eq!(
+            l.lookup("/lockboxes/lockbox-1")
+                .unwrap()
+                .prop("encrypted-symkey"),
+            Some(&[1u8, 2, 3][..])
+        );
         assert_eq!(l.prop_str("compatible"), Some("ibm,esm"));
         // Strings are deduplicated: "untrusted-comment" appears once.
         let s = String::from_utf8_lossy(&b);
@@ -474,14 +509,26 @@ mod tests {
         let b = sample().to_dtb();
         let mut t = b.clone();
         t.push(0);
-        assert!(matches!(parse(&t), Err(Error::Malformed(tee_core::Malformed { kind: MalformedKind::TrailingData { len: 1 }, .. }))));
+        assert!(matches!(
+            parse(&t),
+            Err(Error::Malformed(tee_core::Malformed {
+                kind: MalformedKind::TrailingData { len: 1 },
+                ..
+            }))
+        ));
         assert!(parse_prefix(&t).is_ok());
         for n in [0, 3, 39, 40, b.len() - 1] {
             assert!(parse(&b[..n]).is_err(), "{n}");
         }
         let mut v = b.clone();
         v[23] = 15;
-        assert!(matches!(parse(&v), Err(Error::Malformed(tee_core::Malformed { kind: MalformedKind::UnsupportedVersion(15), .. }))));
+        assert!(matches!(
+            parse(&v),
+            Err(Error::Malformed(tee_core::Malformed {
+                kind: MalformedKind::UnsupportedVersion(15),
+                ..
+            }))
+        ));
         let mut m = b.clone();
         m[0] = 0;
         assert!(parse(&m).is_err());

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use tee_core::{DeviceErrorKind, Error, Operation, Platform, Result};
 use zeroize::Zeroizing;
 
-use crate::abi::{ESMB_CHUNK, ESMB_MAX_OFFSET, U_PARAMETER, U_PERMISSION, UV_ESMB_GET_FILE, pack_regs, unpack_regs};
+use crate::abi::{
+    ESMB_CHUNK, ESMB_MAX_OFFSET, U_PARAMETER, U_PERMISSION, UV_ESMB_GET_FILE, pack_regs,
+    unpack_regs,
+};
 use crate::uv::{Caller, SimUltravisor};
 
 /// The `UV_ESMB_GET_FILE` ultracall as a guest process issues it:
@@ -35,14 +38,20 @@ pub const INTERFACE: &str = "UV_ESMB_GET_FILE ultracall";
 /// code when the ultravisor refuses; errors of the transport.
 pub fn read_file(uc: &dyn EsmbGetFile, name: &str) -> Result<Zeroizing<Vec<u8>>> {
     if name.is_empty() || name.len() > 64 || name.contains('\0') {
-        return Err(Error::Misuse("ESM attachment names are 1..=64 bytes without NUL".into()));
+        return Err(Error::Misuse(
+            "ESM attachment names are 1..=64 bytes without NUL".into(),
+        ));
     }
     let regs = pack_regs(name.as_bytes());
     let mut out = Zeroizing::new(Vec::new());
     loop {
         let offset = out.len() as u64;
         if offset >= ESMB_MAX_OFFSET {
-            return Err(Error::device(DeviceErrorKind::CorruptOutput, INTERFACE, "attachment larger than 64 KiB"));
+            return Err(Error::device(
+                DeviceErrorKind::CorruptOutput,
+                INTERFACE,
+                "attachment larger than 64 KiB",
+            ));
         }
         let (rc, data) = uc.esmb_get_file(offset, &regs)?;
         if rc == 0 {
@@ -57,7 +66,11 @@ pub fn read_file(uc: &dyn EsmbGetFile, name: &str) -> Result<Zeroizing<Vec<u8>>>
             Error::device(DeviceErrorKind::Firmware(rc as u64), INTERFACE, format_args!("reading `{name}`: {why} ({rc})"))
         })?;
         if n > ESMB_CHUNK {
-            return Err(Error::device(DeviceErrorKind::CorruptOutput, INTERFACE, "more than 64 bytes in one chunk"));
+            return Err(Error::device(
+                DeviceErrorKind::CorruptOutput,
+                INTERFACE,
+                "more than 64 bytes in one chunk",
+            ));
         }
         let bytes = Zeroizing::new(unpack_regs(&data));
         out.extend_from_slice(bytes.get(..n).unwrap_or(&[]));
@@ -74,7 +87,10 @@ pub struct NativeUltracalls {
 }
 
 /// Why native ultracalls are unavailable in this build.
-pub const NATIVE_UNSUPPORTED: &str = if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
+pub const NATIVE_UNSUPPORTED: &str = if cfg!(all(
+    target_arch = "powerpc64",
+    target_endian = "little"
+)) {
     "UV_ESMB_GET_FILE needs `sc 2` inline assembly, which stable Rust does not offer for PowerPC; this build cannot issue ultracalls"
 } else {
     "ultracalls exist only on ppc64le (IBM POWER9 PEF); this host cannot issue UV_ESMB_GET_FILE"
@@ -82,7 +98,11 @@ pub const NATIVE_UNSUPPORTED: &str = if cfg!(all(target_arch = "powerpc64", targ
 
 impl EsmbGetFile for NativeUltracalls {
     fn esmb_get_file(&self, _offset: u64, _name: &[u64; 8]) -> Result<(i64, [u64; 8])> {
-        Err(Error::unsupported(Platform::Pef, Operation::SecretProvisioning, NATIVE_UNSUPPORTED))
+        Err(Error::unsupported(
+            Platform::Pef,
+            Operation::SecretProvisioning,
+            NATIVE_UNSUPPORTED,
+        ))
     }
 }
 
@@ -110,10 +130,9 @@ impl EsmbGetFile for SimSvmProcess {
         regs[3] = UV_ESMB_GET_FILE;
         regs[4] = offset;
         regs[5..13].copy_from_slice(name);
-        let mut uv = self
-            .uv
-            .lock()
-            .map_err(|_| Error::device(DeviceErrorKind::Io, INTERFACE, "simulator lock poisoned"))?;
+        let mut uv = self.uv.lock().map_err(|_| {
+            Error::device(DeviceErrorKind::Io, INTERFACE, "simulator lock poisoned")
+        })?;
         uv.ultracall(self.caller, &mut regs);
         let mut data = [0u64; 8];
         data.copy_from_slice(&regs[4..12]);

@@ -44,8 +44,9 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use tee_core::evidence::format::PEF_OWNER_MAC;
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation, Platform, ReportData,
-    Result, RuntimeMeasurement, SealBinding, Sealer, SealingKeySource, Support,
+    Attester, Backend, Capabilities, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation,
+    Platform, ReportData, Result, RuntimeMeasurement, SealBinding, Sealer, SealingKeySource,
+    Support,
 };
 use zeroize::Zeroizing;
 
@@ -87,10 +88,13 @@ struct SecretStore {
 
 impl SecretStore {
     fn get(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| Error::device(DeviceErrorKind::Io, guest::INTERFACE, "secret cache lock poisoned"))?;
+        let mut cache = self.cache.lock().map_err(|_| {
+            Error::device(
+                DeviceErrorKind::Io,
+                guest::INTERFACE,
+                "secret cache lock poisoned",
+            )
+        })?;
         if let Some(v) = cache.get(name) {
             return Ok(v.clone());
         }
@@ -168,12 +172,20 @@ impl SealingKeySource for PefKeySource {
             ));
         }
         let s = self.secret()?;
-        Ok(Sha256::new().chain_update(b"tee-pef/seal-key-id/v1").chain_update(&*s).finalize().to_vec())
+        Ok(Sha256::new()
+            .chain_update(b"tee-pef/seal-key-id/v1")
+            .chain_update(&*s)
+            .finalize()
+            .to_vec())
     }
 
     fn derive_key(&self, binding: SealBinding, key_params: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         if key_params.len() != 32 {
-            return Err(Error::bad_field("PEF seal key parameters", "key_params", "not 32 bytes"));
+            return Err(Error::bad_field(
+                "PEF seal key parameters",
+                "key_params",
+                "not 32 bytes",
+            ));
         }
         let s = self.secret()?;
         let hk = Hkdf::<Sha256>::new(Some(SEAL_SALT), &s);
@@ -287,7 +299,11 @@ impl PefBackend {
     /// [`Error::Unsupported`] without ultracalls.
     pub fn secret(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
         if let Some(r) = self.unavailable {
-            return Err(Error::unsupported(Platform::Pef, Operation::SecretProvisioning, r));
+            return Err(Error::unsupported(
+                Platform::Pef,
+                Operation::SecretProvisioning,
+                r,
+            ));
         }
         self.store.get(name)
     }
@@ -319,7 +335,11 @@ impl Backend for PefBackend {
     }
 
     fn runtime_measurement(&self) -> Result<&dyn RuntimeMeasurement> {
-        Err(Error::unsupported(Platform::Pef, Operation::RuntimeMeasurement, NO_RUNTIME_MEASUREMENT))
+        Err(Error::unsupported(
+            Platform::Pef,
+            Operation::RuntimeMeasurement,
+            NO_RUNTIME_MEASUREMENT,
+        ))
     }
 
     fn sealer(&self) -> Result<&dyn Sealer> {

@@ -66,7 +66,8 @@ impl SimMachine {
         let pub_path = dir.join(TPM_PUB_PEM);
         std::fs::write(&pub_path, self.public_pem()?).map_err(|e| io(&pub_path, e))?;
         let priv_path = dir.join(TPM_PRIV_PEM);
-        std::fs::write(&priv_path, self.key.to_pkcs8_pem()?.as_bytes()).map_err(|e| io(&priv_path, e))?;
+        std::fs::write(&priv_path, self.key.to_pkcs8_pem()?.as_bytes())
+            .map_err(|e| io(&priv_path, e))?;
         Ok(())
     }
 

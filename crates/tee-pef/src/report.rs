@@ -28,8 +28,8 @@ use subtle::ConstantTimeEq;
 use tee_core::evidence::format::PEF_OWNER_MAC;
 use tee_core::platforms::PefClaims;
 use tee_core::{
-    Authenticity, Claim, Claims, Error, Evidence, HexBytes, MalformedKind, Platform, PlatformClaims, ReportData, Result,
-    TrustRoot, UnixTime, Verified, Verifier,
+    Authenticity, Claim, Claims, Error, Evidence, HexBytes, MalformedKind, Platform,
+    PlatformClaims, ReportData, Result, TrustRoot, UnixTime, Verified, Verifier,
 };
 use zeroize::Zeroizing;
 
@@ -53,11 +53,16 @@ can produce this evidence";
 
 /// The public identifier of an attestation key.
 pub fn key_id(key: &[u8]) -> [u8; 32] {
-    Sha256::new().chain_update(KEY_ID_DOMAIN).chain_update(key).finalize().into()
+    Sha256::new()
+        .chain_update(KEY_ID_DOMAIN)
+        .chain_update(key)
+        .finalize()
+        .into()
 }
 
 fn mac(key: &[u8], body: &[u8]) -> Result<[u8; 32]> {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| Error::Misuse("HMAC key".into()))?;
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .map_err(|_| Error::Misuse("HMAC key".into()))?;
     m.update(MAC_DOMAIN);
     m.update(body);
     Ok(m.finalize().into_bytes().into())
@@ -69,7 +74,9 @@ fn mac(key: &[u8], body: &[u8]) -> Result<[u8; 32]> {
 /// [`Error::Misuse`] for a key shorter than [`MIN_KEY_LEN`].
 pub fn produce(key: &[u8], report_data: &ReportData) -> Result<Vec<u8>> {
     if key.len() < MIN_KEY_LEN {
-        return Err(Error::Misuse("PEF attestation keys must be at least 32 bytes".into()));
+        return Err(Error::Misuse(
+            "PEF attestation keys must be at least 32 bytes".into(),
+        ));
     }
     let mut out = Vec::with_capacity(REPORT_LEN);
     out.extend_from_slice(MAGIC);
@@ -102,14 +109,24 @@ pub struct OwnerMacReport<'a> {
 /// [`Error::Malformed`]: wrong magic, unknown version (checked before any
 /// other field), wrong length.
 pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
-    let (magic, rest) = bytes.split_at_checked(8).ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
+    let (magic, rest) = bytes
+        .split_at_checked(8)
+        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
     if magic != MAGIC {
         return Err(Error::bad_field(WHAT, "magic", "not \"PEFOMAC\\0\""));
     }
-    let (ver, _) = rest.split_at_checked(4).ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
-    let version = u32::from_le_bytes(ver.try_into().map_err(|_| Error::truncated(WHAT, 12, bytes.len()))?);
+    let (ver, _) = rest
+        .split_at_checked(4)
+        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
+    let version = u32::from_le_bytes(
+        ver.try_into()
+            .map_err(|_| Error::truncated(WHAT, 12, bytes.len()))?,
+    );
     if version != VERSION {
-        return Err(Error::malformed(WHAT, MalformedKind::UnsupportedVersion(version)));
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::UnsupportedVersion(version),
+        ));
     }
     if bytes.len() != REPORT_LEN {
         return Err(Error::malformed(
@@ -120,12 +137,20 @@ pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
             },
         ));
     }
-    let (body, mac) = bytes.split_at_checked(108).ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
-    let kid = body.get(12..44).ok_or_else(|| Error::truncated(WHAT, 44, bytes.len()))?;
-    let rd = body.get(44..108).ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
+    let (body, mac) = bytes
+        .split_at_checked(108)
+        .ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
+    let kid = body
+        .get(12..44)
+        .ok_or_else(|| Error::truncated(WHAT, 44, bytes.len()))?;
+    let rd = body
+        .get(44..108)
+        .ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
     Ok(OwnerMacReport {
         version,
-        key_id: kid.try_into().map_err(|_| Error::truncated(WHAT, 44, bytes.len()))?,
+        key_id: kid
+            .try_into()
+            .map_err(|_| Error::truncated(WHAT, 44, bytes.len()))?,
         report_data: ReportData::from_slice(rd)?,
         body,
         mac,
@@ -142,7 +167,9 @@ pub struct PefVerifier {
 impl core::fmt::Debug for PefVerifier {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let ids: Vec<String> = self.keys.iter().map(|k| hex::encode(key_id(k))).collect();
-        f.debug_struct("PefVerifier").field("key_ids", &ids).finish()
+        f.debug_struct("PefVerifier")
+            .field("key_ids", &ids)
+            .finish()
     }
 }
 
@@ -169,7 +196,9 @@ impl PefVerifier {
     /// [`Error::Misuse`] for a key shorter than 32 bytes.
     pub fn and_key(mut self, key: &[u8]) -> Result<Self> {
         if key.len() < MIN_KEY_LEN {
-            return Err(Error::Misuse("PEF attestation keys must be at least 32 bytes".into()));
+            return Err(Error::Misuse(
+                "PEF attestation keys must be at least 32 bytes".into(),
+            ));
         }
         self.keys.push(Zeroizing::new(key.to_vec()));
         Ok(self)
@@ -183,10 +212,16 @@ impl Verifier for PefVerifier {
 
     fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
         if evidence.platform != Platform::Pef {
-            return Err(Error::Misuse(format!("PefVerifier given {} evidence", evidence.platform).into()));
+            return Err(Error::Misuse(
+                format!("PefVerifier given {} evidence", evidence.platform).into(),
+            ));
         }
         if evidence.format != PEF_OWNER_MAC {
-            return Err(Error::bad_field(WHAT, "format", format_args!("expected {PEF_OWNER_MAC}, got {}", evidence.format)));
+            return Err(Error::bad_field(
+                WHAT,
+                "format",
+                format_args!("expected {PEF_OWNER_MAC}, got {}", evidence.format),
+            ));
         }
         let r = parse(&evidence.report)?;
         if self.keys.is_empty() {
@@ -202,7 +237,10 @@ impl Verifier for PefVerifier {
             .find(|k| bool::from(key_id(k).ct_eq(&r.key_id)))
             .ok_or_else(|| {
                 Error::Authenticity(Authenticity::UntrustedRoot {
-                    detail: format!("attestation key id {} is not one this verifier holds", hex::encode(r.key_id)),
+                    detail: format!(
+                        "attestation key id {} is not one this verifier holds",
+                        hex::encode(r.key_id)
+                    ),
                 })
             })?;
         let expected = mac(key, r.body)?;
@@ -233,7 +271,8 @@ impl Verifier for PefVerifier {
              checks passed for some blob carrying this key",
         ));
         claims.tcb = Claim::NotApplicable(Cow::Borrowed("PEF has no TCB report"));
-        claims.runtime_registers = Claim::NotApplicable(Cow::Borrowed("PEF has no runtime measurement registers"));
+        claims.runtime_registers =
+            Claim::NotApplicable(Cow::Borrowed("PEF has no runtime measurement registers"));
         claims.host_data = Claim::NotApplicable(Cow::Borrowed("PEF has no host data field"));
         Ok(Verified::assert_verified_by_verifier(claims))
     }

@@ -51,7 +51,8 @@ pub const POLICY_A_HEX: &str = "8dbd2aa10f701b1eda230fa8a38803d342f3b48c2ffcbed5
 /// Policy B from skiboot.
 pub const POLICY_B_HEX: &str = "9795d78f53de94401899cc2d5ba76007b3d4dad85bf95cabeeba04d0f98b502e";
 /// The wrapping key's authPolicy = PolicyOR(A, B).
-pub const AUTH_POLICY_HEX: &str = "e86c7354251aa8e6ce27fddc541946f48120ff95c3d7a4d343f463321bd3e55c";
+pub const AUTH_POLICY_HEX: &str =
+    "e86c7354251aa8e6ce27fddc541946f48120ff95c3d7a4d343f463321bd3e55c";
 
 /// TPM2 policy digest arithmetic (TPM 2.0 Part 3, SHA-256 bank).
 pub mod policy {
@@ -97,7 +98,9 @@ pub mod policy {
 
     /// `PolicyOR` (the digest is reset to zero first).
     pub fn or(branches: &[[u8; 32]]) -> [u8; 32] {
-        let mut h = Sha256::new().chain_update([0u8; 32]).chain_update(TPM_CC_POLICY_OR.to_be_bytes());
+        let mut h = Sha256::new()
+            .chain_update([0u8; 32])
+            .chain_update(TPM_CC_POLICY_OR.to_be_bytes());
         for b in branches {
             h.update(b);
         }
@@ -111,7 +114,11 @@ pub mod policy {
 
     /// Policy B: ObjectChangeAuth while PCR16 is zero.
     pub fn b() -> [u8; 32] {
-        pcr(&command_code(&[0; 32], TPM_CC_OBJECT_CHANGE_AUTH), 16, &[0; 32])
+        pcr(
+            &command_code(&[0; 32], TPM_CC_OBJECT_CHANGE_AUTH),
+            16,
+            &[0; 32],
+        )
     }
 
     /// The wrapping key's authPolicy.
@@ -274,7 +281,12 @@ impl SimTpm {
         let area = self.public_area()?;
         let mut name = TPM_ALG_SHA256.to_be_bytes().to_vec();
         name.extend_from_slice(&Sha256::digest(&area));
-        let pem = self.key.as_ref().ok_or(TpmError::Handle)?.public_pem().map_err(|_| TpmError::Handle)?;
+        let pem = self
+            .key
+            .as_ref()
+            .ok_or(TpmError::Handle)?
+            .public_pem()
+            .map_err(|_| TpmError::Handle)?;
         Ok((pem, name))
     }
 
@@ -315,7 +327,11 @@ impl SimTpm {
     ///
     /// # Errors
     /// [`TpmError::PolicyFail`] if it is not.
-    pub fn policy_or(&mut self, s: &mut PolicySession, branches: &[[u8; 32]]) -> Result<(), TpmError> {
+    pub fn policy_or(
+        &mut self,
+        s: &mut PolicySession,
+        branches: &[[u8; 32]],
+    ) -> Result<(), TpmError> {
         self.commands += 1;
         if !branches.contains(&s.digest) {
             return Err(TpmError::PolicyFail);
@@ -350,20 +366,34 @@ impl SimTpm {
     ///
     /// # Errors
     /// A [`TpmError`] for a wrong policy, password or ciphertext.
-    pub fn rsa_decrypt(&mut self, handle: u32, ct: &[u8], s: &PolicySession, auth: &[u8]) -> Result<MasterKey, TpmError> {
+    pub fn rsa_decrypt(
+        &mut self,
+        handle: u32,
+        ct: &[u8],
+        s: &PolicySession,
+        auth: &[u8],
+    ) -> Result<MasterKey, TpmError> {
         self.commands += 1;
         if handle != WRAPPING_KEY_HANDLE {
             return Err(TpmError::Handle);
         }
         self.authorize(s, TPM_CC_RSA_DECRYPT, auth)?;
-        self.key.as_ref().ok_or(TpmError::Handle)?.unwrap_key(ct).ok_or(TpmError::Value)
+        self.key
+            .as_ref()
+            .ok_or(TpmError::Handle)?
+            .unwrap_key(ct)
+            .ok_or(TpmError::Value)
     }
 
     /// `TPM2_ObjectChangeAuth` under policy B (PCR16 must be zero).
     ///
     /// # Errors
     /// A [`TpmError`] if the policy is not satisfied.
-    pub fn object_change_auth(&mut self, s: &PolicySession, new_auth: &[u8]) -> Result<(), TpmError> {
+    pub fn object_change_auth(
+        &mut self,
+        s: &PolicySession,
+        new_auth: &[u8],
+    ) -> Result<(), TpmError> {
         self.commands += 1;
         self.authorize(s, TPM_CC_OBJECT_CHANGE_AUTH, &[])?;
         self.auth = Zeroizing::new(new_auth.to_vec());
@@ -373,7 +403,11 @@ impl SimTpm {
     /// `TPM2_PCR_Extend(16, digest)`.
     pub fn pcr16_extend(&mut self, digest: &[u8; 32]) {
         self.commands += 1;
-        self.pcr16 = Sha256::new().chain_update(self.pcr16).chain_update(digest).finalize().into();
+        self.pcr16 = Sha256::new()
+            .chain_update(self.pcr16)
+            .chain_update(digest)
+            .finalize()
+            .into();
     }
 
     /// `TPM2_PCR_Reset(16)`.
@@ -404,7 +438,8 @@ impl SimTpm {
     /// [`Error::Device`] if randomness fails or the TPM refuses (for
     /// example because PCR16 is not zero at firmware time).
     pub fn firmware_boot(&mut self) -> Result<UvTpmConfig> {
-        let fail = |e: TpmError| Error::device(tee_core::DeviceErrorKind::Firmware(0), "simulated TPM", e);
+        let fail =
+            |e: TpmError| Error::device(tee_core::DeviceErrorKind::Firmware(0), "simulated TPM", e);
         // Platform reset: PCR16 starts at zero.
         self.pcr16 = [0; 32];
         self.pcr16_locked = false;
@@ -418,7 +453,8 @@ impl SimTpm {
         let mut s = self.start_policy_session();
         self.policy_command_code(&mut s, TPM_CC_OBJECT_CHANGE_AUTH);
         self.policy_pcr16(&mut s, &[0; 32]);
-        self.policy_or(&mut s, &[policy::a(), policy::b()]).map_err(fail)?;
+        self.policy_or(&mut s, &[policy::a(), policy::b()])
+            .map_err(fail)?;
         self.object_change_auth(&s, &pw).map_err(fail)?;
         let (_, name) = self.read_public(WRAPPING_KEY_HANDLE).map_err(fail)?;
         // The model's explicit assumption: firmware extends PCR16 and it

@@ -111,7 +111,10 @@ impl GuestImage {
             )
             .with_child(
                 Node::new("rtas")
-                    .with_u32("linux,rtas-base", u32::try_from(layout.rtas_base).unwrap_or(0))
+                    .with_u32(
+                        "linux,rtas-base",
+                        u32::try_from(layout.rtas_base).unwrap_or(0),
+                    )
                     // The RTAS area is larger than the stub; only slof,rtas-size is hashed.
                     .with_u32("rtas-size", rtas_len.saturating_add(0x1000))
                     .with_u32("slof,rtas-size", rtas_len),
@@ -185,11 +188,17 @@ impl core::fmt::Display for EsmFailure {
             Self::GuestFdt(d) => write!(f, "guest FDT: {d}"),
             Self::BlobNotFound(e) => write!(f, "ESM blob not found: {e}"),
             Self::BlobUnreadable(d) => write!(f, "ESM blob unreadable: {d}"),
-            Self::NoLockbox1 => f.write_str("the blob has no lockbox-1 (the only lockbox the ultravisor reads)"),
-            Self::TpmNameMismatch => f.write_str("TPM wrapping key Name differs from the firmware's"),
+            Self::NoLockbox1 => {
+                f.write_str("the blob has no lockbox-1 (the only lockbox the ultravisor reads)")
+            }
+            Self::TpmNameMismatch => {
+                f.write_str("TPM wrapping key Name differs from the firmware's")
+            }
             Self::Unwrap(e) => write!(f, "TPM could not unwrap lockbox-1: {e}"),
             Self::NoDigests => f.write_str("the blob has no /digest/digests-fdt"),
-            Self::DigestsAuthentication => f.write_str("digests do not authenticate under the unwrapped key"),
+            Self::DigestsAuthentication => {
+                f.write_str("digests do not authenticate under the unwrapped key")
+            }
             Self::DigestsFdt(d) => write!(f, "digests FDT: {d}"),
             Self::DigestMismatch(n) => write!(f, "digest mismatch: {}", n.join(", ")),
         }
@@ -259,22 +268,38 @@ pub struct Caller {
 impl Caller {
     /// The hypervisor (HV=1, PR=0).
     pub fn hypervisor() -> Self {
-        Self { lpid: 0, pid: 0, msr: MSR_HV }
+        Self {
+            lpid: 0,
+            pid: 0,
+            msr: MSR_HV,
+        }
     }
 
     /// A guest kernel (supervisor) before secure mode.
     pub fn guest_kernel(lpid: u64) -> Self {
-        Self { lpid, pid: 0, msr: 0 }
+        Self {
+            lpid,
+            pid: 0,
+            msr: 0,
+        }
     }
 
     /// A secure guest kernel (S=1, supervisor).
     pub fn svm_kernel(lpid: u64) -> Self {
-        Self { lpid, pid: 0, msr: MSR_S }
+        Self {
+            lpid,
+            pid: 0,
+            msr: MSR_S,
+        }
     }
 
     /// A process in a secure guest (S=1, PR=1).
     pub fn svm_user(lpid: u64, pid: u64) -> Self {
-        Self { lpid, pid, msr: MSR_S | MSR_PR }
+        Self {
+            lpid,
+            pid,
+            msr: MSR_S | MSR_PR,
+        }
     }
 
     fn is_hv(&self) -> bool {
@@ -337,7 +362,10 @@ impl SimUltravisor {
 
     /// Pages an SVM has shared with the hypervisor.
     pub fn shared_pages(&self, lpid: u64) -> Vec<u64> {
-        self.svms.get(&lpid).map(|s| s.shared.iter().copied().collect()).unwrap_or_default()
+        self.svms
+            .get(&lpid)
+            .map(|s| s.shared.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     fn hcall(&mut self, lpid: u64, h: u64, out: &mut Vec<u64>) {
@@ -444,7 +472,11 @@ impl SimUltravisor {
         self.hcall(caller.lpid, H_SVM_INIT_START, &mut hcalls);
         self.hcall(caller.lpid, H_SVM_PAGE_IN, &mut hcalls);
         let tpm_before = self.tpm.commands;
-        let mem = self.guest_mem.get(&caller.lpid).cloned().unwrap_or_default();
+        let mem = self
+            .guest_mem
+            .get(&caller.lpid)
+            .cloned()
+            .unwrap_or_default();
         let result = self.esm_blob_chk(&mem, kbase, fdt_addr);
         for _ in tpm_before..self.tpm.commands {
             self.hcall(caller.lpid, H_SVM_TPM_COMM, &mut hcalls);
@@ -494,16 +526,23 @@ impl SimUltravisor {
     /// Unwrap K through the TPM exactly as UV_TSS_Decrypt does (model §6.2).
     fn tpm_unwrap(&mut self, symkey: &[u8]) -> Result<MasterKey, EsmFailure> {
         let cfg = self.tpm_config.clone();
-        let (_, name) = self.tpm.read_public(cfg.handle).map_err(EsmFailure::Unwrap)?;
+        let (_, name) = self
+            .tpm
+            .read_public(cfg.handle)
+            .map_err(EsmFailure::Unwrap)?;
         if !bool::from(name.as_slice().ct_eq(&cfg.public_name)) {
             return Err(EsmFailure::TpmNameMismatch);
         }
         let mut s = self.tpm.start_policy_session();
         self.tpm.policy_command_code(&mut s, TPM_CC_RSA_DECRYPT);
         self.tpm.policy_auth_value(&mut s);
-        self.tpm.policy_or(&mut s, &[cfg.policy_a, cfg.policy_b]).map_err(EsmFailure::Unwrap)?;
+        self.tpm
+            .policy_or(&mut s, &[cfg.policy_a, cfg.policy_b])
+            .map_err(EsmFailure::Unwrap)?;
         let pw = cfg.passwd.strip_suffix(&[0]).unwrap_or(&cfg.passwd);
-        self.tpm.rsa_decrypt(cfg.handle, symkey, &s, pw).map_err(EsmFailure::Unwrap)
+        self.tpm
+            .rsa_decrypt(cfg.handle, symkey, &s, pw)
+            .map_err(EsmFailure::Unwrap)
     }
 
     #[allow(clippy::type_complexity)]
@@ -512,19 +551,35 @@ impl SimUltravisor {
         mem: &GuestMemory,
         kbase: u64,
         fdt_addr: u64,
-    ) -> Result<(Vec<DigestCheck>, MasterKey, Option<Vec<u8>>), (Vec<DigestCheck>, EsmFailure)> {
+    ) -> Result<(Vec<DigestCheck>, MasterKey, Option<Vec<u8>>), (Vec<DigestCheck>, EsmFailure)>
+    {
         let fail = |f: EsmFailure| (Vec::new(), f);
         let gf = |d: &str| fail(EsmFailure::GuestFdt(d.into()));
-        let fdt_bytes = mem.tail(fdt_addr).ok_or_else(|| gf("no memory at the FDT address"))?;
+        let fdt_bytes = mem
+            .tail(fdt_addr)
+            .ok_or_else(|| gf("no memory at the FDT address"))?;
         let (guest_fdt, _) = fdt::parse_prefix(fdt_bytes).map_err(|e| gf(&e.to_string()))?;
         let rtas = guest_fdt.child("rtas").ok_or_else(|| gf("/rtas missing"))?;
-        let rtas_base = rtas.prop_uint("linux,rtas-base").ok_or_else(|| gf("/rtas/linux,rtas-base missing"))?;
-        rtas.prop_uint("rtas-size").ok_or_else(|| gf("/rtas/rtas-size missing"))?;
-        let slof_size = rtas.prop_uint("slof,rtas-size").ok_or_else(|| gf("/rtas/slof,rtas-size missing"))?;
-        let chosen = guest_fdt.child("chosen").ok_or_else(|| gf("/chosen missing"))?;
-        let initrd_start = chosen.prop_uint("linux,initrd-start").ok_or_else(|| gf("linux,initrd-start missing"))?;
-        let initrd_end = chosen.prop_uint("linux,initrd-end").ok_or_else(|| gf("linux,initrd-end missing"))?;
-        let bootargs = chosen.prop("bootargs").ok_or_else(|| gf("/chosen/bootargs missing"))?;
+        let rtas_base = rtas
+            .prop_uint("linux,rtas-base")
+            .ok_or_else(|| gf("/rtas/linux,rtas-base missing"))?;
+        rtas.prop_uint("rtas-size")
+            .ok_or_else(|| gf("/rtas/rtas-size missing"))?;
+        let slof_size = rtas
+            .prop_uint("slof,rtas-size")
+            .ok_or_else(|| gf("/rtas/slof,rtas-size missing"))?;
+        let chosen = guest_fdt
+            .child("chosen")
+            .ok_or_else(|| gf("/chosen missing"))?;
+        let initrd_start = chosen
+            .prop_uint("linux,initrd-start")
+            .ok_or_else(|| gf("linux,initrd-start missing"))?;
+        let initrd_end = chosen
+            .prop_uint("linux,initrd-end")
+            .ok_or_else(|| gf("linux,initrd-end missing"))?;
+        let bootargs = chosen
+            .prop("bootargs")
+            .ok_or_else(|| gf("/chosen/bootargs missing"))?;
         let initrd = initrd_end
             .checked_sub(initrd_start)
             .and_then(|len| mem.read(initrd_start, len))
@@ -536,18 +591,23 @@ impl SimUltravisor {
             chosen.prop_uint("linux,esm-blob-end"),
         ) {
             (Some(s), Some(e)) => {
-                let b = e.checked_sub(s).and_then(|l| mem.read(s, l)).ok_or_else(|| gf("esm-blob range not in memory"))?;
+                let b = e
+                    .checked_sub(s)
+                    .and_then(|l| mem.read(s, l))
+                    .ok_or_else(|| gf("esm-blob range not in memory"))?;
                 (b, initrd)
             }
             _ => {
-                let loc = cpio::locate_esm(initrd).map_err(|e| fail(EsmFailure::BlobNotFound(e)))?;
+                let loc =
+                    cpio::locate_esm(initrd).map_err(|e| fail(EsmFailure::BlobNotFound(e)))?;
                 let b = initrd
                     .get(loc.blob_offset..loc.blob_offset.saturating_add(loc.blob_max_len))
                     .unwrap_or(&[]);
                 (b, initrd.get(loc.measured_from..).unwrap_or(&[]))
             }
         };
-        let (blob, _) = fdt::parse_prefix(blob_bytes).map_err(|e| fail(EsmFailure::BlobUnreadable(e.to_string())))?;
+        let (blob, _) = fdt::parse_prefix(blob_bytes)
+            .map_err(|e| fail(EsmFailure::BlobUnreadable(e.to_string())))?;
 
         // Step 2: copy files-fdt (optional; errors ignored).
         let files_fdt = blob
@@ -565,22 +625,34 @@ impl SimUltravisor {
         let key = self.tpm_unwrap(symkey).map_err(fail)?;
 
         // Step 4: decrypt the digests.
-        let d = blob.lookup("/digest/digests-fdt").ok_or_else(|| fail(EsmFailure::NoDigests))?;
-        let (Some(iv), Some(mac), Some(ct)) = (d.prop("iv"), d.prop("mac"), d.prop("ciphertext")) else {
+        let d = blob
+            .lookup("/digest/digests-fdt")
+            .ok_or_else(|| fail(EsmFailure::NoDigests))?;
+        let (Some(iv), Some(mac), Some(ct)) = (d.prop("iv"), d.prop("mac"), d.prop("ciphertext"))
+        else {
             return Err(fail(EsmFailure::NoDigests));
         };
         if ct.len() > MAX_DIGESTS_FDT {
-            return Err(fail(EsmFailure::DigestsFdt("digests FDT exceeds the 4 KiB buffer".into())));
+            return Err(fail(EsmFailure::DigestsFdt(
+                "digests FDT exceeds the 4 KiB buffer".into(),
+            )));
         }
-        let pt: Zeroizing<Vec<u8>> = gcm_open(&key, iv, mac, ct).ok_or_else(|| fail(EsmFailure::DigestsAuthentication))?;
-        let expected = Digests::from_fdt(&pt).map_err(|e| fail(EsmFailure::DigestsFdt(e.to_string())))?;
+        let pt: Zeroizing<Vec<u8>> =
+            gcm_open(&key, iv, mac, ct).ok_or_else(|| fail(EsmFailure::DigestsAuthentication))?;
+        let expected =
+            Digests::from_fdt(&pt).map_err(|e| fail(EsmFailure::DigestsFdt(e.to_string())))?;
 
         // Step 5: compare all four; collect every failure.
-        let rtas_bytes = mem.read(rtas_base, slof_size).ok_or_else(|| gf("RTAS range not in guest memory"))?;
+        let rtas_bytes = mem
+            .read(rtas_base, slof_size)
+            .ok_or_else(|| gf("RTAS range not in guest memory"))?;
         let kernel = mem
             .read(kbase, expected.kernel_size.into())
             .ok_or_else(|| gf("kernel range (kernel-size) not in guest memory"))?;
-        let args = bootargs.split_last().map(|(_, a)| a).ok_or_else(|| gf("bootargs empty"))?;
+        let args = bootargs
+            .split_last()
+            .map(|(_, a)| a)
+            .ok_or_else(|| gf("bootargs empty"))?;
         let checks = vec![
             check("rtas", sha512(rtas_bytes), expected.rtas),
             check("kernel", sha512(kernel), expected.kernel),
@@ -600,7 +672,12 @@ impl SimUltravisor {
     /// choice*: `U_PERMISSION` otherwise). Read-once per boot: the first call
     /// binds the file to the caller's PID; later calls need the same PID
     /// and `offset ≥ last_byte_read`, else `U_PARAMETER`.
-    pub fn uv_esmb_get_file(&mut self, caller: Caller, offset: u64, name: &[u64; 8]) -> (i64, [u64; 8]) {
+    pub fn uv_esmb_get_file(
+        &mut self,
+        caller: Caller,
+        offset: u64,
+        name: &[u64; 8],
+    ) -> (i64, [u64; 8]) {
         let zero = [0u64; 8];
         let Some(svm) = self.svms.get_mut(&caller.lpid) else {
             return (U_PERMISSION, zero);
@@ -644,7 +721,11 @@ impl SimUltravisor {
         if !caller.is_supervisor() || caller.msr & MSR_S == 0 {
             return U_PERMISSION;
         }
-        let Some(svm) = self.svms.get_mut(&caller.lpid).filter(|s| s.state == SvmState::Secure) else {
+        let Some(svm) = self
+            .svms
+            .get_mut(&caller.lpid)
+            .filter(|s| s.state == SvmState::Secure)
+        else {
             return U_PERMISSION;
         };
         if npages == 0 || gfn.checked_add(npages).is_none() {
@@ -664,7 +745,11 @@ impl SimUltravisor {
         if !caller.is_supervisor() || caller.msr & MSR_S == 0 {
             return U_PERMISSION;
         }
-        match self.svms.get_mut(&caller.lpid).filter(|s| s.state == SvmState::Secure) {
+        match self
+            .svms
+            .get_mut(&caller.lpid)
+            .filter(|s| s.state == SvmState::Secure)
+        {
             Some(svm) => {
                 svm.shared.clear();
                 U_SUCCESS
