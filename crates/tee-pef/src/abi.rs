@@ -23,15 +23,15 @@ pub const UV_UNREGISTER_MEM_SLOT: u64 = 0xF124;
 pub const UV_PAGE_IN: u64 = 0xF128;
 /// `UV_PAGE_OUT` (HV only).
 pub const UV_PAGE_OUT: u64 = 0xF12C;
-/// `UV_SHARE_PAGE` (SVM supervisor, MSR[S]=1).
+/// `UV_SHARE_PAGE` (SVM supervisor, MSR\[S\]=1).
 pub const UV_SHARE_PAGE: u64 = 0xF130;
-/// `UV_UNSHARE_PAGE` (SVM supervisor, MSR[S]=1).
+/// `UV_UNSHARE_PAGE` (SVM supervisor, MSR\[S\]=1).
 pub const UV_UNSHARE_PAGE: u64 = 0xF134;
 /// `UV_PAGE_INVAL` (HV only).
 pub const UV_PAGE_INVAL: u64 = 0xF138;
 /// `UV_SVM_TERMINATE` (HV only).
 pub const UV_SVM_TERMINATE: u64 = 0xF13C;
-/// `UV_UNSHARE_ALL_PAGES` (SVM supervisor, MSR[S]=1).
+/// `UV_UNSHARE_ALL_PAGES` (SVM supervisor, MSR\[S\]=1).
 pub const UV_UNSHARE_ALL_PAGES: u64 = 0xF140;
 /// `UV_READ_MEM` (HV / skiboot).
 pub const UV_READ_MEM: u64 = 0xF144;
@@ -102,13 +102,13 @@ pub const H_SVM_TPM_COMM: u64 = 0xEF10;
 /// `H_SVM_INIT_ABORT`.
 pub const H_SVM_INIT_ABORT: u64 = 0xEF14;
 
-/// MSR[S] (IBM bit 41): secure.
+/// MSR\[S\] (IBM bit 41): secure.
 pub const MSR_S: u64 = 1 << 22;
-/// MSR[HV] (IBM bit 3): hypervisor.
+/// MSR\[HV\] (IBM bit 3): hypervisor.
 pub const MSR_HV: u64 = 1 << 60;
-/// MSR[PR] (IBM bit 49): problem state (userspace).
+/// MSR\[PR\] (IBM bit 49): problem state (userspace).
 pub const MSR_PR: u64 = 1 << 14;
-/// MSR[EE] (IBM bit 48): external interrupts enabled.
+/// MSR\[EE\] (IBM bit 48): external interrupts enabled.
 pub const MSR_EE: u64 = 1 << 15;
 
 /// Largest chunk `UV_ESMB_GET_FILE` returns (eight registers).
