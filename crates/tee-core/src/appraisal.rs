@@ -66,6 +66,8 @@ pub struct Policy {
     pub mock: MockPolicy,
 }
 
+// Spelled out (not derived) so the fail-closed defaults are visible in one place.
+#[allow(clippy::derivable_impls)]
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -93,7 +95,10 @@ impl Policy {
         if text.len() > MAX_POLICY_TOML {
             return Err(Error::malformed(
                 "policy file",
-                crate::MalformedKind::BadLength { expected: MAX_POLICY_TOML, actual: text.len() },
+                crate::MalformedKind::BadLength {
+                    expected: MAX_POLICY_TOML,
+                    actual: text.len(),
+                },
             ));
         }
         toml::from_str(text).map_err(|e| Error::encoding("policy file", e.message()))
@@ -181,7 +186,11 @@ impl Appraisal {
     /// # Errors
     /// [`Error::Policy`] carrying this appraisal when any check failed.
     pub fn into_result(self) -> Result<Self> {
-        if self.passed() { Ok(self) } else { Err(Error::Policy(self)) }
+        if self.passed() {
+            Ok(self)
+        } else {
+            Err(Error::Policy(self))
+        }
     }
 }
 
@@ -227,10 +236,16 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
             if *want == c.report_data {
                 "report data matches the expected value".to_string()
             } else {
-                alloc::format!("report data {} differs from the expected value", c.report_data)
+                alloc::format!(
+                    "report data {} differs from the expected value",
+                    c.report_data
+                )
             },
         ),
-        (None, true) => out.skip("report_data", "any report data explicitly allowed (no freshness)"),
+        (None, true) => out.skip(
+            "report_data",
+            "any report data explicitly allowed (no freshness)",
+        ),
         (None, false) => out.check(
             "report_data",
             false,
@@ -260,7 +275,11 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
     }
 
     if let Some(replay) = &c.event_log {
-        let bad: Vec<_> = replay.iter().filter(|r| !r.matches).map(|r| r.index).collect();
+        let bad: Vec<_> = replay
+            .iter()
+            .filter(|r| !r.matches)
+            .map(|r| r.index)
+            .collect();
         out.check(
             "event_log",
             bad.is_empty(),

@@ -19,7 +19,9 @@ impl HexBytes {
     pub fn from_hex(s: &str) -> crate::Result<Self> {
         let s = s.trim();
         let s = s.strip_prefix("0x").unwrap_or(s);
-        hex::decode(s).map(Self).map_err(|e| crate::Error::encoding("hex string", e))
+        hex::decode(s)
+            .map(Self)
+            .map_err(|e| crate::Error::encoding("hex string", e))
     }
 
     /// Hex text.

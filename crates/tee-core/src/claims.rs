@@ -116,7 +116,8 @@ impl TcbStatus {
             Self::VersionsOnly,
             Self::NotEvaluated,
         ];
-        all.into_iter().find(|t| t.name().eq_ignore_ascii_case(s.trim()))
+        all.into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -197,7 +198,9 @@ impl Claims {
             report_data,
             debug,
             tcb: Claim::NotApplicable(Cow::Borrowed("no TCB information")),
-            runtime_registers: Claim::NotApplicable(Cow::Borrowed("no runtime measurement registers")),
+            runtime_registers: Claim::NotApplicable(Cow::Borrowed(
+                "no runtime measurement registers",
+            )),
             host_data: Claim::NotApplicable(Cow::Borrowed("no host data")),
             event_log: None,
             verified_at,

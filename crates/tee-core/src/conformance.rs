@@ -36,19 +36,31 @@ pub struct Target<'a> {
 /// Evidence binds report data: two different report data give evidence
 /// whose verified claims carry exactly those report data.
 pub fn report_data_is_bound(t: &Target<'_>) {
-    let Ok(att) = t.backend.attester() else { return };
-    for rd in [ReportData::bind(b"nonce-1", b""), ReportData::new([0xA5; 64])] {
+    let Ok(att) = t.backend.attester() else {
+        return;
+    };
+    for rd in [
+        ReportData::bind(b"nonce-1", b""),
+        ReportData::new([0xA5; 64]),
+    ] {
         let ev = att.attest(&rd).expect("attest");
         assert_eq!(ev.platform, t.backend.platform(), "evidence platform");
         let claims = t.verifier.verify(&ev, t.at).expect("verify fresh evidence");
-        assert_eq!(claims.report_data, rd, "report data not bound into the evidence");
+        assert_eq!(
+            claims.report_data, rd,
+            "report data not bound into the evidence"
+        );
     }
 }
 
 /// Flipping any signed byte of the report makes verification fail.
 pub fn tampered_evidence_is_rejected(t: &Target<'_>) {
-    let Ok(att) = t.backend.attester() else { return };
-    let ev = att.attest(&ReportData::bind(b"tamper", b"")).expect("attest");
+    let Ok(att) = t.backend.attester() else {
+        return;
+    };
+    let ev = att
+        .attest(&ReportData::bind(b"tamper", b""))
+        .expect("attest");
     let offsets: Vec<usize> = if t.tamper_offsets.is_empty() {
         let n = ev.report.len();
         (0..16).map(|i| i * n / 16).collect()
@@ -70,13 +82,18 @@ pub fn tampered_evidence_is_rejected(t: &Target<'_>) {
     // Truncation is malformed, never a panic or success.
     let mut short = ev.clone();
     short.report.truncate(ev.report.len() / 2);
-    assert!(t.verifier.verify(&short, t.at).is_err(), "truncated evidence verified");
+    assert!(
+        t.verifier.verify(&short, t.at).is_err(),
+        "truncated evidence verified"
+    );
 }
 
 /// Seal then unseal returns the plaintext; modifications are rejected with
 /// a typed error; another policy is refused.
 pub fn seal_round_trip_and_tamper(t: &Target<'_>) {
-    let Ok(sealer) = t.backend.sealer() else { return };
+    let Ok(sealer) = t.backend.sealer() else {
+        return;
+    };
     let pol = SealPolicy::measurement("conformance");
     let data = b"conformance plaintext".to_vec();
     let blob = sealer.seal(&data, &pol).expect("seal");
@@ -85,29 +102,48 @@ pub fn seal_round_trip_and_tamper(t: &Target<'_>) {
     let last = bad.len() - 1;
     bad[last] ^= 1;
     assert!(
-        matches!(sealer.unseal(&bad, &pol), Err(Error::Unseal(UnsealError::Tampered))),
+        matches!(
+            sealer.unseal(&bad, &pol),
+            Err(Error::Unseal(UnsealError::Tampered))
+        ),
         "tampered blob not reported as Tampered"
     );
-    let other = SealPolicy { purpose: "other".into(), binding: SealBinding::Measurement };
+    let other = SealPolicy {
+        purpose: "other".into(),
+        binding: SealBinding::Measurement,
+    };
     assert!(
-        matches!(sealer.unseal(&blob, &other), Err(Error::Unseal(UnsealError::WrongPolicy))),
+        matches!(
+            sealer.unseal(&blob, &other),
+            Err(Error::Unseal(UnsealError::WrongPolicy))
+        ),
         "wrong policy not reported as WrongPolicy"
     );
-    assert!(sealer.unseal(&blob[..blob.len() / 2], &pol).is_err(), "truncated blob opened");
+    assert!(
+        sealer.unseal(&blob[..blob.len() / 2], &pol).is_err(),
+        "truncated blob opened"
+    );
 }
 
 /// Extending a register changes it as `SHA-384(old || SHA-384(data))`, and
 /// the event log replays to the registers.
 pub fn register_extend_and_replay(t: &Target<'_>) {
-    let Ok(rm) = t.backend.runtime_measurement() else { return };
+    let Ok(rm) = t.backend.runtime_measurement() else {
+        return;
+    };
     let idx = (0..rm.register_count())
         .find(|&i| rm.extendable(i))
         .expect("runtime measurement supported but no register is extendable");
     let before = rm.read(idx).expect("read");
-    let after = rm.extend(idx, "conformance", b"event data").expect("extend");
+    let after = rm
+        .extend(idx, "conformance", b"event data")
+        .expect("extend");
     assert_eq!(
         after,
-        crate::measurement::extend_sha384(&before, &crate::measurement::event_digest(b"event data")),
+        crate::measurement::extend_sha384(
+            &before,
+            &crate::measurement::event_digest(b"event data")
+        ),
         "extend is not SHA-384(old || SHA-384(data))"
     );
     assert_eq!(rm.read(idx).expect("read"), after, "read after extend");
@@ -115,10 +151,17 @@ pub fn register_extend_and_replay(t: &Target<'_>) {
     let replayed = log.replay(rm.register_count()).expect("replay");
     for i in 0..rm.register_count() {
         if rm.extendable(i) {
-            assert_eq!(replayed[i as usize], rm.read(i).expect("read"), "replay of register {i}");
+            assert_eq!(
+                replayed[i as usize],
+                rm.read(i).expect("read"),
+                "replay of register {i}"
+            );
         }
     }
-    assert!(rm.read(rm.register_count()).is_err(), "out-of-range read accepted");
+    assert!(
+        rm.read(rm.register_count()).is_err(),
+        "out-of-range read accepted"
+    );
 }
 
 /// Capabilities agree with the accessors; unsupported operations give a
@@ -127,7 +170,9 @@ pub fn capabilities_are_honest(t: &Target<'_>) {
     let caps = t.backend.capabilities();
     assert_eq!(caps.platform, t.backend.platform());
     let check = |op: Operation, ok: bool, err: Option<Error>| match caps.support(op) {
-        Some(Support::Supported) => assert!(ok, "{op} claimed supported but accessor failed: {err:?}"),
+        Some(Support::Supported) => {
+            assert!(ok, "{op} claimed supported but accessor failed: {err:?}")
+        }
         Some(Support::Unsupported(reason)) => {
             assert!(!reason.is_empty(), "{op} unsupported without a reason");
             match err {
@@ -161,7 +206,10 @@ pub fn vectors_dir(workspace_root: &std::path::Path) -> Option<std::path::PathBu
         "test vectors not found at {} (set TEE_TEST_VECTORS); CI must not skip them",
         dir.display()
     );
-    eprintln!("skipping: test vectors not found at {} (set TEE_TEST_VECTORS)", dir.display());
+    eprintln!(
+        "skipping: test vectors not found at {} (set TEE_TEST_VECTORS)",
+        dir.display()
+    );
     None
 }
 

@@ -386,7 +386,11 @@ impl fmt::Display for Authenticity {
             Self::BadSignature { what } => write!(f, "{what} does not verify"),
             Self::BadChain { detail } => write!(f, "certificate chain invalid: {detail}"),
             Self::UntrustedRoot { detail } => write!(f, "untrusted root: {detail}"),
-            Self::Expired { what, not_after, at } => write!(
+            Self::Expired {
+                what,
+                not_after,
+                at,
+            } => write!(
                 f,
                 "{what} expired (valid until {}, verification time {})",
                 crate::time::UnixTime::from_secs(*not_after),
@@ -435,8 +439,7 @@ impl fmt::Display for Error {
             Self::Malformed(m) => write!(f, "malformed {}: {}", m.what, m.kind),
             Self::Authenticity(a) => write!(f, "authenticity check failed: {a}"),
             Self::Policy(app) => {
-                let failed: Vec<_> =
-                    app.failed().map(|c| c.name.as_str()).collect();
+                let failed: Vec<_> = app.failed().map(|c| c.name.as_str()).collect();
                 write!(f, "appraisal failed: {}", failed.join(", "))
             }
             Self::Unseal(u) => write!(f, "cannot unseal: {u}"),

@@ -178,7 +178,10 @@ mod tests {
         let v2 = j.replace("\"version\": 1", "\"version\": 2");
         assert!(matches!(
             Evidence::from_json(v2.as_bytes()),
-            Err(Error::Malformed(crate::Malformed { kind: MalformedKind::UnsupportedVersion(2), .. }))
+            Err(Error::Malformed(crate::Malformed {
+                kind: MalformedKind::UnsupportedVersion(2),
+                ..
+            }))
         ));
         let extra = j.replacen('{', "{\"surprise\": 1,", 1);
         assert!(Evidence::from_json(extra.as_bytes()).is_err());

@@ -62,7 +62,9 @@ mod opt_b64 {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
         #[derive(Deserialize)]
         struct W(#[serde(with = "crate::bytes::base64")] Vec<u8>);
         Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
@@ -147,14 +149,14 @@ impl EventLog {
                     format_args!("event {i} digest is {} bytes, expected 48", ev.digest.len()),
                 )
             })?;
-            if let Some(data) = &ev.data {
-                if event_digest(data) != d {
-                    return Err(Error::bad_field(
-                        "event log",
-                        "digest",
-                        format_args!("event {i} data does not hash to its digest"),
-                    ));
-                }
+            if let Some(data) = &ev.data
+                && event_digest(data) != d
+            {
+                return Err(Error::bad_field(
+                    "event log",
+                    "digest",
+                    format_args!("event {i} data does not hash to its digest"),
+                ));
             }
             *slot = extend_sha384(slot, &d);
         }
@@ -200,7 +202,10 @@ mod tests {
     #[test]
     fn replay_and_check() {
         let log = EventLog {
-            events: vec![Event::new(0, "a", b"x".to_vec()), Event::new(2, "b", b"y".to_vec())],
+            events: vec![
+                Event::new(0, "a", b"x".to_vec()),
+                Event::new(2, "b", b"y".to_vec()),
+            ],
         };
         let regs = log.replay(4).unwrap();
         assert_eq!(regs[0], extend_sha384(&[0; 48], &event_digest(b"x")));
@@ -208,9 +213,17 @@ mod tests {
         let reported: Vec<_> = regs
             .iter()
             .enumerate()
-            .map(|(i, r)| RegisterValue { index: i as u32, value: HexBytes(r.to_vec()) })
+            .map(|(i, r)| RegisterValue {
+                index: i as u32,
+                value: HexBytes(r.to_vec()),
+            })
             .collect();
-        assert!(log.check_against(&reported).unwrap().iter().all(|c| c.matches));
+        assert!(
+            log.check_against(&reported)
+                .unwrap()
+                .iter()
+                .all(|c| c.matches)
+        );
         let mut bad = reported.clone();
         bad[2].value.0[0] ^= 1;
         let checks = log.check_against(&bad).unwrap();
@@ -222,8 +235,25 @@ mod tests {
         let mut ev = Event::new(0, "a", b"x".to_vec());
         ev.data = Some(b"other".to_vec());
         assert!(EventLog { events: vec![ev] }.replay(4).is_err());
-        assert!(EventLog { events: vec![Event::new(9, "a", vec![])] }.replay(4).is_err());
-        let short = Event { register: 0, digest: HexBytes(vec![0; 47]), description: String::new(), data: None };
-        assert!(EventLog { events: vec![short] }.replay(4).is_err());
+        assert!(
+            EventLog {
+                events: vec![Event::new(9, "a", vec![])]
+            }
+            .replay(4)
+            .is_err()
+        );
+        let short = Event {
+            register: 0,
+            digest: HexBytes(vec![0; 47]),
+            description: String::new(),
+            data: None,
+        };
+        assert!(
+            EventLog {
+                events: vec![short]
+            }
+            .replay(4)
+            .is_err()
+        );
     }
 }

@@ -181,7 +181,11 @@ impl<'a> Reader<'a> {
                 self.pos = end;
                 Ok(s)
             }
-            None => Err(Error::truncated(WHAT, self.pos.saturating_add(n), self.buf.len())),
+            None => Err(Error::truncated(
+                WHAT,
+                self.pos.saturating_add(n),
+                self.buf.len(),
+            )),
         }
     }
     fn u8(&mut self) -> Result<u8> {
@@ -208,7 +212,10 @@ fn parse(blob: &[u8]) -> Result<Parsed<'_>> {
     }
     let version = r.u8()?;
     if version != SEAL_VERSION {
-        return Err(Error::malformed(WHAT, MalformedKind::UnsupportedVersion(version.into())));
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::UnsupportedVersion(version.into()),
+        ));
     }
     let plen = r.u8()? as usize;
     let pname = core::str::from_utf8(r.take(plen)?)
@@ -265,20 +272,29 @@ fn derive(
 ) -> Result<(Zeroizing<[u8; 32]>, [u8; 32])> {
     let hk = Hkdf::<Sha256>::new(Some(salt), backend_key);
     let mut ctx = Vec::with_capacity(64 + policy.purpose.len() + key_params.len());
-    for part in [platform.name().as_bytes(), policy.purpose.as_bytes(), &[policy.binding.code()], key_params] {
+    for part in [
+        platform.name().as_bytes(),
+        policy.purpose.as_bytes(),
+        &[policy.binding.code()],
+        key_params,
+    ] {
         ctx.extend_from_slice(&(part.len() as u32).to_le_bytes());
         ctx.extend_from_slice(part);
     }
     let mut key = Zeroizing::new([0u8; 32]);
     let mut check = [0u8; 32];
     let fail = |_| Error::Misuse("HKDF output length".into());
-    hk.expand_multi_info(&[b"tee-seal/v1/aead", &ctx], key.as_mut()).map_err(fail)?;
-    hk.expand_multi_info(&[b"tee-seal/v1/check", &ctx], &mut check).map_err(fail)?;
+    hk.expand_multi_info(&[b"tee-seal/v1/aead", &ctx], key.as_mut())
+        .map_err(fail)?;
+    hk.expand_multi_info(&[b"tee-seal/v1/check", &ctx], &mut check)
+        .map_err(fail)?;
     Ok((key, check))
 }
 
 fn nonce_of(b: &[u8]) -> Result<Nonce<aes_gcm::aead::consts::U12>> {
-    let a: [u8; 12] = b.try_into().map_err(|_| Error::truncated(WHAT, 12, b.len()))?;
+    let a: [u8; 12] = b
+        .try_into()
+        .map_err(|_| Error::truncated(WHAT, 12, b.len()))?;
     Ok(Nonce::from(a))
 }
 
@@ -305,7 +321,8 @@ impl<S: SealingKeySource> Sealer for EnvelopeSealer<S> {
         let (key, check) = derive(&backend_key, &salt, platform, policy, &key_params)?;
 
         let name = platform.name().as_bytes();
-        let mut out = Vec::with_capacity(128 + policy.purpose.len() + key_params.len() + plaintext.len());
+        let mut out =
+            Vec::with_capacity(128 + policy.purpose.len() + key_params.len() + plaintext.len());
         out.extend_from_slice(MAGIC);
         out.push(SEAL_VERSION);
         out.push(name.len() as u8);
@@ -321,7 +338,13 @@ impl<S: SealingKeySource> Sealer for EnvelopeSealer<S> {
         let cipher = Aes256Gcm::new_from_slice(key.as_ref())
             .map_err(|_| Error::Misuse("AES key length".into()))?;
         let ct = cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: &out })
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &out,
+                },
+            )
             .map_err(|_| Error::Misuse("plaintext too long for AES-GCM".into()))?;
         out.extend_from_slice(&ct);
         Ok(out)
@@ -340,7 +363,9 @@ impl<S: SealingKeySource> Sealer for EnvelopeSealer<S> {
         if p.header.policy != *policy {
             return Err(UnsealError::WrongPolicy.into());
         }
-        let backend_key = self.source.derive_key(policy.binding, &p.header.key_params)?;
+        let backend_key = self
+            .source
+            .derive_key(policy.binding, &p.header.key_params)?;
         let (key, check) = derive(&backend_key, p.salt, platform, policy, &p.header.key_params)?;
         if !bool::from(check.as_slice().ct_eq(p.key_check)) {
             return Err(UnsealError::KeyMismatch.into());
@@ -348,7 +373,13 @@ impl<S: SealingKeySource> Sealer for EnvelopeSealer<S> {
         let cipher = Aes256Gcm::new_from_slice(key.as_ref())
             .map_err(|_| Error::Misuse("AES key length".into()))?;
         cipher
-            .decrypt(&nonce_of(p.nonce)?, Payload { msg: p.ciphertext, aad: p.aad })
+            .decrypt(
+                &nonce_of(p.nonce)?,
+                Payload {
+                    msg: p.ciphertext,
+                    aad: p.aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| UnsealError::Tampered.into())
     }
@@ -406,31 +437,55 @@ mod tests {
         let mut t = blob.clone();
         let last = t.len() - 1;
         t[last] ^= 1;
-        assert!(matches!(s.unseal(&t, &pol), Err(Error::Unseal(UnsealError::Tampered))));
+        assert!(matches!(
+            s.unseal(&t, &pol),
+            Err(Error::Unseal(UnsealError::Tampered))
+        ));
         let mut t = blob.clone();
         t[last - 20] ^= 1;
-        assert!(matches!(s.unseal(&t, &pol), Err(Error::Unseal(UnsealError::Tampered))));
+        assert!(matches!(
+            s.unseal(&t, &pol),
+            Err(Error::Unseal(UnsealError::Tampered))
+        ));
 
-        let other = SealPolicy { purpose: "other".into(), binding: SealBinding::Measurement };
-        assert!(matches!(s.unseal(&blob, &other), Err(Error::Unseal(UnsealError::WrongPolicy))));
+        let other = SealPolicy {
+            purpose: "other".into(),
+            binding: SealBinding::Measurement,
+        };
+        assert!(matches!(
+            s.unseal(&blob, &other),
+            Err(Error::Unseal(UnsealError::WrongPolicy))
+        ));
 
         let wrong_key = sealer(Platform::Mock, 8);
-        assert!(matches!(wrong_key.unseal(&blob, &pol), Err(Error::Unseal(UnsealError::KeyMismatch))));
+        assert!(matches!(
+            wrong_key.unseal(&blob, &pol),
+            Err(Error::Unseal(UnsealError::KeyMismatch))
+        ));
 
         let wrong_platform = sealer(Platform::Tdx, 7);
         assert!(matches!(
             wrong_platform.unseal(&blob, &pol),
-            Err(Error::Unseal(UnsealError::WrongPlatform { sealed_on: Platform::Mock, opened_on: Platform::Tdx }))
+            Err(Error::Unseal(UnsealError::WrongPlatform {
+                sealed_on: Platform::Mock,
+                opened_on: Platform::Tdx
+            }))
         ));
 
         for n in [0, 5, 9, 20, blob.len() - 17] {
-            assert!(matches!(s.unseal(&blob[..n], &pol), Err(Error::Malformed(_))), "{n}");
+            assert!(
+                matches!(s.unseal(&blob[..n], &pol), Err(Error::Malformed(_))),
+                "{n}"
+            );
         }
         let mut v2 = blob.clone();
         v2[8] = 2;
         assert!(matches!(
             s.unseal(&v2, &pol),
-            Err(Error::Malformed(crate::Malformed { kind: MalformedKind::UnsupportedVersion(2), .. }))
+            Err(Error::Malformed(crate::Malformed {
+                kind: MalformedKind::UnsupportedVersion(2),
+                ..
+            }))
         ));
     }
 

@@ -49,10 +49,22 @@ impl UnixTime {
             }
             t.parse::<i64>().map_err(|_| bad("bad number"))
         };
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
         }
-        let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+        let (y, mo, d, h, mi, se) = (
+            num(0..4)?,
+            num(5..7)?,
+            num(8..10)?,
+            num(11..13)?,
+            num(14..16)?,
+            num(17..19)?,
+        );
         if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
             return Err(bad("field out of range"));
         }
@@ -75,7 +87,9 @@ impl UnixTime {
         };
         let days = days_from_civil(y, mo, d);
         let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset;
-        u64::try_from(secs).map(Self).map_err(|_| bad("before 1970"))
+        u64::try_from(secs)
+            .map(Self)
+            .map_err(|_| bad("before 1970"))
     }
 }
 
@@ -109,7 +123,13 @@ impl fmt::Display for UnixTime {
         let secs = i64::try_from(self.0).unwrap_or(i64::MAX / 2);
         let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         let r = secs.rem_euclid(86_400);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", r / 3600, r / 60 % 60, r % 60)
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            r / 3600,
+            r / 60 % 60,
+            r % 60
+        )
     }
 }
 
@@ -119,20 +139,39 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trip() {
-        for s in ["1970-01-01T00:00:00Z", "2025-07-19T10:00:35Z", "2000-02-29T23:59:59Z", "2049-12-31T23:59:59Z"] {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2025-07-19T10:00:35Z",
+            "2000-02-29T23:59:59Z",
+            "2049-12-31T23:59:59Z",
+        ] {
             let t = UnixTime::parse_rfc3339(s).unwrap();
             assert_eq!(t.to_string(), s);
         }
-        assert_eq!(UnixTime::parse_rfc3339("2025-07-01T00:00:00Z").unwrap().as_secs(), 1_751_328_000);
         assert_eq!(
-            UnixTime::parse_rfc3339("2025-07-01T02:00:00.123+02:00").unwrap().as_secs(),
+            UnixTime::parse_rfc3339("2025-07-01T00:00:00Z")
+                .unwrap()
+                .as_secs(),
+            1_751_328_000
+        );
+        assert_eq!(
+            UnixTime::parse_rfc3339("2025-07-01T02:00:00.123+02:00")
+                .unwrap()
+                .as_secs(),
             1_751_328_000
         );
     }
 
     #[test]
     fn rfc3339_rejects_garbage() {
-        for s in ["", "2025-07-01", "2025-13-01T00:00:00Z", "2025-07-01T00:00:00", "x025-07-01T00:00:00Z", "1969-12-31T23:59:59Z"] {
+        for s in [
+            "",
+            "2025-07-01",
+            "2025-13-01T00:00:00Z",
+            "2025-07-01T00:00:00",
+            "x025-07-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
             assert!(UnixTime::parse_rfc3339(s).is_err(), "{s}");
         }
     }

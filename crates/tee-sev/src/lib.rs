@@ -26,7 +26,11 @@ impl SevBackend {
     /// # Errors
     /// Always [`Error::Unsupported`] for now.
     pub fn open() -> Result<Self> {
-        Err(Error::unsupported(Platform::SevSnp, Operation::Open, NOT_IMPLEMENTED))
+        Err(Error::unsupported(
+            Platform::SevSnp,
+            Operation::Open,
+            NOT_IMPLEMENTED,
+        ))
     }
 }
 
@@ -43,13 +47,25 @@ impl Backend for SevBackend {
         }
     }
     fn attester(&self) -> Result<&dyn Attester> {
-        Err(Error::unsupported(Platform::SevSnp, Operation::Attestation, NOT_IMPLEMENTED))
+        Err(Error::unsupported(
+            Platform::SevSnp,
+            Operation::Attestation,
+            NOT_IMPLEMENTED,
+        ))
     }
     fn runtime_measurement(&self) -> Result<&dyn RuntimeMeasurement> {
-        Err(Error::unsupported(Platform::SevSnp, Operation::RuntimeMeasurement, NOT_IMPLEMENTED))
+        Err(Error::unsupported(
+            Platform::SevSnp,
+            Operation::RuntimeMeasurement,
+            NOT_IMPLEMENTED,
+        ))
     }
     fn sealer(&self) -> Result<&dyn Sealer> {
-        Err(Error::unsupported(Platform::SevSnp, Operation::Sealing, NOT_IMPLEMENTED))
+        Err(Error::unsupported(
+            Platform::SevSnp,
+            Operation::Sealing,
+            NOT_IMPLEMENTED,
+        ))
     }
 }
 
@@ -71,6 +87,10 @@ impl Verifier for SnpVerifier {
         Platform::SevSnp
     }
     fn verify(&self, _evidence: &Evidence, _at: UnixTime) -> Result<Verified<Claims>> {
-        Err(Error::unsupported(Platform::SevSnp, Operation::Verification, NOT_IMPLEMENTED))
+        Err(Error::unsupported(
+            Platform::SevSnp,
+            Operation::Verification,
+            NOT_IMPLEMENTED,
+        ))
     }
 }

@@ -11,7 +11,9 @@ mod tdx;
 
 pub use mock::{MockClaims, MockPolicy};
 pub use pef::{PefClaims, PefPolicy};
-pub use snp::{SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpPlatformInfo, SnpPolicy, SnpSigningKey, SnpTcb};
+pub use snp::{
+    SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpPlatformInfo, SnpPolicy, SnpSigningKey, SnpTcb,
+};
 pub use tdx::{TdAttributes, TdxClaims, TdxPolicy, TimeWindow};
 
 pub(crate) use mock::appraise as appraise_mock;

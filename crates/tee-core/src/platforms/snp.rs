@@ -212,16 +212,20 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
                     low.push(format!("{name} {have} < {want}"));
                 }
             }
-            if let Some(fmc) = t.fmc {
-                if fmc < m.fmc {
-                    low.push(format!("fmc {fmc} < {}", m.fmc));
-                }
+            if let Some(fmc) = t.fmc
+                && fmc < m.fmc
+            {
+                low.push(format!("fmc {fmc} < {}", m.fmc));
             }
             let ok = low.is_empty();
             out.check(
                 "sev-snp.min_tcb",
                 ok,
-                if ok { "reported TCB meets the minimum".to_string() } else { low.join(", ") },
+                if ok {
+                    "reported TCB meets the minimum".to_string()
+                } else {
+                    low.join(", ")
+                },
             );
         }
     }
@@ -246,7 +250,11 @@ pub(crate) fn appraise(c: &SnpClaims, p: &SnpPolicy, out: &mut Appraisal) {
     out.check(
         "sev-snp.smt",
         p.allow_smt || !c.policy.smt,
-        if c.policy.smt { "guest policy allows SMT" } else { "guest policy forbids SMT" },
+        if c.policy.smt {
+            "guest policy allows SMT"
+        } else {
+            "guest policy forbids SMT"
+        },
     );
     out.check(
         "sev-snp.migration_agent",

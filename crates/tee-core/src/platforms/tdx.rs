@@ -147,9 +147,14 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             p.accepted_tcb_statuses.join(", ")
         ),
     );
-    for (i, list) in [&p.allowed_rtmr0, &p.allowed_rtmr1, &p.allowed_rtmr2, &p.allowed_rtmr3]
-        .into_iter()
-        .enumerate()
+    for (i, list) in [
+        &p.allowed_rtmr0,
+        &p.allowed_rtmr1,
+        &p.allowed_rtmr2,
+        &p.allowed_rtmr3,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let name = ["tdx.rtmr0", "tdx.rtmr1", "tdx.rtmr2", "tdx.rtmr3"][i];
         if list.is_empty() {
@@ -161,7 +166,11 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
     }
     match &p.mr_owner {
         None => out.skip("tdx.mr_owner", "no MROWNER configured"),
-        Some(want) => out.check("tdx.mr_owner", *want == c.mr_owner, format!("{}", c.mr_owner)),
+        Some(want) => out.check(
+            "tdx.mr_owner",
+            *want == c.mr_owner,
+            format!("{}", c.mr_owner),
+        ),
     }
     match &p.min_tee_tcb_svn {
         None => out.skip("tdx.min_tee_tcb_svn", "no minimum TEE TCB SVN configured"),
@@ -179,7 +188,10 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         out.check(
             "tdx.xfam",
             c.xfam & mask == p.xfam_value,
-            format!("xfam {:#018x} & {mask:#018x}, expected {:#018x}", c.xfam, p.xfam_value),
+            format!(
+                "xfam {:#018x} & {mask:#018x}, expected {:#018x}",
+                c.xfam, p.xfam_value
+            ),
         );
     }
     if let Some(mask) = p.attributes_mask {

@@ -1,0 +1,1 @@
+//! Cross-backend integration suite; see `tests/integration.rs`.
