@@ -308,17 +308,17 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
     );
     if code == 3 {
         // Say whether this machine is authorised in another lockbox.
-        if let Ok(bytes) = blob_bytes(&initrd) {
-            if let Ok(blob) = EsmBlob::parse(&bytes) {
-                let fp = sha256(&machine.public_pem()?);
-                match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
-                    Some(l) if l.name != "lockbox-1" => println!(
-                        "note: this machine's key is in {} but the ultravisor reads only lockbox-1",
-                        l.name
-                    ),
-                    Some(_) => {}
-                    None => println!("note: no lockbox carries this machine's TPM key fingerprint"),
-                }
+        if let Ok(bytes) = blob_bytes(&initrd)
+            && let Ok(blob) = EsmBlob::parse(&bytes)
+        {
+            let fp = sha256(&machine.public_pem()?);
+            match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
+                Some(l) if l.name != "lockbox-1" => println!(
+                    "note: this machine's key is in {} but the ultravisor reads only lockbox-1",
+                    l.name
+                ),
+                Some(_) => {}
+                None => println!("note: no lockbox carries this machine's TPM key fingerprint"),
             }
         }
     }
@@ -492,4 +492,194 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
 
 pub(crate) fn apply_policy(_a: &VerifyArgs, _p: &mut Policy) -> Result<(), CliError> {
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use clap::Parser as _;
+
+    fn teectl(args: &[&str]) -> u8 {
+        let mut v = vec!["teectl"];
+        v.extend_from_slice(args);
+        let cli = crate::Cli::try_parse_from(v).expect("arguments parse");
+        match crate::run(cli) {
+            Ok(c) => c,
+            Err(e) => e.code,
+        }
+    }
+
+    #[test]
+    fn build_wrap_check_exit_codes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n).to_str().unwrap().to_owned();
+        assert_eq!(teectl(&["pef", "sim-machine", "--dir", &p("m1")]), 0);
+        assert_eq!(teectl(&["pef", "sim-machine", "--dir", &p("m2")]), 0);
+        std::fs::write(p("kernel"), b"kernel bytes ".repeat(100)).unwrap();
+        std::fs::write(p("kernel2"), b"kernel bytez ".repeat(100)).unwrap();
+        std::fs::write(p("initrd"), b"initramfs").unwrap();
+        std::fs::write(p("pass"), b"passphrase").unwrap();
+        let attach = format!("crypttab={}", p("pass"));
+        let tpm = p("m1/tpm-pub.pem");
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &tpm,
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet",
+                "--attach",
+                &attach,
+                "-o",
+                &p("esmb.dtb"),
+            ]),
+            0
+        );
+        assert!(d.path().join("esmb.dtb.origin-key.pem").is_file());
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "wrap-initrd",
+                "--blob",
+                &p("esmb.dtb"),
+                "--initrd",
+                &p("initrd"),
+                "-o",
+                &p("w")
+            ]),
+            0
+        );
+        assert_eq!(teectl(&["pef", "inspect", &p("esmb.dtb")]), 0);
+        assert_eq!(teectl(&["pef", "inspect", "--json", &p("w")]), 0);
+        let check = |m: &str, k: &str, i: &str, b: &str| {
+            teectl(&[
+                "pef",
+                "check",
+                "--machine",
+                &p(m),
+                "--kernel",
+                &p(k),
+                "--initrd",
+                &p(i),
+                "--bootargs",
+                b,
+            ])
+        };
+        assert_eq!(check("m1", "kernel", "w", "svm=on quiet"), 0);
+        assert_eq!(check("m1", "kernel", "w", "svm=on quiet "), 4);
+        assert_eq!(check("m1", "kernel2", "w", "svm=on quiet"), 4);
+        assert_eq!(check("m2", "kernel", "w", "svm=on quiet"), 3);
+        assert_eq!(check("m1", "kernel", "initrd", "svm=on quiet"), 2);
+        std::fs::write(p("garbage"), b"garbage").unwrap();
+        assert_eq!(teectl(&["pef", "inspect", &p("garbage")]), 2);
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &p("garbage"),
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "x",
+                "--origin-key",
+                &tpm,
+                "-o",
+                &p("b2")
+            ]),
+            2
+        );
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "check",
+                "--machine",
+                &p("nope"),
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("w"),
+                "--bootargs",
+                "x"
+            ]),
+            1
+        );
+    }
+
+    #[test]
+    fn verify_owner_rooted_evidence() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n).to_str().unwrap().to_owned();
+        let key = [0x42u8; 32];
+        std::fs::write(p("key"), key).unwrap();
+        std::fs::write(p("other"), [0x43u8; 32]).unwrap();
+        let rd = tee::ReportData::bind(b"\x01\x02", b"");
+        let ev = tee::Evidence::new(
+            tee::Platform::Pef,
+            tee::evidence::format::PEF_OWNER_MAC,
+            tee::pef::report::produce(&key, &rd).unwrap(),
+        );
+        std::fs::write(p("ev.json"), ev.to_json().unwrap()).unwrap();
+        std::fs::write(p("report.bin"), &ev.report).unwrap();
+        let at = "2026-01-01T00:00:00Z";
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("key"),
+                "--nonce",
+                "0102",
+                "--at",
+                at
+            ]),
+            0
+        );
+        assert_eq!(
+            teectl(&["verify", "--evidence", &p("ev.json"), "--at", at]),
+            3,
+            "no key: missing endorsement"
+        );
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("other"),
+                "--at",
+                at
+            ]),
+            3
+        );
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("key"),
+                "--nonce",
+                "0103",
+                "--at",
+                at
+            ]),
+            4
+        );
+        assert_eq!(teectl(&["pef", "show", &p("ev.json")]), 0);
+        assert_eq!(teectl(&["pef", "show", &p("report.bin")]), 0);
+    }
+
+    #[test]
+    fn demo_runs() {
+        assert_eq!(teectl(&["pef", "demo"]), 0);
+    }
 }
