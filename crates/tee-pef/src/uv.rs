@@ -245,9 +245,58 @@ struct FileCtx {
     last_byte_read: u64,
 }
 
+/// Page-out encryption (model §5.4): AES-128-GCM under a per-SVM key,
+/// 12-byte IV = 4 random bytes ‖ 64-bit counter (NIST SP 800-38D
+/// deterministic construction), 16-byte tag. Key, IV and tag stay in the
+/// UV; the hypervisor only ever holds the ciphertext.
+struct PageCrypt {
+    key: Zeroizing<[u8; 16]>,
+    fixed: [u8; 4],
+    counter: u64,
+    /// gfn → (iv, tag) of the page currently paged out.
+    out: BTreeMap<u64, ([u8; 12], [u8; 16])>,
+}
+
+impl core::fmt::Debug for PageCrypt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PageCrypt")
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PageCrypt {
+    fn new() -> Option<Self> {
+        let mut key = Zeroizing::new([0u8; 16]);
+        let mut fixed = [0u8; 4];
+        crate::crypto::random_fill(key.as_mut()).ok()?;
+        crate::crypto::random_fill(&mut fixed).ok()?;
+        Some(Self {
+            key,
+            fixed,
+            counter: 0,
+            out: BTreeMap::new(),
+        })
+    }
+
+    fn next_iv(&mut self) -> Option<[u8; 12]> {
+        if self.counter == u64::MAX {
+            // Counter wrap: re-randomise the fixed part.
+            crate::crypto::random_fill(&mut self.fixed).ok()?;
+            self.counter = 0;
+        }
+        let mut iv = [0u8; 12];
+        iv[..4].copy_from_slice(&self.fixed);
+        iv[4..].copy_from_slice(&self.counter.to_be_bytes());
+        self.counter += 1;
+        Some(iv)
+    }
+}
+
 #[derive(Debug)]
 struct Svm {
     state: SvmState,
+    pages: Option<PageCrypt>,
     key: Option<MasterKey>,
     files_fdt: Option<Vec<u8>>,
     file_ctx: BTreeMap<String, FileCtx>,
@@ -420,6 +469,7 @@ impl SimUltravisor {
         match self.svms.get_mut(&lpid) {
             Some(s) => {
                 s.state = SvmState::Terminated;
+                s.pages = None;
                 s.key = None;
                 s.files_fdt = None;
                 s.file_ctx.clear();
@@ -462,6 +512,7 @@ impl SimUltravisor {
             caller.lpid,
             Svm {
                 state: SvmState::InitStarted,
+                pages: PageCrypt::new(),
                 key: None,
                 files_fdt: None,
                 file_ctx: BTreeMap::new(),
@@ -715,6 +766,54 @@ impl SimUltravisor {
         let chunk = chunk.get(..ESMB_CHUNK.min(chunk.len())).unwrap_or(&[]);
         ctx.last_byte_read = offset + chunk.len() as u64;
         (chunk.len() as i64, pack_regs(chunk))
+    }
+
+    /// `UV_PAGE_OUT` as the hypervisor sees it: the UV evicts a secure
+    /// page and hands back only AES-128-GCM ciphertext.
+    /// `None` for an SVM that is not secure.
+    pub fn hv_page_out(&mut self, lpid: u64, gfn: u64, page: &[u8]) -> Option<Vec<u8>> {
+        use aes_gcm::aead::{AeadInOut, KeyInit};
+        let svm = self
+            .svms
+            .get_mut(&lpid)
+            .filter(|s| s.state == SvmState::Secure)?;
+        let pc = svm.pages.as_mut()?;
+        let iv = pc.next_iv()?;
+        let cipher = aes_gcm::Aes128Gcm::new_from_slice(pc.key.as_ref()).ok()?;
+        let mut buf = page.to_vec();
+        let tag = cipher
+            .encrypt_inout_detached(
+                &aes_gcm::Nonce::from(iv),
+                &gfn.to_be_bytes(),
+                buf.as_mut_slice().into(),
+            )
+            .ok()?;
+        pc.out.insert(gfn, (iv, tag.into()));
+        self.hcall_log.push((lpid, H_SVM_PAGE_OUT));
+        Some(buf)
+    }
+
+    /// `UV_PAGE_IN` of a page previously paged out: the UV decrypts and
+    /// authenticates it (`None` if the hypervisor modified or replayed it).
+    pub fn hv_page_in(&mut self, lpid: u64, gfn: u64, ciphertext: &[u8]) -> Option<Vec<u8>> {
+        use aes_gcm::aead::{AeadInOut, KeyInit};
+        let svm = self
+            .svms
+            .get_mut(&lpid)
+            .filter(|s| s.state == SvmState::Secure)?;
+        let pc = svm.pages.as_mut()?;
+        let (iv, tag) = pc.out.remove(&gfn)?;
+        let cipher = aes_gcm::Aes128Gcm::new_from_slice(pc.key.as_ref()).ok()?;
+        let mut buf = ciphertext.to_vec();
+        cipher
+            .decrypt_inout_detached(
+                &aes_gcm::Nonce::from(iv),
+                &gfn.to_be_bytes(),
+                buf.as_mut_slice().into(),
+                &aes_gcm::Tag::from(tag),
+            )
+            .ok()?;
+        Some(buf)
     }
 
     fn uv_share_page(&mut self, caller: Caller, gfn: u64, npages: u64, share: bool) -> i64 {
