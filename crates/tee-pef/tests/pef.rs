@@ -984,6 +984,36 @@ mod backend {
     }
 
     #[test]
+    fn appraisal_names_the_owner_root() {
+        let be = sim_backend();
+        let rd = ReportData::bind(b"n", b"");
+        let ev = be.attester().unwrap().attest(&rd).unwrap();
+        let claims = PefVerifier::with_key(&ATTEST_KEY)
+            .unwrap()
+            .verify(&ev, AT)
+            .unwrap();
+        let mut policy = tee_core::Policy {
+            report_data: Some(rd),
+            ..Default::default()
+        };
+        let a = tee_core::appraise(&claims, &policy);
+        assert!(a.passed(), "{a:?}");
+        let c = a
+            .checks
+            .iter()
+            .find(|c| c.name == "pef.trust_root")
+            .unwrap();
+        assert_eq!(c.outcome, tee_core::Outcome::Passed);
+        assert!(c.detail.contains("not a hardware signature"));
+        policy.pef.allowed_key_ids = vec![tee_core::HexBytes::from([0u8; 32])];
+        assert!(!tee_core::appraise(&claims, &policy).passed());
+        policy.pef.allowed_key_ids = vec![tee_core::HexBytes::from(tee_pef::report::key_id(
+            &ATTEST_KEY,
+        ))];
+        assert!(tee_core::appraise(&claims, &policy).passed());
+    }
+
+    #[test]
     fn sealing_is_bound_to_the_provisioned_secret() {
         let be = sim_backend();
         let pol = SealPolicy::measurement("db");
