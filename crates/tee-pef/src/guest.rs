@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tee_core::{DeviceErrorKind, Error, Operation, Platform, Result};
+use tee_core::{DeviceErrorKind, Error, Result};
 use zeroize::Zeroizing;
 
 use crate::abi::{
@@ -77,30 +77,50 @@ pub fn read_file(uc: &dyn EsmbGetFile, name: &str) -> Result<Zeroizing<Vec<u8>>>
     }
 }
 
-/// The native ultracall. Issuing `sc 2` needs inline assembly, which Rust
-/// only offers for PowerPC behind an unstable feature, so this build
-/// reports `Unsupported` on every architecture; see `docs/pef.md` for the
-/// helper-program alternative (`esmb-get-file` from svm-password-agent).
-#[derive(Debug, Clone, Default)]
+/// Whether this build can issue real ultracalls (ppc64le Linux).
+pub const NATIVE_AVAILABLE: bool = cfg!(all(
+    target_arch = "powerpc64",
+    target_endian = "little",
+    target_os = "linux"
+));
+
+/// Why native ultracalls are unavailable in this build.
+pub const NATIVE_UNSUPPORTED: &str = "ultracalls exist only on ppc64le Linux (IBM POWER9 PEF); this build cannot issue UV_ESMB_GET_FILE";
+
+/// The native `UV_ESMB_GET_FILE` ultracall (`sc 2`, see the `sys` module).
+/// Only [`crate::PefBackend::open`] creates it, after
+/// `/sys/devices/system/cpu/svm` read `1`: on a machine that is not a
+/// secure VM the instruction goes to the hypervisor or traps.
+#[derive(Debug)]
 pub struct NativeUltracalls {
     _private: (),
 }
 
-/// Why native ultracalls are unavailable in this build.
-pub const NATIVE_UNSUPPORTED: &str = if cfg!(all(
-    target_arch = "powerpc64",
-    target_endian = "little"
-)) {
-    "UV_ESMB_GET_FILE needs `sc 2` inline assembly, which stable Rust does not offer for PowerPC; this build cannot issue ultracalls"
-} else {
-    "ultracalls exist only on ppc64le (IBM POWER9 PEF); this host cannot issue UV_ESMB_GET_FILE"
-};
+impl NativeUltracalls {
+    pub(crate) fn after_detection() -> Self {
+        Self { _private: () }
+    }
+}
 
 impl EsmbGetFile for NativeUltracalls {
+    #[cfg(all(
+        target_arch = "powerpc64",
+        target_endian = "little",
+        target_os = "linux"
+    ))]
+    fn esmb_get_file(&self, offset: u64, name: &[u64; 8]) -> Result<(i64, [u64; 8])> {
+        Ok(crate::sys::esmb_get_file(offset, name))
+    }
+
+    #[cfg(not(all(
+        target_arch = "powerpc64",
+        target_endian = "little",
+        target_os = "linux"
+    )))]
     fn esmb_get_file(&self, _offset: u64, _name: &[u64; 8]) -> Result<(i64, [u64; 8])> {
         Err(Error::unsupported(
-            Platform::Pef,
-            Operation::SecretProvisioning,
+            tee_core::Platform::Pef,
+            tee_core::Operation::SecretProvisioning,
             NATIVE_UNSUPPORTED,
         ))
     }

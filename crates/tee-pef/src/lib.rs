@@ -18,12 +18,16 @@
 //! | [`tpm`]: simulated TPM, policies A/B, PCR16 assumption | modelled |
 //! | [`uv`]: simulated ultravisor (`UV_ESM`, `UV_ESMB_GET_FILE`, sharing) | modelled |
 //! | [`PefBackend`]: detection via `/sys/devices/system/cpu/svm` | implemented |
-//! | secrets via `UV_ESMB_GET_FILE` | trait [`guest::EsmbGetFile`]; native ultracall `Unsupported` in this build; simulator implements it |
+//! | secrets via `UV_ESMB_GET_FILE` | trait [`guest::EsmbGetFile`]: native `sc 2` on ppc64le Linux (untested on hardware), `Unsupported` elsewhere; the simulator implements it |
 //! | attestation | owner-rooted MAC ([`report`]), **not hardware-rooted** |
 //! | sealing | envelope under a key derived from an ESM attachment |
 //! | runtime measurement | `Unsupported` |
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block
+)]
 
 pub mod abi;
 pub mod cpio;
@@ -33,6 +37,13 @@ pub mod fdt;
 pub mod guest;
 pub mod machine;
 pub mod report;
+#[cfg(all(
+    target_arch = "powerpc64",
+    target_endian = "little",
+    target_os = "linux"
+))]
+#[allow(unsafe_code)]
+mod sys;
 pub mod tpm;
 pub mod uv;
 
@@ -59,6 +70,9 @@ pub const SVM_SYSFS: &str = "sys/devices/system/cpu/svm";
 /// Why there are no runtime measurement registers.
 pub const NO_RUNTIME_MEASUREMENT: &str = "PEF has no runtime measurement registers: the ultravisor checks the RTAS, \
 kernel, initrd and boot-argument digests once at UV_ESM and offers no ultracall to read or extend a measurement";
+
+/// Why a backend opened at a test root has no ultracalls.
+pub const TEST_ROOT_UNSUPPORTED: &str = "opened at a test root (PefBackend::open_at): no ultracalls are issued; use PefBackend::open in a secure VM";
 
 /// Which ESM attachments the backend uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,16 +232,28 @@ impl PefBackend {
     /// kernel without `CONFIG_PPC_SVM`) or reads `0` (not a secure VM);
     /// [`Error::Device`] when it cannot be read or has other contents.
     pub fn open() -> Result<Self> {
-        Self::open_at(Path::new("/"), PefConfig::default())
+        Self::open_with(Path::new("/"), PefConfig::default(), true)
     }
 
-    /// Open with `root` in place of `/` (for tests with a fake sysfs).
-    /// Real ultracalls are [`NativeUltracalls`], which report `Unsupported`
-    /// in this build; capabilities say so.
+    /// Open with `root` in place of `/` (for tests with a fake sysfs). A
+    /// backend opened this way never issues real ultracalls: attestation,
+    /// sealing and secrets report `Unsupported`.
     ///
     /// # Errors
     /// As [`PefBackend::open`].
     pub fn open_at(root: &Path, config: PefConfig) -> Result<Self> {
+        Self::open_with(root, config, false)
+    }
+
+    /// [`PefBackend::open`] with the attachment names of `config`.
+    ///
+    /// # Errors
+    /// As [`PefBackend::open`].
+    pub fn open_with_config(config: PefConfig) -> Result<Self> {
+        Self::open_with(Path::new("/"), config, true)
+    }
+
+    fn open_with(root: &Path, config: PefConfig, native: bool) -> Result<Self> {
         let path: PathBuf = root.join(SVM_SYSFS);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -264,8 +290,12 @@ impl PefBackend {
                 ));
             }
         }
-        let mut b = Self::with_ultracalls(Arc::new(NativeUltracalls::default()), config);
-        b.unavailable = Some(guest::NATIVE_UNSUPPORTED);
+        let mut b = Self::with_ultracalls(Arc::new(NativeUltracalls::after_detection()), config);
+        b.unavailable = match (native, guest::NATIVE_AVAILABLE) {
+            (true, true) => None,
+            (true, false) => Some(guest::NATIVE_UNSUPPORTED),
+            (false, _) => Some(TEST_ROOT_UNSUPPORTED),
+        };
         Ok(b)
     }
 
