@@ -697,16 +697,17 @@ impl SimUltravisor {
         let rtas_bytes = mem
             .read(rtas_base, slof_size)
             .ok_or_else(|| gf("RTAS range not in guest memory"))?;
-        let kernel = mem
-            .read(kbase, expected.kernel_size.into())
-            .ok_or_else(|| gf("kernel range (kernel-size) not in guest memory"))?;
+        let kernel_digest = kernel_sha512(
+            mem.tail(kbase).ok_or_else(|| gf("no memory at kbase"))?,
+            expected.kernel_size,
+        );
         let args = bootargs
             .split_last()
             .map(|(_, a)| a)
             .ok_or_else(|| gf("bootargs empty"))?;
         let checks = vec![
             check("rtas", sha512(rtas_bytes), expected.rtas),
-            check("kernel", sha512(kernel), expected.kernel),
+            check("kernel", kernel_digest, expected.kernel),
             check("initrd", sha512(measured_initrd), expected.initrd),
             check("bootargs", sha512(args), expected.bootargs),
         ];
@@ -856,6 +857,32 @@ impl SimUltravisor {
             None => U_PERMISSION,
         }
     }
+}
+
+/// SHA-512 of `kernel_size` bytes of guest memory at kbase. The UV hashes
+/// whatever that memory holds; past the loaded image it reads as zero
+/// pages here. Zero padding is hashed in chunks (no allocation) up to 256 MiB;
+/// beyond that the digest is taken over the image alone, which then cannot
+/// match a digest over `kernel_size` bytes.
+fn kernel_sha512(image: &[u8], kernel_size: u32) -> [u8; 64] {
+    use sha2::{Digest, Sha512};
+    const MAX_PAD: usize = 256 << 20;
+    let want = usize::try_from(kernel_size).unwrap_or(usize::MAX);
+    let have = image.get(..want.min(image.len())).unwrap_or(image);
+    let pad = want.saturating_sub(have.len());
+    let mut h = Sha512::new();
+    h.update(have);
+    if pad > MAX_PAD {
+        return h.finalize().into();
+    }
+    let zeros = [0u8; 4096];
+    let mut left = pad;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        h.update(zeros.get(..n).unwrap_or(&[]));
+        left -= n;
+    }
+    h.finalize().into()
 }
 
 fn check(name: &'static str, actual: [u8; 64], expected: [u8; 64]) -> DigestCheck {

@@ -472,6 +472,44 @@ mod ultravisor {
     }
 
     #[test]
+    fn memory_past_the_image_reads_as_zero() {
+        // The owner measured a kernel whose last 100 bytes are zero; the
+        // guest loads it without them: the UV hashes kernel-size bytes of
+        // memory, which read as zero pages.
+        let mut full = KERNEL.to_vec();
+        full.extend_from_slice(&[0; 100]);
+        let mut b = EsmBlobBuilder::new(&origin().recipient().unwrap(), "").unwrap();
+        b.authorize(
+            &tee_pef::crypto::RecipientKey::from_pem(&machine_a().public_pem().unwrap()).unwrap(),
+            "",
+        )
+        .unwrap();
+        b.set_digests(&Digests::for_slof(&full, INITRD, BOOTARGS).unwrap(), "")
+            .unwrap();
+        let w = cpio::wrap_initrd(INITRD, &b.build().unwrap(), "esmb.dtb").unwrap();
+        let mut uv = machine_a().boot().unwrap();
+        assert_eq!(
+            launch(&mut uv, 4, &GuestImage::new(KERNEL.to_vec(), w, BOOTARGS)).uv_rc,
+            U_SUCCESS
+        );
+    }
+
+    #[test]
+    fn a_short_kernel_is_a_kernel_mismatch() {
+        let mut uv = machine_a().boot().unwrap();
+        let o = launch(
+            &mut uv,
+            4,
+            &GuestImage::new(
+                KERNEL[..10].to_vec(),
+                built_a().wrapped_initrd.clone(),
+                BOOTARGS,
+            ),
+        );
+        assert_eq!(o.failure, Some(EsmFailure::DigestMismatch(vec!["kernel"])));
+    }
+
+    #[test]
     fn another_machines_blob_fails_the_unwrap() {
         let mut uv = machine_b().boot().unwrap();
         let o = launch(&mut uv, 5, &image(built_a()));
