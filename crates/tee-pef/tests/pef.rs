@@ -1157,6 +1157,23 @@ mod no_panics {
         }
 
         #[test]
+        fn arbitrary_guest_memory_through_uv_esm(fdt in proptest::collection::vec(any::<u8>(), 0..512), initrd in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let mut uv = machine_a().boot().unwrap();
+            let layout = tee_pef::uv::GuestLayout::default();
+            let mut mem = tee_pef::uv::GuestMemory::new();
+            mem.load(layout.fdt, fdt);
+            mem.load(layout.initrd_start, initrd.clone());
+            uv.hv_provide_memory(1, mem);
+            let o = uv.uv_esm(Caller::guest_kernel(1), layout.kbase, layout.fdt);
+            prop_assert_eq!(o.guest_r3, H_PARAMETER);
+            // A well-formed guest FDT pointing at an arbitrary initrd.
+            let mut img = image(built_a());
+            img.initrd = initrd;
+            let o = launch(&mut uv, 2, &img);
+            prop_assert_eq!(o.guest_r3, H_PARAMETER);
+        }
+
+        #[test]
         fn mutated_real_blob(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let mut b = built_a().blob.clone();
             for (i, x) in flips {
