@@ -42,6 +42,11 @@ pub const MAX_DIGESTS_FDT: usize = 4095;
 pub const MAX_FILES_FDT: usize = 64 * 1024;
 /// Attachment ciphertext lengths are held in a `uint16_t`.
 pub const MAX_ATTACHMENT: usize = 0xFFFF;
+/// The SDK's attachment carrying [`Digests::measurement`] (an SDK
+/// convention, not svm-tool's; see [`EsmBlobBuilder::attach_measurement`]).
+pub const MEASUREMENT_ATTACHMENT: &str = "esm-measurement";
+/// Domain separator of [`Digests::measurement`].
+pub const MEASUREMENT_DOMAIN: &[u8] = b"tee-pef/esm-measurement/v1";
 /// Largest outer blob the parser accepts (generous; the UV has no single limit).
 pub const MAX_BLOB: usize = 1 << 20;
 
@@ -100,6 +105,23 @@ impl Digests {
     /// As [`Digests::compute`].
     pub fn for_slof(kernel: &[u8], initrd: &[u8], bootargs: &str) -> Result<Self> {
         Self::compute(&SLOF_RTAS_STUB, kernel, initrd, bootargs)
+    }
+
+    /// One value naming everything the ultravisor compares:
+    /// `SHA-512("tee-pef/esm-measurement/v1" ‖ rtas ‖ kernel ‖ u32be(kernel_size) ‖ initrd ‖ bootargs)`.
+    /// A relying party recomputes it from the kernel, initrd and boot
+    /// arguments it expects ([`Digests::for_slof`]).
+    pub fn measurement(&self) -> [u8; 64] {
+        use sha2::{Digest, Sha512};
+        Sha512::new()
+            .chain_update(MEASUREMENT_DOMAIN)
+            .chain_update(self.rtas)
+            .chain_update(self.kernel)
+            .chain_update(self.kernel_size.to_be_bytes())
+            .chain_update(self.initrd)
+            .chain_update(self.bootargs)
+            .finalize()
+            .into()
     }
 
     /// The digests FDT (plaintext inside `/digest/digests-fdt`).
@@ -221,6 +243,7 @@ pub struct EsmBlobBuilder {
     origin: LockboxEntry,
     recipients: Vec<(u32, LockboxEntry)>,
     digests: Option<SealedEntry>,
+    digest_values: Option<Digests>,
     files: Vec<(String, SealedEntry)>,
 }
 
@@ -243,6 +266,7 @@ impl EsmBlobBuilder {
             key,
             recipients: Vec::new(),
             digests: None,
+            digest_values: None,
             files: Vec::new(),
         })
     }
@@ -290,7 +314,26 @@ impl EsmBlobBuilder {
             comment: comment.into(),
             gcm: gcm_seal(&self.key, &pt)?,
         });
+        self.digest_values = Some(digests.clone());
         Ok(())
+    }
+
+    /// Attach [`Digests::measurement`] of the digests set so far as
+    /// [`MEASUREMENT_ATTACHMENT`], so that owner-rooted evidence can carry
+    /// it as its launch measurement. Returns the measurement.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] if no digests were set or it is already attached.
+    pub fn attach_measurement(&mut self) -> Result<[u8; 64]> {
+        let m = self
+            .digest_values
+            .as_ref()
+            .ok_or(Error::Misuse(
+                "set the digests before attaching their measurement".into(),
+            ))?
+            .measurement();
+        self.attach(MEASUREMENT_ATTACHMENT, &m, "tee-pef ESM measurement")?;
+        Ok(m)
     }
 
     /// Attach a secret file, released to the SVM through `UV_ESMB_GET_FILE`.

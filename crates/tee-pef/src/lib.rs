@@ -81,6 +81,9 @@ pub struct PefConfig {
     pub attestation_key_file: String,
     /// The attachment holding the sealing secret (≥ 32 bytes).
     pub sealing_key_file: String,
+    /// The optional attachment holding the ESM measurement (64 bytes),
+    /// carried in evidence as the launch measurement.
+    pub measurement_file: String,
 }
 
 impl Default for PefConfig {
@@ -88,6 +91,7 @@ impl Default for PefConfig {
         Self {
             attestation_key_file: "attest-key".into(),
             sealing_key_file: "seal-key".into(),
+            measurement_file: esm::MEASUREMENT_ATTACHMENT.into(),
         }
     }
 }
@@ -97,11 +101,28 @@ impl Default for PefConfig {
 #[derive(Debug)]
 struct SecretStore {
     uc: Arc<dyn EsmbGetFile>,
-    cache: Mutex<BTreeMap<String, Zeroizing<Vec<u8>>>>,
+    /// `None` records an attachment the ultravisor refused (absent).
+    cache: Mutex<BTreeMap<String, Option<Zeroizing<Vec<u8>>>>>,
 }
 
 impl SecretStore {
     fn get(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
+        self.get_inner(name, false)?.ok_or_else(|| {
+            Error::device(
+                DeviceErrorKind::Firmware(abi::U_PARAMETER as u64),
+                guest::INTERFACE,
+                format_args!("`{name}` was refused earlier in this process (absent, or read by another process)"),
+            )
+        })
+    }
+
+    /// An attachment that may be absent: `U_PARAMETER` from the ultravisor
+    /// becomes `None` (and is remembered).
+    fn get_optional(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        self.get_inner(name, true)
+    }
+
+    fn get_inner(&self, name: &str, optional: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let mut cache = self.cache.lock().map_err(|_| {
             Error::device(
                 DeviceErrorKind::Io,
@@ -112,9 +133,19 @@ impl SecretStore {
         if let Some(v) = cache.get(name) {
             return Ok(v.clone());
         }
-        let v = guest::read_file(self.uc.as_ref(), name)?;
-        cache.insert(name.to_owned(), v.clone());
-        Ok(v)
+        match guest::read_file(self.uc.as_ref(), name) {
+            Ok(v) => {
+                cache.insert(name.to_owned(), Some(v.clone()));
+                Ok(Some(v))
+            }
+            Err(Error::Device(d))
+                if optional && d.kind == DeviceErrorKind::Firmware(abi::U_PARAMETER as u64) =>
+            {
+                cache.insert(name.to_owned(), None);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -123,6 +154,7 @@ impl SecretStore {
 pub struct PefAttester {
     store: Arc<SecretStore>,
     file: String,
+    measurement_file: String,
 }
 
 impl Attester for PefAttester {
@@ -139,7 +171,19 @@ impl Attester for PefAttester {
                 format_args!("attachment `{}` is shorter than 32 bytes", self.file),
             ));
         }
-        let r = report::produce(&key, report_data)?;
+        // Fail closed: a measurement attachment of the wrong size is an error,
+        // an absent one leaves the launch measurement "not applicable".
+        let m = match self.store.get_optional(&self.measurement_file)? {
+            Some(m) => Some(<[u8; 64]>::try_from(m.as_slice()).map_err(|_| {
+                Error::device(
+                    DeviceErrorKind::CorruptOutput,
+                    guest::INTERFACE,
+                    format_args!("attachment `{}` is not 64 bytes", self.measurement_file),
+                )
+            })?),
+            None => None,
+        };
+        let r = report::produce(&key, report_data, m.as_ref())?;
         Ok(Evidence::new(Platform::Pef, PEF_OWNER_MAC, r))
     }
 }
@@ -310,6 +354,7 @@ impl PefBackend {
             attester: PefAttester {
                 store: store.clone(),
                 file: config.attestation_key_file,
+                measurement_file: config.measurement_file,
             },
             sealer: EnvelopeSealer::new(PefKeySource {
                 store: store.clone(),

@@ -10,15 +10,23 @@
 //! owner's key, not in hardware**. Anyone holding the key (the owner, and
 //! every admitted VM) can produce such reports.
 //!
-//! Layout (140 bytes, integers little-endian):
+//! Layout (208 bytes, integers little-endian):
 //!
 //! ```text
-//! 0    magic        8   "PEFOMAC\0"
-//! 8    version      4   1
-//! 12   key_id       32  SHA-256("tee-pef/attestation-key-id/v1" || key)
-//! 44   report_data  64
-//! 108  mac          32  HMAC-SHA256(key, "tee-pef/owner-mac/v1" || bytes[0..108])
+//! 0    magic            8   "PEFOMAC\0"
+//! 8    version          4   1
+//! 12   flags            4   bit 0: esm_measurement present; other bits reserved (zero)
+//! 16   key_id           32  SHA-256("tee-pef/attestation-key-id/v1" || key)
+//! 48   report_data      64
+//! 112  esm_measurement  64  Digests::measurement() of the blob (zero if absent)
+//! 176  mac              32  HMAC-SHA256(key, "tee-pef/owner-mac/v1" || bytes[0..176])
 //! ```
+//!
+//! The ESM measurement comes from the blob's `esm-measurement` attachment
+//! ([`crate::esm::MEASUREMENT_ATTACHMENT`]): a digest over the RTAS,
+//! kernel, initrd and boot-argument digests the ultravisor compared. It is
+//! exactly as trustworthy as the MAC: it says which digests the owner's
+//! blob pinned, not what hardware measured.
 
 use std::borrow::Cow;
 
@@ -38,7 +46,11 @@ pub const MAGIC: &[u8; 8] = b"PEFOMAC\0";
 /// The only version written and read.
 pub const VERSION: u32 = 1;
 /// Report length.
-pub const REPORT_LEN: usize = 140;
+pub const REPORT_LEN: usize = 208;
+/// Length of the MAC-covered body.
+pub const BODY_LEN: usize = 176;
+/// Flag: the ESM measurement field is present.
+pub const FLAG_MEASUREMENT: u32 = 1;
 /// Minimum attestation key length.
 pub const MIN_KEY_LEN: usize = 32;
 const MAC_DOMAIN: &[u8] = b"tee-pef/owner-mac/v1";
@@ -72,7 +84,11 @@ fn mac(key: &[u8], body: &[u8]) -> Result<[u8; 32]> {
 ///
 /// # Errors
 /// [`Error::Misuse`] for a key shorter than [`MIN_KEY_LEN`].
-pub fn produce(key: &[u8], report_data: &ReportData) -> Result<Vec<u8>> {
+pub fn produce(
+    key: &[u8],
+    report_data: &ReportData,
+    esm_measurement: Option<&[u8; 64]>,
+) -> Result<Vec<u8>> {
     if key.len() < MIN_KEY_LEN {
         return Err(Error::Misuse(
             "PEF attestation keys must be at least 32 bytes".into(),
@@ -81,8 +97,15 @@ pub fn produce(key: &[u8], report_data: &ReportData) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(REPORT_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
+    let flags = if esm_measurement.is_some() {
+        FLAG_MEASUREMENT
+    } else {
+        0
+    };
+    out.extend_from_slice(&flags.to_le_bytes());
     out.extend_from_slice(&key_id(key));
     out.extend_from_slice(report_data.as_bytes());
+    out.extend_from_slice(esm_measurement.unwrap_or(&[0u8; 64]));
     let m = mac(key, &out)?;
     out.extend_from_slice(&m);
     Ok(out)
@@ -97,7 +120,9 @@ pub struct OwnerMacReport<'a> {
     pub key_id: [u8; 32],
     /// Report data.
     pub report_data: ReportData,
-    /// Signed range `[0, 108)`.
+    /// The ESM measurement, when the flag says it is present.
+    pub esm_measurement: Option<[u8; 64]>,
+    /// Signed range `[0, 176)`.
     pub body: &'a [u8],
     /// The MAC.
     pub mac: &'a [u8],
@@ -137,21 +162,46 @@ pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
             },
         ));
     }
+    let field = |r: core::ops::Range<usize>| {
+        let end = r.end;
+        bytes
+            .get(r)
+            .ok_or_else(|| Error::truncated(WHAT, end, bytes.len()))
+    };
+    let flags = u32::from_le_bytes(
+        field(12..16)?
+            .try_into()
+            .map_err(|_| Error::truncated(WHAT, 16, bytes.len()))?,
+    );
+    if flags & !FLAG_MEASUREMENT != 0 {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::ReservedNonZero { offset: 12 },
+        ));
+    }
+    let m: [u8; 64] = field(112..176)?
+        .try_into()
+        .map_err(|_| Error::truncated(WHAT, 176, bytes.len()))?;
+    let esm_measurement = if flags & FLAG_MEASUREMENT != 0 {
+        Some(m)
+    } else if m.iter().any(|&b| b != 0) {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::ReservedNonZero { offset: 112 },
+        ));
+    } else {
+        None
+    };
     let (body, mac) = bytes
-        .split_at_checked(108)
-        .ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
-    let kid = body
-        .get(12..44)
-        .ok_or_else(|| Error::truncated(WHAT, 44, bytes.len()))?;
-    let rd = body
-        .get(44..108)
-        .ok_or_else(|| Error::truncated(WHAT, 108, bytes.len()))?;
+        .split_at_checked(BODY_LEN)
+        .ok_or_else(|| Error::truncated(WHAT, BODY_LEN, bytes.len()))?;
     Ok(OwnerMacReport {
         version,
-        key_id: kid
+        key_id: field(16..48)?
             .try_into()
-            .map_err(|_| Error::truncated(WHAT, 44, bytes.len()))?,
-        report_data: ReportData::from_slice(rd)?,
+            .map_err(|_| Error::truncated(WHAT, 48, bytes.len()))?,
+        report_data: ReportData::from_slice(field(48..112)?)?,
+        esm_measurement,
         body,
         mac,
     })
@@ -265,11 +315,14 @@ impl Verifier for PefVerifier {
                 version: r.version,
             }),
         );
-        claims.launch_measurement = Claim::NotApplicable(Cow::Borrowed(
-            "PEF reports no launch measurement: the ultravisor compared the RTAS, kernel, initrd and boot-argument \
-             digests of the owner's ESM blob before secure mode; possession of the attestation key implies those \
-             checks passed for some blob carrying this key",
-        ));
+        claims.launch_measurement = match r.esm_measurement {
+            Some(m) => Claim::Value(HexBytes::from(m)),
+            None => Claim::NotApplicable(Cow::Borrowed(
+                "PEF reports no hardware launch measurement and this blob carries no esm-measurement \
+                 attachment: the ultravisor compared the RTAS, kernel, initrd and boot-argument \
+                 digests of the owner's ESM blob before secure mode, but the evidence does not say which",
+            )),
+        };
         claims.tcb = Claim::NotApplicable(Cow::Borrowed("PEF has no TCB report"));
         claims.runtime_registers =
             Claim::NotApplicable(Cow::Borrowed("PEF has no runtime measurement registers"));

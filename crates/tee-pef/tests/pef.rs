@@ -54,6 +54,7 @@ fn build_for(machines: &[&SimMachine]) -> Built {
         "digests",
     )
     .unwrap();
+    b.attach_measurement().unwrap();
     b.attach("attest-key", &ATTEST_KEY, "attestation key")
         .unwrap();
     b.attach("seal-key", &SEAL_KEY, "sealing secret").unwrap();
@@ -236,7 +237,10 @@ mod blob {
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        assert_eq!(fnames, ["attest-key", "seal-key", "crypttab"]);
+        assert_eq!(
+            fnames,
+            ["esm-measurement", "attest-key", "seal-key", "crypttab"]
+        );
         // The public PEM ends in exactly one newline (svm-tool appends one).
         let pem = machine_a().public_pem().unwrap();
         assert!(pem.ends_with(b"-----\n") && !pem.ends_with(b"\n\n"));
@@ -252,7 +256,7 @@ mod blob {
             p.lockboxes[0].fingerprint,
             sha256(&origin().public_pem().unwrap())
         );
-        assert_eq!(p.attachments.len(), 3);
+        assert_eq!(p.attachments.len(), 4);
         // The owner recovers K with the origin key and reads everything back.
         let k = p.unwrap_key("origin-lockbox", origin()).unwrap();
         assert_eq!(
@@ -947,7 +951,7 @@ mod backend {
             backend: &be,
             verifier: &v,
             at: AT,
-            tamper_offsets: (0..140).collect(),
+            tamper_offsets: (0..208).collect(),
         });
     }
 
@@ -957,14 +961,19 @@ mod backend {
         let rd = ReportData::bind(b"nonce", b"user");
         let ev = be.attester().unwrap().attest(&rd).unwrap();
         assert_eq!(ev.format, "pef-owner-mac-v1");
-        assert_eq!(ev.report.len(), 140);
+        assert_eq!(ev.report.len(), 208);
         let v = PefVerifier::with_key(&ATTEST_KEY).unwrap();
         let c = v.verify(&ev, AT).unwrap();
         assert_eq!(c.report_data, rd);
         assert_eq!(c.trust, tee_core::TrustRoot::Owner);
         assert!(!c.debug);
         assert_eq!(c.verified_at, AT);
-        assert!(c.launch_measurement.value().is_none());
+        // The blob's ESM measurement is the launch measurement, and a relying
+        // party recomputes it from the files it expects.
+        let expected = Digests::for_slof(KERNEL, INITRD, BOOTARGS)
+            .unwrap()
+            .measurement();
+        assert_eq!(c.launch_measurement.value().unwrap().0, expected.to_vec());
         match &c.platform_claims {
             tee_core::PlatformClaims::Pef(p) => {
                 assert!(
@@ -991,8 +1000,8 @@ mod backend {
             PefVerifier::with_key(&[0x33; 32]).unwrap().verify(&ev, AT),
             Err(Error::Authenticity(Authenticity::UntrustedRoot { .. }))
         ));
-        // MAC or report data flipped: bad signature.
-        for off in [50, 139] {
+        // MAC, report data or measurement flipped: bad signature.
+        for off in [50, 120, 207] {
             let mut bad = ev.clone();
             bad.report[off] ^= 1;
             assert!(matches!(
@@ -1012,6 +1021,16 @@ mod backend {
                 ..
             }))
         ));
+        // Reserved flag bits.
+        let mut fl = ev.clone();
+        fl.report[13] = 1;
+        assert!(matches!(
+            v.verify(&fl, AT),
+            Err(Error::Malformed(tee_core::Malformed {
+                kind: MalformedKind::ReservedNonZero { offset: 12 },
+                ..
+            }))
+        ));
         let mut short = ev.clone();
         short.report.truncate(100);
         assert!(matches!(v.verify(&short, AT), Err(Error::Malformed(_))));
@@ -1019,6 +1038,55 @@ mod backend {
         wrong.platform = tee_core::Platform::Mock;
         assert!(matches!(v.verify(&wrong, AT), Err(Error::Misuse(_))));
         assert!(PefVerifier::with_key(&[1; 16]).is_err());
+    }
+
+    #[test]
+    fn without_a_measurement_attachment_the_measurement_is_not_applicable() {
+        let origin_pub = origin().recipient().unwrap();
+        let mut b = EsmBlobBuilder::new(&origin_pub, "").unwrap();
+        b.authorize(
+            &tee_pef::crypto::RecipientKey::from_pem(&machine_a().public_pem().unwrap()).unwrap(),
+            "",
+        )
+        .unwrap();
+        b.set_digests(&Digests::for_slof(KERNEL, INITRD, BOOTARGS).unwrap(), "")
+            .unwrap();
+        b.attach("attest-key", &ATTEST_KEY, "").unwrap();
+        let w = cpio::wrap_initrd(INITRD, &b.build().unwrap(), "esmb.dtb").unwrap();
+        let mut uv = machine_a().boot().unwrap();
+        assert_eq!(
+            launch(&mut uv, 3, &GuestImage::new(KERNEL.to_vec(), w, BOOTARGS)).uv_rc,
+            U_SUCCESS
+        );
+        let uv = Arc::new(Mutex::new(uv));
+        let be = PefBackend::with_ultracalls(
+            Arc::new(SimSvmProcess::new(uv, 3, 1)),
+            PefConfig::default(),
+        );
+        let rd = ReportData::bind(b"n", b"");
+        let ev = be.attester().unwrap().attest(&rd).unwrap();
+        assert_eq!(&ev.report[12..16], &[0, 0, 0, 0]);
+        let c = PefVerifier::with_key(&ATTEST_KEY)
+            .unwrap()
+            .verify(&ev, AT)
+            .unwrap();
+        match &c.launch_measurement {
+            tee_core::Claim::NotApplicable(r) => assert!(r.contains("esm-measurement")),
+            other => panic!("{other:?}"),
+        }
+        // A second attestation uses the cached absence, not another ultracall.
+        assert!(be.attester().unwrap().attest(&rd).is_ok());
+        // A policy with reference measurements fails closed on it.
+        let policy = tee_core::Policy {
+            report_data: Some(rd),
+            allowed_measurements: vec![tee_core::HexBytes::from(
+                Digests::for_slof(KERNEL, INITRD, BOOTARGS)
+                    .unwrap()
+                    .measurement(),
+            )],
+            ..Default::default()
+        };
+        assert!(!tee_core::appraise(&c, &policy).passed());
     }
 
     #[test]
@@ -1061,6 +1129,7 @@ mod backend {
         let cfg = PefConfig {
             attestation_key_file: "attest-key".into(),
             sealing_key_file: "attest-key".into(),
+            ..PefConfig::default()
         };
         let other =
             PefBackend::with_ultracalls(Arc::new(SimSvmProcess::new(secure_vm(), 7, 1)), cfg);
@@ -1225,8 +1294,8 @@ mod hardware {
         assert!(be.capabilities().attestation.is_supported());
         let rd = ReportData::bind(b"hardware", b"");
         let ev = be.attester().unwrap().attest(&rd).unwrap();
-        assert_eq!(ev.report.len(), 140);
-        assert_eq!(&ev.report[44..108], rd.as_bytes());
+        assert_eq!(ev.report.len(), 208);
+        assert_eq!(&ev.report[48..112], rd.as_bytes());
         if let Ok(k) = std::env::var("TEE_PEF_ATTEST_KEY_HEX") {
             let key = hex::decode(k.trim()).unwrap();
             let c = PefVerifier::with_key(&key)

@@ -68,6 +68,21 @@ pub(crate) enum Cmd {
     Check(CheckArgs),
     /// The whole PEF flow in the simulator.
     Demo,
+    /// Print the ESM measurement a relying party expects (policy `allowed_measurements`).
+    Measurement {
+        /// The flat kernel binary.
+        #[arg(long, value_name = "FILE")]
+        kernel: PathBuf,
+        /// The original initrd (before wrapping).
+        #[arg(long, value_name = "FILE")]
+        initrd: PathBuf,
+        /// The exact kernel command line.
+        #[arg(long, value_name = "STRING", allow_hyphen_values = true)]
+        bootargs: String,
+        /// An RTAS image other than SLOF's stub.
+        #[arg(long, value_name = "FILE")]
+        rtas: Option<PathBuf>,
+    },
     /// Print a human-readable dump of an owner-MAC report (raw or evidence JSON).
     Show {
         /// The file.
@@ -138,6 +153,20 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
         Cmd::Inspect { blob, json } => inspect(&blob, json),
         Cmd::Check(a) => check(&a),
         Cmd::Demo => demo(),
+        Cmd::Measurement {
+            kernel,
+            initrd,
+            bootargs,
+            rtas,
+        } => {
+            let (k, i) = (common::read(&kernel)?, common::read(&initrd)?);
+            let d = match rtas {
+                Some(r) => Digests::compute(&common::read(&r)?, &k, &i, &bootargs)?,
+                None => Digests::for_slof(&k, &i, &bootargs)?,
+            };
+            println!("{}", hex::encode(d.measurement()));
+            Ok(0)
+        }
         Cmd::Show { file } => show(&file),
     }
 }
@@ -206,6 +235,11 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
         );
     }
     b.set_digests(&digests, "kernel, initrd, bootargs and RTAS digests")?;
+    let m = b.attach_measurement()?;
+    eprintln!(
+        "esm-measurement (the launch measurement of owner-rooted evidence): {}",
+        hex::encode(m)
+    );
     for spec in &a.attach {
         let (name, file) = spec
             .split_once('=')
@@ -337,6 +371,10 @@ fn show(path: &Path) -> Result<u8, CliError> {
     println!("  version:     {}", r.version);
     println!("  key_id:      {}", hex::encode(r.key_id));
     println!("  report_data: {}", r.report_data);
+    match r.esm_measurement {
+        Some(m) => println!("  esm_measurement: {}", hex::encode(m)),
+        None => println!("  esm_measurement: (none)"),
+    }
     println!("  mac:         {}", hex::encode(r.mac));
     Ok(0)
 }
@@ -375,6 +413,7 @@ fn demo() -> Result<u8, CliError> {
         &Digests::for_slof(&kernel, &initrd, bootargs)?,
         "demo digests",
     )?;
+    let measurement = b.attach_measurement()?;
     b.attach("attest-key", &attest_key, "owner attestation key")?;
     b.attach("seal-key", &seal_key, "sealing secret")?;
     b.attach("crypttab", b"root UUID=demo none luks", "LUKS passphrase")?;
@@ -439,6 +478,14 @@ fn demo() -> Result<u8, CliError> {
     if let tee::PlatformClaims::Pef(p) = &claims.platform_claims {
         println!("    trust: {}", p.trust_statement);
     }
+    println!(
+        "    launch measurement is the blob's ESM measurement: {}",
+        claims
+            .launch_measurement
+            .value()
+            .map(|m| m.0 == measurement)
+            == Some(true)
+    );
     match PefVerifier::new().verify(&ev, at) {
         Err(e) => println!("    without the key: {e}"),
         Ok(_) => return Err(CliError::usage("demo: verified without a key")),
@@ -555,6 +602,19 @@ mod tests {
             0
         );
         assert_eq!(teectl(&["pef", "inspect", &p("esmb.dtb")]), 0);
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "measurement",
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet"
+            ]),
+            0
+        );
         assert_eq!(teectl(&["pef", "inspect", "--json", &p("w")]), 0);
         let check = |m: &str, k: &str, i: &str, b: &str| {
             teectl(&[
@@ -624,7 +684,7 @@ mod tests {
         let ev = tee::Evidence::new(
             tee::Platform::Pef,
             tee::evidence::format::PEF_OWNER_MAC,
-            tee::pef::report::produce(&key, &rd).unwrap(),
+            tee::pef::report::produce(&key, &rd, None).unwrap(),
         );
         std::fs::write(p("ev.json"), ev.to_json().unwrap()).unwrap();
         std::fs::write(p("report.bin"), &ev.report).unwrap();
