@@ -16,12 +16,43 @@
 //! | [`esm`]: ESM blob builder, parser, inspector (svm-tool layout) | implemented; interoperable by construction, untested against real svm-tool output (none published) |
 //! | [`cpio`]: initrd wrapping and the UV's cpio skip | implemented |
 //! | [`tpm`]: simulated TPM, policies A/B, PCR16 assumption | modelled |
-//! | [`uv`]: simulated ultravisor (`UV_ESM`, `UV_ESMB_GET_FILE`, sharing) | modelled |
+//! | [`uv`]: simulated ultravisor (`UV_ESM`, `UV_ESMB_GET_FILE`, sharing, page-out) | modelled |
 //! | [`PefBackend`]: detection via `/sys/devices/system/cpu/svm` | implemented |
 //! | secrets via `UV_ESMB_GET_FILE` | trait [`guest::EsmbGetFile`]: native `sc 2` on ppc64le Linux (untested on hardware), `Unsupported` elsewhere; the simulator implements it |
-//! | attestation | owner-rooted MAC ([`report`]), **not hardware-rooted** |
+//! | attestation | owner-rooted MAC ([`report`]) carrying the blob's ESM measurement, **not hardware-rooted**; [`PefVerifier`] needs the owner's key |
 //! | sealing | envelope under a key derived from an ESM attachment |
 //! | runtime measurement | `Unsupported` |
+//!
+//! # Example: build a blob, let the simulated ultravisor check a guest
+//!
+//! ```
+//! use tee_pef::esm::{Digests, EsmBlobBuilder};
+//! use tee_pef::machine::{SimMachine, launch};
+//! use tee_pef::uv::{EsmFailure, GuestImage};
+//! use tee_pef::{abi, cpio, crypto};
+//!
+//! # fn main() -> tee_core::Result<()> {
+//! let machine = SimMachine::create()?; // the TPM wrapping key
+//! let owner = crypto::RsaKeyPair::generate()?; // the origin key
+//! let (kernel, initrd, args) = (b"kernel".to_vec(), b"initrd".to_vec(), "svm=on");
+//!
+//! let mut b = EsmBlobBuilder::new(&owner.recipient()?, "owner")?;
+//! b.authorize(&crypto::RecipientKey::from_pem(&machine.public_pem()?)?, "machine")?;
+//! b.set_digests(&Digests::for_slof(&kernel, &initrd, args)?, "digests")?;
+//! b.attach("crypttab", b"passphrase", "LUKS")?;
+//! let wrapped = cpio::wrap_initrd(&initrd, &b.build()?, "esmb.dtb")?;
+//!
+//! let mut uv = machine.boot()?;
+//! let ok = launch(&mut uv, 1, &GuestImage::new(kernel.clone(), wrapped.clone(), args));
+//! assert_eq!(ok.uv_rc, abi::U_SUCCESS);
+//!
+//! // One extra space in the boot arguments: refused, the guest sees H_PARAMETER.
+//! let bad = launch(&mut uv, 2, &GuestImage::new(kernel, wrapped, "svm=on "));
+//! assert_eq!(bad.failure, Some(EsmFailure::DigestMismatch(vec!["bootargs"])));
+//! assert_eq!(bad.guest_r3, abi::H_PARAMETER);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(
