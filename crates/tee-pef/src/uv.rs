@@ -72,6 +72,9 @@ impl Default for GuestLayout {
     }
 }
 
+/// Where [`GuestImage::load`] places a zImage-linked ESM blob.
+pub const ESM_BLOB_GPA: u64 = 0x0d00_0000;
+
 /// A guest to boot: flat kernel binary, initrd (with the ESM cpio in
 /// front), boot arguments and RTAS image.
 #[derive(Debug, Clone)]
@@ -84,6 +87,10 @@ pub struct GuestImage {
     pub bootargs: String,
     /// The RTAS image (SLOF's 20-byte stub by default).
     pub rtas: Vec<u8>,
+    /// A blob linked into the zImage and announced through
+    /// `/chosen/linux,esm-blob-{start,end}` (the kernel wrapper's
+    /// `prep_esm_blob`), instead of the initrd cpio.
+    pub esm_blob: Option<Vec<u8>>,
 }
 
 impl GuestImage {
@@ -94,6 +101,7 @@ impl GuestImage {
             initrd,
             bootargs: bootargs.into(),
             rtas: crate::esm::SLOF_RTAS_STUB.to_vec(),
+            esm_blob: None,
         }
     }
 
@@ -101,14 +109,21 @@ impl GuestImage {
     pub fn load(&self, layout: &GuestLayout) -> GuestMemory {
         let rtas_len = u32::try_from(self.rtas.len()).unwrap_or(u32::MAX);
         let initrd_end = layout.initrd_start.saturating_add(self.initrd.len() as u64);
+        let mut chosen = Node::new("chosen")
+            .with_str("bootargs", &self.bootargs)
+            .with_u64("linux,initrd-start", layout.initrd_start)
+            .with_u64("linux,initrd-end", initrd_end);
+        if let Some(b) = &self.esm_blob {
+            chosen = chosen
+                .with_u64("linux,esm-blob-start", ESM_BLOB_GPA)
+                .with_u64(
+                    "linux,esm-blob-end",
+                    ESM_BLOB_GPA.saturating_add(b.len() as u64),
+                );
+        }
         let fdt = Node::new("")
             .with_str("compatible", "qemu,pseries")
-            .with_child(
-                Node::new("chosen")
-                    .with_str("bootargs", &self.bootargs)
-                    .with_u64("linux,initrd-start", layout.initrd_start)
-                    .with_u64("linux,initrd-end", initrd_end),
-            )
+            .with_child(chosen)
             .with_child(
                 Node::new("rtas")
                     .with_u32(
@@ -126,6 +141,9 @@ impl GuestImage {
         rtas.resize(self.rtas.len() + 0x1000, 0);
         mem.load(layout.rtas_base, rtas);
         mem.load(layout.fdt, fdt.to_dtb());
+        if let Some(b) = &self.esm_blob {
+            mem.load(ESM_BLOB_GPA, b.clone());
+        }
         mem
     }
 }

@@ -544,6 +544,24 @@ mod ultravisor {
     }
 
     #[test]
+    fn blob_announced_in_chosen_instead_of_the_initrd() {
+        // The zImage wrapper path: the blob range comes from
+        // /chosen/linux,esm-blob-{start,end}; the initrd is measured whole.
+        let mut img = GuestImage::new(KERNEL.to_vec(), INITRD.to_vec(), BOOTARGS);
+        img.esm_blob = Some(built_a().blob.clone());
+        let mut uv = machine_a().boot().unwrap();
+        assert_eq!(launch(&mut uv, 2, &img).uv_rc, U_SUCCESS);
+        // With the wrapped initrd instead, the cpio is not skipped on this path.
+        let mut img = image(built_a());
+        img.esm_blob = Some(built_a().blob.clone());
+        let mut uv = machine_a().boot().unwrap();
+        assert_eq!(
+            launch(&mut uv, 2, &img).failure,
+            Some(EsmFailure::DigestMismatch(vec!["initrd"]))
+        );
+    }
+
+    #[test]
     fn blob_location_failures() {
         let mut uv = machine_a().boot().unwrap();
         let o = launch(
