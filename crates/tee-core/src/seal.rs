@@ -33,7 +33,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Debug;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
@@ -337,16 +337,14 @@ impl<S: SealingKeySource> Sealer for EnvelopeSealer<S> {
         out.extend_from_slice(&nonce);
         let cipher = Aes256Gcm::new_from_slice(key.as_ref())
             .map_err(|_| Error::Misuse("AES key length".into()))?;
-        let ct = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &out,
-                },
-            )
+        // Encrypt in place after the header: one allocation, no copy of the ciphertext.
+        let header_len = out.len();
+        out.extend_from_slice(plaintext);
+        let (aad, body) = out.split_at_mut(header_len);
+        let tag = cipher
+            .encrypt_inout_detached(&Nonce::from(nonce), aad, body.into())
             .map_err(|_| Error::Misuse("plaintext too long for AES-GCM".into()))?;
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 

@@ -59,10 +59,16 @@ fn endorse_msg(ak_pub: &[u8]) -> Vec<u8> {
 }
 
 /// The endorsement: AK public key || root signature over (domain || AK public key).
+/// Computed once: the keys are fixed, so the endorsement is too.
 pub(crate) fn ak_endorsement() -> Result<Vec<u8>> {
-    let pubkey = ak_public()?;
-    let sig: Signature = root().ok_or_else(key_error)?.sign(&endorse_msg(&pubkey));
-    Ok([&pubkey[..], &sig.to_bytes()[..]].concat())
+    static E: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    E.get_or_init(|| {
+        let pubkey = ak_public().ok()?;
+        let sig: Signature = root()?.sign(&endorse_msg(&pubkey));
+        Some([&pubkey[..], &sig.to_bytes()[..]].concat())
+    })
+    .clone()
+    .ok_or_else(key_error)
 }
 
 /// Sign with the mock attestation key.

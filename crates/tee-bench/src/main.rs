@@ -1,0 +1,167 @@
+//! `cargo run --release -p tee-bench`: the SDK's verification, sealing and
+//! round-trip costs beside its peers, measured in one process and run.
+//!
+//! Prints a human table, then one machine-readable line per figure:
+//! `RATIO name X` (ours / theirs; lower is better) and `FIGURE name X`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+mod peers;
+
+/// Median nanoseconds per call over several timed batches.
+fn measure(mut f: impl FnMut()) -> f64 {
+    // Warm up and size a batch to roughly 50 ms.
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_millis(50) {
+        f();
+        n += 1;
+    }
+    let batch = n.max(1);
+    let mut samples: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / batch as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+pub(crate) struct Row {
+    pub(crate) group: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) ns: f64,
+}
+
+pub(crate) struct Bench {
+    rows: Vec<Row>,
+}
+
+impl Bench {
+    pub(crate) fn run(&mut self, group: &'static str, name: &'static str, f: impl FnMut()) -> f64 {
+        let ns = measure(f);
+        eprintln!("  measured {group}/{name}: {}", human(ns));
+        self.rows.push(Row { group, name, ns });
+        ns
+    }
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+pub(crate) fn vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("TEE_TEST_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"));
+    dir.join("INDEX.md").is_file().then_some(dir)
+}
+
+fn main() {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: debug build; run `cargo run --release -p tee-bench` for meaningful figures"
+        );
+    }
+    let mut b = Bench { rows: Vec::new() };
+    let mut lines: Vec<String> = Vec::new();
+
+    let Some(vec) = vectors() else {
+        eprintln!(
+            "tee-bench: test vectors not found (set TEE_TEST_VECTORS); SNP and TDX figures need them"
+        );
+        std::process::exit(1);
+    };
+
+    // ---- SEV-SNP
+    let p384_floor = b.run(
+        "sev-snp",
+        "raw ECDSA P-384 verify (floor)",
+        peers::p384_floor(),
+    );
+    b.run(
+        "sev-snp",
+        "sev 8.0.0 crate: full verification (peer)",
+        peers::sev_crate_full(&vec),
+    );
+    let sev_peer = b.rows.last().map(|r| r.ns).unwrap_or(f64::NAN);
+
+    // ---- TDX
+    let p256_floor = b.run("tdx", "raw ECDSA P-256 verify (floor)", peers::p256_floor());
+    let dcap_peer = b.run(
+        "tdx",
+        "dcap-qvl 0.7.1 verify with collateral (peer)",
+        peers::dcap_qvl_verify(&vec),
+    );
+
+    // ---- Ours
+    let ours = peers::ours(&mut b, &vec);
+
+    // ---- Sealing and mock round trips
+    let (seal_4k, seal_1m) = peers::sealing(&mut b);
+    let rt = b.run(
+        "mock",
+        "attest + verify round trip",
+        peers::mock_round_trip(),
+    );
+
+    println!("\n{:<10} {:<58} {:>12}", "group", "benchmark", "time/op");
+    for r in &b.rows {
+        println!("{:<10} {:<58} {:>12}", r.group, r.name, human(r.ns));
+    }
+    println!();
+    let mb_s = |bytes: f64, ns: f64| bytes / (ns / 1e9) / 1e6;
+    println!(
+        "sealing 4 KiB: {:.0} MB/s; 1 MiB: {:.0} MB/s",
+        mb_s(4096.0, seal_4k),
+        mb_s(1048576.0, seal_1m)
+    );
+    println!(
+        "P-384 floor {} / P-256 floor {}",
+        human(p384_floor),
+        human(p256_floor)
+    );
+    println!();
+
+    if let Some(o) = ours {
+        lines.push(format!(
+            "RATIO snp_cold_vs_sev_crate {:.3}",
+            o.snp_cold / sev_peer
+        ));
+        lines.push(format!(
+            "RATIO snp_steady_vs_p384_floor {:.3}",
+            o.snp_steady / p384_floor
+        ));
+        lines.push(format!(
+            "RATIO tdx_full_vs_dcap_qvl {:.3}",
+            o.tdx_full / dcap_peer
+        ));
+        lines.push(format!(
+            "RATIO tdx_steady_vs_dcap_qvl {:.3}",
+            o.tdx_steady / dcap_peer
+        ));
+    }
+    lines.push(format!(
+        "FIGURE seal_1mib_mb_per_s {:.0}",
+        mb_s(1048576.0, seal_1m)
+    ));
+    lines.push(format!(
+        "FIGURE seal_4kib_mb_per_s {:.0}",
+        mb_s(4096.0, seal_4k)
+    ));
+    lines.push(format!("FIGURE mock_roundtrips_per_s {:.0}", 1e9 / rt));
+    for l in lines {
+        println!("{l}");
+    }
+}
