@@ -369,8 +369,9 @@ impl Caller {
         }
     }
 
+    /// The hypervisor: HV=1, PR=0, S=0 (S=1 with HV=1 is the ultravisor itself).
     fn is_hv(&self) -> bool {
-        self.msr & MSR_HV != 0 && self.msr & MSR_PR == 0
+        self.msr & (MSR_HV | MSR_PR | MSR_S) == MSR_HV
     }
 
     fn is_supervisor(&self) -> bool {

@@ -1261,6 +1261,27 @@ mod no_panics {
         }
 
         #[test]
+        fn builder_round_trip(
+            files in proptest::collection::btree_map("[A-Za-z][0-9A-Za-z,._+-]{0,30}", proptest::collection::vec(any::<u8>(), 0..300), 0..5),
+            bootargs in "[ -~]{0,80}",
+        ) {
+            let mut b = EsmBlobBuilder::new(&origin().recipient().unwrap(), "c").unwrap();
+            let d = Digests::for_slof(KERNEL, INITRD, &bootargs).unwrap();
+            b.set_digests(&d, "").unwrap();
+            for (n, data) in &files {
+                b.attach(n, data, "").unwrap();
+            }
+            let blob = b.build().unwrap();
+            let p = EsmBlob::parse(&blob).unwrap();
+            let k = p.unwrap_key("origin-lockbox", origin()).unwrap();
+            prop_assert_eq!(p.open_digests(&k).unwrap(), d);
+            prop_assert_eq!(p.attachments.len(), files.len());
+            for (n, data) in &files {
+                prop_assert_eq!(&*p.open_attachment(n, &k).unwrap(), &data[..]);
+            }
+        }
+
+        #[test]
         fn mutated_real_blob(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
             let mut b = built_a().blob.clone();
             for (i, x) in flips {
