@@ -199,8 +199,17 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
         None => Digests::for_slof(&kernel, &initrd, &a.bootargs)?,
     };
     let origin = match &a.origin_key {
-        Some(p) => RecipientKey::from_pem(&common::read(p)?)
-            .map_err(|e| CliError::from(e).context(p.display()))?,
+        Some(p) => {
+            let pem = common::read(p)?;
+            // A private key (as `esm generate` pairs them) works too: its public half is used.
+            let r = if String::from_utf8_lossy(&pem).contains("PRIVATE KEY") {
+                RsaKeyPair::from_pkcs8_pem(&String::from_utf8_lossy(&pem))
+                    .and_then(|k| k.recipient())
+            } else {
+                RecipientKey::from_pem(&pem)
+            };
+            r.map_err(|e| CliError::from(e).context(p.display()))?
+        }
         None => {
             let k = RsaKeyPair::generate()?;
             let priv_path = sibling(&a.output, ".origin-key.pem");
@@ -588,6 +597,27 @@ mod tests {
             0
         );
         assert!(d.path().join("esmb.dtb.origin-key.pem").is_file());
+        let okey = format!("{}.origin-key.pem", p("esmb.dtb"));
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &tpm,
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet",
+                "--origin-key",
+                &okey,
+                "-o",
+                &p("esmb2.dtb"),
+            ]),
+            0
+        );
+        assert!(!d.path().join("esmb2.dtb.origin-key.pem").exists());
         assert_eq!(
             teectl(&[
                 "pef",
