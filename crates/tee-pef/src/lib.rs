@@ -13,7 +13,7 @@
 //!
 //! | part | status |
 //! |---|---|
-//! | [`esm`]: ESM blob builder, parser, inspector (svm-tool layout) | implemented; interoperable by construction, untested against real svm-tool output (none published) |
+//! | [`esm`]: ESM blob builder, parser, inspector (svm-tool layout) | implemented; FDT bytes identical to `dtc` for the same tree (golden test); no real svm-tool blob was available |
 //! | [`cpio`]: initrd wrapping and the UV's cpio skip | implemented |
 //! | [`tpm`]: simulated TPM, policies A/B, PCR16 assumption | modelled |
 //! | [`uv`]: simulated ultravisor (`UV_ESM`, `UV_ESMB_GET_FILE`, sharing, page-out) | modelled |
