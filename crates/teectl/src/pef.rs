@@ -139,6 +139,9 @@ pub(crate) struct CheckArgs {
     /// An RTAS image other than SLOF's stub.
     #[arg(long, value_name = "FILE")]
     rtas: Option<PathBuf>,
+    /// Machine-readable output (same exit codes).
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
@@ -317,21 +320,9 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
     }
     let mut uv = machine.boot()?;
     let o = launch(&mut uv, 1, &image);
-    println!("UV_ESM on simulated machine {}:", a.machine.display());
-    for c in &o.checks {
-        println!("  {:<9}{}", c.name, if c.ok { "ok" } else { "MISMATCH" });
-    }
     let code = match &o.failure {
-        None => {
-            println!("result: the VM would enter secure mode (U_SUCCESS)");
-            return Ok(0);
-        }
-        Some(EsmFailure::DigestMismatch(names)) => {
-            for n in names {
-                println!("failed check: {n}");
-            }
-            4
-        }
+        None => 0,
+        Some(EsmFailure::DigestMismatch(_)) => 4,
         Some(
             EsmFailure::NoLockbox1
             | EsmFailure::Unwrap(_)
@@ -340,30 +331,61 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
         ) => 3,
         Some(_) => 2,
     };
-    let f = o
-        .failure
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    println!(
-        "result: refused ({f}); the guest sees H_PARAMETER ({})",
-        o.guest_r3
-    );
-    if code == 3 {
-        // Say whether this machine is authorised in another lockbox.
-        if let Ok(bytes) = blob_bytes(&initrd)
-            && let Ok(blob) = EsmBlob::parse(&bytes)
-        {
-            let fp = sha256(&machine.public_pem()?);
-            match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
-                Some(l) if l.name != "lockbox-1" => println!(
-                    "note: this machine's key is in {} but the ultravisor reads only lockbox-1",
-                    l.name
-                ),
-                Some(_) => {}
-                None => println!("note: no lockbox carries this machine's TPM key fingerprint"),
-            }
-        }
+    // When the unwrap fails, say whether this machine is in another lockbox.
+    let mut note = None;
+    if code == 3
+        && let Ok(bytes) = blob_bytes(&initrd)
+        && let Ok(blob) = EsmBlob::parse(&bytes)
+    {
+        let fp = sha256(&machine.public_pem()?);
+        note = match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
+            Some(l) if l.name != "lockbox-1" => Some(format!(
+                "this machine's key is in {} but the ultravisor reads only lockbox-1",
+                l.name
+            )),
+            Some(_) => None,
+            None => Some("no lockbox carries this machine's TPM key fingerprint".to_owned()),
+        };
+    }
+    let failure = o.failure.as_ref().map(ToString::to_string);
+    if a.json {
+        let checks: Vec<_> = o
+            .checks
+            .iter()
+            .map(|c| serde_json::json!({ "name": c.name, "ok": c.ok }))
+            .collect();
+        let failed: Vec<_> = o.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+        let v = serde_json::json!({
+            "secure": code == 0,
+            "uv_rc": o.uv_rc,
+            "guest_r3": o.guest_r3,
+            "checks": checks,
+            "failed_checks": failed,
+            "failure": failure,
+            "note": note,
+            "exit_code": code,
+        });
+        let text =
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::usage(format!("JSON: {e}")))?;
+        println!("{text}");
+        return Ok(code);
+    }
+    println!("UV_ESM on simulated machine {}:", a.machine.display());
+    for c in &o.checks {
+        println!("  {:<9}{}", c.name, if c.ok { "ok" } else { "MISMATCH" });
+    }
+    for c in o.checks.iter().filter(|c| !c.ok) {
+        println!("failed check: {}", c.name);
+    }
+    match failure {
+        None => println!("result: the VM would enter secure mode (U_SUCCESS)"),
+        Some(f) => println!(
+            "result: refused ({f}); the guest sees H_PARAMETER ({})",
+            o.guest_r3
+        ),
+    }
+    if let Some(n) = note {
+        println!("note: {n}");
     }
     Ok(code)
 }
