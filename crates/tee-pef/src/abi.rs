@@ -89,6 +89,11 @@ pub const U_STATE: i64 = -75;
 /// `H_PARAMETER`: what the guest sees from a failed `UV_ESM` (abort path).
 pub const H_PARAMETER: i64 = -4;
 
+/// `H_FUNCTION`.
+pub const H_FUNCTION: i64 = -2;
+/// `H_RANDOM` (PAPR hypercall 0x300).
+pub const H_RANDOM: u64 = 0x300;
+
 /// `H_SVM_PAGE_IN`.
 pub const H_SVM_PAGE_IN: u64 = 0xEF00;
 /// `H_SVM_PAGE_OUT`.

@@ -242,6 +242,17 @@ pub struct EsmOutcome {
     pub hcalls: Vec<u64>,
 }
 
+/// What the UV does with a hypercall from a secure VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HcallDisposition {
+    /// Reflected to the hypervisor (registers it does not need neutralised).
+    Reflected,
+    /// Answered by the UV with this return code.
+    Returned(i64),
+    /// The caller is not secure: the hcall goes to the hypervisor directly.
+    NotSecure,
+}
+
 /// Where a guest resumes after a successful `UV_ESM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecureEntry {
@@ -481,6 +492,22 @@ impl SimUltravisor {
             }
         };
         regs[3] = rc as u64;
+    }
+
+    /// A hypercall (`sc 1`) from a secure VM: the UV reflects it to the
+    /// hypervisor (`Reflected`), except `H_RANDOM`, which the code answers
+    /// with `H_FUNCTION` (the documentation says the UV handles it; the
+    /// code marks this a security `@todo`). Never trust the hypervisor for
+    /// randomness.
+    pub fn svm_hcall(&mut self, caller: Caller, nr: u64) -> HcallDisposition {
+        if caller.msr & MSR_S == 0 {
+            return HcallDisposition::NotSecure;
+        }
+        if nr == H_RANDOM {
+            return HcallDisposition::Returned(H_FUNCTION);
+        }
+        self.hcall_log.push((caller.lpid, nr));
+        HcallDisposition::Reflected
     }
 
     /// `UV_SVM_TERMINATE(lpid)` (from the hypervisor).
