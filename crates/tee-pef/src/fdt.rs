@@ -534,6 +534,40 @@ mod tests {
         assert!(parse(&m).is_err());
     }
 
+    /// libfdt's sequential-write API places the reservation map at 48
+    /// (aligned to 16), and `fdt_open_into` leaves free space inside
+    /// `totalsize`; blobs written by pylibfdt may look like that.
+    #[test]
+    fn accepts_libfdt_style_layout() {
+        let n = sample();
+        let b = n.to_dtb();
+        let off = |i: usize| be32(&b, i).unwrap() as usize;
+        let mut v = b[..40].to_vec();
+        v.extend_from_slice(&[0u8; 8]);
+        v.extend_from_slice(&b[40..]);
+        v.extend_from_slice(&[0u8; 100]);
+        let set = |v: &mut Vec<u8>, i: usize, x: usize| {
+            v[i..i + 4].copy_from_slice(&(x as u32).to_be_bytes())
+        };
+        let total = v.len();
+        set(&mut v, 4, total);
+        set(&mut v, 8, off(8) + 8);
+        set(&mut v, 12, off(12) + 8);
+        set(&mut v, 16, 48);
+        assert_eq!(parse(&v).unwrap(), n);
+        // A NOP token before a property is skipped.
+        let mut w = v.clone();
+        let s = off(8) + 8;
+        // Root BEGIN_NODE (4) + empty name padded (4), then the first token.
+        w.splice(s + 8..s + 8, FDT_NOP.to_be_bytes());
+        let size_struct = be32(&w, 36).unwrap() as usize + 4;
+        set(&mut w, 36, size_struct);
+        set(&mut w, 12, off(12) + 12);
+        let wl = w.len();
+        set(&mut w, 4, wl);
+        assert_eq!(parse(&w).unwrap(), n);
+    }
+
     #[test]
     fn deep_nesting_is_rejected_not_overflowed() {
         let mut n = Node::new("leaf");
