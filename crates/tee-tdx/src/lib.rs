@@ -1,96 +1,71 @@
 //! Intel TDX backend for the TEE SDK.
 //!
-//! **Not implemented yet.** This crate exists so the workspace, the facade
-//! and `teectl` are wired for it: [`TdxBackend::open`] and [`TdxVerifier::verify`]
-//! return a typed [`tee_core::Error::Unsupported`] saying so, and the
-//! capabilities report every operation as unsupported.
+//! - [`TdxVerifier`] verifies DCAP quotes (v4/v5) against the pinned Intel
+//!   SGX Root CA at an explicit time, with collateral chosen explicitly
+//!   ([`CollateralSource`]): evaluated by `dcap-qvl` 0.7.1 (pure RustCrypto
+//!   build), or, only when asked for, without collateral (TCB `NotEvaluated`).
+//! - [`quote::Quote`], [`tdreport::TdReport`] and [`ccel`] are checked
+//!   parsers for the quote, the TDREPORT and the CCEL/TCG2 event log.
+//! - [`TdxBackend`] is the guest side: TDREPORT through `/dev/tdx_guest`,
+//!   quotes through configfs-tsm, RTMRs through the tsm-mr sysfs files with
+//!   a crash-safe TCG2 event log. Every kernel interface sits behind a
+//!   trait or a configurable root, so tests run it against fakes.
+//!
+//! TDX has no guest sealing key: sealing is reported unsupported; use a key
+//! broker that releases a key after attestation.
+//!
+//! Verifying a quote with collateral (offline, at an explicit time):
+//!
+//! ```no_run
+//! use tee_core::{Evidence, Platform, Policy, ReportData, UnixTime, Verifier, appraise};
+//! use tee_core::evidence::format;
+//! use tee_tdx::{Collateral, TdxVerifier};
+//!
+//! # fn main() -> tee_core::Result<()> {
+//! let quote = std::fs::read("quote.dat").expect("quote");
+//! let collateral = Collateral::from_json(&std::fs::read("collateral.json").expect("collateral"))?;
+//! let verifier = TdxVerifier::new().with_collateral(collateral);
+//! let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, quote);
+//! let claims = verifier.verify(&ev, UnixTime::parse_rfc3339("2025-07-01T00:00:00Z")?)?;
+//! let nonce_binding = ReportData::bind(b"nonce", b"");
+//! appraise(&claims, &Policy::default().expect_report_data(nonce_binding)).into_result()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Anything that is not a quote is rejected as malformed, never a panic, and
+//! missing collateral is never silently skipped:
+//!
+//! ```
+//! use tee_core::{Error, Evidence, Platform, UnixTime, Verifier};
+//! use tee_core::evidence::format;
+//!
+//! let at = UnixTime::from_secs(1_750_000_000);
+//! let junk = Evidence::new(Platform::Tdx, format::TDX_QUOTE, vec![4, 0, 2, 0, 0x81, 0, 0, 0]);
+//! let v = tee_tdx::TdxVerifier::new().without_collateral();
+//! assert!(matches!(v.verify(&junk, at), Err(Error::Malformed(_))));
+//! ```
 #![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-use tee_core::{
-    Attester, Backend, Capabilities, Claims, Error, Evidence, Operation, Platform, Result,
-    RuntimeMeasurement, Sealer, Support, UnixTime, Verified, Verifier,
-};
+mod reader;
 
-/// The reason every operation is unsupported for now.
-pub const NOT_IMPLEMENTED: &str = "the Intel TDX backend is not implemented yet";
+pub mod ccel;
+pub mod collateral;
+pub mod guest;
+mod intel_root;
+mod nocrl;
+#[cfg(any(test, feature = "pcs"))]
+pub mod pcs;
+mod pki;
+pub mod quote;
+pub mod tdreport;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+#[cfg(test)]
+mod tests_e2e;
+mod verify;
 
-/// The Intel TDX guest backend.
-#[derive(Debug)]
-pub struct TdxBackend {
-    _private: (),
-}
-
-impl TdxBackend {
-    /// Open the backend on this machine.
-    ///
-    /// # Errors
-    /// Always [`Error::Unsupported`] for now.
-    pub fn open() -> Result<Self> {
-        Err(Error::unsupported(
-            Platform::Tdx,
-            Operation::Open,
-            NOT_IMPLEMENTED,
-        ))
-    }
-}
-
-impl Backend for TdxBackend {
-    fn platform(&self) -> Platform {
-        Platform::Tdx
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::Tdx,
-            attestation: Support::Unsupported(NOT_IMPLEMENTED.into()),
-            runtime_measurement: Support::Unsupported(NOT_IMPLEMENTED.into()),
-            sealing: Support::Unsupported(NOT_IMPLEMENTED.into()),
-        }
-    }
-    fn attester(&self) -> Result<&dyn Attester> {
-        Err(Error::unsupported(
-            Platform::Tdx,
-            Operation::Attestation,
-            NOT_IMPLEMENTED,
-        ))
-    }
-    fn runtime_measurement(&self) -> Result<&dyn RuntimeMeasurement> {
-        Err(Error::unsupported(
-            Platform::Tdx,
-            Operation::RuntimeMeasurement,
-            NOT_IMPLEMENTED,
-        ))
-    }
-    fn sealer(&self) -> Result<&dyn Sealer> {
-        Err(Error::unsupported(
-            Platform::Tdx,
-            Operation::Sealing,
-            NOT_IMPLEMENTED,
-        ))
-    }
-}
-
-/// Verifier for Intel TDX evidence.
-#[derive(Debug, Default)]
-pub struct TdxVerifier {
-    _private: (),
-}
-
-impl TdxVerifier {
-    /// A verifier with the vendor's pinned roots.
-    pub fn new() -> Self {
-        Self { _private: () }
-    }
-}
-
-impl Verifier for TdxVerifier {
-    fn platform(&self) -> Platform {
-        Platform::Tdx
-    }
-    fn verify(&self, _evidence: &Evidence, _at: UnixTime) -> Result<Verified<Claims>> {
-        Err(Error::unsupported(
-            Platform::Tdx,
-            Operation::Verification,
-            NOT_IMPLEMENTED,
-        ))
-    }
-}
+pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
+pub use guest::TdxBackend;
+pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};

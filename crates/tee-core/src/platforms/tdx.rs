@@ -113,6 +113,13 @@ pub struct TdxPolicy {
     pub attributes_mask: Option<u64>,
     /// See `attributes_mask`.
     pub attributes_value: u64,
+    /// Required MROWNERCONFIG.
+    pub mr_owner_config: Option<HexBytes>,
+    /// Accept a TD 1.5 bound to a service TD (non-zero MRSERVICETD); default false.
+    pub allow_service_td: bool,
+    /// Accept claims whose TCB was evaluated with collateral lacking CRLs
+    /// (`revocation_checked = false`); default false.
+    pub allow_unchecked_revocation: bool,
 }
 
 impl Default for TdxPolicy {
@@ -129,6 +136,9 @@ impl Default for TdxPolicy {
             xfam_value: 0,
             attributes_mask: None,
             attributes_value: 0,
+            mr_owner_config: None,
+            allow_service_td: false,
+            allow_unchecked_revocation: false,
         }
     }
 }
@@ -138,15 +148,54 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         .accepted_tcb_statuses
         .iter()
         .any(|s| TcbStatus::from_name(s) == Some(c.tcb_status));
+    let unknown: Vec<&str> = p
+        .accepted_tcb_statuses
+        .iter()
+        .filter(|s| TcbStatus::from_name(s).is_none())
+        .map(String::as_str)
+        .collect();
+    let advisories = if c.advisory_ids.is_empty() {
+        String::new()
+    } else {
+        format!(", advisories {}", c.advisory_ids.join(", "))
+    };
     out.check(
         "tdx.tcb_status",
         accepted,
         format!(
-            "TCB status {} (accepted: {})",
+            "TCB status {}{advisories} (accepted: {}{})",
             c.tcb_status.name(),
-            p.accepted_tcb_statuses.join(", ")
+            p.accepted_tcb_statuses.join(", "),
+            if unknown.is_empty() {
+                String::new()
+            } else {
+                format!("; unknown names ignored: {}", unknown.join(", "))
+            }
         ),
     );
+    if !c.tcb_evaluated {
+        out.skip("tdx.revocation", "TCB not evaluated (no collateral)");
+    } else {
+        out.check(
+            "tdx.revocation",
+            c.revocation_checked || p.allow_unchecked_revocation,
+            if c.revocation_checked {
+                "certificate revocation checked against the CRLs"
+            } else if p.allow_unchecked_revocation {
+                "revocation NOT checked (collateral without CRLs), explicitly allowed"
+            } else {
+                "revocation NOT checked (collateral without CRLs); denied unless explicitly allowed"
+            },
+        );
+    }
+    match &c.mr_servicetd {
+        Some(m) if m.iter().any(|b| *b != 0) => out.check(
+            "tdx.mr_servicetd",
+            p.allow_service_td,
+            format!("TD is bound to a service TD (MRSERVICETD {m})"),
+        ),
+        _ => out.skip("tdx.mr_servicetd", "no service TD binding"),
+    }
     for (i, list) in [
         &p.allowed_rtmr0,
         &p.allowed_rtmr1,
@@ -170,6 +219,14 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             "tdx.mr_owner",
             *want == c.mr_owner,
             format!("{}", c.mr_owner),
+        ),
+    }
+    match &p.mr_owner_config {
+        None => out.skip("tdx.mr_owner_config", "no MROWNERCONFIG configured"),
+        Some(want) => out.check(
+            "tdx.mr_owner_config",
+            *want == c.mr_owner_config,
+            format!("{}", c.mr_owner_config),
         ),
     }
     match &p.min_tee_tcb_svn {
@@ -203,5 +260,184 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
                 c.td_attributes.raw, p.attributes_value
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(b: u8, n: usize) -> HexBytes {
+        HexBytes(vec![b; n])
+    }
+
+    fn claims() -> TdxClaims {
+        TdxClaims {
+            version: 4,
+            tcb_status: TcbStatus::UpToDate,
+            advisory_ids: Vec::new(),
+            fmspc: h(0, 6),
+            mr_td: h(1, 48),
+            rtmr0: h(2, 48),
+            rtmr1: h(3, 48),
+            rtmr2: h(4, 48),
+            rtmr3: h(5, 48),
+            mr_config_id: h(6, 48),
+            mr_owner: h(7, 48),
+            mr_owner_config: h(8, 48),
+            mr_seam: h(9, 48),
+            mr_signer_seam: h(0, 48),
+            report_data: h(0, 64),
+            td_attributes: TdAttributes {
+                raw: 1 << 28,
+                debug: false,
+                sept_ve_disable: true,
+                pks: false,
+                kl: false,
+                perfmon: false,
+            },
+            xfam: 0xe7,
+            tee_tcb_svn: HexBytes(vec![6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            tee_tcb_svn2: None,
+            mr_servicetd: None,
+            collateral_window: None,
+            tcb_evaluated: true,
+            revocation_checked: true,
+        }
+    }
+
+    fn failed(c: &TdxClaims, p: &TdxPolicy) -> Vec<String> {
+        let mut a = Appraisal::default();
+        appraise(c, p, &mut a);
+        a.failed().map(|c| c.name.clone()).collect()
+    }
+
+    #[test]
+    fn defaults_accept_up_to_date_only() {
+        let p = TdxPolicy::default();
+        assert!(failed(&claims(), &p).is_empty());
+        for st in [
+            TcbStatus::OutOfDate,
+            TcbStatus::SwHardeningNeeded,
+            TcbStatus::ConfigurationNeeded,
+            TcbStatus::NoMatchingTcbLevel,
+            TcbStatus::NotEvaluated,
+            TcbStatus::Revoked,
+        ] {
+            let c = TdxClaims {
+                tcb_status: st,
+                ..claims()
+            };
+            assert_eq!(failed(&c, &p), vec!["tdx.tcb_status"], "{st:?}");
+        }
+        let p = TdxPolicy {
+            accepted_tcb_statuses: vec![
+                "UpToDate".into(),
+                "swhardeningneeded".into(),
+                "typo".into(),
+            ],
+            ..TdxPolicy::default()
+        };
+        let c = TdxClaims {
+            tcb_status: TcbStatus::SwHardeningNeeded,
+            ..claims()
+        };
+        assert!(failed(&c, &p).is_empty());
+        let mut a = Appraisal::default();
+        appraise(&c, &p, &mut a);
+        assert!(a.checks[0].detail.contains("unknown names ignored: typo"));
+    }
+
+    #[test]
+    fn revocation_and_service_td() {
+        let c = TdxClaims {
+            revocation_checked: false,
+            ..claims()
+        };
+        assert_eq!(failed(&c, &TdxPolicy::default()), vec!["tdx.revocation"]);
+        let p = TdxPolicy {
+            allow_unchecked_revocation: true,
+            ..TdxPolicy::default()
+        };
+        assert!(failed(&c, &p).is_empty());
+        let c = TdxClaims {
+            tcb_evaluated: false,
+            revocation_checked: false,
+            tcb_status: TcbStatus::NotEvaluated,
+            ..claims()
+        };
+        assert_eq!(failed(&c, &TdxPolicy::default()), vec!["tdx.tcb_status"]);
+        let c = TdxClaims {
+            mr_servicetd: Some(h(0, 48)),
+            ..claims()
+        };
+        assert!(failed(&c, &TdxPolicy::default()).is_empty());
+        let c = TdxClaims {
+            mr_servicetd: Some(h(1, 48)),
+            ..claims()
+        };
+        assert_eq!(failed(&c, &TdxPolicy::default()), vec!["tdx.mr_servicetd"]);
+        let p = TdxPolicy {
+            allow_service_td: true,
+            ..TdxPolicy::default()
+        };
+        assert!(failed(&c, &p).is_empty());
+    }
+
+    #[test]
+    fn registers_owner_svn_and_masks() {
+        let p = TdxPolicy {
+            allowed_rtmr0: vec![h(2, 48)],
+            allowed_rtmr3: vec![h(9, 48), h(5, 48)],
+            mr_owner: Some(h(7, 48)),
+            mr_owner_config: Some(h(8, 48)),
+            min_tee_tcb_svn: Some(HexBytes(vec![6, 1, 3])),
+            xfam_mask: Some(0xff),
+            xfam_value: 0xe7,
+            attributes_mask: Some(1 | 1 << 28),
+            attributes_value: 1 << 28,
+            ..TdxPolicy::default()
+        };
+        assert!(failed(&claims(), &p).is_empty());
+        let c = TdxClaims {
+            rtmr0: h(0, 48),
+            rtmr3: h(0, 48),
+            mr_owner: h(0, 48),
+            mr_owner_config: h(0, 48),
+            tee_tcb_svn: HexBytes(vec![6, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            xfam: 0x3,
+            ..claims()
+        };
+        let mut c = c;
+        c.td_attributes.raw = 1;
+        assert_eq!(
+            failed(&c, &p),
+            vec![
+                "tdx.rtmr0",
+                "tdx.rtmr3",
+                "tdx.mr_owner",
+                "tdx.mr_owner_config",
+                "tdx.min_tee_tcb_svn",
+                "tdx.xfam",
+                "tdx.td_attributes"
+            ]
+        );
+        // A minimum longer than the reported SVN never passes.
+        let p = TdxPolicy {
+            min_tee_tcb_svn: Some(h(0, 17)),
+            ..TdxPolicy::default()
+        };
+        assert_eq!(failed(&claims(), &p), vec!["tdx.min_tee_tcb_svn"]);
+    }
+
+    #[test]
+    fn policy_toml_section() {
+        let p: crate::Policy = crate::Policy::from_toml(
+            "[tdx]\naccepted_tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\"]\nallow_service_td = true\nxfam_mask = 255\nxfam_value = 231\n",
+        )
+        .unwrap();
+        assert!(p.tdx.allow_service_td);
+        assert_eq!(p.tdx.xfam_mask, Some(255));
+        assert!(crate::Policy::from_toml("[tdx]\nunknown_key = 1\n").is_err());
     }
 }

@@ -1,0 +1,838 @@
+//! Test doubles that behave like the kernel and like Intel's PKI.
+//! **NO SECURITY**: every key here is derived from a public label.
+//!
+//! - [`TestPki`]: a private "Intel" PKI: a root CA, a PCK Platform CA, a
+//!   PCK leaf with the SGX extensions, an attestation key and a QE, so
+//!   quotes can be produced and verified end to end with a verifier made by
+//!   [`crate::danger::verifier_with_test_root`].
+//! - [`FakeKernel`]: `/dev/tdx_guest` ([`crate::guest::TdxGuestDevice`]),
+//!   configfs-tsm and tsm-mr ([`crate::guest::KernelFs`]) in memory, with
+//!   `EBUSY`, concurrent writers, partial writes and non-DCAP outblobs on
+//!   request.
+#![allow(clippy::missing_errors_doc)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use der::asn1::ObjectIdentifier as Oid;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use sha2::{Digest, Sha256, Sha384};
+use tee_core::{DeviceErrorKind, Error, Result};
+
+use crate::guest::{GuestConfig, KernelFs, TdxGuestDevice};
+use crate::quote::INTEL_QE_VENDOR_ID;
+use crate::tdreport::TDREPORT_LEN;
+
+// ---------------------------------------------------------------- DER ----
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes = n.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        let len = bytes.get(skip..).unwrap_or_default();
+        out.push(0x80 | len.len() as u8);
+        out.extend_from_slice(len);
+    }
+    out.extend_from_slice(content);
+    out
+}
+fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+fn oid(o: &Oid) -> Vec<u8> {
+    tlv(0x06, o.as_bytes())
+}
+fn int(v: u64) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|x| **x == 0).count().min(7);
+    let mut c = b.get(skip..).unwrap_or_default().to_vec();
+    if c.first().is_some_and(|x| x & 0x80 != 0) {
+        c.insert(0, 0);
+    }
+    tlv(0x02, &c)
+}
+fn octets(b: &[u8]) -> Vec<u8> {
+    tlv(0x04, b)
+}
+fn bits(b: &[u8]) -> Vec<u8> {
+    let mut c = vec![0];
+    c.extend_from_slice(b);
+    tlv(0x03, &c)
+}
+fn name(cn: &str) -> Vec<u8> {
+    seq(&[
+        tlv(0x31, &seq(&[oid(&CN), tlv(0x0c, cn.as_bytes())])),
+        tlv(
+            0x31,
+            &seq(&[
+                oid(&ORG),
+                tlv(0x0c, b"Intel Corporation (TEST, NO SECURITY)"),
+            ]),
+        ),
+    ])
+}
+fn utc(s: &str) -> Vec<u8> {
+    tlv(0x17, s.as_bytes())
+}
+
+const CN: Oid = Oid::new_unwrap("2.5.4.3");
+const ORG: Oid = Oid::new_unwrap("2.5.4.10");
+const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+const EC_PUBKEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+const CRL_NUMBER: Oid = Oid::new_unwrap("2.5.29.20");
+const SGX_EXT: &str = "1.2.840.113741.1.13.1";
+
+fn sgx_oid(suffix: &str) -> Vec<u8> {
+    match Oid::new(&format!("{SGX_EXT}{suffix}")) {
+        Ok(o) => oid(&o),
+        Err(_) => Vec::new(),
+    }
+}
+
+pub(crate) fn key(label: &str) -> SigningKey {
+    let mut ctr = 0u32;
+    loop {
+        let mut h = Sha256::new();
+        h.update(b"tee-tdx testing key (NO SECURITY) ");
+        h.update(label.as_bytes());
+        h.update(ctr.to_le_bytes());
+        if let Ok(k) = SigningKey::from_slice(&h.finalize()) {
+            return k;
+        }
+        ctr += 1;
+    }
+}
+
+fn spki(k: &SigningKey) -> Vec<u8> {
+    let pt = k.verifying_key().to_sec1_point(false);
+    seq(&[seq(&[oid(&EC_PUBKEY), oid(&P256)]), bits(pt.as_bytes())])
+}
+
+/// Raw `x || y` of a key.
+fn raw_pub(k: &SigningKey) -> [u8; 64] {
+    let pt = k.verifying_key().to_sec1_point(false);
+    let mut out = [0u8; 64];
+    if let Some(xy) = pt.as_bytes().get(1..65) {
+        out.copy_from_slice(xy);
+    }
+    out
+}
+
+fn sign_der(k: &SigningKey, msg: &[u8]) -> Vec<u8> {
+    let s: Signature = k.sign(msg);
+    s.to_der().as_bytes().to_vec()
+}
+
+fn sign_raw(k: &SigningKey, msg: &[u8]) -> [u8; 64] {
+    let s: Signature = k.sign(msg);
+    let mut out = [0u8; 64];
+    out.copy_from_slice(&s.to_bytes());
+    out
+}
+
+pub(crate) fn cert(
+    serial: u64,
+    issuer: &str,
+    subject: &str,
+    subject_key: &SigningKey,
+    issuer_key: &SigningKey,
+    exts: Vec<Vec<u8>>,
+) -> Vec<u8> {
+    let alg = seq(&[oid(&ECDSA_SHA256)]);
+    let tbs = seq(&[
+        tlv(0xa0, &int(2)),
+        int(serial),
+        alg.clone(),
+        name(issuer),
+        seq(&[utc("200101000000Z"), utc("491231235959Z")]),
+        name(subject),
+        spki(subject_key),
+        tlv(0xa3, &seq(&exts)),
+    ]);
+    let sig = sign_der(issuer_key, &tbs);
+    seq(&[tbs, alg, bits(&sig)])
+}
+
+fn ca_exts() -> Vec<Vec<u8>> {
+    vec![
+        seq(&[
+            oid(&BASIC_CONSTRAINTS),
+            tlv(0x01, &[0xff]),
+            octets(&seq(&[tlv(0x01, &[0xff])])),
+        ]),
+        seq(&[
+            oid(&KEY_USAGE),
+            tlv(0x01, &[0xff]),
+            octets(&tlv(0x03, &[0x01, 0x06])),
+        ]),
+    ]
+}
+
+fn pem(der: &[u8]) -> String {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap_or_default()
+}
+
+/// The platform values the test PCK certifies.
+#[derive(Debug, Clone)]
+pub struct TestPlatform {
+    /// FMSPC.
+    pub fmspc: [u8; 6],
+    /// CPUSVN (= SGX TCB components).
+    pub cpu_svn: [u8; 16],
+    /// PCESVN.
+    pub pce_svn: u16,
+}
+
+impl Default for TestPlatform {
+    fn default() -> Self {
+        Self {
+            fmspc: [0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00],
+            cpu_svn: [3; 16],
+            pce_svn: 11,
+        }
+    }
+}
+
+/// A private Intel-like PKI. NO SECURITY.
+#[derive(Debug, Clone)]
+pub struct TestPki {
+    root_key: SigningKey,
+    pck_ca_key: SigningKey,
+    pck_key: SigningKey,
+    att_key: SigningKey,
+    /// Root CA certificate (DER).
+    pub root_der: Vec<u8>,
+    /// PCK Platform CA certificate (DER).
+    pub pck_ca_der: Vec<u8>,
+    /// PCK leaf certificate (DER).
+    pub pck_der: Vec<u8>,
+    /// Platform values in the PCK.
+    pub platform: TestPlatform,
+    /// QE MRSIGNER.
+    pub qe_mr_signer: [u8; 32],
+}
+
+/// Root CA subject.
+pub const TEST_ROOT_CN: &str = "Intel SGX Root CA (TEST)";
+/// PCK CA subject.
+pub const TEST_PCK_CA_CN: &str = "Intel SGX PCK Platform CA (TEST)";
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new(TestPlatform::default())
+    }
+}
+
+impl TestPki {
+    /// A PKI whose PCK certifies `platform`.
+    pub fn new(platform: TestPlatform) -> Self {
+        let root_key = key("root");
+        let pck_ca_key = key("pck-ca");
+        let pck_key = key("pck");
+        let att_key = key("attestation");
+        let root_der = cert(
+            1,
+            TEST_ROOT_CN,
+            TEST_ROOT_CN,
+            &root_key,
+            &root_key,
+            ca_exts(),
+        );
+        let pck_ca_der = cert(
+            2,
+            TEST_ROOT_CN,
+            TEST_PCK_CA_CN,
+            &pck_ca_key,
+            &root_key,
+            ca_exts(),
+        );
+        let mut tcb = Vec::new();
+        for (i, svn) in platform.cpu_svn.iter().enumerate() {
+            tcb.push(seq(&[
+                sgx_oid(&format!(".2.{}", i + 1)),
+                int(u64::from(*svn)),
+            ]));
+        }
+        tcb.push(seq(&[sgx_oid(".2.17"), int(u64::from(platform.pce_svn))]));
+        tcb.push(seq(&[sgx_oid(".2.18"), octets(&platform.cpu_svn)]));
+        let sgx = seq(&[
+            seq(&[sgx_oid(".1"), octets(&[0x11; 16])]),
+            seq(&[sgx_oid(".2"), seq(&tcb)]),
+            seq(&[sgx_oid(".3"), octets(&[0, 0])]),
+            seq(&[sgx_oid(".4"), octets(&platform.fmspc)]),
+            seq(&[sgx_oid(".5"), tlv(0x0a, &[0])]),
+        ]);
+        let leaf_exts = vec![
+            seq(&[oid(&BASIC_CONSTRAINTS), octets(&seq(&[]))]),
+            seq(&[
+                oid(&KEY_USAGE),
+                tlv(0x01, &[0xff]),
+                octets(&tlv(0x03, &[0x06, 0xc0])),
+            ]),
+            seq(&[sgx_oid(""), octets(&sgx)]),
+        ];
+        let pck_der = cert(
+            3,
+            TEST_PCK_CA_CN,
+            "Intel SGX PCK Certificate (TEST)",
+            &pck_key,
+            &pck_ca_key,
+            leaf_exts,
+        );
+        Self {
+            root_key,
+            pck_ca_key,
+            pck_key,
+            att_key,
+            root_der,
+            pck_ca_der,
+            pck_der,
+            platform,
+            qe_mr_signer: Sha256::digest(b"test QE signer").into(),
+        }
+    }
+
+    /// The PEM chain embedded in quotes: PCK, PCK CA, root.
+    pub fn pck_chain_pem(&self) -> String {
+        format!(
+            "{}{}{}",
+            pem(&self.pck_der),
+            pem(&self.pck_ca_der),
+            pem(&self.root_der)
+        )
+    }
+
+    /// Build a signed quote over a TD report body (584 or 648 bytes).
+    /// `version` 4 (TD 1.0 body) or 5 (`body_type` 2 or 3).
+    pub fn quote(&self, version: u16, body_type: u16, body: &[u8]) -> Vec<u8> {
+        self.quote_with_qe_attributes(version, body_type, body, 0x11)
+    }
+
+    /// As [`TestPki::quote`] with the QE report's first ATTRIBUTES byte
+    /// (`0x13` = a debug-mode QE).
+    pub fn quote_with_qe_attributes(
+        &self,
+        version: u16,
+        body_type: u16,
+        body: &[u8],
+        qe_attr0: u8,
+    ) -> Vec<u8> {
+        let mut q = Vec::new();
+        q.extend_from_slice(&version.to_le_bytes());
+        q.extend_from_slice(&2u16.to_le_bytes());
+        q.extend_from_slice(&0x81u32.to_le_bytes());
+        q.extend_from_slice(&0u16.to_le_bytes());
+        q.extend_from_slice(&self.platform.pce_svn.to_le_bytes());
+        q.extend_from_slice(&INTEL_QE_VENDOR_ID);
+        q.extend_from_slice(&[0u8; 20]);
+        if version == 5 {
+            q.extend_from_slice(&body_type.to_le_bytes());
+            q.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        }
+        q.extend_from_slice(body);
+        let sig = sign_raw(&self.att_key, &q);
+        let att = raw_pub(&self.att_key);
+        let auth: Vec<u8> = (0u8..32).collect();
+        let mut qe = [0u8; 384];
+        qe[..16].copy_from_slice(&self.platform.cpu_svn);
+        qe[48] = qe_attr0; // 0x11 = INIT | MODE64BIT
+        qe[64..96].copy_from_slice(&Sha256::digest(b"test QE enclave"));
+        qe[128..160].copy_from_slice(&self.qe_mr_signer);
+        qe[256..258].copy_from_slice(&2u16.to_le_bytes()); // TD QE ISVPRODID
+        qe[258..260].copy_from_slice(&4u16.to_le_bytes()); // ISVSVN
+        let mut h = Sha256::new();
+        h.update(att);
+        h.update(&auth);
+        qe[320..352].copy_from_slice(&h.finalize());
+        let qe_sig = sign_raw(&self.pck_key, &qe);
+        let mut chain = self.pck_chain_pem().into_bytes();
+        chain.push(0);
+        let mut cert6 = Vec::new();
+        cert6.extend_from_slice(&qe);
+        cert6.extend_from_slice(&qe_sig);
+        cert6.extend_from_slice(&(auth.len() as u16).to_le_bytes());
+        cert6.extend_from_slice(&auth);
+        cert6.extend_from_slice(&5u16.to_le_bytes());
+        cert6.extend_from_slice(&(chain.len() as u32).to_le_bytes());
+        cert6.extend_from_slice(&chain);
+        let mut sd = Vec::new();
+        sd.extend_from_slice(&sig);
+        sd.extend_from_slice(&att);
+        sd.extend_from_slice(&6u16.to_le_bytes());
+        sd.extend_from_slice(&(cert6.len() as u32).to_le_bytes());
+        sd.extend_from_slice(&cert6);
+        q.extend_from_slice(&(sd.len() as u32).to_le_bytes());
+        q.extend_from_slice(&sd);
+        q
+    }
+
+    /// Sign arbitrary bytes with the TCB signing key stand-in (the root key
+    /// signs a "TCB Signing" cert in [`TestPki::collateral`]).
+    fn tcb_signing(&self) -> (SigningKey, Vec<u8>) {
+        let k = key("tcb-signing");
+        let c = cert(
+            4,
+            TEST_ROOT_CN,
+            "Intel SGX TCB Signing (TEST)",
+            &k,
+            &self.root_key,
+            vec![
+                seq(&[oid(&BASIC_CONSTRAINTS), octets(&seq(&[]))]),
+                seq(&[
+                    oid(&KEY_USAGE),
+                    tlv(0x01, &[0xff]),
+                    octets(&tlv(0x03, &[0x06, 0xc0])),
+                ]),
+            ],
+        );
+        (k, c)
+    }
+
+    fn crl(
+        &self,
+        issuer: &str,
+        k: &SigningKey,
+        this_update: &str,
+        next_update: &str,
+        revoked: &[u64],
+    ) -> Vec<u8> {
+        let alg = seq(&[oid(&ECDSA_SHA256)]);
+        let crl_number = seq(&[oid(&CRL_NUMBER), octets(&int(1))]);
+        let mut parts = vec![
+            int(1),
+            alg.clone(),
+            name(issuer),
+            utc(this_update),
+            utc(next_update),
+        ];
+        if !revoked.is_empty() {
+            let entries: Vec<Vec<u8>> = revoked
+                .iter()
+                .map(|s| seq(&[int(*s), utc(this_update)]))
+                .collect();
+            parts.push(seq(&entries));
+        }
+        parts.push(tlv(0xa0, &seq(&[crl_number])));
+        let tbs = seq(&parts);
+        let sig = sign_der(k, &tbs);
+        seq(&[tbs, alg, bits(&sig)])
+    }
+
+    /// `QuoteCollateralV3` JSON for this platform: TCB info (TDX v3) with one
+    /// level whose status is `status` (components at the platform's
+    /// values), QE identity, CRLs, all signed by the test PKI and valid from
+    /// `issue` to `next_update` (RFC 3339, UTC, years 2000–2049).
+    pub fn collateral_json(
+        &self,
+        status: &str,
+        tee_tcb_svn: &[u8; 16],
+        issue: &str,
+        next_update: &str,
+    ) -> Vec<u8> {
+        self.collateral_json_revoking(status, tee_tcb_svn, issue, next_update, false)
+    }
+
+    /// As [`TestPki::collateral_json`]; with `revoke_pck` the PCK CRL lists
+    /// the PCK certificate.
+    pub fn collateral_json_revoking(
+        &self,
+        status: &str,
+        tee_tcb_svn: &[u8; 16],
+        issue: &str,
+        next_update: &str,
+        revoke_pck: bool,
+    ) -> Vec<u8> {
+        let (tk, tcert) = self.tcb_signing();
+        let comps = |v: &[u8]| {
+            v.iter()
+                .map(|s| format!("{{\"svn\":{s}}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let tdx = *tee_tcb_svn;
+        let tcb_info = format!(
+            "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"fmspc\":\"{}\",\
+             \"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\
+             \"tdxModule\":{{\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}},\
+             \"tdxModuleIdentities\":[{{\"id\":\"TDX_{:02X}\",\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\
+             \"tcbLevels\":[{{\"tcb\":{{\"isvsvn\":{}}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}}]}}],\
+             \"tcbLevels\":[{{\"tcb\":{{\"sgxtcbcomponents\":[{}],\"pcesvn\":{},\"tdxtcbcomponents\":[{}]}},\
+             \"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{status}\"{}}}]}}",
+            hex::encode_upper(self.platform.fmspc),
+            "0".repeat(96),
+            tee_tcb_svn[1],
+            "0".repeat(96),
+            tee_tcb_svn[0],
+            comps(&self.platform.cpu_svn),
+            self.platform.pce_svn,
+            comps(&tdx),
+            if status == "UpToDate" {
+                String::new()
+            } else {
+                ",\"advisoryIDs\":[\"INTEL-SA-00000\"]".into()
+            },
+        );
+        let qe_identity = format!(
+            "{{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"tcbEvaluationDataNumber\":17,\
+             \"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\
+             \"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"{}\",\"isvprodid\":2,\
+             \"tcbLevels\":[{{\"tcb\":{{\"isvsvn\":4}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}}]}}",
+            hex::encode_upper(self.qe_mr_signer)
+        );
+        let short = |s: &str| -> String {
+            // 2025-06-19T10:16:03Z -> 250619101603Z
+            let d: String = s.chars().filter(char::is_ascii_digit).collect();
+            format!("{}Z", d.get(2..14).unwrap_or_default())
+        };
+        let chain = format!("{}{}", pem(&tcert), pem(&self.root_der));
+        let j = serde_json::json!({
+            "pck_crl_issuer_chain": format!("{}{}", pem(&self.pck_ca_der), pem(&self.root_der)),
+            "root_ca_crl": hex::encode(self.crl(TEST_ROOT_CN, &self.root_key, &short(issue), &short(next_update), &[])),
+            "pck_crl": hex::encode(self.crl(TEST_PCK_CA_CN, &self.pck_ca_key, &short(issue), &short(next_update), if revoke_pck { &[3] } else { &[] })),
+            "tcb_info_issuer_chain": chain,
+            "tcb_info": tcb_info,
+            "tcb_info_signature": hex::encode(sign_raw(&tk, tcb_info.as_bytes())),
+            "qe_identity_issuer_chain": chain,
+            "qe_identity": qe_identity,
+            "qe_identity_signature": hex::encode(sign_raw(&tk, qe_identity.as_bytes())),
+        });
+        serde_json::to_vec_pretty(&j).unwrap_or_default()
+    }
+}
+
+// ------------------------------------------------------------ kernel ----
+
+/// The TD the fake kernel runs.
+#[derive(Debug, Clone)]
+pub struct FakeTd {
+    /// MRTD.
+    pub mr_td: [u8; 48],
+    /// MRCONFIGID.
+    pub mr_config_id: [u8; 48],
+    /// MROWNER.
+    pub mr_owner: [u8; 48],
+    /// TD attributes.
+    pub td_attributes: u64,
+    /// XFAM.
+    pub xfam: u64,
+    /// TEE_TCB_SVN.
+    pub tee_tcb_svn: [u8; 16],
+    /// RTMR0..3.
+    pub rtmr: [[u8; 48]; 4],
+    /// Quote version produced (4, or 5 with a TD 1.5 body).
+    pub quote_version: u16,
+}
+
+impl Default for FakeTd {
+    fn default() -> Self {
+        let mut svn = [0u8; 16];
+        svn[..3].copy_from_slice(&[6, 1, 3]);
+        Self {
+            mr_td: [0x7d; 48],
+            mr_config_id: [0xc0; 48],
+            mr_owner: [0; 48],
+            td_attributes: 1 << 28, // SEPT_VE_DISABLE
+            xfam: 0x61ae7,
+            tee_tcb_svn: svn,
+            rtmr: [[0x01; 48], [0x02; 48], [0; 48], [0; 48]],
+            quote_version: 4,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ReportEntry {
+    inblob: Option<[u8; 64]>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    td: FakeTd,
+    reports: BTreeMap<PathBuf, ReportEntry>,
+    busy: u32,
+    racer: bool,
+    outblob_override: Option<Vec<u8>>,
+    tsm_mr: bool,
+    configfs: bool,
+}
+
+/// An in-memory TDX guest kernel. NO SECURITY.
+#[derive(Debug, Clone)]
+pub struct FakeKernel {
+    pki: Arc<TestPki>,
+    st: Arc<Mutex<State>>,
+}
+
+/// Virtual configfs-tsm root of the fake.
+pub const FAKE_TSM_ROOT: &str = "/fake/sys/kernel/config/tsm/report";
+/// Virtual tsm-mr directory of the fake.
+pub const FAKE_MR_DIR: &str = "/fake/sys/devices/virtual/misc/tdx_guest/measurements";
+
+fn errno(e: i32) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e)
+}
+
+impl FakeKernel {
+    /// A fake TD signed by `pki`.
+    pub fn new(pki: TestPki, td: FakeTd) -> Self {
+        Self {
+            pki: Arc::new(pki),
+            st: Arc::new(Mutex::new(State {
+                td,
+                reports: BTreeMap::new(),
+                busy: 0,
+                racer: false,
+                outblob_override: None,
+                tsm_mr: true,
+                configfs: true,
+            })),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> std::io::Result<T> {
+        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+        Ok(f(&mut g))
+    }
+
+    /// The next `n` reads of `outblob` fail with `EBUSY`.
+    pub fn inject_busy(&self, n: u32) {
+        let _ = self.with(|s| s.busy = n);
+    }
+
+    /// Another process writes `inblob` between our write and read.
+    pub fn inject_concurrent_writer(&self, on: bool) {
+        let _ = self.with(|s| s.racer = on);
+    }
+
+    /// `outblob` returns these bytes (e.g. a CWT).
+    pub fn override_outblob(&self, blob: Option<Vec<u8>>) {
+        let _ = self.with(|s| s.outblob_override = blob);
+    }
+
+    /// Remove the tsm-mr files (a kernel before 6.16) or configfs-tsm.
+    pub fn set_interfaces(&self, tsm_mr: bool, configfs: bool) {
+        let _ = self.with(|s| {
+            s.tsm_mr = tsm_mr;
+            s.configfs = configfs;
+        });
+    }
+
+    /// Extend an RTMR behind the SDK's back (as another process would).
+    pub fn extend_raw(&self, idx: usize, digest: &[u8; 48]) {
+        let _ = self.with(|s| {
+            if let Some(r) = s.td.rtmr.get_mut(idx) {
+                *r = tee_core::measurement::extend_sha384(r, digest);
+            }
+        });
+    }
+
+    /// Current number of report directories (to check `rmdir` on drop).
+    pub fn open_reports(&self) -> usize {
+        self.with(|s| s.reports.len()).unwrap_or(usize::MAX)
+    }
+
+    /// A backend configuration over this fake, logging to `event_log`.
+    pub fn config(&self, event_log: PathBuf) -> GuestConfig {
+        GuestConfig {
+            device: Arc::new(self.clone()),
+            fs: Arc::new(self.clone()),
+            tsm_report_root: FAKE_TSM_ROOT.into(),
+            measurements_dir: FAKE_MR_DIR.into(),
+            event_log,
+            ccel_data: None,
+            busy_retries: 4,
+            backoff: Duration::from_millis(1),
+        }
+    }
+
+    /// The TD report body (1.0, or 1.5 for quote version 5).
+    fn body(td: &FakeTd, report_data: &[u8; 64]) -> Vec<u8> {
+        let mut b = vec![0u8; if td.quote_version == 5 { 648 } else { 584 }];
+        b[0..16].copy_from_slice(&td.tee_tcb_svn);
+        b[16..64].copy_from_slice(&Sha384::digest(b"test TDX module"));
+        b[120..128].copy_from_slice(&td.td_attributes.to_le_bytes());
+        b[128..136].copy_from_slice(&td.xfam.to_le_bytes());
+        b[136..184].copy_from_slice(&td.mr_td);
+        b[184..232].copy_from_slice(&td.mr_config_id);
+        b[232..280].copy_from_slice(&td.mr_owner);
+        for (i, r) in td.rtmr.iter().enumerate() {
+            b[328 + 48 * i..376 + 48 * i].copy_from_slice(r);
+        }
+        b[520..584].copy_from_slice(report_data);
+        if td.quote_version == 5 {
+            b[584..600].copy_from_slice(&td.tee_tcb_svn);
+        }
+        b
+    }
+
+    /// A quote as the fake's configfs-tsm would return it.
+    pub fn make_quote(&self, report_data: &[u8; 64]) -> Vec<u8> {
+        let td = self.with(|s| s.td.clone()).unwrap_or_default();
+        let body = Self::body(&td, report_data);
+        let bt = if td.quote_version == 5 { 3 } else { 2 };
+        self.pki.quote(td.quote_version, bt, &body)
+    }
+
+    fn tdreport(td: &FakeTd, report_data: &[u8; 64]) -> [u8; TDREPORT_LEN] {
+        let mut r = [0u8; TDREPORT_LEN];
+        r[0..4].copy_from_slice(&[0x81, 0, 1, 0]);
+        r[16..32].copy_from_slice(&[3; 16]);
+        r[128..192].copy_from_slice(report_data);
+        r[256..264].copy_from_slice(&[0xff, 1, 3, 0, 0, 0, 0, 0]);
+        r[264..280].copy_from_slice(&td.tee_tcb_svn);
+        r[512..520].copy_from_slice(&td.td_attributes.to_le_bytes());
+        r[520..528].copy_from_slice(&td.xfam.to_le_bytes());
+        r[528..576].copy_from_slice(&td.mr_td);
+        r[576..624].copy_from_slice(&td.mr_config_id);
+        r[624..672].copy_from_slice(&td.mr_owner);
+        for (i, m) in td.rtmr.iter().enumerate() {
+            r[720 + 48 * i..768 + 48 * i].copy_from_slice(m);
+        }
+        let h1: [u8; 48] = Sha384::digest(&r[256..495]).into();
+        let h2: [u8; 48] = Sha384::digest(&r[512..1024]).into();
+        r[32..80].copy_from_slice(&h1);
+        r[80..128].copy_from_slice(&h2);
+        r
+    }
+
+    fn report_entry(p: &Path) -> Option<(PathBuf, String)> {
+        let parent = p.parent()?;
+        if parent.parent()? != Path::new(FAKE_TSM_ROOT) {
+            return None;
+        }
+        Some((
+            parent.to_path_buf(),
+            p.file_name()?.to_string_lossy().into_owned(),
+        ))
+    }
+
+    fn rtmr_index(p: &Path) -> Option<usize> {
+        if p.parent()? != Path::new(FAKE_MR_DIR) {
+            return None;
+        }
+        let n = p.file_name()?.to_str()?;
+        let i = n
+            .strip_prefix("rtmr")?
+            .strip_suffix(":sha384")?
+            .parse::<usize>()
+            .ok()?;
+        (i < 4).then_some(i)
+    }
+}
+
+impl TdxGuestDevice for FakeKernel {
+    fn get_report0(&self, report_data: &[u8; 64]) -> Result<[u8; TDREPORT_LEN]> {
+        let td = self
+            .with(|s| s.td.clone())
+            .map_err(|e| Error::device(DeviceErrorKind::Io, "fake /dev/tdx_guest", e))?;
+        Ok(Self::tdreport(&td, report_data))
+    }
+}
+
+impl KernelFs for FakeKernel {
+    fn mkdir(&self, p: &Path) -> std::io::Result<()> {
+        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+        if !g.configfs || p.parent() != Some(Path::new(FAKE_TSM_ROOT)) {
+            return Err(errno(libc::ENOENT));
+        }
+        if g.reports.contains_key(p) {
+            return Err(errno(libc::EEXIST));
+        }
+        g.reports.insert(p.to_path_buf(), ReportEntry::default());
+        Ok(())
+    }
+
+    fn rmdir(&self, p: &Path) -> std::io::Result<()> {
+        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+        g.reports
+            .remove(p)
+            .map(|_| ())
+            .ok_or_else(|| errno(libc::ENOENT))
+    }
+
+    fn read(&self, p: &Path) -> std::io::Result<Vec<u8>> {
+        if let Some(i) = Self::rtmr_index(p) {
+            let g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+            if !g.tsm_mr {
+                return Err(errno(libc::ENOENT));
+            }
+            return g
+                .td
+                .rtmr
+                .get(i)
+                .map(|r| r.to_vec())
+                .ok_or_else(|| errno(libc::ENOENT));
+        }
+        let (dir, attr) = Self::report_entry(p).ok_or_else(|| errno(libc::ENOENT))?;
+        let (rd, over) = {
+            let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+            let busy = g.busy;
+            let racer = g.racer;
+            let over = g.outblob_override.clone();
+            let e = g.reports.get_mut(&dir).ok_or_else(|| errno(libc::ENOENT))?;
+            match attr.as_str() {
+                "provider" => return Ok(b"tdx_guest\n".to_vec()),
+                "generation" => return Ok(format!("{}\n", e.generation).into_bytes()),
+                "outblob" => {}
+                _ => return Err(errno(libc::ENOENT)),
+            }
+            if racer {
+                e.generation += 1;
+                e.inblob = Some([0xEE; 64]);
+            }
+            let rd = e.inblob.ok_or_else(|| errno(libc::EINVAL))?;
+            if busy > 0 {
+                g.busy = busy - 1;
+                return Err(errno(libc::EBUSY));
+            }
+            (rd, over)
+        };
+        Ok(over.unwrap_or_else(|| self.make_quote(&rd)))
+    }
+
+    fn write(&self, p: &Path, data: &[u8]) -> std::io::Result<()> {
+        if let Some(i) = Self::rtmr_index(p) {
+            let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+            if !g.tsm_mr {
+                return Err(errno(libc::ENOENT));
+            }
+            let d: [u8; 48] = data.try_into().map_err(|_| errno(libc::EINVAL))?;
+            let r = g.td.rtmr.get_mut(i).ok_or_else(|| errno(libc::ENOENT))?;
+            *r = tee_core::measurement::extend_sha384(r, &d);
+            return Ok(());
+        }
+        let (dir, attr) = Self::report_entry(p).ok_or_else(|| errno(libc::ENOENT))?;
+        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
+        let e = g.reports.get_mut(&dir).ok_or_else(|| errno(libc::ENOENT))?;
+        if attr != "inblob" {
+            return Err(errno(libc::EACCES));
+        }
+        // TDX: exactly 64 bytes (tdx_report_new_locked).
+        let d: [u8; 64] = data.try_into().map_err(|_| errno(libc::EINVAL))?;
+        e.inblob = Some(d);
+        e.generation += 1;
+        Ok(())
+    }
+
+    fn exists(&self, p: &Path) -> bool {
+        let Ok(g) = self.st.lock() else { return false };
+        if p == Path::new(FAKE_TSM_ROOT) {
+            return g.configfs;
+        }
+        if p == Path::new(FAKE_MR_DIR) || Self::rtmr_index(p).is_some() {
+            return g.tsm_mr;
+        }
+        g.reports.contains_key(p)
+    }
+}

@@ -1,0 +1,588 @@
+//! The TDX verifier: authenticity of DCAP quotes at an explicit time
+//! against the pinned Intel SGX Root CA, wrapping `dcap-qvl` for collateral
+//! evaluation and doing our own checks in the explicit no-collateral mode.
+
+use std::sync::Arc;
+
+use tee_core::claims::{Claim, TcbSummary};
+use tee_core::evidence::{endorsement, format};
+use tee_core::platforms::{TdxClaims, TimeWindow};
+use tee_core::{
+    Appraisal, Authenticity, Claims, Error, Evidence, HexBytes, Platform, PlatformClaims,
+    RegisterValue, ReportData, Result, TcbStatus, TrustRoot, UnixTime, Verified, Verifier,
+};
+
+use crate::collateral::{Collateral, CollateralProvider, PckCa};
+use crate::pki;
+use crate::quote::{INTEL_QE_VENDOR_ID, Quote};
+
+/// The Intel SGX Root CA (CN=Intel SGX Root CA, valid to 2049-12-31;
+/// SHA-256 `44a0196b…ab674d3`), pinned.
+pub const INTEL_SGX_ROOT_CA_DER: &[u8] = &crate::intel_root::DER;
+
+/// Where collateral comes from. Chosen explicitly; there is no silent
+/// fallback from one mode to another.
+#[derive(Debug, Clone)]
+pub enum CollateralSource {
+    /// The `tdx-collateral-v3-json` endorsement carried in the evidence
+    /// (missing → `MissingEndorsement`). The default.
+    FromEvidence,
+    /// This collateral, for every quote.
+    Given(Box<Collateral>),
+    /// Looked up by the quote's FMSPC.
+    Provider(Arc<dyn CollateralProvider>),
+    /// No collateral: check the quote signature, the QE report signature
+    /// and binding, and the PCK chain to the pinned root; the TCB is not
+    /// evaluated (`NotEvaluated`, `tcb_evaluated = false`).
+    None,
+}
+
+/// Verifier for Intel TDX DCAP quotes.
+#[derive(Debug, Clone)]
+pub struct TdxVerifier {
+    root_der: Vec<u8>,
+    source: CollateralSource,
+    allow_unchecked_revocation: bool,
+}
+
+impl Default for TdxVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Dangerous options: trust roots other than Intel's.
+pub mod danger {
+    use super::TdxVerifier;
+
+    /// A verifier trusting `root_der` instead of the Intel SGX Root CA.
+    /// For tests with a private PKI only.
+    pub fn verifier_with_test_root(root_der: Vec<u8>) -> TdxVerifier {
+        TdxVerifier {
+            root_der,
+            ..TdxVerifier::new()
+        }
+    }
+}
+
+enum TcbOutcome {
+    Evaluated {
+        status: TcbStatus,
+        advisory_ids: Vec<String>,
+        window: TimeWindow,
+        revocation_checked: bool,
+    },
+    NotEvaluated,
+}
+
+impl TdxVerifier {
+    /// A verifier pinning the Intel SGX Root CA, taking collateral from the
+    /// evidence.
+    pub fn new() -> Self {
+        Self {
+            root_der: INTEL_SGX_ROOT_CA_DER.to_vec(),
+            source: CollateralSource::FromEvidence,
+            allow_unchecked_revocation: false,
+        }
+    }
+
+    /// Choose the collateral source.
+    #[must_use]
+    pub fn with_collateral_source(mut self, source: CollateralSource) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Use this collateral for every quote.
+    #[must_use]
+    pub fn with_collateral(self, c: Collateral) -> Self {
+        self.with_collateral_source(CollateralSource::Given(Box::new(c)))
+    }
+
+    /// Look collateral up with a provider.
+    #[must_use]
+    pub fn with_provider(self, p: Arc<dyn CollateralProvider>) -> Self {
+        self.with_collateral_source(CollateralSource::Provider(p))
+    }
+
+    /// Explicitly verify without collateral (the TCB is not evaluated).
+    #[must_use]
+    pub fn without_collateral(self) -> Self {
+        self.with_collateral_source(CollateralSource::None)
+    }
+
+    /// DANGEROUS: accept collateral that has no CRLs. Revocation of the
+    /// PCK and intermediate certificates is then not checked and the claims
+    /// say so (`revocation_checked = false`). Without this, collateral
+    /// lacking CRLs is a `MissingEndorsement` error.
+    #[must_use]
+    pub fn dangerous_allow_collateral_without_crls(mut self) -> Self {
+        self.allow_unchecked_revocation = true;
+        self
+    }
+
+    fn collateral_for(&self, ev: &Evidence, q: &Quote) -> Result<Option<Collateral>> {
+        match &self.source {
+            CollateralSource::None => Ok(None),
+            CollateralSource::Given(c) => Ok(Some((**c).clone())),
+            CollateralSource::FromEvidence => match ev.endorsement(endorsement::TDX_COLLATERAL_JSON) {
+                Some(j) => Collateral::from_json(j).map(Some),
+                None => Err(Authenticity::MissingEndorsement {
+                    what: "TDX collateral (tdx-collateral-v3-json endorsement); or choose a collateral source \
+                           or the explicit no-collateral mode"
+                        .into(),
+                }
+                .into()),
+            },
+            CollateralSource::Provider(p) => {
+                let (fmspc, ca) = pck_identity(q)?;
+                p.collateral(fmspc, ca).map(Some)
+            }
+        }
+    }
+
+    /// Verify a raw quote (with optional collateral per the configured
+    /// source) and return the TDX claims.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_quote(
+        &self,
+        raw: &[u8],
+        collateral: Option<&Collateral>,
+        at: UnixTime,
+    ) -> Result<Claims> {
+        let q = Quote::parse(raw)?;
+        self.verify_parsed(raw, &q, collateral, at)
+    }
+
+    fn verify_parsed(
+        &self,
+        raw: &[u8],
+        q: &Quote,
+        collateral: Option<&Collateral>,
+        at: UnixTime,
+    ) -> Result<Claims> {
+        let outcome = match collateral {
+            None => {
+                if !matches!(self.source, CollateralSource::None) {
+                    return Err(Error::Misuse(
+                        "no collateral given; use TdxVerifier::without_collateral() to verify without it".into(),
+                    ));
+                }
+                own_checks(raw, q, &self.root_der, at)?;
+                TcbOutcome::NotEvaluated
+            }
+            Some(c) if !c.has_crls() => {
+                check_fmspc(q, c)?;
+                if !self.allow_unchecked_revocation {
+                    return Err(Authenticity::MissingEndorsement {
+                        what: "CRLs in the collateral (use the dangerous no-CRL option to accept collateral without them)"
+                            .into(),
+                    }
+                    .into());
+                }
+                own_checks(raw, q, &self.root_der, at)?;
+                let dates = c.dates()?;
+                dates.check(at)?;
+                let (status, advisory_ids) = crate::nocrl::evaluate(q, c, &self.root_der, at)?;
+                TcbOutcome::Evaluated {
+                    status,
+                    advisory_ids,
+                    window: dates.window(),
+                    revocation_checked: false,
+                }
+            }
+            Some(c) => {
+                // Our own checks first (precise typed errors, and a second
+                // implementation of the cryptographic checks), then
+                // dcap-qvl's full collateral evaluation.
+                if q.pck_chain_pem().is_some() {
+                    own_checks(raw, q, &self.root_der, at)?;
+                }
+                check_fmspc(q, c)?;
+                let dates = c.dates()?;
+                dates.check(at)?;
+                let verifier = dcap_qvl::verify::QuoteVerifier::new(self.root_der.clone())
+                    .allow_debug(true)
+                    .allow_service_td(true);
+                let (status, advisory_ids) = match verifier.verify(raw, &c.inner, at.as_secs()) {
+                    Ok(r) => (status_from_dcap(&r.status)?, r.advisory_ids),
+                    Err(e) => match map_dcap_error(&e, at) {
+                        Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new()),
+                        Mapped::Err(e) => return Err(e),
+                    },
+                };
+                TcbOutcome::Evaluated {
+                    status,
+                    advisory_ids,
+                    window: dates.window(),
+                    revocation_checked: true,
+                }
+            }
+        };
+        build_claims(q, outcome, at)
+    }
+}
+
+/// The collateral must be for the quote's platform (checked before any
+/// other collateral check so the error names the real problem).
+fn check_fmspc(q: &Quote, c: &Collateral) -> Result<()> {
+    let Ok((fmspc, _)) = pck_identity(q) else {
+        return Ok(()); // no embedded chain: dcap-qvl checks it with the collateral's chain
+    };
+    let want = c.fmspc()?;
+    if fmspc != want {
+        return Err(Authenticity::Mismatch {
+            what: "FMSPC",
+            detail: format!(
+                "quote's PCK is for FMSPC {}, the collateral's TCB info for {}",
+                hex::encode_upper(fmspc),
+                hex::encode_upper(want)
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// FMSPC and PCK CA of the quote's embedded PCK certificate.
+pub(crate) fn pck_identity(q: &Quote) -> Result<([u8; 6], PckCa)> {
+    let pem = q.pck_chain_pem().ok_or_else(|| {
+        Error::Authenticity(Authenticity::MissingEndorsement {
+            what: format!(
+                "PCK certificate chain (quote carries certification data type {})",
+                q.qe.pck_cert_type
+            ),
+        })
+    })?;
+    let certs = pki::parse_pem_chain(pem)?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
+    let der = der::Encode::to_der(leaf).map_err(|e| Error::encoding("PCK certificate", e))?;
+    let ext = dcap_qvl::intel::parse_pck_extension(&der)
+        .map_err(|e| Error::bad_field("PCK certificate", "SGX extension", format_args!("{e:#}")))?;
+    let issuer = leaf.tbs_certificate().issuer().to_string();
+    let ca = if issuer.contains("Processor") {
+        PckCa::Processor
+    } else {
+        PckCa::Platform
+    };
+    Ok((ext.fmspc, ca))
+}
+
+/// The no-collateral checks: QE vendor, PCK chain to the pinned root
+/// (no revocation), QE report signature by the PCK, QE report binding of
+/// the attestation key, and the quote signature.
+pub(crate) fn own_checks(raw: &[u8], q: &Quote, root_der: &[u8], at: UnixTime) -> Result<()> {
+    if q.header.qe_vendor_id != INTEL_QE_VENDOR_ID {
+        return Err(Authenticity::Mismatch {
+            what: "QE vendor id",
+            detail: "not Intel's QE".into(),
+        }
+        .into());
+    }
+    let pem = q.pck_chain_pem().ok_or_else(|| {
+        Error::Authenticity(Authenticity::MissingEndorsement {
+            what: format!(
+                "PCK certificate chain (quote carries certification data type {}; type 5 needed without a PCK chain in the collateral)",
+                q.qe.pck_cert_type
+            ),
+        })
+    })?;
+    let certs = pki::parse_pem_chain(pem)?;
+    pki::verify_chain(&certs, root_der, at)?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
+    pki::verify_with_cert(
+        leaf,
+        &q.qe.qe_report_raw,
+        &q.qe.qe_report_signature,
+        "QE report signature",
+    )?;
+    // A debug-mode QE's memory is readable by the host: its signature proves nothing.
+    if q.qe.qe_report.attributes[0] & 0x02 != 0 {
+        return Err(Authenticity::Mismatch {
+            what: "QE report attributes",
+            detail: "the quoting enclave runs in debug mode".into(),
+        }
+        .into());
+    }
+    let h = pki::qe_binding_hash(&q.attestation_key, &q.qe.qe_auth_data);
+    if q.qe.qe_report.report_data[..32] != h || q.qe.qe_report.report_data[32..] != [0u8; 32] {
+        return Err(Authenticity::Mismatch {
+            what: "QE report binding",
+            detail: "QE report data != SHA-256(attestation key || QE auth data) || zeros".into(),
+        }
+        .into());
+    }
+    let signed = q
+        .signed_bytes(raw)
+        .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
+    pki::verify_raw(&q.attestation_key, signed, &q.signature, "quote signature")
+}
+
+/// Map a `dcap-qvl` status name. TD 1.5 "relaunch advised" statuses are
+/// reported as the corresponding out-of-date status (fail closed).
+pub(crate) fn status_from_dcap(s: &str) -> Result<TcbStatus> {
+    match s {
+        "TDRelaunchAdvised" => return Ok(TcbStatus::OutOfDate),
+        "TDRelaunchAdvisedConfigurationNeeded" => {
+            return Ok(TcbStatus::OutOfDateConfigurationNeeded);
+        }
+        _ => {}
+    }
+    TcbStatus::from_name(s).ok_or_else(|| {
+        Error::Authenticity(Authenticity::Other {
+            detail: format!("unknown TCB status `{s}` from the evaluator"),
+        })
+    })
+}
+
+enum Mapped {
+    NoMatchingTcbLevel,
+    Err(Error),
+}
+
+/// Map `dcap-qvl`'s `anyhow` errors (the full context chain, via `{:#}`) into typed errors.
+fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
+    let t = at.as_secs();
+    let msg = format!("{e:#}");
+    let has = |s: &str| msg.contains(s);
+    let auth = |a: Authenticity| Mapped::Err(Error::Authenticity(a));
+    if has("No matching TCB level") {
+        return Mapped::NoMatchingTcbLevel;
+    }
+    if has("TCB status is invalid: Revoked") {
+        return auth(Authenticity::Revoked {
+            what: "platform TCB (TCB status Revoked)".into(),
+        });
+    }
+    if has("CertRevoked") {
+        return auth(Authenticity::Revoked {
+            what: format!("certificate ({msg})"),
+        });
+    }
+    if has("CertExpired") || has("CrlExpired") || has("expired") {
+        // Precise dates come from our own pre-checks; this is a fallback.
+        return auth(Authenticity::Expired {
+            what: msg,
+            not_after: 0,
+            at: t,
+        });
+    }
+    if has("CertNotValidYet") || has("in the future") {
+        return auth(Authenticity::NotYetValid {
+            what: msg,
+            not_before: 0,
+            at: t,
+        });
+    }
+    if has("Unsupported DCAP PCK cert format") {
+        return auth(Authenticity::MissingEndorsement {
+            what: "PCK certificate chain (the quote carries none; add it to the collateral)".into(),
+        });
+    }
+    if has("Unknown QE vendor ID") {
+        return auth(Authenticity::Mismatch {
+            what: "QE vendor id",
+            detail: "not Intel's QE".into(),
+        });
+    }
+    if has("Fmspc mismatch") {
+        return auth(Authenticity::Mismatch {
+            what: "FMSPC",
+            detail: "the TCB info is for another platform".into(),
+        });
+    }
+    if has("non-TDX TCB info") {
+        return auth(Authenticity::Mismatch {
+            what: "TCB info type",
+            detail: msg,
+        });
+    }
+    if has("Signature is invalid for qe_report") {
+        return auth(Authenticity::BadSignature {
+            what: "QE report signature",
+        });
+    }
+    if has("ISV enclave report signature is invalid") {
+        return auth(Authenticity::BadSignature {
+            what: "quote signature",
+        });
+    }
+    if has("Signature is invalid for tcb_info") {
+        return auth(Authenticity::BadSignature {
+            what: "TCB info signature",
+        });
+    }
+    if has("Signature is invalid for qe_identity") {
+        return auth(Authenticity::BadSignature {
+            what: "QE identity signature",
+        });
+    }
+    if has("QE report hash mismatch") || has("Invalid QE auth data length") {
+        return auth(Authenticity::Mismatch {
+            what: "QE report binding",
+            detail: "QE report data != SHA-256(attestation key || QE auth data)".into(),
+        });
+    }
+    if has("UnknownIssuer") || has("certificate chain") || has("BadSignature") || has("root ca") {
+        return auth(Authenticity::BadChain { detail: msg });
+    }
+    if has("Debug mode")
+        || has("profiling")
+        || has("migration")
+        || has("SEPT_VE_DISABLE")
+        || has("SERVTD")
+        || has("Reserved bits in TD attributes")
+        || has("MR service TD")
+    {
+        let mut a = Appraisal::default();
+        a.check("tdx.dcap_attributes", false, msg);
+        return Mapped::Err(Error::Policy(a));
+    }
+    if has("CRL") && (has("Signature") || has("UnknownIssuer") || has("Unsupported")) {
+        return auth(Authenticity::BadChain {
+            detail: format!("CRL not issued by the trusted root or PCK CA: {msg}"),
+        });
+    }
+    if has("Failed to decode") || has("Failed to parse") {
+        return Mapped::Err(Error::encoding("TDX quote or collateral", msg));
+    }
+    if has("QE") || has("MRSIGNER") || has("ISVPRODID") || has("isvprodid") || has("mrsigner") {
+        return auth(Authenticity::Mismatch {
+            what: "QE identity",
+            detail: msg,
+        });
+    }
+    auth(Authenticity::Other { detail: msg })
+}
+
+fn build_claims(q: &Quote, outcome: TcbOutcome, at: UnixTime) -> Result<Claims> {
+    let b = &q.body;
+    let attrs = b.attributes();
+    let fmspc = pck_identity(q).map(|(f, _)| f.to_vec()).unwrap_or_default();
+    let (tcb_status, advisory_ids, window, evaluated, revocation_checked) = match outcome {
+        TcbOutcome::Evaluated {
+            status,
+            advisory_ids,
+            window,
+            revocation_checked,
+        } => (status, advisory_ids, Some(window), true, revocation_checked),
+        TcbOutcome::NotEvaluated => (TcbStatus::NotEvaluated, Vec::new(), None, false, false),
+    };
+    let h = |x: &[u8]| HexBytes(x.to_vec());
+    let tdx = TdxClaims {
+        version: q.header.version,
+        tcb_status,
+        advisory_ids: advisory_ids.clone(),
+        fmspc: HexBytes(fmspc),
+        mr_td: h(&b.mr_td),
+        rtmr0: h(&b.rtmr[0]),
+        rtmr1: h(&b.rtmr[1]),
+        rtmr2: h(&b.rtmr[2]),
+        rtmr3: h(&b.rtmr[3]),
+        mr_config_id: h(&b.mr_config_id),
+        mr_owner: h(&b.mr_owner),
+        mr_owner_config: h(&b.mr_owner_config),
+        mr_seam: h(&b.mr_seam),
+        mr_signer_seam: h(&b.mr_signer_seam),
+        report_data: h(&b.report_data),
+        td_attributes: attrs,
+        xfam: b.xfam,
+        tee_tcb_svn: h(&b.tee_tcb_svn),
+        tee_tcb_svn2: b.tee_tcb_svn2.map(|x| h(&x)),
+        mr_servicetd: b.mr_servicetd.map(|x| h(&x)),
+        collateral_window: window,
+        tcb_evaluated: evaluated,
+        revocation_checked,
+    };
+    let mut c = Claims::new(
+        Platform::Tdx,
+        format::TDX_QUOTE,
+        TrustRoot::Hardware {
+            vendor: "Intel".into(),
+        },
+        ReportData::new(b.report_data),
+        // Any "TD under debug" bit (DEBUG and the HGS+/PERF/PMT profiling
+        // bits of the TUD byte) makes the TD debug for appraisal, as Intel's
+        // QVL policy treats them.
+        b.td_attributes & 0xff != 0,
+        at,
+        PlatformClaims::Tdx(tdx),
+    );
+    c.launch_measurement = Claim::Value(h(&b.mr_td));
+    c.host_data = Claim::Value(h(&b.mr_config_id));
+    c.runtime_registers = Claim::Value(
+        b.rtmr
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RegisterValue {
+                index: i as u32,
+                value: h(r),
+            })
+            .collect(),
+    );
+    let mut svns = std::collections::BTreeMap::new();
+    for (i, v) in b.tee_tcb_svn.iter().enumerate() {
+        svns.insert(format!("tee_tcb_svn[{i}]"), u64::from(*v));
+    }
+    c.tcb = Claim::Value(TcbSummary {
+        status: tcb_status,
+        svns,
+        advisory_ids,
+    });
+    Ok(c)
+}
+
+impl Verifier for TdxVerifier {
+    fn platform(&self) -> Platform {
+        Platform::Tdx
+    }
+
+    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+        if evidence.platform != Platform::Tdx || evidence.format != format::TDX_QUOTE {
+            return Err(Error::Misuse(
+                format!(
+                    "TDX verifier given {} evidence of format `{}`",
+                    evidence.platform, evidence.format
+                )
+                .into(),
+            ));
+        }
+        let raw = &evidence.report;
+        let q = Quote::parse(raw)?;
+        let collateral = self.collateral_for(evidence, &q)?;
+        let mut claims = self.verify_parsed(raw, &q, collateral.as_ref(), at)?;
+        // Event logs: the firmware CCEL (TCG2 binary) and/or application
+        // events. With the firmware log every RTMR is compared; with only
+        // an application log, the registers it extends plus RTMR3 (the
+        // application register, which must then be fully explained by it).
+        let mut log = tee_core::EventLog::default();
+        let mut firmware = false;
+        if let Some(bin) = evidence.endorsement(endorsement::TCG2_EVENT_LOG) {
+            let parsed = crate::ccel::EventLog::parse(bin)?;
+            log.events.extend(parsed.to_core_events());
+            firmware = true;
+        }
+        if let Some(app) = &evidence.event_log {
+            log.events.extend(app.events.iter().cloned());
+        }
+        if (firmware || evidence.event_log.is_some())
+            && let Claim::Value(regs) = &claims.runtime_registers
+        {
+            let wanted: Vec<RegisterValue> = regs
+                .iter()
+                .filter(|r| {
+                    firmware || r.index == 3 || log.events.iter().any(|e| e.register == r.index)
+                })
+                .cloned()
+                .collect();
+            claims.event_log = Some(log.check_against(&wanted)?);
+        }
+        Ok(Verified::assert_verified_by_verifier(claims))
+    }
+}

@@ -1,0 +1,92 @@
+//! No input makes any parser or the verifier panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use tee_core::evidence::{endorsement, format};
+use tee_core::{Evidence, Platform, UnixTime, Verifier};
+use tee_tdx::ccel::{CcelTable, EventLog};
+use tee_tdx::quote::Quote;
+use tee_tdx::tdreport::TdReport;
+use tee_tdx::{Collateral, TdxVerifier};
+
+fn vector(rel: &str) -> Option<Vec<u8>> {
+    let dir =
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))?;
+    std::fs::read(dir.join(rel)).ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsers_never_panic(b in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = Quote::parse(&b);
+        let _ = TdReport::parse(&b);
+        let _ = EventLog::parse(&b);
+        let _ = CcelTable::parse(&b);
+        let _ = Collateral::from_json(&b);
+        let _ = tee_tdx::guest::applog::AppLog::parse(&b);
+        let _ = tee_tdx::guest::configfs::check_dcap_outblob(&b);
+    }
+
+    #[test]
+    fn structured_prefixes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..2048), v in 4u16..=5, bt in 0u16..5) {
+        // A valid-looking header then garbage, to reach deeper code.
+        let mut b = Vec::new();
+        b.extend_from_slice(&v.to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&0x81u32.to_le_bytes());
+        b.extend_from_slice(&[0u8; 40]);
+        if v == 5 {
+            b.extend_from_slice(&bt.to_le_bytes());
+            b.extend_from_slice(&648u32.to_le_bytes());
+        }
+        b.extend_from_slice(&tail);
+        let _ = Quote::parse(&b);
+        let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, b);
+        let _ = TdxVerifier::new().without_collateral().verify(&ev, UnixTime::from_secs(1_750_000_000));
+        let mut log = EventLog::encode_header();
+        log.extend_from_slice(&tail);
+        let _ = EventLog::parse(&log);
+    }
+
+    #[test]
+    fn mutated_real_quote_never_panics(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+        let Some(q) = vector("dcap-qvl/tdx_quote") else { return Ok(()) };
+        let c = vector("dcap-qvl/tdx_quote_collateral.json").unwrap();
+        let mut m = q.clone();
+        for (i, x) in edits {
+            let n = m.len();
+            m[i % n] = x;
+        }
+        m.truncate(cut % (q.len() + 1));
+        let _ = Quote::parse(&m);
+        let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, m).with_endorsement(endorsement::TDX_COLLATERAL_JSON, c);
+        let r = TdxVerifier::new().verify(&ev, UnixTime::from_secs(1_752_000_000));
+        prop_assert!(r.is_err() || ev.report == q);
+    }
+
+    #[test]
+    fn mutated_collateral_json_never_panics(i in any::<usize>(), x in any::<u8>()) {
+        let Some(c) = vector("dcap-qvl/tdx_quote_collateral.json") else { return Ok(()) };
+        let mut m = c.clone();
+        let n = m.len();
+        m[i % n] = x;
+        let _ = Collateral::from_json(&m);
+    }
+
+    #[test]
+    fn mutated_ccel_never_panics(edits in proptest::collection::vec((0usize..18200, any::<u8>()), 1..6)) {
+        let Some(d) = vector("go-tdx-guest/ccel/ccel_data.dat") else { return Ok(()) };
+        let mut m = d.clone();
+        for (i, x) in edits {
+            m[i] = x;
+        }
+        if let Ok(l) = EventLog::parse(&m) {
+            let _ = l.replay();
+            let _ = l.to_string();
+        }
+    }
+}
