@@ -11,50 +11,787 @@
 //!   verifier configured by those flags (pinned roots; collateral; keys).
 //! - `pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError>`:
 //!   platform-specific policy flags (e.g. `--accept-tcb-status`).
-//! - sev.rs only: `pub(crate) fn doctor(g: &Global, json: bool) -> Result<u8, CliError>`.
 //!
-//! Errors: `CliError::from(tee::Error)` maps to the documented exit codes
-//! (2 malformed, 3 authenticity, 4 policy, 5 unsupported); `CliError::usage` is 1.
-//! Helpers: `common::{read, write_atomic, parse_hex}`; JSON output of verification is
-//! generic (`verify::output`): raw claim fields are flattened into the top level.
-#![allow(dead_code, unused_variables)]
+//! PEF commands (`teectl pef ...`) work on ESM blobs and the simulated
+//! ultravisor. `check` exit codes: 0 the VM would enter secure mode; 4 a
+//! digest check failed (each failed check is named); 3 no lockbox can be
+//! unwrapped by that machine's TPM (or the digests do not authenticate
+//! under the unwrapped key); 2 malformed blob; 1 usage or I/O.
+#![allow(dead_code)]
 
-use tee::{Evidence, Platform, Policy, Verifier};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tee::pef::crypto::{RecipientKey, RsaKeyPair, sha256};
+use tee::pef::esm::{Digests, EsmBlob, EsmBlobBuilder};
+use tee::pef::machine::{SimMachine, TPM_PUB_PEM, launch};
+use tee::pef::uv::{EsmFailure, GuestImage};
+use tee::pef::{PefBackend, PefConfig, PefVerifier, SimSvmProcess, cpio};
+use tee::{Backend, Evidence, Platform, Policy, ReportData, SealPolicy, UnixTime, Verifier};
 
 use crate::Global;
-use crate::common::CliError;
+use crate::common::{self, CliError};
 use crate::verify::VerifyArgs;
-
-fn not_yet() -> CliError {
-    CliError::from(tee::Error::unsupported(
-        Platform::Pef,
-        tee::Operation::Verification,
-        "the PEF commands of teectl are not implemented yet",
-    ))
-}
 
 /// PEF subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Cmd {
-    /// Print a human-readable dump of a report or quote.
+    /// Create a simulated PEF machine (TPM wrapping key); writes DIR/tpm-pub.pem.
+    SimMachine {
+        /// Directory for the machine (tpm-pub.pem, tpm-priv.pem).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Build an ESM blob (svm-tool layout) for one or more machines.
+    BuildBlob(BuildBlobArgs),
+    /// Prepend the ESM cpio (opt/ibm/pef/<blob name>, padded to 512) to an initrd.
+    WrapInitrd {
+        /// The ESM blob.
+        #[arg(long, value_name = "BLOB")]
+        blob: PathBuf,
+        /// The original initrd.
+        #[arg(long, value_name = "FILE")]
+        initrd: PathBuf,
+        /// Output file.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Show a blob's structure, lockboxes and fingerprints (never a secret).
+    Inspect {
+        /// An ESM blob, or an initrd wrapped with wrap-initrd.
+        blob: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run UV_ESM in the simulator and print each check (exit 0/4/3/2).
+    Check(CheckArgs),
+    /// The whole PEF flow in the simulator.
+    Demo,
+    /// Print the ESM measurement a relying party expects (policy `allowed_measurements`).
+    Measurement {
+        /// The flat kernel binary.
+        #[arg(long, value_name = "FILE")]
+        kernel: PathBuf,
+        /// The original initrd (before wrapping).
+        #[arg(long, value_name = "FILE")]
+        initrd: PathBuf,
+        /// The exact kernel command line.
+        #[arg(long, value_name = "STRING", allow_hyphen_values = true)]
+        bootargs: String,
+        /// An RTAS image other than SLOF's stub.
+        #[arg(long, value_name = "FILE")]
+        rtas: Option<PathBuf>,
+    },
+    /// Print a human-readable dump of an owner-MAC report (raw or evidence JSON).
     Show {
         /// The file.
-        file: std::path::PathBuf,
+        file: PathBuf,
     },
 }
 
-pub(crate) fn run(g: &Global, cmd: Cmd) -> Result<u8, CliError> {
-    Err(not_yet())
+/// `build-blob` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BuildBlobArgs {
+    /// A machine's TPM wrapping-key public PEM (repeat for more machines;
+    /// the first becomes lockbox-1, the only one the ultravisor reads).
+    #[arg(long = "tpm-pub", value_name = "PEM", required = true)]
+    tpm_pub: Vec<PathBuf>,
+    /// The flat kernel binary (`objcopy -O binary -S vmlinux`).
+    #[arg(long, value_name = "FILE")]
+    kernel: PathBuf,
+    /// The original initrd (before wrapping).
+    #[arg(long, value_name = "FILE")]
+    initrd: PathBuf,
+    /// The exact kernel command line (byte-exact: spaces count).
+    #[arg(long, value_name = "STRING", allow_hyphen_values = true)]
+    bootargs: String,
+    /// Attach a secret file (repeatable): NAME=FILE.
+    #[arg(long = "attach", value_name = "NAME=FILE")]
+    attach: Vec<String>,
+    /// The owner's origin public key (PEM). Default: generate one and write
+    /// BLOB.origin-key.pem (private) and BLOB.origin-pub.pem next to the blob.
+    #[arg(long, value_name = "PEM")]
+    origin_key: Option<PathBuf>,
+    /// An RTAS image other than QEMU/SLOF's 20-byte stub.
+    #[arg(long, value_name = "FILE")]
+    rtas: Option<PathBuf>,
+    /// Output blob.
+    #[arg(short, long, value_name = "BLOB")]
+    output: PathBuf,
+}
+
+/// `check` arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The simulated machine directory (from sim-machine).
+    #[arg(long, value_name = "DIR")]
+    machine: PathBuf,
+    /// The flat kernel binary the guest loads.
+    #[arg(long, value_name = "FILE")]
+    kernel: PathBuf,
+    /// The wrapped initrd the guest loads.
+    #[arg(long, value_name = "WRAPPED")]
+    initrd: PathBuf,
+    /// The kernel command line the guest boots with.
+    #[arg(long, value_name = "STRING", allow_hyphen_values = true)]
+    bootargs: String,
+    /// An RTAS image other than SLOF's stub.
+    #[arg(long, value_name = "FILE")]
+    rtas: Option<PathBuf>,
+    /// Machine-readable output (same exit codes).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
+    match cmd {
+        Cmd::SimMachine { dir } => sim_machine(&dir),
+        Cmd::BuildBlob(a) => build_blob(&a),
+        Cmd::WrapInitrd {
+            blob,
+            initrd,
+            output,
+        } => wrap_initrd(&blob, &initrd, &output),
+        Cmd::Inspect { blob, json } => inspect(&blob, json),
+        Cmd::Check(a) => check(&a),
+        Cmd::Demo => demo(),
+        Cmd::Measurement {
+            kernel,
+            initrd,
+            bootargs,
+            rtas,
+        } => {
+            let (k, i) = (common::read(&kernel)?, common::read(&initrd)?);
+            let d = match rtas {
+                Some(r) => Digests::compute(&common::read(&r)?, &k, &i, &bootargs)?,
+                None => Digests::for_slof(&k, &i, &bootargs)?,
+            };
+            println!("{}", hex::encode(d.measurement()));
+            Ok(0)
+        }
+        Cmd::Show { file } => show(&file),
+    }
+}
+
+fn sim_machine(dir: &Path) -> Result<u8, CliError> {
+    let m = SimMachine::create()?;
+    m.save(dir)?;
+    let pem = m.public_pem()?;
+    println!("simulated PEF machine created in {}", dir.display());
+    println!(
+        "  TPM wrapping key (0x81800001) public PEM: {}",
+        dir.join(TPM_PUB_PEM).display()
+    );
+    println!("  fingerprint: sha256:{}", hex::encode(sha256(&pem)));
+    println!("  (tpm-priv.pem is the simulator's private key; a real TPM never exports it)");
+    Ok(0)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
+    let kernel = common::read(&a.kernel)?;
+    let initrd = common::read(&a.initrd)?;
+    let digests = match &a.rtas {
+        Some(p) => Digests::compute(&common::read(p)?, &kernel, &initrd, &a.bootargs)?,
+        None => Digests::for_slof(&kernel, &initrd, &a.bootargs)?,
+    };
+    let origin = match &a.origin_key {
+        Some(p) => {
+            let pem = common::read(p)?;
+            // A private key (as `esm generate` pairs them) works too: its public half is used.
+            let r = if String::from_utf8_lossy(&pem).contains("PRIVATE KEY") {
+                RsaKeyPair::from_pkcs8_pem(&String::from_utf8_lossy(&pem))
+                    .and_then(|k| k.recipient())
+            } else {
+                RecipientKey::from_pem(&pem)
+            };
+            r.map_err(|e| CliError::from(e).context(p.display()))?
+        }
+        None => {
+            let k = RsaKeyPair::generate()?;
+            let priv_path = sibling(&a.output, ".origin-key.pem");
+            let pub_path = sibling(&a.output, ".origin-pub.pem");
+            common::write_atomic(&priv_path, k.to_pkcs8_pem()?.as_bytes())?;
+            common::write_atomic(&pub_path, &k.public_pem()?)?;
+            eprintln!(
+                "generated origin key: {} (private, unencrypted: keep it safe) and {}",
+                priv_path.display(),
+                pub_path.display()
+            );
+            k.recipient()?
+        }
+    };
+    let mut b = EsmBlobBuilder::new(&origin, "origin key")?;
+    for p in &a.tpm_pub {
+        let r = RecipientKey::from_pem(&common::read(p)?)
+            .map_err(|e| CliError::from(e).context(p.display()))?;
+        let name = b.authorize(
+            &r,
+            &format!(
+                "TPM key {}",
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ),
+        )?;
+        eprintln!(
+            "{name}: {} (sha256:{})",
+            p.display(),
+            hex::encode(r.fingerprint())
+        );
+    }
+    b.set_digests(&digests, "kernel, initrd, bootargs and RTAS digests")?;
+    let m = b.attach_measurement()?;
+    eprintln!(
+        "esm-measurement (the launch measurement of owner-rooted evidence): {}",
+        hex::encode(m)
+    );
+    for spec in &a.attach {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--attach {spec}: expected NAME=FILE")))?;
+        let data = common::read(Path::new(file))?;
+        b.attach(name, &data, &format!("attachment {name}"))?;
+    }
+    let blob = b.build()?;
+    common::write_atomic(&a.output, &blob)?;
+    println!("wrote {} ({} bytes)", a.output.display(), blob.len());
+    Ok(0)
+}
+
+fn blob_file_name(blob: &Path) -> Result<String, CliError> {
+    blob.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| CliError::usage(format!("{}: not a file path", blob.display())))
+}
+
+fn wrap_initrd(blob_path: &Path, initrd: &Path, out: &Path) -> Result<u8, CliError> {
+    let blob = common::read(blob_path)?;
+    EsmBlob::parse(&blob).map_err(|e| CliError::from(e).context(blob_path.display()))?;
+    let name = blob_file_name(blob_path)?;
+    let wrapped = cpio::wrap_initrd(&common::read(initrd)?, &blob, &name)?;
+    common::write_atomic(out, &wrapped)?;
+    println!(
+        "wrote {} ({} bytes): cpio opt/ibm/pef/{name} ({} bytes, 512-aligned) + initrd",
+        out.display(),
+        wrapped.len(),
+        cpio::esm_cpio(&name, &blob)?.len()
+    );
+    Ok(0)
+}
+
+/// The blob bytes from a blob file or a wrapped initrd.
+fn blob_bytes(file: &[u8]) -> Result<Vec<u8>, CliError> {
+    if file.starts_with(cpio::NEWC_MAGIC) {
+        let loc = cpio::locate_esm(file)
+            .map_err(|e| CliError::malformed(format!("wrapped initrd: {e}")))?;
+        let tail = file.get(loc.blob_offset..).unwrap_or(&[]);
+        let (_, total) = tee::pef::fdt::parse_prefix(tail)?;
+        return Ok(tail.get(..total).unwrap_or(&[]).to_vec());
+    }
+    Ok(file.to_vec())
+}
+
+fn inspect(path: &Path, json: bool) -> Result<u8, CliError> {
+    let bytes = blob_bytes(&common::read(path)?).map_err(|e| e.context(path.display()))?;
+    let blob = EsmBlob::parse(&bytes).map_err(|e| CliError::from(e).context(path.display()))?;
+    if json {
+        let v = serde_json::to_string_pretty(&blob)
+            .map_err(|e| CliError::usage(format!("JSON: {e}")))?;
+        println!("{v}");
+    } else {
+        print!("{}", blob.describe());
+    }
+    Ok(0)
+}
+
+fn check(a: &CheckArgs) -> Result<u8, CliError> {
+    let machine = SimMachine::load(&a.machine)?;
+    let initrd = common::read(&a.initrd)?;
+    let mut image = GuestImage::new(common::read(&a.kernel)?, initrd.clone(), a.bootargs.clone());
+    if let Some(r) = &a.rtas {
+        image.rtas = common::read(r)?;
+    }
+    let mut uv = machine.boot()?;
+    let o = launch(&mut uv, 1, &image);
+    let code = match &o.failure {
+        None => 0,
+        Some(EsmFailure::DigestMismatch(_)) => 4,
+        Some(
+            EsmFailure::NoLockbox1
+            | EsmFailure::Unwrap(_)
+            | EsmFailure::TpmNameMismatch
+            | EsmFailure::DigestsAuthentication,
+        ) => 3,
+        Some(_) => 2,
+    };
+    // When the unwrap fails, say whether this machine is in another lockbox.
+    let mut note = None;
+    if code == 3
+        && let Ok(bytes) = blob_bytes(&initrd)
+        && let Ok(blob) = EsmBlob::parse(&bytes)
+    {
+        let fp = sha256(&machine.public_pem()?);
+        note = match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
+            Some(l) if l.name != "lockbox-1" => Some(format!(
+                "this machine's key is in {} but the ultravisor reads only lockbox-1",
+                l.name
+            )),
+            Some(_) => None,
+            None => Some("no lockbox carries this machine's TPM key fingerprint".to_owned()),
+        };
+    }
+    let failure = o.failure.as_ref().map(ToString::to_string);
+    if a.json {
+        let checks: Vec<_> = o
+            .checks
+            .iter()
+            .map(|c| serde_json::json!({ "name": c.name, "ok": c.ok }))
+            .collect();
+        let failed: Vec<_> = o.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+        let v = serde_json::json!({
+            "secure": code == 0,
+            "uv_rc": o.uv_rc,
+            "guest_r3": o.guest_r3,
+            "checks": checks,
+            "failed_checks": failed,
+            "failure": failure,
+            "note": note,
+            "exit_code": code,
+        });
+        let text =
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::usage(format!("JSON: {e}")))?;
+        println!("{text}");
+        return Ok(code);
+    }
+    println!("UV_ESM on simulated machine {}:", a.machine.display());
+    for c in &o.checks {
+        println!("  {:<9}{}", c.name, if c.ok { "ok" } else { "MISMATCH" });
+    }
+    for c in o.checks.iter().filter(|c| !c.ok) {
+        println!("failed check: {}", c.name);
+    }
+    match failure {
+        None => println!("result: the VM would enter secure mode (U_SUCCESS)"),
+        Some(f) => println!(
+            "result: refused ({f}); the guest sees H_PARAMETER ({})",
+            o.guest_r3
+        ),
+    }
+    if let Some(n) = note {
+        println!("note: {n}");
+    }
+    Ok(code)
+}
+
+fn show(path: &Path) -> Result<u8, CliError> {
+    let bytes = common::read(path)?;
+    let report = match Evidence::from_json(&bytes) {
+        Ok(ev) => ev.report,
+        Err(_) => bytes,
+    };
+    let r =
+        tee::pef::report::parse(&report).map_err(|e| CliError::from(e).context(path.display()))?;
+    println!("PEF owner-MAC report (owner-rooted, not hardware-rooted)");
+    println!("  version:     {}", r.version);
+    println!("  key_id:      {}", hex::encode(r.key_id));
+    println!("  report_data: {}", r.report_data);
+    match r.esm_measurement {
+        Some(m) => println!("  esm_measurement: {}", hex::encode(m)),
+        None => println!("  esm_measurement: (none)"),
+    }
+    println!("  mac:         {}", hex::encode(r.mac));
+    Ok(0)
+}
+
+fn step(n: u32, s: &str) {
+    println!("\n[{n}] {s}");
+}
+
+fn demo() -> Result<u8, CliError> {
+    println!(
+        "PEF demo in the simulator (ultravisor, TPM and machine are modelled; see docs/pef.md)"
+    );
+    step(1, "firmware provisions the TPM wrapping key of a machine");
+    let machine = SimMachine::create()?;
+    let tpm_pub = machine.public_pem()?;
+    println!(
+        "    TPM key fingerprint sha256:{}",
+        hex::encode(sha256(&tpm_pub))
+    );
+
+    step(
+        2,
+        "the owner builds an ESM blob: digests + attest-key, seal-key, crypttab attachments",
+    );
+    let kernel = b"demo kernel: objcopy -O binary -S vmlinux".repeat(64);
+    let initrd = b"demo initramfs".repeat(64);
+    let bootargs = "root=/dev/mapper/root svm=on";
+    let mut attest_key = [0u8; 32];
+    let mut seal_key = [0u8; 32];
+    getrandom::fill(&mut attest_key).map_err(|e| CliError::usage(format!("random: {e}")))?;
+    getrandom::fill(&mut seal_key).map_err(|e| CliError::usage(format!("random: {e}")))?;
+    let origin = RsaKeyPair::generate()?;
+    let mut b = EsmBlobBuilder::new(&origin.recipient()?, "demo owner")?;
+    b.authorize(&RecipientKey::from_pem(&tpm_pub)?, "demo machine")?;
+    b.set_digests(
+        &Digests::for_slof(&kernel, &initrd, bootargs)?,
+        "demo digests",
+    )?;
+    let measurement = b.attach_measurement()?;
+    b.attach("attest-key", &attest_key, "owner attestation key")?;
+    b.attach("seal-key", &seal_key, "sealing secret")?;
+    b.attach("crypttab", b"root UUID=demo none luks", "LUKS passphrase")?;
+    let blob = b.build()?;
+    let wrapped = cpio::wrap_initrd(&initrd, &blob, "esmb.dtb")?;
+    print!("{}", EsmBlob::parse(&blob)?.describe());
+
+    step(3, "a tampered kernel is refused by UV_ESM");
+    let mut bad = kernel.clone();
+    if let Some(x) = bad.get_mut(100) {
+        *x ^= 1;
+    }
+    let mut uv = machine.boot()?;
+    let o = launch(&mut uv, 1, &GuestImage::new(bad, wrapped.clone(), bootargs));
+    for c in &o.checks {
+        println!("    {:<9}{}", c.name, if c.ok { "ok" } else { "MISMATCH" });
+    }
+    match &o.failure {
+        Some(f) => println!("    refused: {f}; guest sees H_PARAMETER ({})", o.guest_r3),
+        None => return Err(CliError::usage("demo: the tampered kernel was accepted")),
+    }
+
+    step(4, "the genuine guest enters secure mode");
+    let o = launch(&mut uv, 2, &GuestImage::new(kernel, wrapped, bootargs));
+    if let Some(f) = &o.failure {
+        return Err(CliError::usage(format!("demo: genuine guest refused: {f}")));
+    }
+    println!("    all four digests match; MSR[S]=1; re-entry at kbase");
+    let uv = Arc::new(Mutex::new(uv));
+
+    step(
+        5,
+        "an attachment is released once (UV_ESMB_GET_FILE, 64-byte chunks)",
+    );
+    let be = PefBackend::with_ultracalls(
+        Arc::new(SimSvmProcess::new(uv.clone(), 2, 100)),
+        PefConfig::default(),
+    );
+    let crypttab = be.secret("crypttab")?;
+    println!("    process 100 read crypttab ({} bytes)", crypttab.len());
+    let other = PefBackend::with_ultracalls(
+        Arc::new(SimSvmProcess::new(uv.clone(), 2, 101)),
+        PefConfig::default(),
+    );
+    match other.secret("crypttab") {
+        Err(e) => println!("    process 101 refused: {e}"),
+        Ok(_) => return Err(CliError::usage("demo: the second read was allowed")),
+    }
+
+    step(
+        6,
+        "owner-rooted evidence: a MAC under the provisioned attestation key",
+    );
+    let rd = ReportData::bind(b"demo nonce", b"");
+    let ev = be.attester()?.attest(&rd)?;
+    let at = UnixTime::now();
+    let claims = PefVerifier::with_key(&attest_key)?.verify(&ev, at)?;
+    println!(
+        "    verified with the owner's key; report data bound: {}",
+        claims.report_data == rd
+    );
+    if let tee::PlatformClaims::Pef(p) = &claims.platform_claims {
+        println!("    trust: {}", p.trust_statement);
+    }
+    println!(
+        "    launch measurement is the blob's ESM measurement: {}",
+        claims
+            .launch_measurement
+            .value()
+            .map(|m| m.0 == measurement)
+            == Some(true)
+    );
+    match PefVerifier::new().verify(&ev, at) {
+        Err(e) => println!("    without the key: {e}"),
+        Ok(_) => return Err(CliError::usage("demo: verified without a key")),
+    }
+
+    step(
+        7,
+        "sealing under a key derived from the seal-key attachment",
+    );
+    let pol = SealPolicy::measurement("demo");
+    let sealed = be.sealer()?.seal(b"demo secret", &pol)?;
+    let opened = be.sealer()?.unseal(&sealed, &pol)?;
+    println!(
+        "    sealed {} bytes, unsealed: {}",
+        sealed.len(),
+        opened.as_slice() == b"demo secret"
+    );
+    println!(
+        "\nruntime measurement: {}",
+        be.runtime_measurement()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    );
+    Ok(0)
 }
 
 pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
-    Err(not_yet())
+    let p = a.report.as_ref().ok_or_else(|| {
+        CliError::usage("PEF: give --report FILE (a raw owner-MAC report) or --evidence FILE")
+    })?;
+    let bytes = common::read(p)?;
+    tee::pef::report::parse(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
+    Ok(Evidence::new(
+        Platform::Pef,
+        tee::evidence::format::PEF_OWNER_MAC,
+        bytes,
+    ))
 }
 
 pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
-    Err(not_yet())
+    match &a.attestation_key {
+        Some(p) => Ok(Box::new(
+            PefVerifier::with_key(&common::read(p)?)
+                .map_err(|e| CliError::from(e).context(p.display()))?,
+        )),
+        // Fails verification with MissingEndorsement, explaining the key is needed.
+        None => Ok(Box::new(PefVerifier::new())),
+    }
 }
 
-pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError> {
+pub(crate) fn apply_policy(_a: &VerifyArgs, _p: &mut Policy) -> Result<(), CliError> {
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use clap::Parser as _;
+
+    fn teectl(args: &[&str]) -> u8 {
+        let mut v = vec!["teectl"];
+        v.extend_from_slice(args);
+        let cli = crate::Cli::try_parse_from(v).expect("arguments parse");
+        match crate::run(cli) {
+            Ok(c) => c,
+            Err(e) => e.code,
+        }
+    }
+
+    #[test]
+    fn build_wrap_check_exit_codes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n).to_str().unwrap().to_owned();
+        assert_eq!(teectl(&["pef", "sim-machine", "--dir", &p("m1")]), 0);
+        assert_eq!(teectl(&["pef", "sim-machine", "--dir", &p("m2")]), 0);
+        std::fs::write(p("kernel"), b"kernel bytes ".repeat(100)).unwrap();
+        std::fs::write(p("kernel2"), b"kernel bytez ".repeat(100)).unwrap();
+        std::fs::write(p("initrd"), b"initramfs").unwrap();
+        std::fs::write(p("pass"), b"passphrase").unwrap();
+        let attach = format!("crypttab={}", p("pass"));
+        let tpm = p("m1/tpm-pub.pem");
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &tpm,
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet",
+                "--attach",
+                &attach,
+                "-o",
+                &p("esmb.dtb"),
+            ]),
+            0
+        );
+        assert!(d.path().join("esmb.dtb.origin-key.pem").is_file());
+        let okey = format!("{}.origin-key.pem", p("esmb.dtb"));
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &tpm,
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet",
+                "--origin-key",
+                &okey,
+                "-o",
+                &p("esmb2.dtb"),
+            ]),
+            0
+        );
+        assert!(!d.path().join("esmb2.dtb.origin-key.pem").exists());
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "wrap-initrd",
+                "--blob",
+                &p("esmb.dtb"),
+                "--initrd",
+                &p("initrd"),
+                "-o",
+                &p("w")
+            ]),
+            0
+        );
+        assert_eq!(teectl(&["pef", "inspect", &p("esmb.dtb")]), 0);
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "measurement",
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet"
+            ]),
+            0
+        );
+        assert_eq!(teectl(&["pef", "inspect", "--json", &p("w")]), 0);
+        let check = |m: &str, k: &str, i: &str, b: &str| {
+            teectl(&[
+                "pef",
+                "check",
+                "--machine",
+                &p(m),
+                "--kernel",
+                &p(k),
+                "--initrd",
+                &p(i),
+                "--bootargs",
+                b,
+            ])
+        };
+        assert_eq!(check("m1", "kernel", "w", "svm=on quiet"), 0);
+        assert_eq!(check("m1", "kernel", "w", "svm=on quiet "), 4);
+        assert_eq!(check("m1", "kernel2", "w", "svm=on quiet"), 4);
+        assert_eq!(check("m2", "kernel", "w", "svm=on quiet"), 3);
+        assert_eq!(check("m1", "kernel", "initrd", "svm=on quiet"), 2);
+        std::fs::write(p("garbage"), b"garbage").unwrap();
+        assert_eq!(teectl(&["pef", "inspect", &p("garbage")]), 2);
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &p("garbage"),
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "x",
+                "--origin-key",
+                &tpm,
+                "-o",
+                &p("b2")
+            ]),
+            2
+        );
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "check",
+                "--machine",
+                &p("nope"),
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("w"),
+                "--bootargs",
+                "x"
+            ]),
+            1
+        );
+    }
+
+    #[test]
+    fn verify_owner_rooted_evidence() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n).to_str().unwrap().to_owned();
+        let key = [0x42u8; 32];
+        std::fs::write(p("key"), key).unwrap();
+        std::fs::write(p("other"), [0x43u8; 32]).unwrap();
+        let rd = tee::ReportData::bind(b"\x01\x02", b"");
+        let ev = tee::Evidence::new(
+            tee::Platform::Pef,
+            tee::evidence::format::PEF_OWNER_MAC,
+            tee::pef::report::produce(&key, &rd, None).unwrap(),
+        );
+        std::fs::write(p("ev.json"), ev.to_json().unwrap()).unwrap();
+        std::fs::write(p("report.bin"), &ev.report).unwrap();
+        let at = "2026-01-01T00:00:00Z";
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("key"),
+                "--nonce",
+                "0102",
+                "--at",
+                at
+            ]),
+            0
+        );
+        assert_eq!(
+            teectl(&["verify", "--evidence", &p("ev.json"), "--at", at]),
+            3,
+            "no key: missing endorsement"
+        );
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("other"),
+                "--at",
+                at
+            ]),
+            3
+        );
+        assert_eq!(
+            teectl(&[
+                "verify",
+                "--evidence",
+                &p("ev.json"),
+                "--attestation-key",
+                &p("key"),
+                "--nonce",
+                "0103",
+                "--at",
+                at
+            ]),
+            4
+        );
+        assert_eq!(teectl(&["pef", "show", &p("ev.json")]), 0);
+        assert_eq!(teectl(&["pef", "show", &p("report.bin")]), 0);
+    }
+
+    #[test]
+    fn demo_runs() {
+        assert_eq!(teectl(&["pef", "demo"]), 0);
+    }
 }

@@ -25,6 +25,13 @@ pub struct PefPolicy {
 }
 
 pub(crate) fn appraise(c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {
+    // Always visible in the appraisal: what a passing PEF verification means.
+    out.check(
+        "pef.trust_root",
+        c.trust_statement.starts_with("owner-rooted"),
+        "owner-rooted evidence: proves possession of the owner's ESM-provisioned attestation key, \
+         not a hardware signature",
+    );
     if p.allowed_key_ids.is_empty() {
         out.skip("pef.key_id", "no allowed key ids configured");
     } else {

@@ -1,0 +1,332 @@
+//! The owner-rooted evidence format `pef-owner-mac-v1` and its verifier.
+//!
+//! PEF has no vendor-signed report. What a secure VM *can* prove is that it
+//! holds a secret the ultravisor released to it: the owner puts an
+//! attestation key in the ESM blob as an attachment; the UV releases it
+//! only to a VM on an authorised machine (its TPM unwrapped `lockbox-1`)
+//! whose RTAS, kernel, initrd and boot arguments matched the owner's
+//! digests. A MAC under that key over the report data therefore says
+//! "some VM the owner's blob admitted produced this" — **rooted in the
+//! owner's key, not in hardware**. Anyone holding the key (the owner, and
+//! every admitted VM) can produce such reports.
+//!
+//! Layout (208 bytes, integers little-endian):
+//!
+//! ```text
+//! 0    magic            8   "PEFOMAC\0"
+//! 8    version          4   1
+//! 12   flags            4   bit 0: esm_measurement present; other bits reserved (zero)
+//! 16   key_id           32  SHA-256("tee-pef/attestation-key-id/v1" || key)
+//! 48   report_data      64
+//! 112  esm_measurement  64  Digests::measurement() of the blob (zero if absent)
+//! 176  mac              32  HMAC-SHA256(key, "tee-pef/owner-mac/v1" || bytes[0..176])
+//! ```
+//!
+//! The ESM measurement comes from the blob's `esm-measurement` attachment
+//! ([`crate::esm::MEASUREMENT_ATTACHMENT`]): a digest over the RTAS,
+//! kernel, initrd and boot-argument digests the ultravisor compared. It is
+//! exactly as trustworthy as the MAC: it says which digests the owner's
+//! blob pinned, not what hardware measured.
+
+use std::borrow::Cow;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tee_core::evidence::format::PEF_OWNER_MAC;
+use tee_core::platforms::PefClaims;
+use tee_core::{
+    Authenticity, Claim, Claims, Error, Evidence, HexBytes, MalformedKind, Platform,
+    PlatformClaims, ReportData, Result, TrustRoot, UnixTime, Verified, Verifier,
+};
+use zeroize::Zeroizing;
+
+/// Report magic.
+pub const MAGIC: &[u8; 8] = b"PEFOMAC\0";
+/// The only version written and read.
+pub const VERSION: u32 = 1;
+/// Report length.
+pub const REPORT_LEN: usize = 208;
+/// Length of the MAC-covered body.
+pub const BODY_LEN: usize = 176;
+/// Flag: the ESM measurement field is present.
+pub const FLAG_MEASUREMENT: u32 = 1;
+/// Minimum attestation key length.
+pub const MIN_KEY_LEN: usize = 32;
+const MAC_DOMAIN: &[u8] = b"tee-pef/owner-mac/v1";
+const KEY_ID_DOMAIN: &[u8] = b"tee-pef/attestation-key-id/v1";
+const WHAT: &str = "PEF owner-MAC report";
+
+/// The statement every PEF claim carries.
+pub const TRUST_STATEMENT: &str = "owner-rooted, not hardware-rooted: a MAC under an attestation key the workload owner \
+provisioned in the ESM blob; the IBM ultravisor released that key only after its TPM unwrapped lockbox-1 and the RTAS, \
+kernel, initrd and boot-argument digests matched, but no vendor key signs anything and anyone holding the owner's key \
+can produce this evidence";
+
+/// The public identifier of an attestation key.
+pub fn key_id(key: &[u8]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(KEY_ID_DOMAIN)
+        .chain_update(key)
+        .finalize()
+        .into()
+}
+
+fn mac(key: &[u8], body: &[u8]) -> Result<[u8; 32]> {
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .map_err(|_| Error::Misuse("HMAC key".into()))?;
+    m.update(MAC_DOMAIN);
+    m.update(body);
+    Ok(m.finalize().into_bytes().into())
+}
+
+/// Produce a report (the guest side).
+///
+/// # Errors
+/// [`Error::Misuse`] for a key shorter than [`MIN_KEY_LEN`].
+pub fn produce(
+    key: &[u8],
+    report_data: &ReportData,
+    esm_measurement: Option<&[u8; 64]>,
+) -> Result<Vec<u8>> {
+    if key.len() < MIN_KEY_LEN {
+        return Err(Error::Misuse(
+            "PEF attestation keys must be at least 32 bytes".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(REPORT_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    let flags = if esm_measurement.is_some() {
+        FLAG_MEASUREMENT
+    } else {
+        0
+    };
+    out.extend_from_slice(&flags.to_le_bytes());
+    out.extend_from_slice(&key_id(key));
+    out.extend_from_slice(report_data.as_bytes());
+    out.extend_from_slice(esm_measurement.unwrap_or(&[0u8; 64]));
+    let m = mac(key, &out)?;
+    out.extend_from_slice(&m);
+    Ok(out)
+}
+
+/// The parsed fields of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerMacReport<'a> {
+    /// Format version.
+    pub version: u32,
+    /// Key id.
+    pub key_id: [u8; 32],
+    /// Report data.
+    pub report_data: ReportData,
+    /// The ESM measurement, when the flag says it is present.
+    pub esm_measurement: Option<[u8; 64]>,
+    /// Signed range `[0, 176)`.
+    pub body: &'a [u8],
+    /// The MAC.
+    pub mac: &'a [u8],
+}
+
+/// Parse a report (no authentication).
+///
+/// # Errors
+/// [`Error::Malformed`]: wrong magic, unknown version (checked before any
+/// other field), wrong length.
+pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
+    let (magic, rest) = bytes
+        .split_at_checked(8)
+        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
+    if magic != MAGIC {
+        return Err(Error::bad_field(WHAT, "magic", "not \"PEFOMAC\\0\""));
+    }
+    let (ver, _) = rest
+        .split_at_checked(4)
+        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
+    let version = u32::from_le_bytes(
+        ver.try_into()
+            .map_err(|_| Error::truncated(WHAT, 12, bytes.len()))?,
+    );
+    if version != VERSION {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::UnsupportedVersion(version),
+        ));
+    }
+    if bytes.len() != REPORT_LEN {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::BadLength {
+                expected: REPORT_LEN,
+                actual: bytes.len(),
+            },
+        ));
+    }
+    let field = |r: core::ops::Range<usize>| {
+        let end = r.end;
+        bytes
+            .get(r)
+            .ok_or_else(|| Error::truncated(WHAT, end, bytes.len()))
+    };
+    let flags = u32::from_le_bytes(
+        field(12..16)?
+            .try_into()
+            .map_err(|_| Error::truncated(WHAT, 16, bytes.len()))?,
+    );
+    if flags & !FLAG_MEASUREMENT != 0 {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::ReservedNonZero { offset: 12 },
+        ));
+    }
+    let m: [u8; 64] = field(112..176)?
+        .try_into()
+        .map_err(|_| Error::truncated(WHAT, 176, bytes.len()))?;
+    let esm_measurement = if flags & FLAG_MEASUREMENT != 0 {
+        Some(m)
+    } else if m.iter().any(|&b| b != 0) {
+        return Err(Error::malformed(
+            WHAT,
+            MalformedKind::ReservedNonZero { offset: 112 },
+        ));
+    } else {
+        None
+    };
+    let (body, mac) = bytes
+        .split_at_checked(BODY_LEN)
+        .ok_or_else(|| Error::truncated(WHAT, BODY_LEN, bytes.len()))?;
+    Ok(OwnerMacReport {
+        version,
+        key_id: field(16..48)?
+            .try_into()
+            .map_err(|_| Error::truncated(WHAT, 48, bytes.len()))?,
+        report_data: ReportData::from_slice(field(48..112)?)?,
+        esm_measurement,
+        body,
+        mac,
+    })
+}
+
+/// Verifies `pef-owner-mac-v1` evidence. PEF has no vendor root: the
+/// verifier needs the owner's attestation key(s).
+#[derive(Default)]
+pub struct PefVerifier {
+    keys: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl core::fmt::Debug for PefVerifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let ids: Vec<String> = self.keys.iter().map(|k| hex::encode(key_id(k))).collect();
+        f.debug_struct("PefVerifier")
+            .field("key_ids", &ids)
+            .finish()
+    }
+}
+
+impl PefVerifier {
+    /// A verifier with no key: every verification fails with
+    /// [`Authenticity::MissingEndorsement`], because PEF evidence can only
+    /// be checked with the owner's attestation key. Use [`PefVerifier::with_key`].
+    pub fn new() -> Self {
+        Self { keys: Vec::new() }
+    }
+
+    /// A verifier trusting one owner attestation key (the bytes provisioned
+    /// as the ESM attachment).
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] for a key shorter than 32 bytes.
+    pub fn with_key(key: &[u8]) -> Result<Self> {
+        Self::new().and_key(key)
+    }
+
+    /// Trust one more key (builder style).
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] for a key shorter than 32 bytes.
+    pub fn and_key(mut self, key: &[u8]) -> Result<Self> {
+        if key.len() < MIN_KEY_LEN {
+            return Err(Error::Misuse(
+                "PEF attestation keys must be at least 32 bytes".into(),
+            ));
+        }
+        self.keys.push(Zeroizing::new(key.to_vec()));
+        Ok(self)
+    }
+}
+
+impl Verifier for PefVerifier {
+    fn platform(&self) -> Platform {
+        Platform::Pef
+    }
+
+    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+        if evidence.platform != Platform::Pef {
+            return Err(Error::Misuse(
+                format!("PefVerifier given {} evidence", evidence.platform).into(),
+            ));
+        }
+        if evidence.format != PEF_OWNER_MAC {
+            return Err(Error::bad_field(
+                WHAT,
+                "format",
+                format_args!("expected {PEF_OWNER_MAC}, got {}", evidence.format),
+            ));
+        }
+        let r = parse(&evidence.report)?;
+        if self.keys.is_empty() {
+            return Err(Error::Authenticity(Authenticity::MissingEndorsement {
+                what: "the owner's PEF attestation key: PEF evidence is owner-rooted (no vendor root exists), so it \
+                       can only be verified with the key provisioned in the ESM blob; use PefVerifier::with_key"
+                    .into(),
+            }));
+        }
+        let key = self
+            .keys
+            .iter()
+            .find(|k| bool::from(key_id(k).ct_eq(&r.key_id)))
+            .ok_or_else(|| {
+                Error::Authenticity(Authenticity::UntrustedRoot {
+                    detail: format!(
+                        "attestation key id {} is not one this verifier holds",
+                        hex::encode(r.key_id)
+                    ),
+                })
+            })?;
+        let expected = mac(key, r.body)?;
+        if !bool::from(expected.ct_eq(r.mac)) {
+            return Err(Error::bad_signature("PEF owner MAC"));
+        }
+        let mut claims = Claims::new(
+            Platform::Pef,
+            PEF_OWNER_MAC,
+            TrustRoot::Owner,
+            r.report_data,
+            // PEF exposes no debug mode to the guest or in any evidence:
+            // the ultravisor never makes secure memory readable by the
+            // hypervisor. `false` means "no debug claim can be made"; a UV
+            // built with ESM_BLOB_CHK_WARN_ONLY would release secrets
+            // without checks and nothing here could tell (docs/pef.md).
+            false,
+            at,
+            PlatformClaims::Pef(PefClaims {
+                trust_statement: TRUST_STATEMENT.into(),
+                key_id: HexBytes::from(r.key_id),
+                version: r.version,
+            }),
+        );
+        claims.launch_measurement = match r.esm_measurement {
+            Some(m) => Claim::Value(HexBytes::from(m)),
+            None => Claim::NotApplicable(Cow::Borrowed(
+                "PEF reports no hardware launch measurement and this blob carries no esm-measurement \
+                 attachment: the ultravisor compared the RTAS, kernel, initrd and boot-argument \
+                 digests of the owner's ESM blob before secure mode, but the evidence does not say which",
+            )),
+        };
+        claims.tcb = Claim::NotApplicable(Cow::Borrowed("PEF has no TCB report"));
+        claims.runtime_registers =
+            Claim::NotApplicable(Cow::Borrowed("PEF has no runtime measurement registers"));
+        claims.host_data = Claim::NotApplicable(Cow::Borrowed("PEF has no host data field"));
+        Ok(Verified::assert_verified_by_verifier(claims))
+    }
+}
