@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod peers;
+mod snp;
+mod tdx;
 
 /// Median nanoseconds per call over several timed batches.
 fn measure(mut f: impl FnMut()) -> f64 {
@@ -106,7 +108,8 @@ fn main() {
     );
 
     // ---- Ours
-    let ours = peers::ours(&mut b, &vec);
+    let snp = snp::ours(&mut b, &vec);
+    let tdx = tdx::ours(&mut b, &vec);
 
     // ---- Sealing and mock round trips
     let (seal_4k, seal_1m) = peers::sealing(&mut b);

@@ -97,19 +97,6 @@ pub(crate) fn dcap_qvl_verify(vec: &Path) -> impl FnMut() {
     }
 }
 
-/// Our figures, once the SEV-SNP and TDX verifiers are available.
-pub(crate) struct Ours {
-    pub(crate) snp_cold: f64,
-    pub(crate) snp_steady: f64,
-    pub(crate) tdx_full: f64,
-    pub(crate) tdx_steady: f64,
-}
-
-pub(crate) fn ours(_b: &mut Bench, _vec: &Path) -> Option<Ours> {
-    eprintln!("  (SDK SEV-SNP/TDX verification figures: verifiers not wired into tee-bench yet)");
-    None
-}
-
 /// Sealing throughput through the envelope with the mock key source.
 pub(crate) fn sealing(b: &mut Bench) -> (f64, f64) {
     let backend = tee::open(Platform::Mock).unwrap_or_else(|_| std::process::exit(1));
