@@ -137,22 +137,24 @@ fn main() {
     );
     println!();
 
-    if let Some(o) = ours {
+    if let Some(o) = snp {
         lines.push(format!(
             "RATIO snp_cold_vs_sev_crate {:.3}",
-            o.snp_cold / sev_peer
+            o.cold / sev_peer
         ));
         lines.push(format!(
             "RATIO snp_steady_vs_p384_floor {:.3}",
-            o.snp_steady / p384_floor
+            o.steady / p384_floor
         ));
+    }
+    if let Some(o) = tdx {
         lines.push(format!(
             "RATIO tdx_full_vs_dcap_qvl {:.3}",
-            o.tdx_full / dcap_peer
+            o.full / dcap_peer
         ));
         lines.push(format!(
             "RATIO tdx_steady_vs_dcap_qvl {:.3}",
-            o.tdx_steady / dcap_peer
+            o.steady / dcap_peer
         ));
     }
     lines.push(format!(
