@@ -4,10 +4,10 @@
 
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode, Reader, SliceReader};
-use sha2::Sha384;
 use tee_core::{Authenticity, Error, Result, UnixTime};
 use x509_cert::Certificate;
 
+use crate::crypto::{CryptoProvider, RsaPssPublicKey};
 use crate::report::Product;
 
 /// `id-RSASSA-PSS`.
@@ -199,12 +199,49 @@ impl Cert {
     }
 
     /// Verify that `issuer` signed this certificate with RSASSA-PSS, SHA-384,
-    /// MGF1-SHA-384, salt length 48, and that the issuer name matches.
+    /// MGF1-SHA-384, salt length 48, and that the issuer name matches, with
+    /// the pure-Rust provider.
     ///
     /// # Errors
     /// [`Authenticity::BadChain`] when the algorithm, the names or the
     /// signature do not check out.
     pub fn verify_signed_by(&self, issuer: &Cert, what: &str) -> Result<()> {
+        self.verify_signed_by_with(issuer, what, &crate::crypto::RUST_CRYPTO)
+    }
+
+    /// [`Cert::verify_signed_by`] with an explicit crypto provider.
+    ///
+    /// # Errors
+    /// [`Authenticity::BadChain`] when the algorithm, the names or the
+    /// signature do not check out.
+    pub fn verify_signed_by_with(
+        &self,
+        issuer: &Cert,
+        what: &str,
+        crypto: &dyn CryptoProvider,
+    ) -> Result<()> {
+        let chain = |d: String| {
+            Error::from(Authenticity::BadChain {
+                detail: format!("{what}: {d}"),
+            })
+        };
+        self.check_issued_by(issuer, what)?;
+        let pkcs1 = issuer
+            .rsa_pkcs1_bytes()
+            .map_err(|e| chain(format!("issuer key: {e}")))?;
+        let key = crypto
+            .rsa_public_key(pkcs1)
+            .map_err(|e| chain(format!("issuer key: {e}")))?;
+        self.verify_signature_with_key(key.as_ref(), what)
+    }
+
+    /// The issuer name equals `issuer`'s subject and the signature algorithm
+    /// is RSASSA-PSS with SHA-384, MGF1-SHA-384, salt length 48 (in both the
+    /// outer and the TBS algorithm identifiers).
+    ///
+    /// # Errors
+    /// [`Authenticity::BadChain`] otherwise.
+    pub fn check_issued_by(&self, issuer: &Cert, what: &str) -> Result<()> {
         let chain = |d: String| {
             Error::from(Authenticity::BadChain {
                 detail: format!("{what}: {d}"),
@@ -226,10 +263,7 @@ impl Cert {
             .parameters
             .as_ref()
             .ok_or_else(|| chain("RSASSA-PSS without parameters".into()))?;
-        let params_der = params
-            .to_der()
-            .map_err(|e| chain(format!("PSS parameters: {e}")))?;
-        let pss_ok = match rsa::pkcs1::RsaPssParamsOwned::from_der(&params_der) {
+        let pss_ok = match params.decode_as::<rsa::pkcs1::RsaPssParamsOwned>() {
             Ok(p) => {
                 let mgf_hash = p.mask_gen.parameters.as_ref().map(|h| h.oid);
                 p.hash.oid == OID_SHA384
@@ -244,20 +278,74 @@ impl Cert {
                 "PSS parameters are not SHA-384/MGF1-SHA-384/salt 48".into(),
             ));
         }
-        let key = issuer
-            .rsa_key()
-            .map_err(|e| chain(format!("issuer key: {e}")))?;
-        let vk = rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, 48);
-        let sig_bytes = self
+        Ok(())
+    }
+
+    /// Verify this certificate's RSASSA-PSS/SHA-384 signature over the exact
+    /// received `tbsCertificate` bytes with a prepared issuer key. Call
+    /// [`Cert::check_issued_by`] first.
+    ///
+    /// # Errors
+    /// [`Authenticity::BadChain`] when the signature does not verify.
+    pub fn verify_signature_with_key(&self, key: &dyn RsaPssPublicKey, what: &str) -> Result<()> {
+        let chain = |d: &str| {
+            Error::from(Authenticity::BadChain {
+                detail: format!("{what}: {d}"),
+            })
+        };
+        let sig = self
             .cert
             .signature()
             .as_bytes()
-            .ok_or_else(|| chain("signature bit string".into()))?;
-        let sig = rsa::pss::Signature::try_from(sig_bytes)
-            .map_err(|_| chain("signature encoding".into()))?;
-        use rsa::signature::Verifier as _;
-        vk.verify(self.tbs_bytes()?, &sig)
-            .map_err(|_| chain("signature does not verify".into()))
+            .ok_or_else(|| chain("signature bit string"))?;
+        if key.verify_pss_sha384(self.tbs_bytes()?, sig) {
+            Ok(())
+        } else {
+            Err(chain("signature does not verify"))
+        }
+    }
+
+    /// The PKCS#1 `RSAPublicKey` DER inside the subject public key (ARK,
+    /// ASK, ASVK), without re-encoding.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if the key is not RSA.
+    pub fn rsa_pkcs1_bytes(&self) -> Result<&[u8]> {
+        let spki = self.cert.tbs_certificate().subject_public_key_info();
+        if spki.algorithm.oid != OID_RSA_ENCRYPTION {
+            return Err(Error::bad_field(
+                "certificate",
+                "subjectPublicKeyInfo",
+                "not an RSA key",
+            ));
+        }
+        spki.subject_public_key
+            .as_bytes()
+            .ok_or_else(|| Error::encoding("RSA public key", "bit string"))
+    }
+
+    /// The SEC1 point inside the subject public key (VCEK, VLEK), after
+    /// checking that it is an EC key on P-384.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if the key is not EC P-384.
+    pub fn p384_point_bytes(&self) -> Result<&[u8]> {
+        let spki = self.cert.tbs_certificate().subject_public_key_info();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        if spki.algorithm.oid != OID_EC_PUBLIC_KEY || curve != Some(OID_SECP384R1) {
+            return Err(Error::bad_field(
+                "certificate",
+                "subjectPublicKeyInfo",
+                "not an EC P-384 key",
+            ));
+        }
+        spki.subject_public_key
+            .as_bytes()
+            .ok_or_else(|| Error::encoding("EC public key", "bit string"))
     }
 
     /// The RSA public key (ARK, ASK, ASVK).
@@ -283,24 +371,7 @@ impl Cert {
     /// # Errors
     /// [`Error::Malformed`] if the key is not EC P-384.
     pub fn p384_key(&self) -> Result<p384::ecdsa::VerifyingKey> {
-        let spki = self.cert.tbs_certificate().subject_public_key_info();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-        if spki.algorithm.oid != OID_EC_PUBLIC_KEY || curve != Some(OID_SECP384R1) {
-            return Err(Error::bad_field(
-                "certificate",
-                "subjectPublicKeyInfo",
-                "not an EC P-384 key",
-            ));
-        }
-        let bits = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or_else(|| Error::encoding("EC public key", "bit string"))?;
-        p384::ecdsa::VerifyingKey::from_sec1_bytes(bits)
+        p384::ecdsa::VerifyingKey::from_sec1_bytes(self.p384_point_bytes()?)
             .map_err(|_| Error::encoding("EC public key", "invalid point"))
     }
 

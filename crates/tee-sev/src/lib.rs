@@ -47,8 +47,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod backend;
+pub mod cache;
 pub mod cert_table;
 pub mod certs;
+pub mod crypto;
 pub mod doctor;
 pub mod guest;
 #[cfg(feature = "kds")]
@@ -62,6 +64,7 @@ mod sys;
 pub mod verify;
 
 pub use backend::{SevBackend, SevOptions};
+pub use cache::CacheStats;
 pub use report::{Product, SnpReport};
 pub use verify::{Endorsements, SnpVerifier, evidence_from_parts};
 

@@ -19,7 +19,8 @@
 
 use std::collections::BTreeMap;
 
-use p384::ecdsa::Signature;
+use std::sync::{Arc, OnceLock};
+
 use tee_core::evidence::{endorsement, format};
 use tee_core::platforms::{SnpClaims, SnpSigningKey};
 use tee_core::{
@@ -27,8 +28,10 @@ use tee_core::{
     ReportData, Result, TcbStatus, TcbSummary, TrustRoot, UnixTime, Verified, Verifier,
 };
 
+use crate::cache::{self, CacheStats, ChainCache, DEFAULT_CAPACITY, Entry};
 use crate::cert_table::{self, CertKind};
-use crate::certs::{Cert, decode_certs};
+use crate::certs::{AmdExtensions, Cert, decode_certs};
+use crate::crypto::{CryptoProvider, P384PublicKey, RUST_CRYPTO};
 use crate::report::{Product, REPORT_LEN, SIG_ALGO_ECDSA_P384_SHA384, SnpReport};
 use crate::roots::PINNED;
 
@@ -75,10 +78,34 @@ impl ProductRoots {
 
 /// Verifier for AMD SEV-SNP evidence, with AMD's roots for Milan, Genoa and
 /// Turin pinned ([`SnpVerifier::new`]).
+///
+/// # Verified-chain cache
+///
+/// [`SnpVerifier::new`] comes with a bounded cache of verified certificate
+/// chains ([`DEFAULT_CAPACITY`] entries, least recently used evicted),
+/// keyed by a SHA-256 digest of the exact DER of ARK, ASK/ASVK and
+/// VCEK/VLEK, and used only when the verification time lies inside all
+/// three certificates' validity periods. A hit skips the RSA chain
+/// signatures and key/extension decoding; the report signature, the
+/// extension-vs-report checks and every other per-report check always run,
+/// and only verified chains are stored, so the cache never changes a verdict.
+/// Size it with [`SnpVerifier::with_cache`], turn it off with
+/// [`SnpVerifier::without_cache`]. Clones share the cache; it is
+/// thread-safe (the verifier is `Send + Sync`).
+///
+/// # Crypto provider
+///
+/// Pure Rust ([`crate::crypto::RUST_CRYPTO`]) unless another provider value
+/// is passed to [`SnpVerifier::with_crypto`] (e.g. `crypto::AWS_LC` with the
+/// `aws-lc` feature).
+///
+/// [`DEFAULT_CAPACITY`]: crate::cache::DEFAULT_CAPACITY
 #[derive(Debug, Clone)]
 pub struct SnpVerifier {
-    roots: Vec<ProductRoots>,
+    roots: Arc<[ProductRoots]>,
     test_roots: bool,
+    crypto: &'static dyn CryptoProvider,
+    cache: Arc<ChainCache>,
 }
 
 impl Default for SnpVerifier {
@@ -222,24 +249,71 @@ pub fn to_pem(der: &[u8]) -> String {
 }
 
 impl SnpVerifier {
-    /// A verifier with AMD's pinned roots (Milan, Genoa, Turin; ARK, ASK, ASVK).
+    /// A verifier with AMD's pinned roots (Milan, Genoa, Turin; ARK, ASK,
+    /// ASVK), the pure-Rust crypto provider and a verified-chain cache of
+    /// [`crate::cache::DEFAULT_CAPACITY`] entries.
     pub fn new() -> Self {
-        let roots = PINNED
-            .iter()
-            .filter_map(|p| {
-                ProductRoots::from_certs(
-                    p.product,
-                    p.ark.as_bytes(),
-                    Some(p.ask.as_bytes()),
-                    Some(p.asvk.as_bytes()),
-                )
-                .ok()
-            })
-            .collect();
+        static PINNED_ROOTS: OnceLock<Arc<[ProductRoots]>> = OnceLock::new();
+        let roots = PINNED_ROOTS.get_or_init(|| {
+            PINNED
+                .iter()
+                .filter_map(|p| {
+                    ProductRoots::from_certs(
+                        p.product,
+                        p.ark.as_bytes(),
+                        Some(p.ask.as_bytes()),
+                        Some(p.asvk.as_bytes()),
+                    )
+                    .ok()
+                })
+                .collect()
+        });
         Self {
-            roots,
+            roots: Arc::clone(roots),
             test_roots: false,
+            crypto: &RUST_CRYPTO,
+            cache: Arc::new(ChainCache::new(DEFAULT_CAPACITY)),
         }
+    }
+
+    /// This verifier with a fresh verified-chain cache of `capacity` entries
+    /// (0 disables caching).
+    #[must_use]
+    pub fn with_cache(mut self, capacity: usize) -> Self {
+        self.cache = Arc::new(ChainCache::new(capacity));
+        self
+    }
+
+    /// This verifier without a verified-chain cache: every verification
+    /// checks the whole chain.
+    #[must_use]
+    pub fn without_cache(self) -> Self {
+        self.with_cache(0)
+    }
+
+    /// This verifier using `crypto` for every signature (and a fresh cache of
+    /// the same capacity, so no key prepared by another provider is reused).
+    #[must_use]
+    pub fn with_crypto(mut self, crypto: &'static dyn CryptoProvider) -> Self {
+        let capacity = self.cache.stats().capacity;
+        self.crypto = crypto;
+        self.cache = Arc::new(ChainCache::new(capacity));
+        self
+    }
+
+    /// The crypto provider in use.
+    pub fn crypto(&self) -> &'static dyn CryptoProvider {
+        self.crypto
+    }
+
+    /// Counters of the verified-chain cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Empty the verified-chain cache (e.g. after learning of a revocation).
+    pub fn clear_cache(&self) {
+        self.cache.clear();
     }
 
     /// The products this verifier has roots for.
@@ -254,8 +328,10 @@ impl SnpVerifier {
 
     pub(crate) fn with_roots(roots: Vec<ProductRoots>) -> Self {
         Self {
-            roots,
+            roots: roots.into(),
             test_roots: true,
+            crypto: &RUST_CRYPTO,
+            cache: Arc::new(ChainCache::new(DEFAULT_CAPACITY)),
         }
     }
 
@@ -269,6 +345,48 @@ impl SnpVerifier {
                 }
                 .into()
             })
+    }
+
+    /// Verify the chain ARK → `inter` → `leaf` at `at` (cold path) and
+    /// derive what the report checks need.
+    ///
+    /// The ARK is the pinned one (a supplied ARK was compared byte for byte)
+    /// and needs no signature check; likewise an intermediate byte-identical
+    /// to the pinned ASK/ASVK. Validity periods are checked for all three.
+    #[allow(clippy::too_many_arguments)]
+    fn verify_chain(
+        &self,
+        roots: &ProductRoots,
+        inter: &Cert,
+        inter_name: &str,
+        leaf: &Cert,
+        key_name: &str,
+        exts: AmdExtensions,
+        at: UnixTime,
+    ) -> Result<Entry> {
+        let ark = &roots.ark;
+        let inter_pinned = [roots.ask.as_ref(), roots.asvk.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|p| p.der() == inter.der());
+        let inter_what = format!("ARK -> {inter_name}");
+        let leaf_what = format!("{inter_name} -> {key_name}");
+        if !inter_pinned {
+            inter.verify_signed_by_with(ark, &inter_what, self.crypto)?;
+        }
+        leaf.verify_signed_by_with(inter, &leaf_what, self.crypto)?;
+        ark.check_validity("ARK", at)?;
+        inter.check_validity(inter_name, at)?;
+        leaf.check_validity(key_name, at)?;
+        let key = self.crypto.p384_public_key(leaf.p384_point_bytes()?)?;
+        let windows = [
+            ark.validity_secs(),
+            inter.validity_secs(),
+            leaf.validity_secs(),
+        ];
+        let not_before = windows.iter().map(|w| w.0).max().unwrap_or(u64::MAX);
+        let not_after = windows.iter().map(|w| w.1).min().unwrap_or(0);
+        Ok(Entry::new(not_before, not_after, key, exts))
     }
 
     /// Verify a raw report with separately supplied endorsements at `at`.
@@ -311,7 +429,6 @@ impl SnpVerifier {
                     what: key_name.into(),
                 })
             })?;
-        let exts = leaf.amd_extensions()?;
         let cn = leaf.common_name().unwrap_or_default();
         if cn != expected_cn {
             return Err(Authenticity::Mismatch {
@@ -321,37 +438,39 @@ impl SnpVerifier {
             .into());
         }
 
-        // Product: CPUID fields (v3+) and the certificate's productName must agree.
-        let cert_product = exts
-            .product_name
-            .as_deref()
-            .and_then(Product::from_product_name);
-        let product = match (r.cpuid, r.product(), cert_product) {
-            (Some(_), Some(p), Some(c)) if p != c => {
-                return Err(Authenticity::Mismatch {
-                    what: "product",
-                    detail: format!("report CPUID says {p}, certificate says {c}"),
+        // Product: from the report's CPUID fields (v3+) when known, else from
+        // the certificate's productName; when both exist they must agree
+        // (checked below, on every call).
+        let report_product = r.cpuid.and(r.product());
+        let mut parsed_exts = None;
+        let product = match (r.cpuid, report_product) {
+            (Some(_), Some(p)) => p,
+            (cpuid, _) => {
+                let exts = leaf.amd_extensions()?;
+                let c = exts
+                    .product_name
+                    .as_deref()
+                    .and_then(Product::from_product_name);
+                parsed_exts = Some(exts);
+                match (cpuid, c) {
+                    // An unknown CPU or a v2 report: trust the certificate's
+                    // product, whose ARK the chain must reach.
+                    (_, Some(c)) => c,
+                    (Some([f, m, s]), None) => {
+                        return Err(Error::unsupported(
+                            Platform::SevSnp,
+                            Operation::Verification,
+                            format!("unknown CPU family {f:#x} model {m:#x} stepping {s}"),
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(Error::unsupported(
+                            Platform::SevSnp,
+                            Operation::Verification,
+                            "cannot tell the product of a version 2 report: the certificate has no known productName",
+                        ));
+                    }
                 }
-                .into());
-            }
-            (Some(_), Some(p), _) => p,
-            // An unknown CPU: trust the certificate's product, whose ARK
-            // the chain must reach.
-            (Some(_), None, Some(c)) => c,
-            (Some([f, m, s]), None, None) => {
-                return Err(Error::unsupported(
-                    Platform::SevSnp,
-                    Operation::Verification,
-                    format!("unknown CPU family {f:#x} model {m:#x} stepping {s}"),
-                ));
-            }
-            (None, _, Some(c)) => c,
-            (None, _, None) => {
-                return Err(Error::unsupported(
-                    Platform::SevSnp,
-                    Operation::Verification,
-                    "cannot tell the product of a version 2 report: the certificate has no known productName",
-                ));
             }
         };
         let roots = self.roots_for(product)?;
@@ -377,44 +496,50 @@ impl SnpVerifier {
             .filter(|c| !c.is_self_issued())
             .collect();
         let leaf_issuer = leaf.x509().tbs_certificate().issuer();
-        let inter = match supplied
-            .iter()
-            .find(|c| c.x509().tbs_certificate().subject() == leaf_issuer)
-        {
-            Some(c) => *c,
-            None => match supplied.first() {
-                Some(c) => *c,
-                None => match key {
-                    SnpSigningKey::Vcek => roots.ask.as_ref(),
-                    SnpSigningKey::Vlek => roots.asvk.as_ref(),
-                }
-                .ok_or_else(|| {
-                    Error::from(Authenticity::MissingEndorsement {
-                        what: format!(
-                            "{} for {product}",
-                            if key == SnpSigningKey::Vcek {
-                                "ASK"
-                            } else {
-                                "ASVK"
-                            }
-                        ),
-                    })
-                })?,
-            },
+        let pinned_inter = match key {
+            SnpSigningKey::Vcek => roots.ask.as_ref(),
+            SnpSigningKey::Vlek => roots.asvk.as_ref(),
         };
         let inter_name = if key == SnpSigningKey::Vcek {
             "ASK"
         } else {
             "ASVK"
         };
-        ark.verify_signed_by(ark, "ARK self-signature")?;
-        inter.verify_signed_by(ark, &format!("ARK -> {inter_name}"))?;
-        leaf.verify_signed_by(inter, &format!("{inter_name} -> {key_name}"))?;
-        ark.check_validity("ARK", at)?;
-        inter.check_validity(inter_name, at)?;
-        leaf.check_validity(key_name, at)?;
+        let inter = match supplied
+            .iter()
+            .find(|c| c.x509().tbs_certificate().subject() == leaf_issuer)
+            .or_else(|| supplied.first())
+        {
+            Some(c) => *c,
+            None => pinned_inter.ok_or_else(|| {
+                Error::from(Authenticity::MissingEndorsement {
+                    what: format!("{inter_name} for {product}"),
+                })
+            })?,
+        };
 
-        verify_report_signature(&r, leaf)?;
+        // The chain: from the cache when this exact chain was verified before
+        // and `at` lies inside its window, else verified now (and cached).
+        let chain_key = cache::chain_key(ark.der(), inter.der(), leaf.der());
+        let entry = match self.cache.get(&chain_key, at.as_secs()) {
+            Some(entry) => entry,
+            None => {
+                let exts = match parsed_exts {
+                    Some(e) => e,
+                    None => leaf.amd_extensions()?,
+                };
+                check_product(report_product, &exts)?;
+                let entry = Arc::new(
+                    self.verify_chain(roots, inter, inter_name, leaf, key_name, exts, at)?,
+                );
+                self.cache.insert(chain_key, Arc::clone(&entry));
+                entry
+            }
+        };
+        let exts = &entry.exts;
+        check_product(report_product, exts)?;
+
+        verify_report_signature(&r, entry.key.as_ref())?;
 
         // Certificate extensions vs. the report.
         let tcb = r.reported_tcb.decode(product);
@@ -477,9 +602,26 @@ impl SnpVerifier {
     }
 }
 
-/// Verify the report signature with the leaf's P-384 key.
-fn verify_report_signature(r: &SnpReport<'_>, leaf: &Cert) -> Result<()> {
-    use p384::ecdsa::signature::Verifier as _;
+/// The report's product (from CPUID, v3+) and the certificate's
+/// `productName` must agree when both are known.
+fn check_product(report_product: Option<Product>, exts: &AmdExtensions) -> Result<()> {
+    let cert_product = exts
+        .product_name
+        .as_deref()
+        .and_then(Product::from_product_name);
+    match (report_product, cert_product) {
+        (Some(p), Some(c)) if p != c => Err(Authenticity::Mismatch {
+            what: "product",
+            detail: format!("report CPUID says {p}, certificate says {c}"),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Verify the report signature over the exact received bytes `[0, 0x2A0)`
+/// with the leaf's prepared P-384 key.
+fn verify_report_signature(r: &SnpReport<'_>, key: &dyn P384PublicKey) -> Result<()> {
     let bad = || Error::bad_signature("SNP report signature");
     // R and S are 72-byte little-endian fields holding 48-byte values.
     let (r_lo, r_hi) = r.sig_r.split_at(48);
@@ -493,9 +635,11 @@ fn verify_report_signature(r: &SnpReport<'_>, leaf: &Cert) -> Result<()> {
     sb.copy_from_slice(s_lo);
     rb.reverse();
     sb.reverse();
-    let sig = Signature::from_scalars(rb, sb).map_err(|_| bad())?;
-    let vk = leaf.p384_key()?;
-    vk.verify(r.signed_bytes(), &sig).map_err(|_| bad())
+    if key.verify_sha384(r.signed_bytes(), &rb, &sb) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// Raw claims of a parsed report for a known product.
@@ -597,7 +741,7 @@ mod tests {
             vec![Product::Milan, Product::Genoa, Product::Turin]
         );
         assert!(!v.uses_test_roots());
-        for r in &v.roots {
+        for r in v.roots.iter() {
             r.ark.verify_signed_by(&r.ark, "ARK").unwrap();
             let ask = r.ask.as_ref().unwrap();
             let asvk = r.asvk.as_ref().unwrap();

@@ -1,0 +1,263 @@
+//! The verified-chain cache of [`crate::SnpVerifier`].
+//!
+//! An entry says: "the chain ARK → ASK/ASVK → VCEK/VLEK with exactly these
+//! certificate bytes was verified by this verifier (pinned roots, signatures,
+//! issuer names)". It is keyed by a SHA-256 digest over the DER of the three
+//! certificates (length-prefixed, domain-separated), records the
+//! intersection of the certificates' validity periods and is used only for
+//! verification times inside it, and stores what cold verification derived:
+//! the prepared VCEK/VLEK public key and its AMD extensions.
+//!
+//! What a hit skips: the RSA chain signatures, certificate validity
+//! re-computation, key and extension decoding. What always runs: report
+//! parsing, the report signature, extension-vs-report checks (SPL, hwID,
+//! product), and every other per-report check. Only successes are stored.
+//!
+//! Bounded (least recently used entry evicted), thread-safe (`RwLock`; hits
+//! take the read lock only).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::certs::AmdExtensions;
+use crate::crypto::P384PublicKey;
+
+/// Default capacity of [`crate::SnpVerifier::new`]'s cache (distinct chains,
+/// i.e. distinct chips/VLEKs and TCB versions).
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// Digest of the exact bytes of one chain.
+pub(crate) type ChainKey = [u8; 32];
+
+/// Key for the chain `ark` → `inter` → `leaf`.
+pub(crate) fn chain_key(ark: &[u8], inter: &[u8], leaf: &[u8]) -> ChainKey {
+    let mut h = Sha256::new();
+    h.update(b"tee-sev chain cache v1\0");
+    for part in [ark, inter, leaf] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// What cold verification derived from a verified chain.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// Latest `notBefore` of the three certificates (Unix seconds).
+    pub(crate) not_before: u64,
+    /// Earliest `notAfter` of the three certificates (Unix seconds).
+    pub(crate) not_after: u64,
+    /// The VCEK/VLEK public key, prepared by the verifier's provider.
+    pub(crate) key: Arc<dyn P384PublicKey>,
+    /// The VCEK/VLEK AMD extensions.
+    pub(crate) exts: AmdExtensions,
+    last_used: AtomicU64,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        not_before: u64,
+        not_after: u64,
+        key: Arc<dyn P384PublicKey>,
+        exts: AmdExtensions,
+    ) -> Self {
+        Self {
+            not_before,
+            not_after,
+            key,
+            exts,
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether `at` lies inside every certificate's validity period.
+    pub(crate) fn valid_at(&self, at: u64) -> bool {
+        self.not_before <= at && at <= self.not_after
+    }
+}
+
+/// Counters of a cache, for tests and monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Maximum number of entries (0: caching disabled).
+    pub capacity: usize,
+    /// Current number of entries.
+    pub entries: usize,
+    /// Verifications served from an entry.
+    pub hits: u64,
+    /// Lookups that found no usable entry (absent, or outside its window).
+    pub misses: u64,
+    /// Entries evicted to stay within capacity.
+    pub evictions: u64,
+}
+
+/// A bounded, thread-safe map from chain digest to verified-chain entry.
+pub(crate) struct ChainCache {
+    capacity: usize,
+    map: RwLock<HashMap<ChainKey, Arc<Entry>>>,
+    clock: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+impl fmt::Debug for ChainCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.stats();
+        f.debug_struct("ChainCache")
+            .field("capacity", &s.capacity)
+            .field("entries", &s.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            map: RwLock::new(HashMap::new()),
+            clock: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// The entry for `key` if present **and** `at` lies inside its window.
+    pub(crate) fn get(&self, key: &ChainKey, at: u64) -> Option<Arc<Entry>> {
+        if !self.enabled() {
+            return None;
+        }
+        let found = {
+            let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+            map.get(key).filter(|e| e.valid_at(at)).cloned()
+        };
+        match &found {
+            Some(e) => {
+                let now = self.clock.fetch_add(1, Ordering::Relaxed);
+                e.last_used.store(now, Ordering::Relaxed);
+                self.hits.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        found
+    }
+
+    /// Store a verified chain, evicting the least recently used entry when full.
+    pub(crate) fn insert(&self, key: ChainKey, entry: Arc<Entry>) {
+        if !self.enabled() {
+            return;
+        }
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        entry.last_used.store(now, Ordering::Relaxed);
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if !map.contains_key(&key) && map.len() >= self.capacity {
+            let victim = map
+                .iter()
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
+                .map(|(k, _)| *k);
+            if let Some(v) = victim {
+                map.remove(&v);
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        map.insert(key, entry);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            capacity: self.capacity,
+            entries: self.map.read().unwrap_or_else(|p| p.into_inner()).len(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::crypto::{CryptoProvider, RUST_CRYPTO};
+
+    fn key() -> Arc<dyn P384PublicKey> {
+        // The P-384 generator point, uncompressed.
+        let g = hex::decode(concat!(
+            "04",
+            "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+            "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f"
+        ))
+        .unwrap();
+        RUST_CRYPTO.p384_public_key(&g).unwrap()
+    }
+
+    #[test]
+    fn window_capacity_and_lru_eviction() {
+        let c = ChainCache::new(2);
+        let k = |i: u8| chain_key(&[i], b"ask", b"vcek");
+        c.insert(
+            k(1),
+            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+        );
+        c.insert(
+            k(2),
+            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+        );
+        // Outside the window: a miss, whatever is stored.
+        assert!(c.get(&k(1), 9).is_none());
+        assert!(c.get(&k(1), 21).is_none());
+        assert!(c.get(&k(1), 10).is_some());
+        assert!(c.get(&k(1), 20).is_some());
+        // k(2) is now the least recently used: inserting k(3) evicts it.
+        c.insert(
+            k(3),
+            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+        );
+        assert!(c.get(&k(2), 15).is_none());
+        assert!(c.get(&k(1), 15).is_some());
+        assert!(c.get(&k(3), 15).is_some());
+        let s = c.stats();
+        assert_eq!(
+            (s.capacity, s.entries, s.hits, s.misses, s.evictions),
+            (2, 2, 4, 3, 1)
+        );
+        c.clear();
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[test]
+    fn disabled_cache_stores_nothing() {
+        let c = ChainCache::new(0);
+        c.insert(
+            chain_key(b"a", b"b", b"c"),
+            Arc::new(Entry::new(0, 1, key(), AmdExtensions::default())),
+        );
+        assert!(c.get(&chain_key(b"a", b"b", b"c"), 0).is_none());
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[test]
+    fn key_binds_every_certificate_and_boundaries() {
+        let base = chain_key(b"ark", b"ask", b"vcek");
+        assert_ne!(base, chain_key(b"ark", b"ask", b"vcel"));
+        assert_ne!(base, chain_key(b"ark", b"asl", b"vcek"));
+        assert_ne!(base, chain_key(b"arl", b"ask", b"vcek"));
+        // Moving bytes between certificates changes the key.
+        assert_ne!(base, chain_key(b"arka", b"sk", b"vcek"));
+    }
+}
