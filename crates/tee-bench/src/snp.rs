@@ -92,7 +92,8 @@ fn provider_p384(crypto: &'static dyn CryptoProvider) -> Option<impl FnMut()> {
     let msg = vec![0x5au8; 0x2A0];
     let sig: p384::ecdsa::Signature = sk.sign(&msg);
     let (r, s) = sig.split_bytes();
-    let (r, s): ([u8; 48], [u8; 48]) = (r.as_slice().try_into().ok()?, s.as_slice().try_into().ok()?);
+    let (r, s): ([u8; 48], [u8; 48]) =
+        (r.as_slice().try_into().ok()?, s.as_slice().try_into().ok()?);
     let point = sk.verifying_key().to_sec1_point(false);
     let key = crypto.p384_public_key(point.as_bytes()).ok()?;
     if !key.verify_sha384(&msg, &r, &s) {
