@@ -731,6 +731,8 @@ impl Verifier for SnpVerifier {
 
 #[cfg(test)]
 mod tests {
+    use p384::ecdsa::Signature;
+
     use super::*;
 
     #[test]
@@ -771,6 +773,48 @@ mod tests {
                 .verify_signed_by(&milan.ark, "x"),
             Err(Error::Authenticity(Authenticity::BadChain { .. }))
         ));
+    }
+
+    fn providers() -> Vec<&'static dyn CryptoProvider> {
+        #[allow(unused_mut)]
+        let mut v: Vec<&'static dyn CryptoProvider> = vec![&RUST_CRYPTO];
+        #[cfg(feature = "aws-lc")]
+        v.push(&crate::crypto::AWS_LC);
+        v
+    }
+
+    #[test]
+    fn every_provider_checks_the_pinned_chains_and_p384() {
+        use p384::ecdsa::signature::Signer;
+        let v = SnpVerifier::new();
+        for c in providers() {
+            for r in v.roots.iter() {
+                let ask = r.ask.as_ref().unwrap();
+                let asvk = r.asvk.as_ref().unwrap();
+                r.ark.verify_signed_by_with(&r.ark, "ARK", c).unwrap();
+                ask.verify_signed_by_with(&r.ark, "ASK", c).unwrap();
+                asvk.verify_signed_by_with(&r.ark, "ASVK", c).unwrap();
+                // The ASK's key did not sign the ASVK.
+                let key = c.rsa_public_key(ask.rsa_pkcs1_bytes().unwrap()).unwrap();
+                assert!(matches!(
+                    asvk.verify_signature_with_key(key.as_ref(), "x"),
+                    Err(Error::Authenticity(Authenticity::BadChain { .. }))
+                ));
+            }
+            let sk = p384::ecdsa::SigningKey::from_slice(&[9u8; 48]).unwrap();
+            let msg = [0x42u8; 0x2A0];
+            let sig: Signature = sk.sign(&msg);
+            let (rb, sb) = sig.split_bytes();
+            let rb: [u8; 48] = rb.as_slice().try_into().unwrap();
+            let sb: [u8; 48] = sb.as_slice().try_into().unwrap();
+            let point = sk.verifying_key().to_sec1_point(false);
+            let key = c.p384_public_key(point.as_bytes()).unwrap();
+            assert!(key.verify_sha384(&msg, &rb, &sb), "{}", c.name());
+            assert!(!key.verify_sha384(&msg[1..], &rb, &sb));
+            assert!(!key.verify_sha384(&msg, &sb, &rb));
+            assert!(!key.verify_sha384(&msg, &[0; 48], &sb));
+            assert!(c.p384_public_key(&point.as_bytes()[..50]).is_err());
+        }
     }
 
     #[test]

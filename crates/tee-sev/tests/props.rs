@@ -107,3 +107,41 @@ proptest! {
         prop_assert!(SnpVerifier::new().verify(&back, UnixTime::from_secs(1_750_000_000)).is_err());
     }
 }
+
+fn providers() -> Vec<&'static dyn tee_sev::crypto::CryptoProvider> {
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static dyn tee_sev::crypto::CryptoProvider> =
+        vec![&tee_sev::crypto::RUST_CRYPTO];
+    #[cfg(feature = "aws-lc")]
+    v.push(&tee_sev::crypto::AWS_LC);
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Hostile key and signature bytes: errors or `false`, never a panic,
+    /// never an acceptance; every provider agrees on key acceptance.
+    #[test]
+    fn crypto_providers_never_panic(
+        key in prop::collection::vec(any::<u8>(), 0..600),
+        sig in prop::collection::vec(any::<u8>(), 0..600),
+        r in prop::array::uniform32(any::<u8>()),
+        prefix in any::<u8>(),
+    ) {
+        let mut point = vec![prefix];
+        point.extend_from_slice(&key);
+        let mut rs = [0u8; 48];
+        rs[..32].copy_from_slice(&r);
+        for c in providers() {
+            for k in [&key, &point] {
+                if let Ok(p) = c.p384_public_key(k) {
+                    prop_assert!(!p.verify_sha384(&sig, &rs, &rs));
+                }
+                if let Ok(p) = c.rsa_public_key(k) {
+                    prop_assert!(!p.verify_pss_sha384(&key, &sig));
+                }
+            }
+        }
+    }
+}
