@@ -7,7 +7,8 @@
 //!   only makes the value available; a verifier uses it only when it is
 //!   passed explicitly:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "aws-lc")]
 //! let v = tee_sev::SnpVerifier::new().with_crypto(&tee_sev::crypto::AWS_LC);
 //! ```
 //!

@@ -34,11 +34,40 @@
 //! VLEK with `Authenticity::Expired`, a foreign ARK with
 //! `Authenticity::UntrustedRoot`.
 //!
+//! # Verification cost: the chain cache and crypto providers
+//!
+//! [`SnpVerifier::new`] keeps a bounded cache of verified certificate
+//! chains (see [`cache`]): keyed by a digest of the exact ARK, ASK/ASVK and
+//! VCEK/VLEK bytes, used only inside the chain's validity window, storing
+//! the prepared VCEK/VLEK key and extensions. The steady state is then a
+//! report parse, one P-384 verification over `[0, 0x2A0)` of the received
+//! bytes, the extension checks and the claims; the cache never turns a
+//! failure into a success. [`SnpVerifier::with_cache`] sizes it,
+//! [`SnpVerifier::without_cache`] turns it off. An ARK or ASK/ASVK
+//! byte-identical to the pinned one is trusted as pinned (no signature
+//! check; its validity period is still checked).
+//!
+//! Signatures go through a [`crypto::CryptoProvider`] value: pure-Rust
+//! [`crypto::RUST_CRYPTO`] by default; with the cargo feature `aws-lc`, the
+//! value `crypto::AWS_LC` (aws-lc-rs, about 4x faster P-384) exists and is
+//! used only when passed to [`SnpVerifier::with_crypto`].
+//!
+//! ```
+//! let v = tee_sev::SnpVerifier::new()
+//!     .with_crypto(&tee_sev::crypto::RUST_CRYPTO)
+//!     .with_cache(4096);
+//! assert_eq!(v.cache_stats().capacity, 4096);
+//! ```
+//!
+//! Figures: `cargo run --release -p tee-bench` (add `--features aws-lc` for
+//! the aws-lc-rs rows).
+//!
 //! # Modules
 //!
 //! - [`report`]: the checked report parser; [`cert_table`]: the GHCB
 //!   certificate table; [`certs`]: X.509 and AMD extensions; [`roots`]: the
-//!   pinned AMD certificates; [`verify`]: the verifier.
+//!   pinned AMD certificates; [`verify`]: the verifier; [`cache`]: its
+//!   verified-chain cache; [`crypto`]: crypto providers.
 //! - [`guest`]: kernel interfaces behind traits (configfs-tsm, `/dev/sev-guest`);
 //!   [`backend`]: [`SevBackend`]; [`seal`]: derived-key sealing.
 //! - [`doctor`]: the capability doctor behind `teectl doctor`.

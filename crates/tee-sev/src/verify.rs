@@ -9,8 +9,11 @@
 //! 4. a supplied ARK must be byte-identical to the pinned ARK
 //!    ([`Authenticity::UntrustedRoot`]); a missing ASK/ASVK is taken from the
 //!    pinned set;
-//! 5. ARK (self) → ASK/ASVK → VCEK/VLEK with RSASSA-PSS SHA-384, issuer
-//!    names chained, each certificate valid at the explicit time;
+//! 5. ARK → ASK/ASVK → VCEK/VLEK with RSASSA-PSS SHA-384, issuer names
+//!    chained, each certificate valid at the explicit time; the pinned ARK
+//!    and an intermediate byte-identical to the pinned one are trusted
+//!    without a signature check. A chain verified before (same bytes, `at`
+//!    inside its validity window) comes from the [`crate::cache`];
 //! 6. the report's ECDSA P-384/SHA-384 signature over bytes `[0, 0x2A0)` of
 //!    the received buffer, with `SIGNATURE_ALGO` = 1 and the zero-extension
 //!    of R and S checked;

@@ -2,7 +2,13 @@
 //! fake PKI, tampering after caching, expiry after caching, other leaves,
 //! failures not cached, bounds and eviction, 8 threads against the
 //! sequential run, and (feature `aws-lc`) both crypto providers agreeing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_range_loop,
+    missing_docs
+)]
 
 mod common;
 
