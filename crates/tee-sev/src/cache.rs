@@ -13,8 +13,16 @@
 //! parsing, the report signature, extension-vs-report checks (SPL, hwID,
 //! product), and every other per-report check. Only successes are stored.
 //!
-//! Bounded (least recently used entry evicted), thread-safe (`RwLock`; hits
-//! take the read lock only).
+//! [`crate::SnpVerifier`]'s `Verifier::verify` also keeps a small index from
+//! a digest of the exact endorsement bytes as received (with the report's
+//! key kind and CPUID product) to the chain digest they selected, so that a
+//! repeated presentation is served without parsing any certificate. Chain
+//! selection is a pure function of those inputs; the entry found through the
+//! index is the same verified-chain entry, with the same window check.
+//!
+//! Bounded (least recently used entry evicted; the index holds at most four
+//! presentations per entry), thread-safe (`RwLock`; hits take the read lock
+//! only).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,8 +31,11 @@ use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
 
+use tee_core::platforms::SnpSigningKey;
+
 use crate::certs::AmdExtensions;
 use crate::crypto::P384PublicKey;
+use crate::report::Product;
 
 /// Default capacity of [`crate::SnpVerifier::new`]'s cache (distinct chains,
 /// i.e. distinct chips/VLEKs and TCB versions).
@@ -44,9 +55,48 @@ pub(crate) fn chain_key(ark: &[u8], inter: &[u8], leaf: &[u8]) -> ChainKey {
     h.finalize().into()
 }
 
+/// Key of the presentation index: the report's signing-key kind and
+/// product (from CPUID, when known) and the exact bytes of every
+/// endorsement as received (kind and data, in order). Chain selection is a
+/// pure function of these (and the verifier's roots), so equal keys select
+/// the same chain.
+pub(crate) fn presentation_key<'a>(
+    key: SnpSigningKey,
+    report_product: Option<Product>,
+    endorsements: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> PresentationKey {
+    let mut h = Sha256::new();
+    h.update(b"tee-sev presented endorsements v1\0");
+    h.update([
+        match key {
+            SnpSigningKey::Vcek => 1,
+            SnpSigningKey::Vlek => 2,
+        },
+        match report_product {
+            None => 0,
+            Some(Product::Milan) => 1,
+            Some(Product::Genoa) => 2,
+            Some(Product::Turin) => 3,
+        },
+    ]);
+    for (kind, data) in endorsements {
+        h.update((kind.len() as u64).to_be_bytes());
+        h.update(kind.as_bytes());
+        h.update((data.len() as u64).to_be_bytes());
+        h.update(data);
+    }
+    PresentationKey(h.finalize().into())
+}
+
+/// Digest of presented endorsements (see [`presentation_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PresentationKey([u8; 32]);
+
 /// What cold verification derived from a verified chain.
 #[derive(Debug)]
 pub(crate) struct Entry {
+    /// The product whose pinned ARK the chain reaches.
+    pub(crate) product: Product,
     /// Latest `notBefore` of the three certificates (Unix seconds).
     pub(crate) not_before: u64,
     /// Earliest `notAfter` of the three certificates (Unix seconds).
@@ -60,12 +110,14 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn new(
+        product: Product,
         not_before: u64,
         not_after: u64,
         key: Arc<dyn P384PublicKey>,
         exts: AmdExtensions,
     ) -> Self {
         Self {
+            product,
             not_before,
             not_after,
             key,
@@ -95,10 +147,24 @@ pub struct CacheStats {
     pub evictions: u64,
 }
 
-/// A bounded, thread-safe map from chain digest to verified-chain entry.
+#[derive(Default)]
+struct Maps {
+    /// Verified chains by chain digest (at most `capacity`).
+    chains: HashMap<ChainKey, Arc<Entry>>,
+    /// Presentation index: which chain some exact endorsement bytes select
+    /// (at most `INDEX_FACTOR * capacity`; stale targets are simply misses).
+    presented: HashMap<PresentationKey, ChainKey>,
+}
+
+/// Presentations indexed per cached chain (with or without ASK/ARK, PEM or
+/// DER, a GHCB table, ...).
+const INDEX_FACTOR: usize = 4;
+
+/// A bounded, thread-safe map from chain digest to verified-chain entry,
+/// with an index from presented endorsement bytes to chain digest.
 pub(crate) struct ChainCache {
     capacity: usize,
-    map: RwLock<HashMap<ChainKey, Arc<Entry>>>,
+    map: RwLock<Maps>,
     clock: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -119,7 +185,7 @@ impl ChainCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(Maps::default()),
             clock: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -137,20 +203,67 @@ impl ChainCache {
             return None;
         }
         let found = {
-            let map = self.map.read().unwrap_or_else(|p| p.into_inner());
-            map.get(key).filter(|e| e.valid_at(at)).cloned()
+            let maps = self.map.read().unwrap_or_else(|p| p.into_inner());
+            maps.chains.get(key).filter(|e| e.valid_at(at)).cloned()
         };
-        match &found {
+        self.count(found.as_ref(), true);
+        found
+    }
+
+    /// The entry of the chain these presented endorsements selected before,
+    /// if still cached and `at` lies inside its window. A miss here is not
+    /// counted (the caller falls back to [`ChainCache::get`]).
+    pub(crate) fn get_presented(&self, key: &PresentationKey, at: u64) -> Option<Arc<Entry>> {
+        if !self.enabled() {
+            return None;
+        }
+        let found = {
+            let maps = self.map.read().unwrap_or_else(|p| p.into_inner());
+            maps.presented
+                .get(key)
+                .and_then(|c| maps.chains.get(c))
+                .filter(|e| e.valid_at(at))
+                .cloned()
+        };
+        self.count(found.as_ref(), false);
+        found
+    }
+
+    fn count(&self, found: Option<&Arc<Entry>>, count_miss: bool) {
+        match found {
             Some(e) => {
                 let now = self.clock.fetch_add(1, Ordering::Relaxed);
                 e.last_used.store(now, Ordering::Relaxed);
                 self.hits.fetch_add(1, Ordering::Relaxed);
             }
-            None => {
+            None if count_miss => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
             }
+            None => {}
         }
-        found
+    }
+
+    /// Record that `presented` selected the (verified, cached) chain `chain`.
+    pub(crate) fn index(&self, presented: PresentationKey, chain: ChainKey) {
+        if !self.enabled() {
+            return;
+        }
+        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let limit = self.capacity.saturating_mul(INDEX_FACTOR);
+        if !maps.presented.contains_key(&presented) && maps.presented.len() >= limit {
+            // Drop index entries whose chain was evicted; if none, any one.
+            let Maps {
+                chains,
+                presented: index,
+            } = &mut *maps;
+            index.retain(|_, c| chains.contains_key(c));
+            if index.len() >= limit {
+                if let Some(k) = index.keys().next().copied() {
+                    index.remove(&k);
+                }
+            }
+        }
+        maps.presented.insert(presented, chain);
     }
 
     /// Store a verified chain, evicting the least recently used entry when full.
@@ -160,7 +273,8 @@ impl ChainCache {
         }
         let now = self.clock.fetch_add(1, Ordering::Relaxed);
         entry.last_used.store(now, Ordering::Relaxed);
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let map = &mut maps.chains;
         if !map.contains_key(&key) && map.len() >= self.capacity {
             let victim = map
                 .iter()
@@ -175,13 +289,20 @@ impl ChainCache {
     }
 
     pub(crate) fn clear(&self) {
-        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
+        maps.chains.clear();
+        maps.presented.clear();
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
         CacheStats {
             capacity: self.capacity,
-            entries: self.map.read().unwrap_or_else(|p| p.into_inner()).len(),
+            entries: self
+                .map
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .chains
+                .len(),
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),
@@ -212,11 +333,23 @@ mod tests {
         let k = |i: u8| chain_key(&[i], b"ask", b"vcek");
         c.insert(
             k(1),
-            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+            Arc::new(Entry::new(
+                Product::Milan,
+                10,
+                20,
+                key(),
+                AmdExtensions::default(),
+            )),
         );
         c.insert(
             k(2),
-            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+            Arc::new(Entry::new(
+                Product::Milan,
+                10,
+                20,
+                key(),
+                AmdExtensions::default(),
+            )),
         );
         // Outside the window: a miss, whatever is stored.
         assert!(c.get(&k(1), 9).is_none());
@@ -226,7 +359,13 @@ mod tests {
         // k(2) is now the least recently used: inserting k(3) evicts it.
         c.insert(
             k(3),
-            Arc::new(Entry::new(10, 20, key(), AmdExtensions::default())),
+            Arc::new(Entry::new(
+                Product::Milan,
+                10,
+                20,
+                key(),
+                AmdExtensions::default(),
+            )),
         );
         assert!(c.get(&k(2), 15).is_none());
         assert!(c.get(&k(1), 15).is_some());
@@ -241,11 +380,83 @@ mod tests {
     }
 
     #[test]
+    fn presentation_index_is_bounded_and_follows_evictions() {
+        let c = ChainCache::new(1);
+        let pk = |i: u8| {
+            presentation_key(
+                SnpSigningKey::Vcek,
+                Some(Product::Genoa),
+                [("signing-cert-der", &[i][..])].into_iter(),
+            )
+        };
+        let ck = chain_key(b"ark", b"ask", b"vcek");
+        c.insert(
+            ck,
+            Arc::new(Entry::new(
+                Product::Genoa,
+                10,
+                20,
+                key(),
+                AmdExtensions::default(),
+            )),
+        );
+        for i in 0..10 {
+            c.index(pk(i), ck);
+        }
+        let n = c.map.read().unwrap().presented.len();
+        assert_eq!(n, INDEX_FACTOR);
+        assert!(c.get_presented(&pk(9), 15).is_some());
+        assert!(
+            c.get_presented(&pk(9), 21).is_none(),
+            "window still applies"
+        );
+        // The chain evicted: the index entry is a miss.
+        let other = chain_key(b"ark", b"ask", b"other");
+        c.insert(
+            other,
+            Arc::new(Entry::new(
+                Product::Genoa,
+                10,
+                20,
+                key(),
+                AmdExtensions::default(),
+            )),
+        );
+        assert!(c.get_presented(&pk(9), 15).is_none());
+        c.index(pk(100), other);
+        assert!(c.get_presented(&pk(100), 15).is_some());
+        // Key kind, product and endorsement boundaries all bind.
+        let base = presentation_key(SnpSigningKey::Vcek, None, [("a", &b"bc"[..])].into_iter());
+        assert_ne!(
+            base,
+            presentation_key(SnpSigningKey::Vlek, None, [("a", &b"bc"[..])].into_iter())
+        );
+        assert_ne!(
+            base,
+            presentation_key(
+                SnpSigningKey::Vcek,
+                Some(Product::Milan),
+                [("a", &b"bc"[..])].into_iter()
+            )
+        );
+        assert_ne!(
+            base,
+            presentation_key(SnpSigningKey::Vcek, None, [("ab", &b"c"[..])].into_iter())
+        );
+    }
+
+    #[test]
     fn disabled_cache_stores_nothing() {
         let c = ChainCache::new(0);
         c.insert(
             chain_key(b"a", b"b", b"c"),
-            Arc::new(Entry::new(0, 1, key(), AmdExtensions::default())),
+            Arc::new(Entry::new(
+                Product::Milan,
+                0,
+                1,
+                key(),
+                AmdExtensions::default(),
+            )),
         );
         assert!(c.get(&chain_key(b"a", b"b", b"c"), 0).is_none());
         assert_eq!(c.stats().entries, 0);

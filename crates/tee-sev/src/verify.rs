@@ -31,7 +31,7 @@ use tee_core::{
     ReportData, Result, TcbStatus, TcbSummary, TrustRoot, UnixTime, Verified, Verifier,
 };
 
-use crate::cache::{self, CacheStats, ChainCache, DEFAULT_CAPACITY, Entry};
+use crate::cache::{self, CacheStats, ChainCache, ChainKey, DEFAULT_CAPACITY, Entry};
 use crate::cert_table::{self, CertKind};
 use crate::certs::{AmdExtensions, Cert, decode_certs};
 use crate::crypto::{CryptoProvider, P384PublicKey, RUST_CRYPTO};
@@ -389,7 +389,7 @@ impl SnpVerifier {
         ];
         let not_before = windows.iter().map(|w| w.0).max().unwrap_or(u64::MAX);
         let not_after = windows.iter().map(|w| w.1).min().unwrap_or(0);
-        Ok(Entry::new(not_before, not_after, key, exts))
+        Ok(Entry::new(roots.product, not_before, not_after, key, exts))
     }
 
     /// Verify a raw report with separately supplied endorsements at `at`.
@@ -403,20 +403,20 @@ impl SnpVerifier {
         at: UnixTime,
     ) -> Result<Verified<Claims>> {
         let r = SnpReport::parse(raw)?;
-        if r.sig_algo != SIG_ALGO_ECDSA_P384_SHA384 {
-            return Err(Error::bad_field(
-                "SNP report",
-                "signature_algo",
-                format!("unsupported algorithm {}", r.sig_algo),
-            ));
-        }
-        let key = r.signing_key()?;
-        if r.mask_chip_key() {
-            return Err(Authenticity::Other {
-                detail: "report is unsigned (KEY_INFO.MASK_CHIP_KEY is set)".into(),
-            }
-            .into());
-        }
+        let key = preamble(&r)?;
+        let (entry, _) = self.chain_entry(&r, key, endorsements, at)?;
+        finish(&r, key, &entry, at)
+    }
+
+    /// The verified chain for this report and these endorsements: from the
+    /// cache (same chain bytes, `at` inside its window) or verified now.
+    fn chain_entry(
+        &self,
+        r: &SnpReport<'_>,
+        key: SnpSigningKey,
+        endorsements: &Endorsements,
+        at: UnixTime,
+    ) -> Result<(Arc<Entry>, ChainKey)> {
         let key_name = match key {
             SnpSigningKey::Vcek => "VCEK",
             SnpSigningKey::Vlek => "VLEK",
@@ -539,70 +539,105 @@ impl SnpVerifier {
                 entry
             }
         };
-        let exts = &entry.exts;
-        check_product(report_product, exts)?;
+        Ok((entry, chain_key))
+    }
+}
 
-        verify_report_signature(&r, entry.key.as_ref())?;
+/// Checks of the report itself before any key is looked at; the signing key kind.
+fn preamble(r: &SnpReport<'_>) -> Result<SnpSigningKey> {
+    if r.sig_algo != SIG_ALGO_ECDSA_P384_SHA384 {
+        return Err(Error::bad_field(
+            "SNP report",
+            "signature_algo",
+            format!("unsupported algorithm {}", r.sig_algo),
+        ));
+    }
+    let key = r.signing_key()?;
+    if r.mask_chip_key() {
+        return Err(Authenticity::Other {
+            detail: "report is unsigned (KEY_INFO.MASK_CHIP_KEY is set)".into(),
+        }
+        .into());
+    }
+    Ok(key)
+}
 
-        // Certificate extensions vs. the report.
-        let tcb = r.reported_tcb.decode(product);
-        let mut spls = vec![
-            ("blSPL", exts.bl_spl, tcb.bootloader),
-            ("teeSPL", exts.tee_spl, tcb.tee),
-            ("snpSPL", exts.snp_spl, tcb.snp),
-            ("ucodeSPL", exts.ucode_spl, tcb.microcode),
-        ];
-        if let Some(fmc) = tcb.fmc {
-            spls.push(("fmcSPL", exts.fmc_spl, fmc));
-        }
-        for (name, cert, rep) in spls {
-            match cert {
-                None => {
-                    return Err(Authenticity::Mismatch {
-                        what: "reported TCB",
-                        detail: format!("{key_name} has no {name} extension"),
-                    }
-                    .into());
-                }
-                Some(c) if c != rep => {
-                    return Err(Authenticity::Mismatch {
-                        what: "reported TCB",
-                        detail: format!("{key_name} {name} {c}, report {rep}"),
-                    }
-                    .into());
-                }
-                Some(_) => {}
-            }
-        }
-        if key == SnpSigningKey::Vcek && !r.chip_id_masked() {
-            let hw = exts.hw_id.as_deref().ok_or_else(|| {
-                Error::from(Authenticity::Mismatch {
-                    what: "chip id",
-                    detail: "VCEK has no hwID extension".into(),
-                })
-            })?;
-            let ok = if product == Product::Turin {
-                let (head, tail) = r.chip_id.split_at(8);
-                hw == head && tail.iter().all(|&b| b == 0)
-            } else {
-                hw == r.chip_id.as_slice()
-            };
-            if !ok {
+/// Per-report checks against a verified chain (always run, cached or not):
+/// product agreement, the report signature over the exact received bytes,
+/// the VCEK/VLEK extensions against the report; then the claims.
+fn finish(
+    r: &SnpReport<'_>,
+    key: SnpSigningKey,
+    entry: &Entry,
+    at: UnixTime,
+) -> Result<Verified<Claims>> {
+    let key_name = match key {
+        SnpSigningKey::Vcek => "VCEK",
+        SnpSigningKey::Vlek => "VLEK",
+    };
+    let product = entry.product;
+    let exts = &entry.exts;
+    check_product(r.cpuid.and(r.product()), exts)?;
+    verify_report_signature(r, entry.key.as_ref())?;
+
+    // Certificate extensions vs. the report.
+    let tcb = r.reported_tcb.decode(product);
+    let mut spls = vec![
+        ("blSPL", exts.bl_spl, tcb.bootloader),
+        ("teeSPL", exts.tee_spl, tcb.tee),
+        ("snpSPL", exts.snp_spl, tcb.snp),
+        ("ucodeSPL", exts.ucode_spl, tcb.microcode),
+    ];
+    if let Some(fmc) = tcb.fmc {
+        spls.push(("fmcSPL", exts.fmc_spl, fmc));
+    }
+    for (name, cert, rep) in spls {
+        match cert {
+            None => {
                 return Err(Authenticity::Mismatch {
-                    what: "chip id",
-                    detail: format!(
-                        "VCEK hwID {} does not match report CHIP_ID",
-                        hex::encode(hw)
-                    ),
+                    what: "reported TCB",
+                    detail: format!("{key_name} has no {name} extension"),
                 }
                 .into());
             }
+            Some(c) if c != rep => {
+                return Err(Authenticity::Mismatch {
+                    what: "reported TCB",
+                    detail: format!("{key_name} {name} {c}, report {rep}"),
+                }
+                .into());
+            }
+            Some(_) => {}
         }
-
-        Ok(Verified::assert_verified_by_verifier(claims(
-            &r, product, key, at,
-        )))
     }
+    if key == SnpSigningKey::Vcek && !r.chip_id_masked() {
+        let hw = exts.hw_id.as_deref().ok_or_else(|| {
+            Error::from(Authenticity::Mismatch {
+                what: "chip id",
+                detail: "VCEK has no hwID extension".into(),
+            })
+        })?;
+        let ok = if product == Product::Turin {
+            let (head, tail) = r.chip_id.split_at(8);
+            hw == head && tail.iter().all(|&b| b == 0)
+        } else {
+            hw == r.chip_id.as_slice()
+        };
+        if !ok {
+            return Err(Authenticity::Mismatch {
+                what: "chip id",
+                detail: format!(
+                    "VCEK hwID {} does not match report CHIP_ID",
+                    hex::encode(hw)
+                ),
+            }
+            .into());
+        }
+    }
+
+    Ok(Verified::assert_verified_by_verifier(claims(
+        r, product, key, at,
+    )))
 }
 
 /// The report's product (from CPUID, v3+) and the certificate's
@@ -727,8 +762,32 @@ impl Verifier for SnpVerifier {
                 .into(),
             ));
         }
+        let r = SnpReport::parse(&evidence.report)?;
+        let key = preamble(&r)?;
+        // Fast path: these exact endorsement bytes, presented with a report
+        // of this key kind and product, selected a chain verified before.
+        // Nothing is parsed; the entry is still used only inside its window.
+        let presented = self.cache.enabled().then(|| {
+            cache::presentation_key(
+                key,
+                r.cpuid.and(r.product()),
+                evidence
+                    .endorsements
+                    .iter()
+                    .map(|e| (e.kind.as_str(), e.data.as_slice())),
+            )
+        });
+        if let Some(pk) = &presented {
+            if let Some(entry) = self.cache.get_presented(pk, at.as_secs()) {
+                return finish(&r, key, &entry, at);
+            }
+        }
         let e = Endorsements::from_evidence(evidence)?;
-        self.verify_report(&evidence.report, &e, at)
+        let (entry, chain_key) = self.chain_entry(&r, key, &e, at)?;
+        if let Some(pk) = presented {
+            self.cache.index(pk, chain_key);
+        }
+        finish(&r, key, &entry, at)
     }
 }
 

@@ -178,6 +178,21 @@ fn hits_give_the_same_claims_as_cold_verification() {
     }
     assert_eq!(stats(&cold), (0, 0, 0));
     assert_eq!(stats(&warm), (5, 5, 5));
+    // One chain, presented differently (ASK/ARK supplied or taken from the
+    // pinned set, GHCB table): one entry, served from it each time.
+    let fresh = SnpVerifier::new();
+    let ev = evidence(4);
+    let mut bare = ev.clone();
+    bare.endorsements.truncate(1);
+    let mut reordered = ev.clone();
+    reordered.endorsements.reverse();
+    for e in [&ev, &bare, &reordered, &ev, &bare] {
+        assert_eq!(
+            fresh.verify(e, at(4)).unwrap(),
+            cold.verify(e, at(4)).unwrap()
+        );
+    }
+    assert_eq!(stats(&fresh), (1, 4, 1));
     // Clones share the cache; clear_cache empties it.
     let clone = warm.clone();
     clone.verify(&evidence(0), at(0)).unwrap();
