@@ -104,6 +104,27 @@ fn provider_p384(crypto: &'static dyn CryptoProvider) -> Option<impl FnMut()> {
     })
 }
 
+/// Median over interleaved batches of time(ours) / time(theirs): robust to
+/// load that changes during the run (the machine may be shared).
+fn paired_ratio(mut ours: impl FnMut(), mut theirs: impl FnMut(), batch: u32) -> f64 {
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        t.elapsed().as_nanos() as f64
+    };
+    let mut ratios: Vec<f64> = (0..15)
+        .map(|_| {
+            let a = time(&mut ours);
+            let b = time(&mut theirs);
+            a / b
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 /// Measure.
 pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
     let (raw, ev) = evidence(vec)?;
@@ -125,6 +146,28 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
         "SDK: full verification, cold (no cache)",
         "SDK: steady state (chain cached)",
     )?;
+    {
+        // Back-to-back cross-checks of the two RATIO lines.
+        let cold_v = SnpVerifier::new().without_cache();
+        let warm_v = SnpVerifier::new();
+        let cold = paired_ratio(
+            || {
+                let _ = black_box(cold_v.verify(black_box(&ev), at));
+            },
+            crate::peers::sev_crate_full(vec),
+            10,
+        );
+        let steady = paired_ratio(
+            || {
+                let _ = black_box(warm_v.verify(black_box(&ev), at));
+            },
+            crate::peers::p384_floor(),
+            20,
+        );
+        eprintln!(
+            "  interleaved: snp cold / sev crate = {cold:.3}; snp steady / P-384 floor = {steady:.3}"
+        );
+    }
 
     #[cfg(feature = "aws-lc")]
     {
@@ -151,6 +194,20 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
             rc_p384 / lc_p384,
             rc.cold / lc.cold,
             rc.steady / lc.steady
+        );
+        let mut rc_f = provider_p384(&RUST_CRYPTO)?;
+        let mut lc_f = provider_p384(&AWS_LC)?;
+        let speedup = paired_ratio(&mut rc_f, &mut lc_f, 20);
+        let warm_lc = SnpVerifier::new().with_crypto(&AWS_LC);
+        let lc_steady = paired_ratio(
+            || {
+                let _ = black_box(warm_lc.verify(black_box(&ev), at));
+            },
+            &mut lc_f,
+            20,
+        );
+        eprintln!(
+            "  interleaved: P-384 RustCrypto / aws-lc-rs = {speedup:.2}x; aws-lc steady / aws-lc P-384 = {lc_steady:.3}"
         );
     }
     Some(rc)

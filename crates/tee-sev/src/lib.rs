@@ -105,7 +105,9 @@ pub mod danger {
     use crate::verify::{ProductRoots, SnpVerifier};
 
     /// A verifier that trusts the given roots **instead of** AMD's pinned
-    /// roots. For tests with a fake AMD PKI only.
+    /// roots. For tests with a fake AMD PKI only. A given ASK/ASVK is trusted
+    /// without per-report signature checks only if the given ARK signed it
+    /// (checked here, once); otherwise chains through it are verified and fail.
     pub fn with_test_roots(roots: Vec<ProductRoots>) -> SnpVerifier {
         SnpVerifier::with_roots(roots)
     }

@@ -540,3 +540,23 @@ fn aws_lc_gives_the_same_verdicts() {
         }
     }
 }
+
+#[test]
+fn pinned_intermediates_skip_signatures_only_when_checked() {
+    // Test roots whose ASK was not issued by the test ARK: a chain through
+    // it fails, even though the ASK is "pinned" in the root set.
+    let milan = pki(Product::Milan);
+    let genoa = pki(Product::Genoa);
+    let roots =
+        tee_sev::danger::test_roots(Product::Genoa, &milan.ark, Some(&genoa.ask), None).unwrap();
+    let v = tee_sev::danger::with_test_roots(vec![roots]);
+    let fw = FakeFirmware::new(Product::Genoa, 3, SnpSigningKey::Vcek);
+    let ev = evidence_from_parts(&fw.make_report(&[4; 64], 0), Some(&genoa.vcek()), &[]).unwrap();
+    assert!(matches!(
+        auth(v.verify(&ev, common::at())),
+        Authenticity::BadChain { .. }
+    ));
+    assert_eq!(v.cache_stats().entries, 0);
+    // The consistent test roots: accepted.
+    genoa.verifier().verify(&ev, common::at()).unwrap();
+}
