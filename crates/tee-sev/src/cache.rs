@@ -257,10 +257,10 @@ impl ChainCache {
                 presented: index,
             } = &mut *maps;
             index.retain(|_, c| chains.contains_key(c));
-            if index.len() >= limit {
-                if let Some(k) = index.keys().next().copied() {
-                    index.remove(&k);
-                }
+            if index.len() >= limit
+                && let Some(k) = index.keys().next().copied()
+            {
+                index.remove(&k);
             }
         }
         maps.presented.insert(presented, chain);

@@ -800,10 +800,10 @@ impl Verifier for SnpVerifier {
                     .map(|e| (e.kind.as_str(), e.data.as_slice())),
             )
         });
-        if let Some(pk) = &presented {
-            if let Some(entry) = self.cache.get_presented(pk, at.as_secs()) {
-                return finish(&r, key, &entry, at);
-            }
+        if let Some(pk) = &presented
+            && let Some(entry) = self.cache.get_presented(pk, at.as_secs())
+        {
+            return finish(&r, key, &entry, at);
         }
         let e = Endorsements::from_evidence(evidence)?;
         let (entry, chain_key) = self.chain_entry(&r, key, &e, at)?;
