@@ -193,6 +193,16 @@ fn hits_give_the_same_claims_as_cold_verification() {
         );
     }
     assert_eq!(stats(&fresh), (1, 4, 1));
+    // Selecting a provider starts a fresh cache of the same capacity.
+    let switched = fresh.clone().with_crypto(&tee_sev::crypto::RUST_CRYPTO);
+    assert_eq!(
+        (
+            switched.cache_stats().capacity,
+            switched.cache_stats().entries
+        ),
+        (DEFAULT_CAPACITY, 0)
+    );
+    assert_eq!(fresh.cache_stats().entries, 1);
     // Clones share the cache; clear_cache empties it.
     let clone = warm.clone();
     clone.verify(&evidence(0), at(0)).unwrap();
