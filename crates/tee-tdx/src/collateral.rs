@@ -42,6 +42,9 @@ pub struct PcsFiles {
 #[derive(Debug, Clone)]
 pub(crate) struct CollateralDates {
     items: Vec<(String, u64, Option<u64>)>,
+    /// The same bounds as [`CollateralDates::window`], except that a CRL's
+    /// nextUpdate is exclusive (webpki rejects a CRL at `time >= nextUpdate`).
+    crl_next_updates: Vec<u64>,
 }
 
 impl CollateralDates {
@@ -58,6 +61,18 @@ impl CollateralDates {
             not_before: UnixTime::from_secs(nb),
             not_after: UnixTime::from_secs(na),
         }
+    }
+
+    /// Inclusive `(from, to)` bounds inside which every item is valid, with
+    /// CRL nextUpdate exclusive (for the verified-collateral cache).
+    pub(crate) fn cache_bounds(&self) -> (u64, u64) {
+        let w = self.window();
+        let to = self
+            .crl_next_updates
+            .iter()
+            .map(|n| n.saturating_sub(1))
+            .fold(w.not_after.as_secs(), u64::min);
+        (w.not_before.as_secs(), to)
     }
 
     /// Typed `NotYetValid`/`Expired` for the first item outside its window at `at`.
@@ -207,6 +222,7 @@ impl Collateral {
 
     pub(crate) fn dates(&self) -> Result<CollateralDates> {
         let mut items = Vec::new();
+        let mut crl_next_updates = Vec::new();
         let ti: Dated = serde_json::from_str(&self.inner.tcb_info)
             .map_err(|e| Error::encoding("TCB info", e))?;
         items.push((
@@ -230,12 +246,15 @@ impl Collateral {
             }
             let l = <x509_cert::crl::CertificateList>::from_der(crl)
                 .map_err(|e| Error::encoding(what, e))?;
+            let next = l
+                .tbs_cert_list
+                .next_update
+                .map(|t| t.to_unix_duration().as_secs());
+            crl_next_updates.extend(next);
             items.push((
                 what.into(),
                 l.tbs_cert_list.this_update.to_unix_duration().as_secs(),
-                l.tbs_cert_list
-                    .next_update
-                    .map(|t| t.to_unix_duration().as_secs()),
+                next,
             ));
         }
         for (what, chain) in [
@@ -255,7 +274,10 @@ impl Collateral {
                 ));
             }
         }
-        Ok(CollateralDates { items })
+        Ok(CollateralDates {
+            items,
+            crl_next_updates,
+        })
     }
 }
 

@@ -50,6 +50,7 @@
 
 mod reader;
 
+mod cache;
 pub mod ccel;
 pub mod collateral;
 pub mod guest;
@@ -59,6 +60,7 @@ mod nocrl;
 pub mod pcs;
 mod pki;
 pub mod quote;
+mod steady;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -66,6 +68,7 @@ pub mod testing;
 mod tests_e2e;
 mod verify;
 
+pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
 pub use guest::TdxBackend;
 pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};
