@@ -17,6 +17,7 @@
 //! - Bounded (oldest entry evicted first), behind an `RwLock`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use dcap_qvl::{QeIdentity, TcbInfo};
@@ -189,6 +190,7 @@ impl Entry {
 #[derive(Clone)]
 pub(crate) struct Cache {
     inner: Arc<RwLock<Inner>>,
+    hits: Arc<AtomicU64>,
 }
 
 struct Inner {
@@ -214,7 +216,13 @@ impl Cache {
                 map: HashMap::new(),
                 order: VecDeque::new(),
             })),
+            hits: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Lookups answered from the cache so far.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -228,7 +236,11 @@ impl Cache {
     /// The entry for `key` if it is usable at `at`.
     pub(crate) fn get(&self, key: &Key, at: UnixTime) -> Option<Arc<Entry>> {
         let g = self.inner.read().ok()?;
-        g.map.get(key).filter(|e| e.usable_at(at)).cloned()
+        let e = g.map.get(key).filter(|e| e.usable_at(at)).cloned();
+        if e.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        e
     }
 
     pub(crate) fn insert(&self, key: Key, e: Entry) {

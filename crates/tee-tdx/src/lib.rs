@@ -65,6 +65,8 @@ pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
+mod tests_cache;
+#[cfg(test)]
 mod tests_e2e;
 mod verify;
 

@@ -49,7 +49,7 @@ pub struct TdxVerifier {
     root_der: Vec<u8>,
     source: CollateralSource,
     allow_unchecked_revocation: bool,
-    cache: Cache,
+    pub(crate) cache: Cache,
 }
 
 impl Default for TdxVerifier {
@@ -114,6 +114,11 @@ impl TdxVerifier {
     /// Number of cached verified collateral/PCK-chain pairs.
     pub fn cached_entries(&self) -> usize {
         self.cache.len()
+    }
+
+    /// Verifications answered from the cache so far (steady state).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache.hits()
     }
 
     /// Drop every cached entry.
