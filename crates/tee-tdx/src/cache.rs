@@ -22,13 +22,13 @@ use std::sync::{Arc, RwLock};
 
 use dcap_qvl::{QeIdentity, TcbInfo};
 use der::{Decode, Encode};
-use p256::ecdsa::VerifyingKey;
 use sha2::{Digest, Sha256};
 use tee_core::platforms::TimeWindow;
 use tee_core::{Error, Result, UnixTime};
 use x509_cert::Certificate;
 
 use crate::collateral::Collateral;
+use crate::fastverify::FixedBase;
 use crate::pki;
 
 /// Default number of cached collateral/PCK-chain pairs.
@@ -47,7 +47,12 @@ pub(crate) struct Entry {
     pub(crate) claims_window: TimeWindow,
     pub(crate) tcb_info: TcbInfo,
     pub(crate) qe_identity: QeIdentity,
-    pub(crate) pck_key: VerifyingKey,
+    /// Fixed-base table of the PCK key (verifies QE report signatures).
+    pub(crate) pck_table: Arc<FixedBase>,
+    /// The attestation key of the quote that filled the entry, and its
+    /// table: quotes with the same key verify with it, others without.
+    pub(crate) att_key: [u8; 64],
+    pub(crate) att_table: Arc<FixedBase>,
     pub(crate) fmspc: [u8; 6],
     pub(crate) cpu_svn: [u8; 16],
     pub(crate) pce_svn: u16,
@@ -124,6 +129,7 @@ pub(crate) struct Verified<'a> {
     pub(crate) collateral: &'a Collateral,
     pub(crate) pck_chain: &'a [Certificate],
     pub(crate) fmspc: [u8; 6],
+    pub(crate) attestation_key: [u8; 64],
 }
 
 impl Entry {
@@ -166,12 +172,17 @@ impl Entry {
         let issuer = v.pck_chain.get(1)?;
         let leaf_der = leaf.to_der().ok()?;
         let ext = dcap_qvl::intel::parse_pck_extension(&leaf_der).ok()?;
+        let mut sec1 = [4u8; 65];
+        sec1[1..].copy_from_slice(&v.attestation_key);
+        let att_vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()?;
         let tcb_fmspc = <[u8; 6]>::try_from(hex::decode(&tcb_info.fmspc).ok()?.as_slice()).ok()?;
         Some(Self {
             valid_from: from,
             valid_to: to,
             claims_window: dates.window(),
-            pck_key: pki::cert_key(leaf).ok()?,
+            pck_table: Arc::new(FixedBase::new(pki::cert_key(leaf).ok()?.as_affine())),
+            att_key: v.attestation_key,
+            att_table: Arc::new(FixedBase::new(att_vk.as_affine())),
             fmspc: v.fmspc,
             cpu_svn: ext.cpu_svn,
             pce_svn: ext.pce_svn,

@@ -53,6 +53,7 @@ mod reader;
 mod cache;
 pub mod ccel;
 pub mod collateral;
+mod fastverify;
 pub mod guest;
 mod intel_root;
 mod nocrl;

@@ -15,6 +15,7 @@ use tee_core::{
 
 use crate::cache::{self, Cache, DEFAULT_CACHE_CAPACITY, Entry};
 use crate::collateral::{Collateral, CollateralProvider, PckCa};
+use crate::fastverify;
 use crate::pki;
 use crate::quote::{INTEL_QE_VENDOR_ID, Quote};
 use crate::steady;
@@ -272,6 +273,7 @@ impl TdxVerifier {
                 collateral: c,
                 pck_chain: &p.certs,
                 fmspc: p.fmspc,
+                attestation_key: q.attestation_key,
             })
         {
             self.cache.insert(k, e);
@@ -392,12 +394,25 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry, at: UnixTime) -> Result<TcbOut
     // Our own per-quote checks (own_checks without the chain, which is
     // cached: same bytes, verified, and valid at `at`).
     check_qe_vendor(q)?;
+    let bad = Error::bad_signature;
     let sig = p256::ecdsa::Signature::from_slice(&q.qe.qe_report_signature)
-        .map_err(|_| Error::bad_signature("QE report signature"))?;
-    p256::ecdsa::signature::Verifier::verify(&e.pck_key, &q.qe.qe_report_raw, &sig)
-        .map_err(|_| Error::bad_signature("QE report signature"))?;
+        .map_err(|_| bad("QE report signature"))?;
+    if !fastverify::verify(&e.pck_table, &q.qe.qe_report_raw, &sig) {
+        return Err(bad("QE report signature"));
+    }
     check_qe_report(q)?;
-    check_quote_signature(raw, q)?;
+    if q.attestation_key == e.att_key {
+        let signed = q
+            .signed_bytes(raw)
+            .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
+        let sig =
+            p256::ecdsa::Signature::from_slice(&q.signature).map_err(|_| bad("quote signature"))?;
+        if !fastverify::verify(&e.att_table, signed, &sig) {
+            return Err(bad("quote signature"));
+        }
+    } else {
+        check_quote_signature(raw, q)?;
+    }
     // FMSPC (the collateral's dates are covered by the lookup window).
     if e.fmspc != e.tcb_fmspc {
         return Err(fmspc_mismatch(e.fmspc, e.tcb_fmspc));
