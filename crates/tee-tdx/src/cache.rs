@@ -138,7 +138,7 @@ impl Entry {
     /// then simply not cached).
     pub(crate) fn build(v: &Verified<'_>) -> Option<Self> {
         let i = &v.collateral.inner;
-        let dates = v.collateral.dates().ok()?;
+        let dates = v.collateral.dates_ref();
         let (mut from, mut to) = dates.cache_bounds();
         let root = pki::parse_der(v.root_der).ok()?;
         for c in v.pck_chain.iter().chain(core::iter::once(&root)) {

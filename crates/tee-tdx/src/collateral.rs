@@ -16,6 +16,15 @@ pub const MAX_COLLATERAL_LEN: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collateral {
     pub(crate) inner: dcap_qvl::QuoteCollateralV3,
+    /// Derived from `inner` once, when the collateral is constructed (it
+    /// is immutable): the dated items and the TCB info's FMSPC.
+    parsed: std::sync::Arc<Parsed>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Parsed {
+    dates: CollateralDates,
+    fmspc: Option<[u8; 6]>,
 }
 
 /// The raw responses of an Intel PCS/PCCS for one FMSPC.
@@ -39,7 +48,7 @@ pub struct PcsFiles {
 
 /// Dates of the collateral items, for precise expiry errors and the
 /// validity window reported in claims.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CollateralDates {
     items: Vec<(String, u64, Option<u64>)>,
     /// The same bounds as [`CollateralDates::window`], except that a CRL's
@@ -131,10 +140,17 @@ impl Collateral {
         }
         let inner: dcap_qvl::QuoteCollateralV3 =
             serde_json::from_slice(json).map_err(|e| Error::encoding("TDX collateral JSON", e))?;
-        let c = Self { inner };
         // Parse every dated item now, so malformed collateral is Malformed.
-        c.dates()?;
-        Ok(c)
+        Self::new(inner)
+    }
+
+    fn new(inner: dcap_qvl::QuoteCollateralV3) -> Result<Self> {
+        let dates = parse_dates(&inner)?;
+        let fmspc = parse_fmspc(&inner).ok();
+        Ok(Self {
+            inner,
+            parsed: std::sync::Arc::new(Parsed { dates, fmspc }),
+        })
     }
 
     /// The `QuoteCollateralV3` JSON encoding.
@@ -190,9 +206,7 @@ impl Collateral {
                 .map_err(|e| Error::encoding("QE identity signature", e))?,
             pck_certificate_chain: None,
         };
-        let c = Self { inner };
-        c.dates()?;
-        Ok(c)
+        Self::new(inner)
     }
 
     /// Whether both CRLs are present.
@@ -205,11 +219,10 @@ impl Collateral {
     /// # Errors
     /// [`Error::Malformed`] if the TCB info JSON is invalid.
     pub fn fmspc(&self) -> Result<[u8; 6]> {
-        let ti: dcap_qvl::TcbInfo = serde_json::from_str(&self.inner.tcb_info)
-            .map_err(|e| Error::encoding("TCB info", e))?;
-        let v = hex::decode(&ti.fmspc).map_err(|e| Error::encoding("TCB info fmspc", e))?;
-        <[u8; 6]>::try_from(v.as_slice())
-            .map_err(|_| Error::bad_field("TCB info", "fmspc", "not 6 bytes"))
+        match self.parsed.fmspc {
+            Some(f) => Ok(f),
+            None => parse_fmspc(&self.inner),
+        }
     }
 
     /// The validity window of the collateral (intersection of all items).
@@ -221,16 +234,35 @@ impl Collateral {
     }
 
     pub(crate) fn dates(&self) -> Result<CollateralDates> {
+        Ok(self.parsed.dates.clone())
+    }
+
+    /// The dated items (parsed when the collateral was constructed).
+    pub(crate) fn dates_ref(&self) -> &CollateralDates {
+        &self.parsed.dates
+    }
+}
+
+fn parse_fmspc(inner: &dcap_qvl::QuoteCollateralV3) -> Result<[u8; 6]> {
+    let ti: dcap_qvl::TcbInfo =
+        serde_json::from_str(&inner.tcb_info).map_err(|e| Error::encoding("TCB info", e))?;
+    let v = hex::decode(&ti.fmspc).map_err(|e| Error::encoding("TCB info fmspc", e))?;
+    <[u8; 6]>::try_from(v.as_slice())
+        .map_err(|_| Error::bad_field("TCB info", "fmspc", "not 6 bytes"))
+}
+
+fn parse_dates(inner: &dcap_qvl::QuoteCollateralV3) -> Result<CollateralDates> {
+    {
         let mut items = Vec::new();
         let mut crl_next_updates = Vec::new();
-        let ti: Dated = serde_json::from_str(&self.inner.tcb_info)
-            .map_err(|e| Error::encoding("TCB info", e))?;
+        let ti: Dated =
+            serde_json::from_str(&inner.tcb_info).map_err(|e| Error::encoding("TCB info", e))?;
         items.push((
             "TCB info".to_string(),
             rfc3339(&ti.issue_date)?,
             Some(rfc3339(&ti.next_update)?),
         ));
-        let qe: Dated = serde_json::from_str(&self.inner.qe_identity)
+        let qe: Dated = serde_json::from_str(&inner.qe_identity)
             .map_err(|e| Error::encoding("QE identity", e))?;
         items.push((
             "QE identity".to_string(),
@@ -238,8 +270,8 @@ impl Collateral {
             Some(rfc3339(&qe.next_update)?),
         ));
         for (what, crl) in [
-            ("PCK CRL", &self.inner.pck_crl),
-            ("root CA CRL", &self.inner.root_ca_crl),
+            ("PCK CRL", &inner.pck_crl),
+            ("root CA CRL", &inner.root_ca_crl),
         ] {
             if crl.is_empty() {
                 continue;
@@ -258,9 +290,9 @@ impl Collateral {
             ));
         }
         for (what, chain) in [
-            ("TCB info issuer", &self.inner.tcb_info_issuer_chain),
-            ("QE identity issuer", &self.inner.qe_identity_issuer_chain),
-            ("PCK CRL issuer", &self.inner.pck_crl_issuer_chain),
+            ("TCB info issuer", &inner.tcb_info_issuer_chain),
+            ("QE identity issuer", &inner.qe_identity_issuer_chain),
+            ("PCK CRL issuer", &inner.pck_crl_issuer_chain),
         ] {
             if chain.trim().is_empty() {
                 continue;

@@ -224,7 +224,7 @@ impl TdxVerifier {
                     .into());
                 }
                 own_checks(raw, q, &self.root_der, at)?;
-                let dates = c.dates()?;
+                let dates = c.dates_ref();
                 dates.check(at)?;
                 let (status, advisory_ids) = crate::nocrl::evaluate(q, c, &self.root_der, at)?;
                 TcbOutcome::Evaluated {
@@ -334,7 +334,7 @@ fn full_with_collateral(
             } else {
                 None
             };
-            let dates = c.dates()?;
+            let dates = c.dates_ref();
             check_fmspc_with(pck.as_ref().map(|p| p.fmspc), c)?;
             dates.check(at)?;
             let (status, advisory_ids) = (status_from_dcap(&r.status)?, r.advisory_ids);
@@ -356,7 +356,7 @@ fn full_with_collateral(
                 None
             };
             check_fmspc_with(pck.as_ref().map(|p| p.fmspc), c)?;
-            let dates = c.dates()?;
+            let dates = c.dates_ref();
             dates.check(at)?;
             match map_dcap_error(&e, at) {
                 Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new(), pck),
@@ -368,7 +368,7 @@ fn full_with_collateral(
     // it only from step 8 (TCB level matching), after every collateral,
     // chain and signature check passed, so the collateral is verified and
     // may be cached (`map_dcap_error` matches the exact message).
-    let dates = c.dates()?;
+    let dates = c.dates_ref();
     Ok((
         TcbOutcome::Evaluated {
             status,
