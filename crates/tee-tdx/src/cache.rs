@@ -6,9 +6,10 @@
 //! full verification of a quote with exactly these bytes **succeeded**.
 //!
 //! - Keyed by SHA-256 over the pinned root, every collateral item (TCB info
-//!   + signature + issuer chain, QE identity + signature + issuer chain,
-//!   both CRLs + the PCK CRL issuer chain, any PCK chain in the collateral)
-//!   and the PCK chain bytes in the quote, each length-prefixed.
+//!   with its signature and issuer chain, QE identity with its signature and
+//!   issuer chain, both CRLs and the PCK CRL issuer chain, any PCK chain in
+//!   the collateral) and the PCK chain bytes in the quote, each
+//!   length-prefixed.
 //! - Valid only inside the intersection of the time windows of everything
 //!   it covers (TCB info and QE identity issue/nextUpdate, CRL
 //!   thisUpdate/nextUpdate — nextUpdate exclusive, as webpki treats it —,

@@ -302,6 +302,14 @@ impl TestPki {
         }
     }
 
+    /// The same PKI and platform with another attestation key (a QE that
+    /// generated a new key), derived from `label`.
+    #[must_use]
+    pub fn with_attestation_key(mut self, label: &str) -> Self {
+        self.att_key = key(label);
+        self
+    }
+
     /// The PEM chain embedded in quotes: PCK, PCK CA, root.
     pub fn pck_chain_pem(&self) -> String {
         format!(

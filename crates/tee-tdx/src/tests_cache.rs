@@ -681,3 +681,38 @@ fn cache_is_bounded_and_can_be_disabled() {
         TdxVerifier::new().cache.capacity()
     );
 }
+
+#[test]
+fn another_attestation_key_under_a_cached_pck() {
+    // The entry memoizes the attestation key of the quote that filled it; a
+    // quote from the same platform with another key is still answered from
+    // the cache, verified with that key.
+    let pki = TestPki::default();
+    let td = FakeTd::default();
+    let q = quote_for(&pki, td.clone());
+    let other = pki.clone().with_attestation_key("attestation 2");
+    let q2 = quote_for(&other, td.clone());
+    let c = Collateral::from_json(&pki.collateral_json("UpToDate", &td.tee_tcb_svn, ISSUE, NEXT))
+        .unwrap();
+    let v = danger::verifier_with_test_root(pki.root_der.clone());
+    v.verify_quote(&q, Some(&c), at()).unwrap();
+    let steady = v.verify_quote(&q2, Some(&c), at()).unwrap();
+    assert_eq!(v.cache_hits(), 1);
+    let full = uncached(&pki.root_der)
+        .verify_quote(&q2, Some(&c), at())
+        .unwrap();
+    assert_eq!(steady, full);
+    // Its quote signature is checked: the signature of the first key's quote
+    // does not verify under the second key.
+    let p = crate::quote::Quote::parse(&q2).unwrap();
+    let mut mixed = q2.clone();
+    let sig = p.signed_len + 4;
+    mixed[sig..sig + 64].copy_from_slice(&q[sig..sig + 64]);
+    assert!(matches!(
+        v.verify_quote(&mixed, Some(&c), at()),
+        Err(Error::Authenticity(Authenticity::BadSignature {
+            what: "quote signature"
+        }))
+    ));
+    assert_eq!(v.cache_hits(), 2);
+}
