@@ -62,6 +62,16 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Tdx> {
             let _ = black_box(cold.verify_quote(black_box(&quote), Some(&coll), at));
         },
     );
+    // For information: a full verification that also fills the cache.
+    let filling = TdxVerifier::new().with_collateral(coll.clone());
+    b.run(
+        "tdx",
+        "TdxVerifier full verification + cache fill (ours)",
+        || {
+            filling.clear_cache();
+            let _ = black_box(filling.verify_quote(black_box(&quote), Some(&coll), at));
+        },
+    );
     let steady = b.run(
         "tdx",
         "TdxVerifier steady state, collateral + PCK chain cached (ours)",

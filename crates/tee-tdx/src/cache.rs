@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use dcap_qvl::{QeIdentity, TcbInfo};
 use der::{Decode, Encode};
@@ -31,6 +31,7 @@ use x509_cert::Certificate;
 use crate::collateral::Collateral;
 use crate::fastverify::FixedBase;
 use crate::pki;
+use p256::AffinePoint;
 
 /// Default number of cached collateral/PCK-chain pairs.
 pub const DEFAULT_CACHE_CAPACITY: usize = 64;
@@ -48,12 +49,15 @@ pub(crate) struct Entry {
     pub(crate) claims_window: TimeWindow,
     pub(crate) tcb_info: TcbInfo,
     pub(crate) qe_identity: QeIdentity,
-    /// Fixed-base table of the PCK key (verifies QE report signatures).
-    pub(crate) pck_table: Arc<FixedBase>,
+    /// The PCK key and its fixed-base table (verifies QE report
+    /// signatures), built on the entry's first use, not when it is filled.
+    pub(crate) pck_key: AffinePoint,
+    pub(crate) pck_table: OnceLock<FixedBase>,
     /// The attestation key of the quote that filled the entry, and its
     /// table: quotes with the same key verify with it, others without.
     pub(crate) att_key: [u8; 64],
-    pub(crate) att_table: Arc<FixedBase>,
+    pub(crate) att_point: AffinePoint,
+    pub(crate) att_table: OnceLock<FixedBase>,
     pub(crate) fmspc: [u8; 6],
     pub(crate) cpu_svn: [u8; 16],
     pub(crate) pce_svn: u16,
@@ -67,6 +71,17 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The PCK key's table.
+    pub(crate) fn pck_table(&self) -> &FixedBase {
+        self.pck_table.get_or_init(|| FixedBase::new(&self.pck_key))
+    }
+
+    /// The table of the filling quote's attestation key.
+    pub(crate) fn att_table(&self) -> &FixedBase {
+        self.att_table
+            .get_or_init(|| FixedBase::new(&self.att_point))
+    }
+
     pub(crate) fn usable_at(&self, at: UnixTime) -> bool {
         let t = at.as_secs();
         self.valid_from <= t && t <= self.valid_to
@@ -181,9 +196,11 @@ impl Entry {
             valid_from: from,
             valid_to: to,
             claims_window: dates.window(),
-            pck_table: Arc::new(FixedBase::new(pki::cert_key(leaf).ok()?.as_affine())),
+            pck_key: *pki::cert_key(leaf).ok()?.as_affine(),
+            pck_table: OnceLock::new(),
             att_key: v.attestation_key,
-            att_table: Arc::new(FixedBase::new(att_vk.as_affine())),
+            att_point: *att_vk.as_affine(),
+            att_table: OnceLock::new(),
             fmspc: v.fmspc,
             cpu_svn: ext.cpu_svn,
             pce_svn: ext.pce_svn,

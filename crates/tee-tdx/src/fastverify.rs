@@ -26,6 +26,7 @@ const WINDOWS: usize = 64;
 const PER_WINDOW: usize = 15;
 
 /// `j·16ⁱ·P` for `i < 64`, `1 ≤ j ≤ 15`, affine.
+#[derive(Clone)]
 pub(crate) struct FixedBase {
     table: Vec<AffinePoint>,
 }

@@ -4,6 +4,10 @@
 //!   SGX Root CA at an explicit time, with collateral chosen explicitly
 //!   ([`CollateralSource`]): evaluated by `dcap-qvl` 0.7.1 (pure RustCrypto
 //!   build), or, only when asked for, without collateral (TCB `NotEvaluated`).
+//!   It caches verified collateral and PCK chains (bounded, keyed by their
+//!   SHA-256, used only inside all their validity windows), so a steady
+//!   stream of quotes from known platforms costs the per-quote checks only
+//!   ([`TdxVerifier::with_cache_capacity`]).
 //! - [`quote::Quote`], [`tdreport::TdReport`] and [`ccel`] are checked
 //!   parsers for the quote, the TDREPORT and the CCEL/TCG2 event log.
 //! - [`TdxBackend`] is the guest side: TDREPORT through `/dev/tdx_guest`,

@@ -397,7 +397,7 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry, at: UnixTime) -> Result<TcbOut
     let bad = Error::bad_signature;
     let sig = p256::ecdsa::Signature::from_slice(&q.qe.qe_report_signature)
         .map_err(|_| bad("QE report signature"))?;
-    if !fastverify::verify(&e.pck_table, &q.qe.qe_report_raw, &sig) {
+    if !fastverify::verify(e.pck_table(), &q.qe.qe_report_raw, &sig) {
         return Err(bad("QE report signature"));
     }
     check_qe_report(q)?;
@@ -407,7 +407,7 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry, at: UnixTime) -> Result<TcbOut
             .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
         let sig =
             p256::ecdsa::Signature::from_slice(&q.signature).map_err(|_| bad("quote signature"))?;
-        if !fastverify::verify(&e.att_table, signed, &sig) {
+        if !fastverify::verify(e.att_table(), signed, &sig) {
             return Err(bad("quote signature"));
         }
     } else {
