@@ -185,7 +185,12 @@ impl Entry {
         crate::steady::canonicalize_tcb_levels(&mut tcb_info);
         let qe_identity: QeIdentity = serde_json::from_str(&i.qe_identity).ok()?;
         let leaf = v.pck_chain.first()?;
-        let issuer = v.pck_chain.get(1)?;
+        // The leaf's issuer (the PCK CA), wherever it sits in the chain.
+        let issuer = v
+            .pck_chain
+            .iter()
+            .skip(1)
+            .find(|c| c.tbs_certificate().subject() == leaf.tbs_certificate().issuer())?;
         let leaf_der = leaf.to_der().ok()?;
         let ext = dcap_qvl::intel::parse_pck_extension(&leaf_der).ok()?;
         let mut sec1 = [4u8; 65];

@@ -259,6 +259,7 @@ impl TdxVerifier {
             _ => None,
         };
         if let Some(k) = &key
+            && dcap_reads_the_same(raw, q)
             && let Some(e) = self.cache.get(k, at)
         {
             let outcome = steady_state(raw, q, &e, at)?;
@@ -379,6 +380,50 @@ fn full_with_collateral(
         pck,
         true,
     ))
+}
+
+/// Whether `dcap-qvl`'s parser reads every field the steady state uses
+/// exactly as ours does. The cache answers only then; otherwise the full
+/// path runs, so a parser difference can never make the two paths differ.
+fn dcap_reads_the_same(raw: &[u8], q: &Quote) -> bool {
+    let Ok(d) = dcap_qvl::quote::Quote::parse(raw) else {
+        return false;
+    };
+    let h = &d.header;
+    if h.version != q.header.version
+        || h.tee_type != q.header.tee_type
+        || h.attestation_key_type != q.header.att_key_type
+        || h.qe_vendor_id != q.header.qe_vendor_id
+        || d.signed_length() != q.signed_len
+        || d.report.as_td15_ex().is_some()
+    {
+        return false;
+    }
+    let b = &q.body;
+    let Some(td) = d.report.as_td10() else {
+        return false;
+    };
+    if td.tee_tcb_svn != b.tee_tcb_svn
+        || td.mr_signer_seam != b.mr_signer_seam
+        || td.seam_attributes != b.seam_attributes.to_le_bytes()
+        || td.td_attributes != b.td_attributes.to_le_bytes()
+    {
+        return false;
+    }
+    match (d.report.as_td15(), b.tee_tcb_svn2, b.mr_servicetd) {
+        (None, None, None) => {}
+        (Some(t), Some(svn2), Some(servtd))
+            if t.tee_tcb_svn2 == svn2 && t.mr_service_td == servtd => {}
+        _ => return false,
+    }
+    let a = d.auth_data.into_v3();
+    a.ecdsa_signature == q.signature
+        && a.ecdsa_attestation_key == q.attestation_key
+        && a.qe_report[..] == q.qe.qe_report_raw[..]
+        && a.qe_report_signature == q.qe.qe_report_signature
+        && a.qe_auth_data.data == q.qe.qe_auth_data
+        && a.certification_data.cert_type == q.qe.pck_cert_type
+        && a.certification_data.body.data == q.qe.pck_cert_data
 }
 
 /// Whether every PEM block in `pem` is a `CERTIFICATE`.
