@@ -79,5 +79,26 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Tdx> {
             let _ = black_box(warm.verify_quote(black_box(&quote), Some(&coll), at));
         },
     );
+    // For information: the steady state through the `Verifier` trait with
+    // the collateral JSON carried in the evidence (parsed per call).
+    let ev = tee::Evidence::new(
+        tee::Platform::Tdx,
+        tee::evidence::format::TDX_QUOTE,
+        quote.clone(),
+    )
+    .with_endorsement(
+        tee::evidence::endorsement::TDX_COLLATERAL_JSON,
+        json.clone(),
+    );
+    let via_evidence = TdxVerifier::new();
+    if tee::Verifier::verify(&via_evidence, &ev, at).is_ok() {
+        b.run(
+            "tdx",
+            "TdxVerifier steady state, collateral JSON in the evidence (ours)",
+            || {
+                let _ = black_box(tee::Verifier::verify(&via_evidence, black_box(&ev), at));
+            },
+        );
+    }
     Some(Tdx { full, steady })
 }
