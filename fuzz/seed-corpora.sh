@@ -25,6 +25,10 @@ seed sealed_blob "$tmp/sealed.bin"
 seed policy_toml "$tmp/policy.toml"
 seed snp_report "$V"/go-sev-guest/attestation.bin "$V"/trustee/snp/test-vlek-report.bin "$V"/ms-tee-av/*_attestation_report.bin
 seed tdx_quote "$V"/dcap-qvl/tdx_quote "$V"/dcap-qvl/tdx_quote_outdated "$V"/go-tdx-guest/tdx_prod_quote_SPR_E4.dat "$V"/go-tdx-guest/ccel/cos-113-tdx-quote.dat
+seed ghcb_cert_table
+seed tdx_collateral "$V"/dcap-qvl/tdx_quote_collateral.json "$V"/dcap-qvl/tdx_quote_outdated_collateral.json
+seed pef_report
+seed esm_blob crates/tee-pef/tests/data/*
 seed tdreport "$V"/guest-components/tdx_report_1.bin
-seed ccel_event_log "$V"/go-tdx-guest/ccel/ccel_data.dat
+seed ccel_event_log "$V"/go-tdx-guest/ccel/ccel_data.dat "$V"/go-tdx-guest/ccel/ccel_table.dat
 echo "corpora seeded under $C"

@@ -97,6 +97,7 @@ fn load_evidence(a: &VerifyArgs) -> Result<Evidence, CliError> {
     match platform {
         Platform::SevSnp => sev::evidence_from_args(a),
         Platform::Tdx => tdx::evidence_from_args(a),
+        Platform::Pef => pef::evidence_from_args(a),
         other => Err(CliError::usage(format!(
             "raw {other} reports are not accepted; use --evidence FILE"
         ))),
