@@ -321,15 +321,16 @@ fn full_with_collateral(
         .allow_service_td(true);
     let dcap = verifier.verify(raw, &c.inner, at.as_secs());
     let has_chain = q.pck_chain_pem().is_some();
+    let same_chain = c.inner.pck_certificate_chain.is_none()
+        && q.pck_chain_pem().is_some_and(only_certificate_blocks);
+    let verified_sigs = if same_chain {
+        pki::Sigs::AlreadyVerified
+    } else {
+        pki::Sigs::Check
+    };
     let (status, advisory_ids, pck) = match dcap {
         Ok(r) => {
-            let same_chain = c.inner.pck_certificate_chain.is_none()
-                && q.pck_chain_pem().is_some_and(only_certificate_blocks);
-            let sigs = if same_chain {
-                pki::Sigs::AlreadyVerified
-            } else {
-                pki::Sigs::Check
-            };
+            let sigs = verified_sigs;
             let pck = if has_chain {
                 Some(own_checks_with(raw, q, root_der, at, sigs)?)
             } else {
@@ -351,15 +352,23 @@ fn full_with_collateral(
             ));
         }
         Err(e) => {
+            let mapped = map_dcap_error(&e, at);
+            // "No matching TCB level" comes from step 8, after dcap-qvl
+            // verified every signature: as on success, they are not redone.
+            // Any other failure: our checks run in full to classify it.
+            let sigs = match mapped {
+                Mapped::NoMatchingTcbLevel => verified_sigs,
+                Mapped::Err(_) => pki::Sigs::Check,
+            };
             let pck = if has_chain {
-                Some(own_checks_with(raw, q, root_der, at, pki::Sigs::Check)?)
+                Some(own_checks_with(raw, q, root_der, at, sigs)?)
             } else {
                 None
             };
             check_fmspc_with(pck.as_ref().map(|p| p.fmspc), c)?;
             let dates = c.dates_ref();
             dates.check(at)?;
-            match map_dcap_error(&e, at) {
+            match mapped {
                 Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new(), pck),
                 Mapped::Err(e) => return Err(e),
             }
