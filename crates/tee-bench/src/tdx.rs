@@ -1,8 +1,13 @@
 //! Our TDX verification figures.
 
+use std::hint::black_box;
 use std::path::Path;
 
+use tee::UnixTime;
+use tee::tdx::{Collateral, TdxVerifier};
+
 use crate::Bench;
+use crate::peers::DCAP_AT;
 
 /// Nanoseconds per verification.
 pub(crate) struct Tdx {
@@ -12,8 +17,88 @@ pub(crate) struct Tdx {
     pub(crate) steady: f64,
 }
 
-/// Measure; `None` until wired.
-pub(crate) fn ours(_b: &mut Bench, _vec: &Path) -> Option<Tdx> {
-    eprintln!("  (SDK TDX verification figures: not wired yet)");
-    None
+/// Measure on the dcap-qvl v4 vector (same quote, collateral and time as the peer).
+pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Tdx> {
+    let quote = std::fs::read(vec.join("dcap-qvl/tdx_quote")).ok()?;
+    let json = std::fs::read(vec.join("dcap-qvl/tdx_quote_collateral.json")).ok()?;
+    let coll = match Collateral::from_json(&json) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tee-bench: TDX collateral: {e}");
+            return None;
+        }
+    };
+    let at = UnixTime::from_secs(DCAP_AT);
+    // Full: cache disabled, so every call verifies the collateral and PCK
+    // chain from scratch.
+    let cold = TdxVerifier::new()
+        .with_collateral(coll.clone())
+        .with_cache_capacity(0);
+    // Steady: one verifier whose cache holds this collateral and PCK chain.
+    let warm = TdxVerifier::new().with_collateral(coll.clone());
+    for v in [&cold, &warm] {
+        match v.verify_quote(&quote, Some(&coll), at) {
+            Ok(c) => eprintln!(
+                "  TdxVerifier verdict on the vector: {}",
+                c.tcb
+                    .value()
+                    .map(|t| format!("{:?}", t.status))
+                    .unwrap_or_default()
+            ),
+            Err(e) => {
+                eprintln!("tee-bench: TdxVerifier rejects the dcap-qvl vector: {e}");
+                return None;
+            }
+        }
+    }
+    if warm.cached_entries() != 1 || cold.cached_entries() != 0 {
+        eprintln!("tee-bench: unexpected TDX cache state");
+        return None;
+    }
+    let full = b.run(
+        "tdx",
+        "TdxVerifier full verification, no cache (ours)",
+        || {
+            let _ = black_box(cold.verify_quote(black_box(&quote), Some(&coll), at));
+        },
+    );
+    // For information: a full verification that also fills the cache.
+    let filling = TdxVerifier::new().with_collateral(coll.clone());
+    b.run(
+        "tdx",
+        "TdxVerifier full verification + cache fill (ours)",
+        || {
+            filling.clear_cache();
+            let _ = black_box(filling.verify_quote(black_box(&quote), Some(&coll), at));
+        },
+    );
+    let steady = b.run(
+        "tdx",
+        "TdxVerifier steady state, collateral + PCK chain cached (ours)",
+        || {
+            let _ = black_box(warm.verify_quote(black_box(&quote), Some(&coll), at));
+        },
+    );
+    // For information: the steady state through the `Verifier` trait with
+    // the collateral JSON carried in the evidence (parsed per call).
+    let ev = tee::Evidence::new(
+        tee::Platform::Tdx,
+        tee::evidence::format::TDX_QUOTE,
+        quote.clone(),
+    )
+    .with_endorsement(
+        tee::evidence::endorsement::TDX_COLLATERAL_JSON,
+        json.clone(),
+    );
+    let via_evidence = TdxVerifier::new();
+    if tee::Verifier::verify(&via_evidence, &ev, at).is_ok() {
+        b.run(
+            "tdx",
+            "TdxVerifier steady state, collateral JSON in the evidence (ours)",
+            || {
+                let _ = black_box(tee::Verifier::verify(&via_evidence, black_box(&ev), at));
+            },
+        );
+    }
+    Some(Tdx { full, steady })
 }

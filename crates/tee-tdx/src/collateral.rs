@@ -16,6 +16,15 @@ pub const MAX_COLLATERAL_LEN: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collateral {
     pub(crate) inner: dcap_qvl::QuoteCollateralV3,
+    /// Derived from `inner` once, when the collateral is constructed (it
+    /// is immutable): the dated items and the TCB info's FMSPC.
+    parsed: std::sync::Arc<Parsed>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Parsed {
+    dates: CollateralDates,
+    fmspc: Option<[u8; 6]>,
 }
 
 /// The raw responses of an Intel PCS/PCCS for one FMSPC.
@@ -39,9 +48,12 @@ pub struct PcsFiles {
 
 /// Dates of the collateral items, for precise expiry errors and the
 /// validity window reported in claims.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CollateralDates {
     items: Vec<(String, u64, Option<u64>)>,
+    /// The same bounds as [`CollateralDates::window`], except that a CRL's
+    /// nextUpdate is exclusive (webpki rejects a CRL at `time >= nextUpdate`).
+    crl_next_updates: Vec<u64>,
 }
 
 impl CollateralDates {
@@ -58,6 +70,18 @@ impl CollateralDates {
             not_before: UnixTime::from_secs(nb),
             not_after: UnixTime::from_secs(na),
         }
+    }
+
+    /// Inclusive `(from, to)` bounds inside which every item is valid, with
+    /// CRL nextUpdate exclusive (for the verified-collateral cache).
+    pub(crate) fn cache_bounds(&self) -> (u64, u64) {
+        let w = self.window();
+        let to = self
+            .crl_next_updates
+            .iter()
+            .map(|n| n.saturating_sub(1))
+            .fold(w.not_after.as_secs(), u64::min);
+        (w.not_before.as_secs(), to)
     }
 
     /// Typed `NotYetValid`/`Expired` for the first item outside its window at `at`.
@@ -116,10 +140,17 @@ impl Collateral {
         }
         let inner: dcap_qvl::QuoteCollateralV3 =
             serde_json::from_slice(json).map_err(|e| Error::encoding("TDX collateral JSON", e))?;
-        let c = Self { inner };
         // Parse every dated item now, so malformed collateral is Malformed.
-        c.dates()?;
-        Ok(c)
+        Self::new(inner)
+    }
+
+    fn new(inner: dcap_qvl::QuoteCollateralV3) -> Result<Self> {
+        let dates = parse_dates(&inner)?;
+        let fmspc = parse_fmspc(&inner).ok();
+        Ok(Self {
+            inner,
+            parsed: std::sync::Arc::new(Parsed { dates, fmspc }),
+        })
     }
 
     /// The `QuoteCollateralV3` JSON encoding.
@@ -175,9 +206,7 @@ impl Collateral {
                 .map_err(|e| Error::encoding("QE identity signature", e))?,
             pck_certificate_chain: None,
         };
-        let c = Self { inner };
-        c.dates()?;
-        Ok(c)
+        Self::new(inner)
     }
 
     /// Whether both CRLs are present.
@@ -190,11 +219,10 @@ impl Collateral {
     /// # Errors
     /// [`Error::Malformed`] if the TCB info JSON is invalid.
     pub fn fmspc(&self) -> Result<[u8; 6]> {
-        let ti: dcap_qvl::TcbInfo = serde_json::from_str(&self.inner.tcb_info)
-            .map_err(|e| Error::encoding("TCB info", e))?;
-        let v = hex::decode(&ti.fmspc).map_err(|e| Error::encoding("TCB info fmspc", e))?;
-        <[u8; 6]>::try_from(v.as_slice())
-            .map_err(|_| Error::bad_field("TCB info", "fmspc", "not 6 bytes"))
+        match self.parsed.fmspc {
+            Some(f) => Ok(f),
+            None => parse_fmspc(&self.inner),
+        }
     }
 
     /// The validity window of the collateral (intersection of all items).
@@ -206,15 +234,35 @@ impl Collateral {
     }
 
     pub(crate) fn dates(&self) -> Result<CollateralDates> {
+        Ok(self.parsed.dates.clone())
+    }
+
+    /// The dated items (parsed when the collateral was constructed).
+    pub(crate) fn dates_ref(&self) -> &CollateralDates {
+        &self.parsed.dates
+    }
+}
+
+fn parse_fmspc(inner: &dcap_qvl::QuoteCollateralV3) -> Result<[u8; 6]> {
+    let ti: dcap_qvl::TcbInfo =
+        serde_json::from_str(&inner.tcb_info).map_err(|e| Error::encoding("TCB info", e))?;
+    let v = hex::decode(&ti.fmspc).map_err(|e| Error::encoding("TCB info fmspc", e))?;
+    <[u8; 6]>::try_from(v.as_slice())
+        .map_err(|_| Error::bad_field("TCB info", "fmspc", "not 6 bytes"))
+}
+
+fn parse_dates(inner: &dcap_qvl::QuoteCollateralV3) -> Result<CollateralDates> {
+    {
         let mut items = Vec::new();
-        let ti: Dated = serde_json::from_str(&self.inner.tcb_info)
-            .map_err(|e| Error::encoding("TCB info", e))?;
+        let mut crl_next_updates = Vec::new();
+        let ti: Dated =
+            serde_json::from_str(&inner.tcb_info).map_err(|e| Error::encoding("TCB info", e))?;
         items.push((
             "TCB info".to_string(),
             rfc3339(&ti.issue_date)?,
             Some(rfc3339(&ti.next_update)?),
         ));
-        let qe: Dated = serde_json::from_str(&self.inner.qe_identity)
+        let qe: Dated = serde_json::from_str(&inner.qe_identity)
             .map_err(|e| Error::encoding("QE identity", e))?;
         items.push((
             "QE identity".to_string(),
@@ -222,26 +270,29 @@ impl Collateral {
             Some(rfc3339(&qe.next_update)?),
         ));
         for (what, crl) in [
-            ("PCK CRL", &self.inner.pck_crl),
-            ("root CA CRL", &self.inner.root_ca_crl),
+            ("PCK CRL", &inner.pck_crl),
+            ("root CA CRL", &inner.root_ca_crl),
         ] {
             if crl.is_empty() {
                 continue;
             }
             let l = <x509_cert::crl::CertificateList>::from_der(crl)
                 .map_err(|e| Error::encoding(what, e))?;
+            let next = l
+                .tbs_cert_list
+                .next_update
+                .map(|t| t.to_unix_duration().as_secs());
+            crl_next_updates.extend(next);
             items.push((
                 what.into(),
                 l.tbs_cert_list.this_update.to_unix_duration().as_secs(),
-                l.tbs_cert_list
-                    .next_update
-                    .map(|t| t.to_unix_duration().as_secs()),
+                next,
             ));
         }
         for (what, chain) in [
-            ("TCB info issuer", &self.inner.tcb_info_issuer_chain),
-            ("QE identity issuer", &self.inner.qe_identity_issuer_chain),
-            ("PCK CRL issuer", &self.inner.pck_crl_issuer_chain),
+            ("TCB info issuer", &inner.tcb_info_issuer_chain),
+            ("QE identity issuer", &inner.qe_identity_issuer_chain),
+            ("PCK CRL issuer", &inner.pck_crl_issuer_chain),
         ] {
             if chain.trim().is_empty() {
                 continue;
@@ -255,7 +306,10 @@ impl Collateral {
                 ));
             }
         }
-        Ok(CollateralDates { items })
+        Ok(CollateralDates {
+            items,
+            crl_next_updates,
+        })
     }
 }
 

@@ -4,6 +4,10 @@
 //!   SGX Root CA at an explicit time, with collateral chosen explicitly
 //!   ([`CollateralSource`]): evaluated by `dcap-qvl` 0.7.1 (pure RustCrypto
 //!   build), or, only when asked for, without collateral (TCB `NotEvaluated`).
+//!   It caches verified collateral and PCK chains (bounded, keyed by their
+//!   SHA-256, used only inside all their validity windows), so a steady
+//!   stream of quotes from known platforms costs the per-quote checks only
+//!   ([`TdxVerifier::with_cache_capacity`]).
 //! - [`quote::Quote`], [`tdreport::TdReport`] and [`ccel`] are checked
 //!   parsers for the quote, the TDREPORT and the CCEL/TCG2 event log.
 //! - [`TdxBackend`] is the guest side: TDREPORT through `/dev/tdx_guest`,
@@ -50,8 +54,10 @@
 
 mod reader;
 
+mod cache;
 pub mod ccel;
 pub mod collateral;
+mod fastverify;
 pub mod guest;
 mod intel_root;
 mod nocrl;
@@ -59,13 +65,17 @@ mod nocrl;
 pub mod pcs;
 mod pki;
 pub mod quote;
+mod steady;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
+mod tests_cache;
+#[cfg(test)]
 mod tests_e2e;
 mod verify;
 
+pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
 pub use guest::TdxBackend;
 pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};

@@ -74,7 +74,18 @@ fn check_is_ca(issuer: &Certificate) -> Result<()> {
 
 /// Check that `cert` was issued by `issuer` (name, issuer is a CA, and
 /// ECDSA-SHA256 signature).
-pub(crate) fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
+/// Whether [`verify_chain_with`] verifies the certificate signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sigs {
+    /// Verify every signature on the path.
+    Check,
+    /// Only the structural rules and validity periods: the caller has
+    /// verified the signatures of this exact path already (dcap-qvl/webpki
+    /// did, over the same bytes; see `verify.rs`).
+    AlreadyVerified,
+}
+
+fn check_issued_by_with(cert: &Certificate, issuer: &Certificate, sigs: Sigs) -> Result<()> {
     check_is_ca(issuer)?;
     let bad = |d: String| Error::Authenticity(Authenticity::BadChain { detail: d });
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
@@ -89,6 +100,9 @@ pub(crate) fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Resul
             "`{}` is not signed with ECDSA-SHA256",
             subject_cn(cert)
         )));
+    }
+    if sigs == Sigs::AlreadyVerified {
+        return Ok(());
     }
     let tbs = cert
         .tbs_certificate()
@@ -179,6 +193,17 @@ pub(crate) fn parse_der(der: &[u8]) -> Result<Certificate> {
 /// `at`, without revocation checks. The chain presented may include a copy
 /// of the root; it must then be byte-identical to the pinned one.
 pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime) -> Result<()> {
+    verify_chain_with(certs, root_der, at, Sigs::Check)
+}
+
+/// [`verify_chain`], optionally without the signature checks (same rules,
+/// same order, same errors otherwise).
+pub(crate) fn verify_chain_with(
+    certs: &[Certificate],
+    root_der: &[u8],
+    at: UnixTime,
+    sigs: Sigs,
+) -> Result<()> {
     let root = parse_der(root_der)?;
     let [leaf, rest @ ..] = certs else {
         return Err(Authenticity::BadChain {
@@ -215,7 +240,7 @@ pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime)
     for used in 0..=inter.len() {
         check_validity(cur, at)?;
         if cur.tbs_certificate().issuer() == root.tbs_certificate().subject() {
-            check_issued_by(cur, &root)?;
+            check_issued_by_with(cur, &root, sigs)?;
             // Every presented certificate must be on the path: a chain with
             // extra (possibly altered) certificates is not the chain the
             // platform sent.
@@ -242,7 +267,7 @@ pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime)
             }
             .into());
         };
-        check_issued_by(cur, next)?;
+        check_issued_by_with(cur, next, sigs)?;
         cur = next;
     }
     Err(Authenticity::BadChain {

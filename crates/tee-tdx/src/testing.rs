@@ -302,6 +302,14 @@ impl TestPki {
         }
     }
 
+    /// The same PKI and platform with another attestation key (a QE that
+    /// generated a new key), derived from `label`.
+    #[must_use]
+    pub fn with_attestation_key(mut self, label: &str) -> Self {
+        self.att_key = key(label);
+        self
+    }
+
     /// The PEM chain embedded in quotes: PCK, PCK CA, root.
     pub fn pck_chain_pem(&self) -> String {
         format!(
@@ -452,7 +460,6 @@ impl TestPki {
         next_update: &str,
         revoke_pck: bool,
     ) -> Vec<u8> {
-        let (tk, tcert) = self.tcb_signing();
         let comps = |v: &[u8]| {
             v.iter()
                 .map(|s| format!("{{\"svn\":{s}}}"))
@@ -482,6 +489,81 @@ impl TestPki {
                 ",\"advisoryIDs\":[\"INTEL-SA-00000\"]".into()
             },
         );
+        self.sign_collateral(&tcb_info, issue, next_update, revoke_pck)
+    }
+
+    /// Collateral whose TCB info has these platform levels (TDX components
+    /// and status, in this JSON order) and TDX module levels (module ISVSVN
+    /// and status) for module version `module_version`. A level that is not
+    /// `UpToDate` carries the advisory `INTEL-SA-1000<n>` (`n` its index;
+    /// module levels `INTEL-SA-2000<n>`).
+    pub fn collateral_json_levels(
+        &self,
+        module_version: u8,
+        module_levels: &[(u8, &str)],
+        levels: &[([u8; 16], &str)],
+        issue: &str,
+        next_update: &str,
+    ) -> Vec<u8> {
+        let comps = |v: &[u8]| {
+            v.iter()
+                .map(|s| format!("{{\"svn\":{s}}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let adv = |prefix: u32, i: usize, st: &str| {
+            if st == "UpToDate" {
+                String::new()
+            } else {
+                format!(",\"advisoryIDs\":[\"INTEL-SA-{prefix}000{i}\"]")
+            }
+        };
+        let module: Vec<String> = module_levels
+            .iter()
+            .enumerate()
+            .map(|(i, (isvsvn, st))| {
+                format!(
+                    "{{\"tcb\":{{\"isvsvn\":{isvsvn}}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{st}\"{}}}",
+                    adv(2, i, st)
+                )
+            })
+            .collect();
+        let platform: Vec<String> = levels
+            .iter()
+            .enumerate()
+            .map(|(i, (tdx, st))| {
+                format!(
+                    "{{\"tcb\":{{\"sgxtcbcomponents\":[{}],\"pcesvn\":{},\"tdxtcbcomponents\":[{}]}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{st}\"{}}}",
+                    comps(&self.platform.cpu_svn),
+                    self.platform.pce_svn,
+                    comps(tdx),
+                    adv(1, i, st)
+                )
+            })
+            .collect();
+        let tcb_info = format!(
+            "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"fmspc\":\"{}\",\
+             \"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\
+             \"tdxModule\":{{\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}},\
+             \"tdxModuleIdentities\":[{{\"id\":\"TDX_{module_version:02X}\",\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\
+             \"tcbLevels\":[{}]}}],\"tcbLevels\":[{}]}}",
+            hex::encode_upper(self.platform.fmspc),
+            "0".repeat(96),
+            "0".repeat(96),
+            module.join(","),
+            platform.join(","),
+        );
+        self.sign_collateral(&tcb_info, issue, next_update, false)
+    }
+
+    fn sign_collateral(
+        &self,
+        tcb_info: &str,
+        issue: &str,
+        next_update: &str,
+        revoke_pck: bool,
+    ) -> Vec<u8> {
+        let (tk, tcert) = self.tcb_signing();
         let qe_identity = format!(
             "{{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"tcbEvaluationDataNumber\":17,\
              \"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\

@@ -2,6 +2,7 @@
 //! against the pinned Intel SGX Root CA, wrapping `dcap-qvl` for collateral
 //! evaluation and doing our own checks in the explicit no-collateral mode.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tee_core::claims::{Claim, TcbSummary};
@@ -12,9 +13,12 @@ use tee_core::{
     RegisterValue, ReportData, Result, TcbStatus, TrustRoot, UnixTime, Verified, Verifier,
 };
 
+use crate::cache::{self, Cache, DEFAULT_CACHE_CAPACITY, Entry};
 use crate::collateral::{Collateral, CollateralProvider, PckCa};
+use crate::fastverify;
 use crate::pki;
 use crate::quote::{INTEL_QE_VENDOR_ID, Quote};
+use crate::steady;
 
 /// The Intel SGX Root CA (CN=Intel SGX Root CA, valid to 2049-12-31;
 /// SHA-256 `44a0196b…ab674d3`), pinned.
@@ -39,10 +43,14 @@ pub enum CollateralSource {
 
 /// Verifier for Intel TDX DCAP quotes.
 #[derive(Debug, Clone)]
+///
+/// Keeps a bounded, thread-safe cache of verified collateral and PCK
+/// chains (see [`TdxVerifier::with_cache_capacity`]); clones share it.
 pub struct TdxVerifier {
     root_der: Vec<u8>,
     source: CollateralSource,
     allow_unchecked_revocation: bool,
+    pub(crate) cache: Cache,
 }
 
 impl Default for TdxVerifier {
@@ -83,7 +91,40 @@ impl TdxVerifier {
             root_der: INTEL_SGX_ROOT_CA_DER.to_vec(),
             source: CollateralSource::FromEvidence,
             allow_unchecked_revocation: false,
+            cache: Cache::new(DEFAULT_CACHE_CAPACITY),
         }
+    }
+
+    /// Cache up to `capacity` verified collateral/PCK-chain pairs
+    /// ([`DEFAULT_CACHE_CAPACITY`] by default; 0 disables the cache, so
+    /// every quote's collateral is verified from scratch). Replaces the
+    /// cache with a new, empty one.
+    ///
+    /// An entry is created only after a quote verified in full with that
+    /// collateral and PCK chain, and is used only for the same bytes (by
+    /// SHA-256) at a time inside the validity of everything it covers. The
+    /// per-quote checks (quote and QE report signatures, QE report binding
+    /// and identity, TCB level for the quote's SVNs, PCK revocation under
+    /// the cached CRLs, TD attributes) always run.
+    #[must_use]
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = Cache::new(capacity);
+        self
+    }
+
+    /// Number of cached verified collateral/PCK-chain pairs.
+    pub fn cached_entries(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Verifications answered from the cache so far (steady state).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache.hits()
+    }
+
+    /// Drop every cached entry.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
     }
 
     /// Choose the collateral source.
@@ -121,12 +162,12 @@ impl TdxVerifier {
         self
     }
 
-    fn collateral_for(&self, ev: &Evidence, q: &Quote) -> Result<Option<Collateral>> {
+    fn collateral_for(&self, ev: &Evidence, q: &Quote) -> Result<Option<Cow<'_, Collateral>>> {
         match &self.source {
             CollateralSource::None => Ok(None),
-            CollateralSource::Given(c) => Ok(Some((**c).clone())),
+            CollateralSource::Given(c) => Ok(Some(Cow::Borrowed(&**c))),
             CollateralSource::FromEvidence => match ev.endorsement(endorsement::TDX_COLLATERAL_JSON) {
-                Some(j) => Collateral::from_json(j).map(Some),
+                Some(j) => Collateral::from_json(j).map(|c| Some(Cow::Owned(c))),
                 None => Err(Authenticity::MissingEndorsement {
                     what: "TDX collateral (tdx-collateral-v3-json endorsement); or choose a collateral source \
                            or the explicit no-collateral mode"
@@ -136,7 +177,7 @@ impl TdxVerifier {
             },
             CollateralSource::Provider(p) => {
                 let (fmspc, ca) = pck_identity(q)?;
-                p.collateral(fmspc, ca).map(Some)
+                p.collateral(fmspc, ca).map(|c| Some(Cow::Owned(c)))
             }
         }
     }
@@ -183,7 +224,7 @@ impl TdxVerifier {
                     .into());
                 }
                 own_checks(raw, q, &self.root_der, at)?;
-                let dates = c.dates()?;
+                let dates = c.dates_ref();
                 dates.check(at)?;
                 let (status, advisory_ids) = crate::nocrl::evaluate(q, c, &self.root_der, at)?;
                 TcbOutcome::Evaluated {
@@ -193,57 +234,301 @@ impl TdxVerifier {
                     revocation_checked: false,
                 }
             }
-            Some(c) => {
-                // Our own checks first (precise typed errors, and a second
-                // implementation of the cryptographic checks), then
-                // dcap-qvl's full collateral evaluation.
-                if q.pck_chain_pem().is_some() {
-                    own_checks(raw, q, &self.root_der, at)?;
-                }
-                check_fmspc(q, c)?;
-                let dates = c.dates()?;
-                dates.check(at)?;
-                let verifier = dcap_qvl::verify::QuoteVerifier::new(self.root_der.clone())
-                    .allow_debug(true)
-                    .allow_service_td(true);
-                let (status, advisory_ids) = match verifier.verify(raw, &c.inner, at.as_secs()) {
-                    Ok(r) => (status_from_dcap(&r.status)?, r.advisory_ids),
-                    Err(e) => match map_dcap_error(&e, at) {
-                        Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new()),
-                        Mapped::Err(e) => return Err(e),
-                    },
-                };
+            Some(c) => return self.verify_with_collateral(raw, q, c, at),
+        };
+        let fmspc = pck_identity(q).ok().map(|(f, _)| f);
+        build_claims(q, fmspc, outcome, at)
+    }
+
+    /// Collateral with CRLs: the cache when it holds this collateral and
+    /// PCK chain for `at`, else the full verification (filling the cache on
+    /// success).
+    fn verify_with_collateral(
+        &self,
+        raw: &[u8],
+        q: &Quote,
+        c: &Collateral,
+        at: UnixTime,
+    ) -> Result<Claims> {
+        // The PCK chain in the cache key is the one dcap-qvl verifies: the
+        // quote's, when the collateral does not bring one.
+        let key = match (q.pck_chain_pem(), &c.inner.pck_certificate_chain) {
+            (Some(pem), None) if self.cache.capacity() > 0 => {
+                Some(cache::key(&self.root_der, c, pem))
+            }
+            _ => None,
+        };
+        if let Some(k) = &key
+            && dcap_reads_the_same(raw, q)
+            && let Some(e) = self.cache.get(k, at)
+        {
+            let outcome = steady_state(raw, q, &e, at)?;
+            return build_claims(q, Some(e.fmspc), outcome, at);
+        }
+        let (outcome, pck, verified) = full_with_collateral(raw, q, c, &self.root_der, at)?;
+        let fmspc = pck.as_ref().map(|p| p.fmspc);
+        // Only a successful dcap-qvl verification fills the cache.
+        if let (Some(k), Some(p), true) = (key, &pck, verified)
+            && let Some(e) = Entry::build(&cache::Verified {
+                root_der: &self.root_der,
+                collateral: c,
+                pck_chain: &p.certs,
+                fmspc: p.fmspc,
+                attestation_key: q.attestation_key,
+            })
+        {
+            self.cache.insert(k, e);
+        }
+        build_claims(q, fmspc, outcome, at)
+    }
+}
+
+/// The quote's PCK chain, parsed once per verification.
+struct Pck {
+    certs: Vec<x509_cert::Certificate>,
+    fmspc: [u8; 6],
+}
+
+/// Full verification with collateral (nothing cached). Every check runs
+/// exactly once:
+///
+/// - `dcap-qvl` runs first and does all signature work: both CRLs, the TCB
+///   info and QE identity signatures and issuer chains, the PCK chain with
+///   revocation, the QE report signature, the quote signature, plus QE
+///   identity, TCB level matching and TD attributes.
+/// - If it succeeds, we add only what it does not check, without repeating
+///   its signature verifications: our chain rules (presented root identical
+///   to the pinned one, issuers are CAs, no certificate off the path,
+///   pinned root validity), the debug-QE check, the full 64-byte QE report
+///   binding (dcap-qvl checks 32), the FMSPC, and every collateral item's
+///   window (CRLs and issuer chains included). The PCK chain signatures are
+///   skipped only when dcap-qvl verified the very same chain: the quote's
+///   (the collateral carries none) and made only of `CERTIFICATE` PEM
+///   blocks, so its PEM parser and ours yield the same certificates. In any
+///   other case our checks run in full.
+/// - If it fails, our own checks run in full only to classify the failure
+///   with a precise typed error (same order as before: own checks, FMSPC,
+///   dates, then dcap-qvl's error).
+fn full_with_collateral(
+    raw: &[u8],
+    q: &Quote,
+    c: &Collateral,
+    root_der: &[u8],
+    at: UnixTime,
+) -> Result<(TcbOutcome, Option<Pck>, bool)> {
+    let verifier = dcap_qvl::verify::QuoteVerifier::new(root_der.to_vec())
+        .allow_debug(true)
+        .allow_service_td(true);
+    let dcap = verifier.verify(raw, &c.inner, at.as_secs());
+    let has_chain = q.pck_chain_pem().is_some();
+    let same_chain = c.inner.pck_certificate_chain.is_none()
+        && q.pck_chain_pem().is_some_and(only_certificate_blocks);
+    let verified_sigs = if same_chain {
+        pki::Sigs::AlreadyVerified
+    } else {
+        pki::Sigs::Check
+    };
+    let (status, advisory_ids, pck) = match dcap {
+        Ok(r) => {
+            let sigs = verified_sigs;
+            let pck = if has_chain {
+                Some(own_checks_with(raw, q, root_der, at, sigs)?)
+            } else {
+                None
+            };
+            let dates = c.dates_ref();
+            check_fmspc_with(pck.as_ref().map(|p| p.fmspc), c)?;
+            dates.check(at)?;
+            let (status, advisory_ids) = (status_from_dcap(&r.status)?, r.advisory_ids);
+            return Ok((
                 TcbOutcome::Evaluated {
                     status,
                     advisory_ids,
                     window: dates.window(),
                     revocation_checked: true,
-                }
+                },
+                pck,
+                true,
+            ));
+        }
+        Err(e) => {
+            let mapped = map_dcap_error(&e, at);
+            // "No matching TCB level" comes from step 8, after dcap-qvl
+            // verified every signature: as on success, they are not redone.
+            // Any other failure: our checks run in full to classify it.
+            let sigs = match mapped {
+                Mapped::NoMatchingTcbLevel => verified_sigs,
+                Mapped::Err(_) => pki::Sigs::Check,
+            };
+            let pck = if has_chain {
+                Some(own_checks_with(raw, q, root_der, at, sigs)?)
+            } else {
+                None
+            };
+            check_fmspc_with(pck.as_ref().map(|p| p.fmspc), c)?;
+            let dates = c.dates_ref();
+            dates.check(at)?;
+            match mapped {
+                Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new(), pck),
+                Mapped::Err(e) => return Err(e),
             }
-        };
-        build_claims(q, outcome, at)
+        }
+    };
+    // "No matching TCB level" is a verdict, not an error. dcap-qvl reports
+    // it only from step 8 (TCB level matching), after every collateral,
+    // chain and signature check passed, so the collateral is verified and
+    // may be cached (`map_dcap_error` matches the exact message).
+    let dates = c.dates_ref();
+    Ok((
+        TcbOutcome::Evaluated {
+            status,
+            advisory_ids,
+            window: dates.window(),
+            revocation_checked: true,
+        },
+        pck,
+        true,
+    ))
+}
+
+/// Whether `dcap-qvl`'s parser reads every field the steady state uses
+/// exactly as ours does. The cache answers only then; otherwise the full
+/// path runs, so a parser difference can never make the two paths differ.
+fn dcap_reads_the_same(raw: &[u8], q: &Quote) -> bool {
+    let Ok(d) = dcap_qvl::quote::Quote::parse(raw) else {
+        return false;
+    };
+    let h = &d.header;
+    if h.version != q.header.version
+        || h.tee_type != q.header.tee_type
+        || h.attestation_key_type != q.header.att_key_type
+        || h.qe_vendor_id != q.header.qe_vendor_id
+        || d.signed_length() != q.signed_len
+        || d.report.as_td15_ex().is_some()
+    {
+        return false;
     }
+    let b = &q.body;
+    let Some(td) = d.report.as_td10() else {
+        return false;
+    };
+    if td.tee_tcb_svn != b.tee_tcb_svn
+        || td.mr_signer_seam != b.mr_signer_seam
+        || td.seam_attributes != b.seam_attributes.to_le_bytes()
+        || td.td_attributes != b.td_attributes.to_le_bytes()
+    {
+        return false;
+    }
+    match (d.report.as_td15(), b.tee_tcb_svn2, b.mr_servicetd) {
+        (None, None, None) => {}
+        (Some(t), Some(svn2), Some(servtd))
+            if t.tee_tcb_svn2 == svn2 && t.mr_service_td == servtd => {}
+        _ => return false,
+    }
+    let a = d.auth_data.into_v3();
+    a.ecdsa_signature == q.signature
+        && a.ecdsa_attestation_key == q.attestation_key
+        && a.qe_report[..] == q.qe.qe_report_raw[..]
+        && a.qe_report_signature == q.qe.qe_report_signature
+        && a.qe_auth_data.data == q.qe.qe_auth_data
+        && a.certification_data.cert_type == q.qe.pck_cert_type
+        && a.certification_data.body.data == q.qe.pck_cert_data
+}
+
+/// Whether every PEM block in `pem` is a `CERTIFICATE`.
+fn only_certificate_blocks(pem: &[u8]) -> bool {
+    let count = |n: &[u8]| pem.windows(n.len()).filter(|w| *w == n).count();
+    count(b"-----BEGIN ") == count(b"-----BEGIN CERTIFICATE-----")
+}
+
+/// Steady state: the collateral and PCK chain of `e` were verified in full
+/// (and `at` lies inside all their windows, checked by the lookup). Runs
+/// the per-quote checks, in the order the full path reports failures.
+fn steady_state(raw: &[u8], q: &Quote, e: &Entry, at: UnixTime) -> Result<TcbOutcome> {
+    // Our own per-quote checks (own_checks without the chain, which is
+    // cached: same bytes, verified, and valid at `at`).
+    check_qe_vendor(q)?;
+    let bad = Error::bad_signature;
+    let sig = p256::ecdsa::Signature::from_slice(&q.qe.qe_report_signature)
+        .map_err(|_| bad("QE report signature"))?;
+    if !fastverify::verify(e.pck_table(), &q.qe.qe_report_raw, &sig) {
+        return Err(bad("QE report signature"));
+    }
+    check_qe_report(q)?;
+    if q.attestation_key == e.att_key {
+        let signed = q
+            .signed_bytes(raw)
+            .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
+        let sig =
+            p256::ecdsa::Signature::from_slice(&q.signature).map_err(|_| bad("quote signature"))?;
+        if !fastverify::verify(e.att_table(), signed, &sig) {
+            return Err(bad("quote signature"));
+        }
+    } else {
+        check_quote_signature(raw, q)?;
+    }
+    // FMSPC (the collateral's dates are covered by the lookup window).
+    if e.fmspc != e.tcb_fmspc {
+        return Err(fmspc_mismatch(e.fmspc, e.tcb_fmspc));
+    }
+    // What dcap-qvl checks per quote, in its order: PCK chain revocation
+    // (step 3, under the cached CRLs), QE auth data length (5), QE identity
+    // (6), platform TCB, convergence and attributes (8-10).
+    if e.pck_crl_revoked.contains(&e.pck_serial) || e.root_crl_revoked.contains(&e.pck_ca_serial) {
+        return Err(Authenticity::Revoked {
+            what: "certificate (PCK chain listed in the cached CRL)".into(),
+        }
+        .into());
+    }
+    let evaluated = steady::qe_auth_data_len(q)
+        .and_then(|()| steady::qe_identity_policy(q, &e.qe_identity))
+        .and_then(|qe_level| {
+            steady::platform_tcb(q, &e.tcb_info, &e.fmspc, &e.cpu_svn, e.pce_svn, &qe_level)
+        });
+    let (status, advisory_ids) = match evaluated {
+        Ok(Some((s, a))) => (status_from_dcap(&s.to_string())?, a),
+        Ok(None) => (TcbStatus::NoMatchingTcbLevel, Vec::new()),
+        Err(msg) => match map_dcap_error(&msg, at) {
+            Mapped::NoMatchingTcbLevel => (TcbStatus::NoMatchingTcbLevel, Vec::new()),
+            Mapped::Err(e) => return Err(e),
+        },
+    };
+    Ok(TcbOutcome::Evaluated {
+        status,
+        advisory_ids,
+        window: e.claims_window,
+        revocation_checked: true,
+    })
 }
 
 /// The collateral must be for the quote's platform (checked before any
 /// other collateral check so the error names the real problem).
 fn check_fmspc(q: &Quote, c: &Collateral) -> Result<()> {
-    let Ok((fmspc, _)) = pck_identity(q) else {
-        return Ok(()); // no embedded chain: dcap-qvl checks it with the collateral's chain
+    // No embedded chain: dcap-qvl checks it with the collateral's chain.
+    check_fmspc_with(pck_identity(q).ok().map(|(f, _)| f), c)
+}
+
+fn check_fmspc_with(fmspc: Option<[u8; 6]>, c: &Collateral) -> Result<()> {
+    let Some(fmspc) = fmspc else {
+        return Ok(());
     };
     let want = c.fmspc()?;
     if fmspc != want {
-        return Err(Authenticity::Mismatch {
-            what: "FMSPC",
-            detail: format!(
-                "quote's PCK is for FMSPC {}, the collateral's TCB info for {}",
-                hex::encode_upper(fmspc),
-                hex::encode_upper(want)
-            ),
-        }
-        .into());
+        return Err(fmspc_mismatch(fmspc, want));
     }
     Ok(())
+}
+
+fn fmspc_mismatch(have: [u8; 6], want: [u8; 6]) -> Error {
+    Authenticity::Mismatch {
+        what: "FMSPC",
+        detail: format!(
+            "quote's PCK is for FMSPC {}, the collateral's TCB info for {}",
+            hex::encode_upper(have),
+            hex::encode_upper(want)
+        ),
+    }
+    .into()
 }
 
 /// FMSPC and PCK CA of the quote's embedded PCK certificate.
@@ -257,6 +542,10 @@ pub(crate) fn pck_identity(q: &Quote) -> Result<([u8; 6], PckCa)> {
         })
     })?;
     let certs = pki::parse_pem_chain(pem)?;
+    leaf_identity(&certs)
+}
+
+fn leaf_identity(certs: &[x509_cert::Certificate]) -> Result<([u8; 6], PckCa)> {
     let leaf = certs
         .first()
         .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
@@ -276,6 +565,10 @@ pub(crate) fn pck_identity(q: &Quote) -> Result<([u8; 6], PckCa)> {
 /// (no revocation), QE report signature by the PCK, QE report binding of
 /// the attestation key, and the quote signature.
 pub(crate) fn own_checks(raw: &[u8], q: &Quote, root_der: &[u8], at: UnixTime) -> Result<()> {
+    own_checks_with(raw, q, root_der, at, pki::Sigs::Check).map(|_| ())
+}
+
+fn check_qe_vendor(q: &Quote) -> Result<()> {
     if q.header.qe_vendor_id != INTEL_QE_VENDOR_ID {
         return Err(Authenticity::Mismatch {
             what: "QE vendor id",
@@ -283,25 +576,11 @@ pub(crate) fn own_checks(raw: &[u8], q: &Quote, root_der: &[u8], at: UnixTime) -
         }
         .into());
     }
-    let pem = q.pck_chain_pem().ok_or_else(|| {
-        Error::Authenticity(Authenticity::MissingEndorsement {
-            what: format!(
-                "PCK certificate chain (quote carries certification data type {}; type 5 needed without a PCK chain in the collateral)",
-                q.qe.pck_cert_type
-            ),
-        })
-    })?;
-    let certs = pki::parse_pem_chain(pem)?;
-    pki::verify_chain(&certs, root_der, at)?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
-    pki::verify_with_cert(
-        leaf,
-        &q.qe.qe_report_raw,
-        &q.qe.qe_report_signature,
-        "QE report signature",
-    )?;
+    Ok(())
+}
+
+/// The QE is not in debug mode and its report binds the attestation key.
+fn check_qe_report(q: &Quote) -> Result<()> {
     // A debug-mode QE's memory is readable by the host: its signature proves nothing.
     if q.qe.qe_report.attributes[0] & 0x02 != 0 {
         return Err(Authenticity::Mismatch {
@@ -318,10 +597,53 @@ pub(crate) fn own_checks(raw: &[u8], q: &Quote, root_der: &[u8], at: UnixTime) -
         }
         .into());
     }
+    Ok(())
+}
+
+fn check_quote_signature(raw: &[u8], q: &Quote) -> Result<()> {
     let signed = q
         .signed_bytes(raw)
         .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
     pki::verify_raw(&q.attestation_key, signed, &q.signature, "quote signature")
+}
+
+/// [`own_checks`], with the signatures of the PCK chain, the QE report and
+/// the quote skipped when `sigs` says they were verified already.
+fn own_checks_with(
+    raw: &[u8],
+    q: &Quote,
+    root_der: &[u8],
+    at: UnixTime,
+    sigs: pki::Sigs,
+) -> Result<Pck> {
+    check_qe_vendor(q)?;
+    let pem = q.pck_chain_pem().ok_or_else(|| {
+        Error::Authenticity(Authenticity::MissingEndorsement {
+            what: format!(
+                "PCK certificate chain (quote carries certification data type {}; type 5 needed without a PCK chain in the collateral)",
+                q.qe.pck_cert_type
+            ),
+        })
+    })?;
+    let certs = pki::parse_pem_chain(pem)?;
+    pki::verify_chain_with(&certs, root_der, at, sigs)?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
+    if sigs == pki::Sigs::Check {
+        pki::verify_with_cert(
+            leaf,
+            &q.qe.qe_report_raw,
+            &q.qe.qe_report_signature,
+            "QE report signature",
+        )?;
+    }
+    check_qe_report(q)?;
+    if sigs == pki::Sigs::Check {
+        check_quote_signature(raw, q)?;
+    }
+    let (fmspc, _) = leaf_identity(&certs)?;
+    Ok(Pck { certs, fmspc })
 }
 
 /// Map a `dcap-qvl` status name. TD 1.5 "relaunch advised" statuses are
@@ -341,18 +663,24 @@ pub(crate) fn status_from_dcap(s: &str) -> Result<TcbStatus> {
     })
 }
 
-enum Mapped {
+pub(crate) enum Mapped {
     NoMatchingTcbLevel,
     Err(Error),
 }
 
 /// Map `dcap-qvl`'s `anyhow` errors (the full context chain, via `{:#}`) into typed errors.
-fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
+pub(crate) fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
     let t = at.as_secs();
     let msg = format!("{e:#}");
     let has = |s: &str| msg.contains(s);
     let auth = |a: Authenticity| Mapped::Err(Error::Authenticity(a));
-    if has("No matching TCB level") {
+    // Exactly dcap-qvl's step-8 messages (launch TCB, or the TD 1.5 current
+    // TCB with its context), never a message that merely contains the
+    // words (a serde error quoting attacker-chosen JSON could).
+    if msg == "No matching TCB level found"
+        || msg
+            == "Failed to evaluate the current TDX TCB (TEE_TCB_SVN2): No matching TCB level found"
+    {
         return Mapped::NoMatchingTcbLevel;
     }
     if has("TCB status is invalid: Revoked") {
@@ -461,10 +789,15 @@ fn map_dcap_error(e: &impl core::fmt::Display, at: UnixTime) -> Mapped {
     auth(Authenticity::Other { detail: msg })
 }
 
-fn build_claims(q: &Quote, outcome: TcbOutcome, at: UnixTime) -> Result<Claims> {
+fn build_claims(
+    q: &Quote,
+    fmspc: Option<[u8; 6]>,
+    outcome: TcbOutcome,
+    at: UnixTime,
+) -> Result<Claims> {
     let b = &q.body;
     let attrs = b.attributes();
-    let fmspc = pck_identity(q).map(|(f, _)| f.to_vec()).unwrap_or_default();
+    let fmspc = fmspc.map(|f| f.to_vec()).unwrap_or_default();
     let (tcb_status, advisory_ids, window, evaluated, revocation_checked) = match outcome {
         TcbOutcome::Evaluated {
             status,
@@ -556,7 +889,7 @@ impl Verifier for TdxVerifier {
         let raw = &evidence.report;
         let q = Quote::parse(raw)?;
         let collateral = self.collateral_for(evidence, &q)?;
-        let mut claims = self.verify_parsed(raw, &q, collateral.as_ref(), at)?;
+        let mut claims = self.verify_parsed(raw, &q, collateral.as_deref(), at)?;
         // Event logs: the firmware CCEL (TCG2 binary) and/or application
         // events. With the firmware log every RTMR is compared; with only
         // an application log, the registers it extends plus RTMR3 (the
