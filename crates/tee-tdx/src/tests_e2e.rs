@@ -506,8 +506,7 @@ fn concurrent_quote_requests_never_mix_outputs() {
     // configfs-tsm tree at once: each gets its own report directory, and
     // every quote carries exactly its own report data.
     let (k, pki, dir) = setup(FakeTd::default());
-    let backend =
-        std::sync::Arc::new(TdxBackend::with_config(k.config(dir.path().join("log"))).unwrap());
+    let backend = Arc::new(TdxBackend::with_config(k.config(dir.path().join("log"))).unwrap());
     let verifier = danger::verifier_with_test_root(pki.root_der.clone()).without_collateral();
     let handles: Vec<_> = (0..8u8)
         .map(|t| {
