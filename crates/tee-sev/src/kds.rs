@@ -98,6 +98,66 @@ impl HttpGet for PlainHttp {
     }
 }
 
+/// Map an HTTP status to the transport contract of [`HttpGet::get`].
+fn check_status(url: &str, status: u16) -> Result<()> {
+    let kind = match status {
+        200 => return Ok(()),
+        404 => DeviceErrorKind::NotFound,
+        429 | 503 => DeviceErrorKind::Busy,
+        _ => DeviceErrorKind::Io,
+    };
+    Err(Error::device(
+        kind,
+        url.to_owned(),
+        format!("HTTP {status}"),
+    ))
+}
+
+/// An HTTPS (and HTTP) transport for AMD's KDS: `ureq` with rustls and the
+/// Mozilla root store (feature `kds-https`; builds C code via `ring`, so it
+/// is not in the default, pure-Rust build). KDS answers are public
+/// certificates that the verifier checks against the pinned AMD roots, so
+/// the transport adds availability, not trust.
+#[cfg(feature = "kds-https")]
+#[derive(Debug, Clone)]
+pub struct Https {
+    agent: ureq::Agent,
+}
+
+#[cfg(feature = "kds-https")]
+impl Https {
+    /// A transport with an overall per-request timeout.
+    pub fn new(timeout: Duration) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self { agent }
+    }
+}
+
+#[cfg(feature = "kds-https")]
+impl Default for Https {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(20))
+    }
+}
+
+#[cfg(feature = "kds-https")]
+impl HttpGet for Https {
+    fn get(&self, url: &str) -> Result<Vec<u8>> {
+        let io = |e: ureq::Error| Error::device(DeviceErrorKind::Io, url.to_owned(), e);
+        let mut resp = self.agent.get(url).call().map_err(io)?;
+        check_status(url, resp.status().as_u16())?;
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE as u64)
+            .read_to_vec()
+            .map_err(io)
+    }
+}
+
 fn parse_response(url: &str, buf: &[u8]) -> Result<Vec<u8>> {
     let bad = |d: &str| Error::device(DeviceErrorKind::CorruptOutput, url.to_owned(), d.to_owned());
     let end = buf
@@ -123,30 +183,7 @@ fn parse_response(url: &str, buf: &[u8]) -> Result<Vec<u8>> {
             }
         }
     }
-    match status {
-        200 => {}
-        404 => {
-            return Err(Error::device(
-                DeviceErrorKind::NotFound,
-                url.to_owned(),
-                "HTTP 404",
-            ));
-        }
-        429 | 503 => {
-            return Err(Error::device(
-                DeviceErrorKind::Busy,
-                url.to_owned(),
-                format!("HTTP {status}"),
-            ));
-        }
-        s => {
-            return Err(Error::device(
-                DeviceErrorKind::Io,
-                url.to_owned(),
-                format!("HTTP {s}"),
-            ));
-        }
-    }
+    check_status(url, status)?;
     let body = match len {
         Some(n) => body
             .get(..n)

@@ -198,3 +198,43 @@ fn fetch_cache_and_verify() {
     p.verifier().verify(&ev, at()).unwrap();
     assert_eq!(srv.hits(&path), 1, "the cache served the attester");
 }
+
+/// The HTTPS transport speaks plain HTTP too, so its status mapping and body
+/// limit are tested against a local server (no network here).
+#[cfg(feature = "kds-https")]
+#[test]
+fn https_transport_maps_statuses() {
+    use std::io::{Read, Write};
+    use tee_sev::kds::{HttpGet, Https};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().take(3).enumerate() {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let resp: &[u8] = match i {
+                0 => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                1 => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                _ => b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            };
+            s.write_all(resp).unwrap();
+        }
+    });
+    let t = Https::default();
+    let url = format!("http://127.0.0.1:{port}/vcek/v1/Milan/x");
+    assert_eq!(t.get(&url).unwrap(), b"hello");
+    assert!(matches!(t.get(&url), Err(Error::Device(d)) if d.kind == DeviceErrorKind::NotFound));
+    assert!(matches!(t.get(&url), Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy));
+    // Nothing listens here: a typed I/O error, not a panic.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(matches!(
+        t.get(&format!("https://127.0.0.1:{closed}/")),
+        Err(Error::Device(_))
+    ));
+}

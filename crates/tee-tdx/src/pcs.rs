@@ -57,6 +57,60 @@ pub trait HttpGet: Send + Sync + core::fmt::Debug {
     fn get(&self, url: &str) -> Result<HttpResponse>;
 }
 
+/// An HTTPS (and HTTP) transport for Intel PCS or a PCCS: `ureq` with
+/// rustls and the Mozilla root store (feature `pcs-https`; builds C code via
+/// `ring`, so it is not in the default, pure-Rust build). Collateral is
+/// signed by Intel and checked against the pinned root, so the transport adds
+/// availability, not trust.
+#[cfg(feature = "pcs-https")]
+#[derive(Debug, Clone)]
+pub struct Https {
+    agent: ureq::Agent,
+}
+
+#[cfg(feature = "pcs-https")]
+impl Https {
+    /// A transport with an overall per-request timeout.
+    pub fn new(timeout: Duration) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self { agent }
+    }
+}
+
+#[cfg(feature = "pcs-https")]
+impl Default for Https {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(30))
+    }
+}
+
+#[cfg(feature = "pcs-https")]
+impl HttpGet for Https {
+    fn get(&self, url: &str) -> Result<HttpResponse> {
+        let mut resp = self.agent.get(url).call().map_err(|e| net(url, e))?;
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE as u64)
+            .read_to_vec()
+            .map_err(|e| net(url, e))?;
+        Ok(HttpResponse {
+            status: resp.status().as_u16(),
+            headers,
+            body,
+        })
+    }
+}
+
 /// A minimal HTTP/1.1 client for `http://` URLs.
 #[derive(Debug, Clone)]
 pub struct PlainHttp {
@@ -454,5 +508,42 @@ mod tests {
             Err(Error::Misuse(_))
         ));
         assert_eq!(percent_decode("a%2Bb%0A%zz%"), b"a+b\n%zz%".to_vec());
+    }
+
+    /// The HTTPS transport speaks plain HTTP too, so it is tested against a
+    /// local server (no network here).
+    #[cfg(feature = "pcs-https")]
+    #[test]
+    fn https_transport_returns_status_headers_and_body() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(2).enumerate() {
+                let mut s = stream.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let resp: &[u8] = if i == 0 {
+                    b"HTTP/1.1 200 OK\r\nTCB-Info-Issuer-Chain: abc\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                } else {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                s.write_all(resp).unwrap();
+            }
+        });
+        let t = Https::default();
+        let url = format!("http://127.0.0.1:{port}/tdx/certification/v4/tcb");
+        let r = t.get(&url).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
+        assert_eq!(r.header("tcb-info-issuer-chain"), Some("abc"));
+        assert_eq!(t.get(&url).unwrap().status, 404);
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        assert!(matches!(
+            t.get(&format!("https://127.0.0.1:{closed}/")),
+            Err(Error::Device(_))
+        ));
     }
 }
