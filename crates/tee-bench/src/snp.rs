@@ -24,12 +24,23 @@ use tee::{Evidence, UnixTime, Verifier};
 
 use crate::Bench;
 
-/// Nanoseconds per verification.
-pub(crate) struct Snp {
+/// Nanoseconds per verification (compared across providers with `aws-lc`).
+#[cfg_attr(not(feature = "aws-lc"), allow(dead_code))]
+pub(crate) struct Times {
     /// Full verification, nothing cached: chain + report + extensions.
     pub(crate) cold: f64,
     /// Steady state: the chain already verified (cache keyed by the exact certificate bytes).
     pub(crate) steady: f64,
+}
+
+/// The ratios, each measured in interleaved batches against its reference.
+pub(crate) struct Snp {
+    /// Cold verification / the `sev` crate's full verification.
+    pub(crate) cold_vs_sev_crate: f64,
+    /// Steady state / one raw P-384 verification (the floor).
+    pub(crate) steady_vs_p384_floor: f64,
+    /// RustCrypto P-384 verify time / aws-lc-rs's (with `--features aws-lc`).
+    pub(crate) aws_lc_p384_speedup: Option<f64>,
 }
 
 /// 2025-01-01T00:00:00Z: inside the Milan ARK/ASK and the VCEK (2023-04-03..2030-04-03).
@@ -60,7 +71,7 @@ fn with_provider(
     crypto: &'static dyn CryptoProvider,
     cold_name: &'static str,
     steady_name: &'static str,
-) -> Option<Snp> {
+) -> Option<Times> {
     let at = UnixTime::from_secs(AT);
     let cold_v = SnpVerifier::new().with_crypto(crypto).without_cache();
     let warm_v = SnpVerifier::new().with_crypto(crypto);
@@ -81,7 +92,7 @@ fn with_provider(
         eprintln!("tee-bench: unexpected cache use: {s:?}");
         return None;
     }
-    Some(Snp { cold, steady })
+    Some(Times { cold, steady })
 }
 
 /// One raw P-384/SHA-384 verification through a provider (prepared key).
@@ -102,27 +113,6 @@ fn provider_p384(crypto: &'static dyn CryptoProvider) -> Option<impl FnMut()> {
     Some(move || {
         let _ = black_box(key.verify_sha384(black_box(&msg), &r, &s));
     })
-}
-
-/// Median over interleaved batches of time(ours) / time(theirs): robust to
-/// load that changes during the run (the machine may be shared).
-fn paired_ratio(mut ours: impl FnMut(), mut theirs: impl FnMut(), batch: u32) -> f64 {
-    let time = |f: &mut dyn FnMut()| {
-        let t = std::time::Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        t.elapsed().as_nanos() as f64
-    };
-    let mut ratios: Vec<f64> = (0..15)
-        .map(|_| {
-            let a = time(&mut ours);
-            let b = time(&mut theirs);
-            a / b
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }
 
 /// Measure.
@@ -146,28 +136,28 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
         "SDK: full verification, cold (no cache)",
         "SDK: steady state (chain cached)",
     )?;
-    {
-        // Back-to-back cross-checks of the two RATIO lines.
+    let (cold_vs_sev_crate, steady_vs_p384_floor) = {
+        // The two RATIO lines, each side measured back to back.
         let cold_v = SnpVerifier::new().without_cache();
         let warm_v = SnpVerifier::new();
-        let cold = paired_ratio(
+        let cold = crate::paired_ratio(
             || {
                 let _ = black_box(cold_v.verify(black_box(&ev), at));
             },
             crate::peers::sev_crate_full(vec),
             10,
         );
-        let steady = paired_ratio(
+        let steady = crate::paired_ratio(
             || {
                 let _ = black_box(warm_v.verify(black_box(&ev), at));
             },
             crate::peers::p384_floor(),
             20,
         );
-        eprintln!(
-            "  interleaved: snp cold / sev crate = {cold:.3}; snp steady / P-384 floor = {steady:.3}"
-        );
-    }
+        (cold, steady)
+    };
+    #[allow(unused_mut)]
+    let mut aws_lc_p384_speedup = None;
 
     #[cfg(feature = "aws-lc")]
     {
@@ -197,9 +187,10 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
         );
         let mut rc_f = provider_p384(&RUST_CRYPTO)?;
         let mut lc_f = provider_p384(&AWS_LC)?;
-        let speedup = paired_ratio(&mut rc_f, &mut lc_f, 20);
+        let speedup = crate::paired_ratio(&mut rc_f, &mut lc_f, 20);
+        aws_lc_p384_speedup = Some(speedup);
         let warm_lc = SnpVerifier::new().with_crypto(&AWS_LC);
-        let lc_steady = paired_ratio(
+        let lc_steady = crate::paired_ratio(
             || {
                 let _ = black_box(warm_lc.verify(black_box(&ev), at));
             },
@@ -210,5 +201,10 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Snp> {
             "  interleaved: P-384 RustCrypto / aws-lc-rs = {speedup:.2}x; aws-lc steady / aws-lc P-384 = {lc_steady:.3}"
         );
     }
-    Some(rc)
+    let _ = rc;
+    Some(Snp {
+        cold_vs_sev_crate,
+        steady_vs_p384_floor,
+        aws_lc_p384_speedup,
+    })
 }
