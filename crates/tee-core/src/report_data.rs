@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn exact_length_only() {
-        assert!(ReportData::from_slice(&[0; 64]).is_ok());
+        assert_eq!(
+            ReportData::from_slice(&[7; 64]).unwrap().as_bytes(),
+            &[7u8; 64]
+        );
         for n in [0, 1, 32, 63, 65, 128] {
             let e = ReportData::from_slice(&vec![0; n]).unwrap_err();
             assert!(matches!(
@@ -139,7 +142,10 @@ mod tests {
                 Error::Malformed(crate::Malformed { kind: MalformedKind::BadLength { expected: 64, actual }, .. }) if actual == n
             ));
         }
-        assert!(ReportData::from_hex(&"ab".repeat(64)).is_ok());
+        assert_eq!(
+            ReportData::from_hex(&"ab".repeat(64)).unwrap().as_bytes(),
+            &[0xab; 64]
+        );
         assert!(ReportData::from_hex(&"ab".repeat(63)).is_err());
         assert!(ReportData::from_hex(&"zz".repeat(64)).is_err());
     }

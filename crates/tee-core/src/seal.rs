@@ -237,12 +237,10 @@ fn parse(blob: &[u8]) -> Result<Parsed<'_>> {
         return Err(Error::bad_field(WHAT, "key_params", "too long"));
     }
     let key_params = r.take(klen)?;
-    let aad_end_before_secrets = r.pos;
     let salt = r.take(32)?;
     let key_check = r.take(32)?;
     let nonce = r.take(12)?;
     let aad = &blob[..r.pos];
-    let _ = aad_end_before_secrets;
     let ciphertext = &blob[r.pos..];
     if ciphertext.len() < 16 {
         return Err(Error::truncated(WHAT, r.pos + 16, blob.len()));
