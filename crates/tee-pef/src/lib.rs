@@ -40,10 +40,9 @@
 //!
 //! # Example: build a blob, let the simulated ultravisor check a guest
 //!
-//! Needs the `sim` feature.
+//! Needs the `sim` feature (this crate's doc-tests always have it).
 //!
 //! ```
-//! # #[cfg(feature = "sim")] {
 //! use tee_pef::esm::{Digests, EsmBlobBuilder};
 //! use tee_pef::machine::{SimMachine, launch};
 //! use tee_pef::uv::{EsmFailure, GuestImage};
@@ -70,9 +69,8 @@
 //! assert_eq!(bad.guest_r3, abi::H_PARAMETER);
 //! # Ok(())
 //! # }
-//! # main().unwrap();
-//! # }
-//! ```#![deny(unsafe_code)]
+//! ```
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(
     clippy::undocumented_unsafe_blocks,
