@@ -77,3 +77,40 @@ impl EsmbGetFile for NoUltracalls {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::pack_regs;
+
+    fn operation_of(uc: &dyn EsmbGetFile) -> Option<tee_core::Operation> {
+        match uc.esmb_get_file(0, &pack_regs(b"attest-key")) {
+            Err(tee_core::Error::Unsupported(u)) => Some(u.operation),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_test_root_transport_never_issues_an_ultracall() {
+        let uc = NoUltracalls(crate::backend::TEST_ROOT_UNSUPPORTED);
+        assert_eq!(
+            operation_of(&uc),
+            Some(tee_core::Operation::SecretProvisioning)
+        );
+    }
+
+    #[cfg(not(all(
+        target_arch = "powerpc64",
+        target_endian = "little",
+        target_os = "linux"
+    )))]
+    #[test]
+    fn the_native_transport_is_unsupported_off_ppc64le() {
+        const { assert!(!NATIVE_AVAILABLE) };
+        let uc = NativeUltracalls::after_detection();
+        assert_eq!(
+            operation_of(&uc),
+            Some(tee_core::Operation::SecretProvisioning)
+        );
+    }
+}
