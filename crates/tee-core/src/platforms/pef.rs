@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::appraisal::Appraisal;
 use crate::bytes::HexBytes;
+use crate::claims::TrustRoot;
 
 /// Raw claims of PEF owner-rooted evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,13 +25,20 @@ pub struct PefPolicy {
     pub allowed_key_ids: Vec<HexBytes>,
 }
 
-pub(crate) fn appraise(c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {
+pub(crate) fn appraise(trust: &TrustRoot, c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {
     // Always visible in the appraisal: what a passing PEF verification means.
+    // Typed: PEF evidence can only be owner-rooted, so PEF claims with any
+    // other trust root are inconsistent and fail.
+    let owner = matches!(trust, TrustRoot::Owner);
     out.check(
         "pef.trust_root",
-        c.trust_statement.starts_with("owner-rooted"),
-        "owner-rooted evidence: proves possession of the owner's ESM-provisioned attestation key, \
-         not a hardware signature",
+        owner,
+        if owner {
+            "owner-rooted evidence: proves possession of the owner's ESM-provisioned attestation key, \
+             not a hardware signature"
+        } else {
+            "PEF claims must be owner-rooted (TrustRoot::Owner); these name another trust root"
+        },
     );
     if p.allowed_key_ids.is_empty() {
         out.skip("pef.key_id", "no allowed key ids configured");
@@ -40,5 +48,40 @@ pub(crate) fn appraise(c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {
             p.allowed_key_ids.contains(&c.key_id),
             format!("attestation key id {}", c.key_id),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appraisal::Outcome;
+
+    fn claims() -> PefClaims {
+        PefClaims {
+            trust_statement: String::new(),
+            key_id: HexBytes(vec![7; 32]),
+            version: 1,
+        }
+    }
+
+    fn trust_root_outcome(trust: &TrustRoot) -> Outcome {
+        let mut out = Appraisal::default();
+        appraise(trust, &claims(), &PefPolicy::default(), &mut out);
+        out.checks
+            .iter()
+            .find(|c| c.name == "pef.trust_root")
+            .map(|c| c.outcome)
+            .unwrap_or(Outcome::Skipped)
+    }
+
+    #[test]
+    fn trust_root_is_the_typed_claim_not_the_statement_text() {
+        // The statement text is ignored (empty here); the typed root decides.
+        assert_eq!(trust_root_outcome(&TrustRoot::Owner), Outcome::Passed);
+        let hw = TrustRoot::Hardware {
+            vendor: "IBM".into(),
+        };
+        assert_eq!(trust_root_outcome(&hw), Outcome::Failed);
+        assert_eq!(trust_root_outcome(&TrustRoot::NoSecurity), Outcome::Failed);
     }
 }

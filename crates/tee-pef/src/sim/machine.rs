@@ -10,8 +10,8 @@ use std::path::Path;
 use tee_core::{DeviceErrorKind, Error, Result};
 
 use crate::crypto::RsaKeyPair;
-use crate::tpm::SimTpm;
-use crate::uv::{Caller, EsmOutcome, GuestImage, GuestLayout, SimUltravisor};
+use crate::sim::tpm::SimTpm;
+use crate::sim::uv::{Caller, EsmOutcome, GuestImage, GuestLayout, SimUltravisor};
 
 /// Public key file name.
 pub const TPM_PUB_PEM: &str = "tpm-pub.pem";
