@@ -38,14 +38,23 @@ pub trait Fetch {
 /// The first transport failure (through [`Fetch::transport_error`]), or the
 /// fetcher's own errors.
 pub fn fetch<F: Fetch>(transport: &(impl Transport + ?Sized), fetcher: F) -> Result<F::Output> {
-    let mut responses = Vec::new();
-    for req in fetcher.requests() {
-        match transport.get(&req) {
-            Ok(r) => responses.push(r),
-            Err(e) => return Err(fetcher.transport_error(e)),
-        }
+    let responses = fetcher
+        .requests()
+        .iter()
+        .map(|req| transport.get(req))
+        .collect();
+    complete(fetcher, responses)
+}
+
+/// Hand the responses to the fetcher, or map the first transport failure.
+pub(crate) fn complete<F: Fetch>(
+    fetcher: F,
+    responses: Result<Vec<Response>, FetchError>,
+) -> Result<F::Output> {
+    match responses {
+        Ok(r) => fetcher.finish(r),
+        Err(e) => Err(fetcher.transport_error(e)),
     }
-    fetcher.finish(responses)
 }
 
 #[cfg(test)]

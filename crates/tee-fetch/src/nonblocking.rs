@@ -172,14 +172,16 @@ pub async fn fetch<F: Fetch>(
     policy: &RetryPolicy,
     fetcher: F,
 ) -> Result<F::Output> {
-    let mut responses = Vec::new();
-    for req in fetcher.requests() {
-        match get_with_retry(transport, policy, &req).await {
-            Ok(r) => responses.push(r),
-            Err(e) => return Err(fetcher.transport_error(e)),
+    let requests = fetcher.requests();
+    let responses = async {
+        let mut out = Vec::with_capacity(requests.len());
+        for req in &requests {
+            out.push(get_with_retry(transport, policy, req).await?);
         }
+        Ok(out)
     }
-    fetcher.finish(responses)
+    .await;
+    crate::fetcher::complete(fetcher, responses)
 }
 
 #[cfg(test)]

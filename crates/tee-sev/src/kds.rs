@@ -148,19 +148,24 @@ fn cache_error(path: &std::path::Path, e: &std::io::Error) -> Error {
     )
 }
 
+/// The report's product, or the hint for reports that do not say (v2).
+fn report_product(report: &SnpReport<'_>, hint: Option<Product>) -> Result<Product> {
+    report.product().or(hint).ok_or_else(|| {
+        Error::unsupported(
+            Platform::SevSnp,
+            Operation::Verification,
+            "cannot tell the report's product",
+        )
+    })
+}
+
 /// The KDS URL of a report's VCEK.
 ///
 /// # Errors
 /// [`Error::Unsupported`] when the product is unknown (v2 report without a
 /// hint) or the chip id is masked (no hwID to ask for).
 pub fn vcek_url(base: &str, report: &SnpReport<'_>, product: Option<Product>) -> Result<String> {
-    let product = report.product().or(product).ok_or_else(|| {
-        Error::unsupported(
-            Platform::SevSnp,
-            Operation::Verification,
-            "cannot tell the report's product",
-        )
-    })?;
+    let product = report_product(report, product)?;
     if report.chip_id_masked() {
         return Err(Error::unsupported(
             Platform::SevSnp,
@@ -265,13 +270,7 @@ impl KdsFetcher {
     /// certificate (then nothing is cached).
     pub fn vcek(&self, report: &SnpReport<'_>, product: Option<Product>) -> Result<Vec<u8>> {
         let f = KdsFetch::vcek(&self.base, report, product)?;
-        let product = report.product().or(product).ok_or_else(|| {
-            Error::unsupported(
-                Platform::SevSnp,
-                Operation::Verification,
-                "cannot tell the report's product",
-            )
-        })?;
+        let product = report_product(report, product)?;
         let hwid = if product.has_fmc() {
             report.chip_id.get(..8).unwrap_or(&[])
         } else {
