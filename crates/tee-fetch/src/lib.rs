@@ -37,9 +37,9 @@
 //!
 //! | step | blocks on | async runtimes |
 //! |---|---|---|
-//! | `Attester::attest` | device I/O (ioctl, configfs-tsm), firmware retries | run on the blocking pool ([`nonblocking::attest`]) |
-//! | fetching endorsements/collateral | network I/O ([`Transport::get`], retry sleeps) | an [`nonblocking::AsyncTransport`] with [`nonblocking::fetch`], or a blocking transport on the blocking pool ([`nonblocking::OnBlockingPool`]) |
-//! | `Verifier::verify` | nothing but the CPU (signatures, chains; milliseconds) | run on the blocking pool ([`nonblocking::verify`]) so executor threads stay responsive |
+//! | `Attester::attest` | device I/O (ioctl, configfs-tsm), firmware retries | run on the blocking pool (`nonblocking::attest`) |
+//! | fetching endorsements/collateral | network I/O ([`Transport::get`], retry sleeps) | an `nonblocking::AsyncTransport` with `nonblocking::fetch`, or a blocking transport on the blocking pool (`nonblocking::OnBlockingPool`) |
+//! | `Verifier::verify` | nothing but the CPU (signatures, chains; milliseconds) | run on the blocking pool (`nonblocking::verify`) so executor threads stay responsive |
 //! | appraisal, parsing | nothing (microseconds) | call directly |
 //!
 //! (The `nonblocking` module needs feature `tokio`.)
