@@ -21,7 +21,6 @@ impl Https {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
-            .max_redirects(0)
             .build()
             .into();
         Self { agent }
