@@ -11,18 +11,25 @@
 //!
 //! VLEKs are not public (the cloud provider loads them), so they cannot be
 //! fetched. Certificates are cached in a directory with the [`crate::backend::DirCache`]
-//! layout (they never change for a given URL); CRLs are never cached. The
-//! transport is a trait: this crate ships only [`PlainHttp`] (`http://`, for
-//! a local caching proxy or tests); plug in an HTTPS client for AMD itself.
-//! Everything fetched is still verified by [`crate::SnpVerifier`] against
-//! the pinned roots: the network is not trusted.
+//! layout (they never change for a given URL); CRLs are never cached.
+//!
+//! The transport is [`tee_fetch::Transport`] (re-exported here with the
+//! built-in [`PlainHttp`] for `http://` mirrors and tests, and [`Https`] with
+//! feature `kds-https`); busy answers (`429`, `5xx`) and transient network
+//! failures are retried by a [`RetryPolicy`]. Each download is also a
+//! sans-IO [`KdsFetch`], so an async program can drive it with
+//! `tee_fetch::nonblocking::fetch`. Everything fetched is still verified by
+//! [`crate::SnpVerifier`] against the pinned roots: the network is not trusted.
 
-use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 use tee_core::evidence::endorsement;
 use tee_core::{DeviceErrorKind, Error, Operation, Platform, Result};
+#[cfg(feature = "kds-https")]
+pub use tee_fetch::Https;
+use tee_fetch::{Fetch, Retrying};
+pub use tee_fetch::{FetchError, PlainHttp, Request, Response, RetryPolicy, Transport};
 
 use crate::backend::EndorsementSource;
 use crate::certs::Cert;
@@ -33,167 +40,123 @@ pub const AMD_KDS: &str = "https://kdsintf.amd.com";
 /// Largest response accepted (1 MiB).
 pub const MAX_RESPONSE: usize = 1 << 20;
 
-/// An HTTP GET transport.
-pub trait HttpGet: Send + Sync + std::fmt::Debug {
-    /// GET `url`; the body of a 200 response.
+/// Which KDS file a [`KdsFetch`] downloads (and how its body is checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KdsFile {
+    /// A VCEK (DER certificate).
+    Vcek,
+    /// A PEM certificate chain.
+    Chain,
+    /// A CRL (not parsed here; the verifier checks it).
+    Crl,
+}
+
+/// One KDS download as a sans-IO [`Fetch`]: a GET of one URL whose `200`
+/// body is checked (a certificate for VCEKs and chains). Statuses map like
+/// [`FetchError`]'s conversion (`404` → `Device(NotFound)`, `429`/`503` →
+/// `Device(Busy)`); a transport that cannot speak the URL's scheme is
+/// [`Error::Unsupported`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KdsFetch {
+    url: String,
+    file: KdsFile,
+}
+
+impl KdsFetch {
+    /// The VCEK of `report` from the KDS at `base`.
     ///
     /// # Errors
-    /// [`Error::Device`] for transport failures and non-200 statuses
-    /// ([`DeviceErrorKind::NotFound`] for 404, [`DeviceErrorKind::Busy`] for 429/503).
-    fn get(&self, url: &str) -> Result<Vec<u8>>;
-}
+    /// As [`vcek_url`].
+    pub fn vcek(base: &str, report: &SnpReport<'_>, product: Option<Product>) -> Result<Self> {
+        Ok(Self {
+            url: vcek_url(base, report, product)?,
+            file: KdsFile::Vcek,
+        })
+    }
 
-/// A minimal HTTP/1.1 client for `http://` URLs only.
-#[derive(Debug, Clone, Copy)]
-pub struct PlainHttp {
-    /// Connect/read timeout.
-    pub timeout: Duration,
-}
-
-impl Default for PlainHttp {
-    fn default() -> Self {
+    /// The `[ASK, ARK]` (VCEK) or `[ASVK, ARK]` (VLEK) PEM chain of `product`.
+    pub fn cert_chain(base: &str, product: Product, vlek: bool) -> Self {
+        let kind = if vlek { "vlek" } else { "vcek" };
         Self {
-            timeout: Duration::from_secs(20),
+            url: format!("{base}/{kind}/v1/{}/cert_chain", product.kds_name()),
+            file: KdsFile::Chain,
+        }
+    }
+
+    /// The CRL of `product`.
+    pub fn crl(base: &str, product: Product) -> Self {
+        Self {
+            url: format!("{base}/vcek/v1/{}/crl", product.kds_name()),
+            file: KdsFile::Crl,
+        }
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn check(&self, body: &[u8]) -> Result<()> {
+        match self.file {
+            KdsFile::Vcek => Cert::from_der(body).map(|_| ()),
+            KdsFile::Chain => crate::certs::decode_certs(body).map(|_| ()),
+            KdsFile::Crl => Ok(()),
         }
     }
 }
 
-impl HttpGet for PlainHttp {
-    fn get(&self, url: &str) -> Result<Vec<u8>> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            Error::unsupported(
+impl Fetch for KdsFetch {
+    type Output = Vec<u8>;
+
+    fn requests(&self) -> Vec<Request> {
+        vec![Request::get(self.url.clone()).with_max_body(MAX_RESPONSE)]
+    }
+
+    fn finish(self, responses: Vec<Response>) -> Result<Vec<u8>> {
+        let r = responses
+            .into_iter()
+            .next()
+            .ok_or(Error::Misuse("KdsFetch::finish needs one response".into()))?;
+        let body = r.ok(&self.url).map_err(|e| self.transport_error(e))?.body;
+        self.check(&body)?;
+        Ok(body)
+    }
+
+    fn transport_error(&self, e: FetchError) -> Error {
+        match e {
+            FetchError::UnsupportedScheme { .. } => Error::unsupported(
                 Platform::SevSnp,
                 Operation::Verification,
-                "PlainHttp only speaks http://; supply an HTTPS transport for AMD's KDS",
-            )
-        })?;
-        let (host, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, "/"),
-        };
-        let io = |e: std::io::Error| crate::guest::io_error(url, "http", &e);
-        let addr = if host.contains(':') {
-            host.to_owned()
-        } else {
-            format!("{host}:80")
-        };
-        let sock = std::net::ToSocketAddrs::to_socket_addrs(&addr)
-            .map_err(io)?
-            .next()
-            .ok_or_else(|| {
-                Error::device(DeviceErrorKind::NotFound, url.to_owned(), "no address")
-            })?;
-        let mut s = std::net::TcpStream::connect_timeout(&sock, self.timeout).map_err(io)?;
-        s.set_read_timeout(Some(self.timeout)).map_err(io)?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
-        )
-        .map_err(io)?;
-        let mut buf = Vec::new();
-        s.take((MAX_RESPONSE + 16 * 1024) as u64)
-            .read_to_end(&mut buf)
-            .map_err(io)?;
-        parse_response(url, &buf)
-    }
-}
-
-/// Map an HTTP status to the transport contract of [`HttpGet::get`].
-fn check_status(url: &str, status: u16) -> Result<()> {
-    let kind = match status {
-        200 => return Ok(()),
-        404 => DeviceErrorKind::NotFound,
-        429 | 503 => DeviceErrorKind::Busy,
-        _ => DeviceErrorKind::Io,
-    };
-    Err(Error::device(
-        kind,
-        url.to_owned(),
-        format!("HTTP {status}"),
-    ))
-}
-
-/// An HTTPS (and HTTP) transport for AMD's KDS: `ureq` with rustls and the
-/// Mozilla root store (feature `kds-https`; builds C code via `ring`, so it
-/// is not in the default, pure-Rust build). KDS answers are public
-/// certificates that the verifier checks against the pinned AMD roots, so
-/// the transport adds availability, not trust.
-#[cfg(feature = "kds-https")]
-#[derive(Debug, Clone)]
-pub struct Https {
-    agent: ureq::Agent,
-}
-
-#[cfg(feature = "kds-https")]
-impl Https {
-    /// A transport with an overall per-request timeout.
-    pub fn new(timeout: Duration) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Self { agent }
-    }
-}
-
-#[cfg(feature = "kds-https")]
-impl Default for Https {
-    fn default() -> Self {
-        Self::new(Duration::from_secs(20))
-    }
-}
-
-#[cfg(feature = "kds-https")]
-impl HttpGet for Https {
-    fn get(&self, url: &str) -> Result<Vec<u8>> {
-        let io = |e: ureq::Error| Error::device(DeviceErrorKind::Io, url.to_owned(), e);
-        let mut resp = self.agent.get(url).call().map_err(io)?;
-        check_status(url, resp.status().as_u16())?;
-        resp.body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE as u64)
-            .read_to_vec()
-            .map_err(io)
-    }
-}
-
-fn parse_response(url: &str, buf: &[u8]) -> Result<Vec<u8>> {
-    let bad = |d: &str| Error::device(DeviceErrorKind::CorruptOutput, url.to_owned(), d.to_owned());
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no header end"))?;
-    let (head, body) = buf.split_at(end);
-    let body = body.get(4..).unwrap_or(&[]);
-    let head = std::str::from_utf8(head).map_err(|_| bad("header not UTF-8"))?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad("bad status line"))?;
-    let mut len = None;
-    for l in lines {
-        if let Some((k, v)) = l.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse::<usize>().ok();
-            } else if k.trim().eq_ignore_ascii_case("transfer-encoding") {
-                return Err(bad("chunked transfer encoding is not supported"));
-            }
+                "the KDS transport does not speak this URL's scheme (PlainHttp speaks only \
+                 http://); supply an HTTPS transport for AMD's KDS (feature `kds-https`)",
+            ),
+            e => e.into(),
         }
     }
-    check_status(url, status)?;
-    let body = match len {
-        Some(n) => body
-            .get(..n)
-            .ok_or_else(|| bad("body shorter than Content-Length"))?,
-        None => body,
+}
+
+fn cache_error(path: &std::path::Path, e: &std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => DeviceErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => DeviceErrorKind::PermissionDenied,
+        _ => DeviceErrorKind::Io,
     };
-    if body.len() > MAX_RESPONSE {
-        return Err(bad("response too large"));
-    }
-    Ok(body.to_vec())
+    Error::device(
+        kind,
+        path.display().to_string(),
+        format!("cache write: {e}"),
+    )
+}
+
+/// The report's product, or the hint for reports that do not say (v2).
+fn report_product(report: &SnpReport<'_>, hint: Option<Product>) -> Result<Product> {
+    report.product().or(hint).ok_or_else(|| {
+        Error::unsupported(
+            Platform::SevSnp,
+            Operation::Verification,
+            "cannot tell the report's product",
+        )
+    })
 }
 
 /// The KDS URL of a report's VCEK.
@@ -202,13 +165,7 @@ fn parse_response(url: &str, buf: &[u8]) -> Result<Vec<u8>> {
 /// [`Error::Unsupported`] when the product is unknown (v2 report without a
 /// hint) or the chip id is masked (no hwID to ask for).
 pub fn vcek_url(base: &str, report: &SnpReport<'_>, product: Option<Product>) -> Result<String> {
-    let product = report.product().or(product).ok_or_else(|| {
-        Error::unsupported(
-            Platform::SevSnp,
-            Operation::Verification,
-            "cannot tell the report's product",
-        )
-    })?;
+    let product = report_product(report, product)?;
     if report.chip_id_masked() {
         return Err(Error::unsupported(
             Platform::SevSnp,
@@ -236,39 +193,37 @@ pub fn vcek_url(base: &str, report: &SnpReport<'_>, product: Option<Product>) ->
 }
 
 /// A KDS client with an optional certificate cache.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct KdsFetcher {
     base: String,
-    http: Box<dyn HttpGet>,
+    http: Arc<dyn Transport>,
     cache: Option<PathBuf>,
-    retry: crate::guest::Retry,
+    retry: RetryPolicy,
 }
 
 impl KdsFetcher {
-    /// A client for `base` (e.g. [`AMD_KDS`] or a local mirror).
-    pub fn new(base: impl Into<String>, http: Box<dyn HttpGet>) -> Self {
+    /// A client for `base` (e.g. [`AMD_KDS`] or a local mirror) over `http`.
+    /// KDS rate-limits (HTTP 429): the default [`RetryPolicy`] backs off
+    /// generously (4 attempts, 1 s doubling to 8 s).
+    pub fn new(base: impl Into<String>, http: impl Transport + 'static) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
-            http,
+            http: Arc::new(http),
             cache: None,
-            // KDS rate-limits (HTTP 429): back off generously.
-            retry: crate::guest::Retry {
-                attempts: 4,
-                initial_delay: Duration::from_secs(1),
-                max_delay: Duration::from_secs(8),
-            },
+            retry: RetryPolicy::default(),
         }
     }
 
-    /// Set the retry policy for busy (HTTP 429/503) responses.
+    /// Set the retry policy for busy (HTTP 429/5xx) answers and transient failures.
     #[must_use]
-    pub fn with_retry(mut self, retry: crate::guest::Retry) -> Self {
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
-    fn get(&self, url: &str) -> Result<Vec<u8>> {
-        self.retry.run(|| self.http.get(url))
+    /// Run one download over the retrying transport.
+    fn run(&self, f: KdsFetch) -> Result<Vec<u8>> {
+        tee_fetch::fetch(&Retrying::new(self.http.as_ref(), self.retry), f)
     }
 
     /// Cache certificates in `dir` ([`crate::backend::DirCache`] layout).
@@ -287,9 +242,7 @@ impl KdsFetcher {
             return Ok(());
         };
         let path = dir.join(rel);
-        let io = |e: std::io::Error| {
-            crate::guest::io_error(&path.display().to_string(), "cache write", &e)
-        };
+        let io = |e: std::io::Error| cache_error(&path, &e);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -299,19 +252,13 @@ impl KdsFetcher {
         std::fs::rename(&tmp, &path).map_err(io)
     }
 
-    /// Fetch (or read from the cache) a certificate file; `check` validates
-    /// it before it is cached or returned.
-    fn certificate(
-        &self,
-        rel: &std::path::Path,
-        url: &str,
-        check: impl Fn(&[u8]) -> Result<()>,
-    ) -> Result<Vec<u8>> {
-        if let Some(b) = self.cache_get(rel).filter(|b| check(b).is_ok()) {
+    /// Fetch (or read from the cache) a certificate file; it is checked
+    /// before it is cached or returned.
+    fn certificate(&self, rel: &std::path::Path, f: KdsFetch) -> Result<Vec<u8>> {
+        if let Some(b) = self.cache_get(rel).filter(|b| f.check(b).is_ok()) {
             return Ok(b);
         }
-        let body = self.get(url)?;
-        check(&body)?;
+        let body = self.run(f)?;
         self.cache_put(rel, &body)?;
         Ok(body)
     }
@@ -322,14 +269,8 @@ impl KdsFetcher {
     /// Transport errors, or [`Error::Malformed`] when the response is not a
     /// certificate (then nothing is cached).
     pub fn vcek(&self, report: &SnpReport<'_>, product: Option<Product>) -> Result<Vec<u8>> {
-        let url = vcek_url(&self.base, report, product)?;
-        let product = report.product().or(product).ok_or_else(|| {
-            Error::unsupported(
-                Platform::SevSnp,
-                Operation::Verification,
-                "cannot tell the report's product",
-            )
-        })?;
+        let f = KdsFetch::vcek(&self.base, report, product)?;
+        let product = report_product(report, product)?;
         let hwid = if product.has_fmc() {
             report.chip_id.get(..8).unwrap_or(&[])
         } else {
@@ -338,7 +279,7 @@ impl KdsFetcher {
         let rel = PathBuf::from(product.kds_name())
             .join(hex::encode(hwid))
             .join(format!("{:016x}.der", report.reported_tcb.0));
-        self.certificate(&rel, &url, |b| Cert::from_der(b).map(|_| ()))
+        self.certificate(&rel, f)
     }
 
     /// The PEM chain `[ASK, ARK]` (VCEK) or `[ASVK, ARK]` (VLEK) of `product`.
@@ -346,16 +287,15 @@ impl KdsFetcher {
     /// # Errors
     /// Transport errors, or [`Error::Malformed`] for a response that is not PEM certificates.
     pub fn cert_chain(&self, product: Product, vlek: bool) -> Result<Vec<u8>> {
-        let kind = if vlek { "vlek" } else { "vcek" };
-        let url = format!("{}/{kind}/v1/{}/cert_chain", self.base, product.kds_name());
         let name = if vlek {
             "vlek_cert_chain.pem"
         } else {
             "cert_chain.pem"
         };
-        self.certificate(&PathBuf::from(product.kds_name()).join(name), &url, |b| {
-            crate::certs::decode_certs(b).map(|_| ())
-        })
+        self.certificate(
+            &PathBuf::from(product.kds_name()).join(name),
+            KdsFetch::cert_chain(&self.base, product, vlek),
+        )
     }
 
     /// The product's CRL (DER), always fetched fresh (never cached).
@@ -363,7 +303,7 @@ impl KdsFetcher {
     /// # Errors
     /// Transport errors.
     pub fn crl(&self, product: Product) -> Result<Vec<u8>> {
-        self.get(&format!("{}/vcek/v1/{}/crl", self.base, product.kds_name()))
+        self.run(KdsFetch::crl(&self.base, product))
     }
 }
 
@@ -375,43 +315,5 @@ impl EndorsementSource for KdsFetcher {
         }
         let vcek = self.vcek(report, None)?;
         Ok(vec![(endorsement::SIGNING_CERT_DER.to_owned(), vcek)])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn responses() {
-        assert_eq!(
-            parse_response("u", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").unwrap(),
-            b"abc"
-        );
-        assert_eq!(
-            parse_response("u", b"HTTP/1.0 200 OK\r\n\r\nxyz").unwrap(),
-            b"xyz"
-        );
-        assert!(matches!(
-            parse_response("u", b"HTTP/1.1 404 Not Found\r\n\r\n"),
-            Err(Error::Device(d)) if d.kind == DeviceErrorKind::NotFound
-        ));
-        assert!(matches!(
-            parse_response("u", b"HTTP/1.1 429 Too Many\r\n\r\n"),
-            Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy
-        ));
-        assert!(parse_response("u", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab").is_err());
-        assert!(
-            parse_response(
-                "u",
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc"
-            )
-            .is_err()
-        );
-        assert!(parse_response("u", b"garbage").is_err());
-        assert!(matches!(
-            PlainHttp::default().get("https://kdsintf.amd.com/x"),
-            Err(Error::Unsupported(_))
-        ));
     }
 }

@@ -4,83 +4,16 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::{FakeFirmware, at, pki};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{Backend, DeviceErrorKind, Error, ReportData, Verifier};
+use tee_fetch::testing::{Scripted, Server};
 use tee_sev::guest::{FirmwareReports, Retry, SnpFirmware};
-use tee_sev::kds::{KdsFetcher, PlainHttp, vcek_url};
+use tee_sev::kds::{KdsFetcher, PlainHttp, Response, RetryPolicy, vcek_url};
 use tee_sev::report::{Product, SnpReport};
 use tee_sev::{SevBackend, SevOptions};
-
-/// Per path: responses served in order; the last one repeats.
-type Routes = HashMap<String, Vec<(u16, Vec<u8>)>>;
-
-#[derive(Clone, Default)]
-struct Server {
-    routes: Arc<Mutex<Routes>>,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(&self) -> String {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        let me = self.clone();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { continue };
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap();
-                loop {
-                    let mut h = String::new();
-                    if r.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
-                        break;
-                    }
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-                me.hits.lock().unwrap().push(path.clone());
-                let (code, body) = {
-                    let mut routes = me.routes.lock().unwrap();
-                    match routes.get_mut(&path) {
-                        Some(q) if q.len() > 1 => q.remove(0),
-                        Some(q) => q[0].clone(),
-                        None => (404, b"nope".to_vec()),
-                    }
-                };
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(&body);
-            }
-        });
-        format!("http://{addr}")
-    }
-
-    fn route(&self, path: &str, code: u16, body: Vec<u8>) {
-        self.route_seq(path, vec![(code, body)]);
-    }
-
-    fn route_seq(&self, path: &str, seq: Vec<(u16, Vec<u8>)>) {
-        self.routes.lock().unwrap().insert(path.to_owned(), seq);
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.hits
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|h| *h == path)
-            .count()
-    }
-}
 
 #[test]
 fn url_rules() {
@@ -120,8 +53,8 @@ fn url_rules() {
 
 #[test]
 fn fetch_cache_and_verify() {
-    let srv = Server::default();
-    let base = srv.start();
+    let srv = Server::start();
+    let base = srv.base().to_owned();
     let fw = Arc::new(FakeFirmware::new(Product::Turin, 5, SnpSigningKey::Vcek));
     let p = pki(Product::Turin);
     let report = fw.make_report(&[0; 64], 0);
@@ -140,7 +73,7 @@ fn fetch_cache_and_verify() {
     let kds = Arc::new(
         KdsFetcher::new(&base, Box::new(PlainHttp::default()))
             .with_cache(cache.path())
-            .with_retry(Retry::immediate(3)),
+            .with_retry(RetryPolicy::immediate(3)),
     );
 
     // VCEK: fetched once, then served from the cache.
@@ -199,42 +132,112 @@ fn fetch_cache_and_verify() {
     assert_eq!(srv.hits(&path), 1, "the cache served the attester");
 }
 
+/// The plain client decodes chunked bodies (the former KDS client refused
+/// them): the VCEK and the chain arrive chunked and verify as before.
+#[test]
+fn chunked_answers_are_decoded() {
+    let srv = Server::start_chunked();
+    let fw = FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek);
+    let p = pki(Product::Milan);
+    let report = fw.make_report(&[0; 64], 0);
+    let r = SnpReport::parse(&report).unwrap();
+    let url = vcek_url(srv.base(), &r, None).unwrap();
+    srv.route(url.strip_prefix(srv.base()).unwrap(), 200, p.vcek());
+    let chain = format!(
+        "{}{}",
+        tee_sev::verify::to_pem(&p.ask),
+        tee_sev::verify::to_pem(&p.ark)
+    );
+    srv.route("/vcek/v1/Milan/cert_chain", 200, chain.clone().into_bytes());
+    let kds = KdsFetcher::new(srv.base(), PlainHttp::default()).with_retry(RetryPolicy::none());
+    assert_eq!(kds.vcek(&r, None).unwrap(), p.vcek());
+    assert_eq!(
+        kds.cert_chain(Product::Milan, false).unwrap(),
+        chain.as_bytes()
+    );
+}
+
+/// `https://` with the plain client is refused before any I/O, as a typed
+/// `Unsupported` (plug in an HTTPS transport).
+#[test]
+fn https_is_refused_by_the_plain_client() {
+    let kds = KdsFetcher::new("https://kdsintf.amd.com", PlainHttp::default());
+    assert!(matches!(
+        kds.crl(Product::Milan),
+        Err(Error::Unsupported(u)) if u.platform == tee_core::Platform::SevSnp
+    ));
+    let fake = Arc::new(Scripted::new());
+    let kds = KdsFetcher::new("https://kdsintf.amd.com", fake.clone());
+    fake.respond(
+        "https://kdsintf.amd.com/vcek/v1/Milan/crl",
+        Response::new(200, b"crl".to_vec()),
+    );
+    assert_eq!(kds.crl(Product::Milan).unwrap(), b"crl");
+}
+
+/// Retries over the scripted transport: 5xx and transient failures are
+/// retried, answers (404) are not, and each attempt is one request.
+#[test]
+fn retry_policy_over_the_scripted_transport() {
+    let fake = Arc::new(Scripted::new());
+    let kds =
+        KdsFetcher::new("http://kds.test", fake.clone()).with_retry(RetryPolicy::immediate(4));
+    let crl = "http://kds.test/vcek/v1/Genoa/crl";
+    fake.script(
+        crl,
+        vec![
+            Err(tee_sev::kds::FetchError::Timeout { url: crl.into() }),
+            Ok(Response::new(500, Vec::new())),
+            Ok(Response::new(200, b"crl".to_vec())),
+        ],
+    );
+    assert_eq!(kds.crl(Product::Genoa).unwrap(), b"crl");
+    assert_eq!(fake.hits(crl), 3);
+    let chain = "http://kds.test/vcek/v1/Genoa/cert_chain";
+    match kds.cert_chain(Product::Genoa, false) {
+        Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.hits(chain), 1, "a 404 is an answer, not retried");
+    // Over the bound: not retried, a corrupt-output device error.
+    fake.respond(
+        crl,
+        Response::new(200, vec![0; tee_sev::kds::MAX_RESPONSE + 1]),
+    );
+    match kds.crl(Product::Genoa) {
+        Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::CorruptOutput),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.hits(crl), 4);
+}
+
 /// The HTTPS transport speaks plain HTTP too, so its status mapping and body
 /// limit are tested against a local server (no network here).
 #[cfg(feature = "kds-https")]
 #[test]
 fn https_transport_maps_statuses() {
-    use std::io::{Read, Write};
-    use tee_sev::kds::{HttpGet, Https};
+    use tee_sev::kds::Https;
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (i, stream) in listener.incoming().take(3).enumerate() {
-            let mut s = stream.unwrap();
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf);
-            let resp: &[u8] = match i {
-                0 => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-                1 => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                _ => b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            };
-            s.write_all(resp).unwrap();
-        }
-    });
-    let t = Https::default();
-    let url = format!("http://127.0.0.1:{port}/vcek/v1/Milan/x");
-    assert_eq!(t.get(&url).unwrap(), b"hello");
-    assert!(matches!(t.get(&url), Err(Error::Device(d)) if d.kind == DeviceErrorKind::NotFound));
-    assert!(matches!(t.get(&url), Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy));
+    let srv = Server::start();
+    srv.route_seq(
+        "/vcek/v1/Milan/crl",
+        vec![(200, b"hello".to_vec()), (404, vec![]), (429, vec![])],
+    );
+    let t = KdsFetcher::new(srv.base(), Https::default()).with_retry(RetryPolicy::none());
+    assert_eq!(t.crl(Product::Milan).unwrap(), b"hello");
+    assert!(
+        matches!(t.crl(Product::Milan), Err(Error::Device(d)) if d.kind == DeviceErrorKind::NotFound)
+    );
+    assert!(
+        matches!(t.crl(Product::Milan), Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy)
+    );
     // Nothing listens here: a typed I/O error, not a panic.
-    let closed = TcpListener::bind("127.0.0.1:0")
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    assert!(matches!(
-        t.get(&format!("https://127.0.0.1:{closed}/")),
-        Err(Error::Device(_))
-    ));
+    let t = KdsFetcher::new(format!("https://127.0.0.1:{closed}"), Https::default())
+        .with_retry(RetryPolicy::none());
+    assert!(matches!(t.crl(Product::Milan), Err(Error::Device(_))));
 }

@@ -1,10 +1,15 @@
 //! Collateral from an Intel PCS or a PCCS over HTTP (feature `pcs`).
 //!
-//! The transport is a trait ([`HttpGet`]) so applications plug in the
-//! HTTPS client they already trust; [`PlainHttp`] is a minimal built-in
-//! HTTP/1.1 client for `http://` URLs (a PCCS on a trusted local network,
-//! and tests). Everything fetched is verified afterwards like offline
-//! collateral: TLS is not what makes it trustworthy, Intel's signatures are.
+//! The transport is [`tee_fetch::Transport`] (re-exported here), so
+//! applications plug in the HTTPS client they already trust; [`PlainHttp`]
+//! is the built-in HTTP/1.1 client for `http://` URLs (a PCCS on a trusted
+//! local network, and tests) and [`Https`] (feature `pcs-https`) the
+//! ureq + rustls transport. Busy answers (`429`, `5xx`) and transient
+//! network failures are retried by a [`RetryPolicy`]. The download is a
+//! sans-IO [`PcsFetch`] too, so an async program can drive it with
+//! `tee_fetch::nonblocking::fetch`. Everything fetched is verified
+//! afterwards like offline collateral: TLS is not what makes it
+//! trustworthy, Intel's signatures are.
 //!
 //! Requests (PCS API v4):
 //! - `GET {base}/tdx/certification/v4/tcb?fmspc=…` (header `TCB-Info-Issuer-Chain`)
@@ -15,216 +20,18 @@
 //!   `https://certificates.trustedservices.intel.com/IntelSGXRootCA.der`;
 //!   PCCS: `{base}/sgx/certification/v4/rootcacrl`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tee_core::{Authenticity, DeviceErrorKind, Error, Result};
+use tee_core::{Authenticity, Error, Result};
+#[cfg(feature = "pcs-https")]
+pub use tee_fetch::Https;
+use tee_fetch::{Fetch, Retrying};
+pub use tee_fetch::{FetchError, PlainHttp, Request, Response, RetryPolicy, Transport};
 
 use crate::collateral::{Collateral, CollateralProvider, PckCa, PcsFiles};
 
 /// Largest response accepted (4 MiB).
 pub const MAX_RESPONSE: usize = 4 << 20;
-
-/// An HTTP response.
-#[derive(Debug, Clone, Default)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers (names as received).
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// A header value by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// An HTTP GET transport.
-pub trait HttpGet: Send + Sync + core::fmt::Debug {
-    /// Fetch `url`.
-    ///
-    /// # Errors
-    /// [`Error::Device`] on transport failure.
-    fn get(&self, url: &str) -> Result<HttpResponse>;
-}
-
-/// An HTTPS (and HTTP) transport for Intel PCS or a PCCS: `ureq` with
-/// rustls and the Mozilla root store (feature `pcs-https`; builds C code via
-/// `ring`, so it is not in the default, pure-Rust build). Collateral is
-/// signed by Intel and checked against the pinned root, so the transport adds
-/// availability, not trust.
-#[cfg(feature = "pcs-https")]
-#[derive(Debug, Clone)]
-pub struct Https {
-    agent: ureq::Agent,
-}
-
-#[cfg(feature = "pcs-https")]
-impl Https {
-    /// A transport with an overall per-request timeout.
-    pub fn new(timeout: Duration) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Self { agent }
-    }
-}
-
-#[cfg(feature = "pcs-https")]
-impl Default for Https {
-    fn default() -> Self {
-        Self::new(Duration::from_secs(30))
-    }
-}
-
-#[cfg(feature = "pcs-https")]
-impl HttpGet for Https {
-    fn get(&self, url: &str) -> Result<HttpResponse> {
-        let mut resp = self.agent.get(url).call().map_err(|e| net(url, e))?;
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE as u64)
-            .read_to_vec()
-            .map_err(|e| net(url, e))?;
-        Ok(HttpResponse {
-            status: resp.status().as_u16(),
-            headers,
-            body,
-        })
-    }
-}
-
-/// A minimal HTTP/1.1 client for `http://` URLs.
-#[derive(Debug, Clone)]
-pub struct PlainHttp {
-    /// Connect/read/write timeout.
-    pub timeout: Duration,
-}
-
-impl Default for PlainHttp {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-fn net(url: &str, e: impl core::fmt::Display) -> Error {
-    Error::device(DeviceErrorKind::Io, url.to_string(), e)
-}
-
-impl HttpGet for PlainHttp {
-    fn get(&self, url: &str) -> Result<HttpResponse> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            Error::Misuse(
-                "PlainHttp only speaks http://; plug in an HTTPS client via HttpGet".into(),
-            )
-        })?;
-        let (hostport, path) = match rest.find('/') {
-            Some(i) => (
-                rest.get(..i).unwrap_or_default(),
-                rest.get(i..).unwrap_or("/"),
-            ),
-            None => (rest, "/"),
-        };
-        let addr = if hostport.contains(':') {
-            hostport.to_string()
-        } else {
-            format!("{hostport}:80")
-        };
-        let mut s = TcpStream::connect(&addr).map_err(|e| net(url, e))?;
-        s.set_read_timeout(Some(self.timeout))
-            .map_err(|e| net(url, e))?;
-        s.set_write_timeout(Some(self.timeout))
-            .map_err(|e| net(url, e))?;
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).map_err(|e| net(url, e))?;
-        let mut r = BufReader::new(s.take(MAX_RESPONSE as u64 + 64 * 1024));
-        let mut line = String::new();
-        r.read_line(&mut line).map_err(|e| net(url, e))?;
-        let status = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| net(url, "bad HTTP status line"))?;
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            r.read_line(&mut line).map_err(|e| net(url, e))?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if headers.len() > 100 {
-                return Err(net(url, "too many headers"));
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-        let mut resp = HttpResponse {
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        let chunked = resp
-            .header("transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-        if chunked {
-            loop {
-                line.clear();
-                r.read_line(&mut line).map_err(|e| net(url, e))?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                    .map_err(|_| net(url, "bad chunk size"))?;
-                if size == 0 {
-                    break;
-                }
-                if resp.body.len().saturating_add(size) > MAX_RESPONSE {
-                    return Err(net(url, "response too large"));
-                }
-                let mut chunk = vec![0u8; size];
-                r.read_exact(&mut chunk).map_err(|e| net(url, e))?;
-                resp.body.extend_from_slice(&chunk);
-                line.clear();
-                r.read_line(&mut line).map_err(|e| net(url, e))?;
-            }
-        } else {
-            r.read_to_end(&mut resp.body).map_err(|e| net(url, e))?;
-            if let Some(n) = resp
-                .header("content-length")
-                .and_then(|v| v.parse::<usize>().ok())
-            {
-                if resp.body.len() < n {
-                    return Err(net(url, "truncated response body"));
-                }
-                resp.body.truncate(n);
-            }
-            if resp.body.len() > MAX_RESPONSE {
-                return Err(net(url, "response too large"));
-            }
-        }
-        Ok(resp)
-    }
-}
 
 /// Decode `%XX` escapes (issuer-chain headers are URL-encoded PEM).
 pub fn percent_decode(s: &str) -> Vec<u8> {
@@ -253,20 +60,22 @@ pub fn percent_decode(s: &str) -> Vec<u8> {
 pub struct PcsClient {
     base: String,
     root_crl_url: String,
-    http: Arc<dyn HttpGet>,
+    http: Arc<dyn Transport>,
+    retry: RetryPolicy,
 }
 
 impl PcsClient {
     /// A client for `base` (e.g. `https://api.trustedservices.intel.com` or a
     /// PCCS `https://pccs.example:8081`), with the PCCS-style root CRL URL
-    /// `{base}/sgx/certification/v4/rootcacrl`.
-    pub fn new(base: impl Into<String>, http: Arc<dyn HttpGet>) -> Self {
+    /// `{base}/sgx/certification/v4/rootcacrl` and the default [`RetryPolicy`].
+    pub fn new(base: impl Into<String>, http: impl Transport + 'static) -> Self {
         let base = base.into().trim_end_matches('/').to_string();
         let root_crl_url = format!("{base}/sgx/certification/v4/rootcacrl");
         Self {
             base,
             root_crl_url,
-            http,
+            http: Arc::new(http),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -278,19 +87,69 @@ impl PcsClient {
         self
     }
 
-    fn fetch(&self, url: &str) -> Result<HttpResponse> {
-        let r = self.http.get(url)?;
+    /// Set the retry policy for busy (HTTP 429/5xx) answers and transient failures.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The sans-IO download of the collateral for `fmspc` and `ca`.
+    pub fn request(&self, fmspc: [u8; 6], ca: PckCa) -> PcsFetch {
+        let ca_name = match ca {
+            PckCa::Platform => "platform",
+            PckCa::Processor => "processor",
+        };
+        PcsFetch {
+            tcb_url: format!(
+                "{}/tdx/certification/v4/tcb?fmspc={}",
+                self.base,
+                hex::encode_upper(fmspc)
+            ),
+            qe_url: format!("{}/tdx/certification/v4/qe/identity", self.base),
+            crl_url: format!(
+                "{}/sgx/certification/v4/pckcrl?ca={ca_name}&encoding=der",
+                self.base
+            ),
+            root_crl_url: self.root_crl_url.clone(),
+        }
+    }
+}
+
+/// The PCS collateral download as a sans-IO [`Fetch`]: four GETs (TCB info,
+/// QE identity, PCK CRL, root CA CRL), then [`Collateral::from_pcs`]. A `404`
+/// is [`Authenticity::MissingEndorsement`]; other statuses are device errors
+/// (`429`/`503`: `Busy`); a transport that cannot speak the scheme is
+/// [`Error::Misuse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcsFetch {
+    tcb_url: String,
+    qe_url: String,
+    crl_url: String,
+    root_crl_url: String,
+}
+
+impl PcsFetch {
+    fn urls(&self) -> [&str; 4] {
+        [
+            &self.tcb_url,
+            &self.qe_url,
+            &self.crl_url,
+            &self.root_crl_url,
+        ]
+    }
+
+    fn ok(r: Response, url: &str) -> Result<Response> {
         match r.status {
-            200 => Ok(r),
             404 => Err(Authenticity::MissingEndorsement {
                 what: format!("{url} (404 Not Found)"),
             }
             .into()),
-            s => Err(net(url, format!("HTTP status {s}"))),
+            _ => Ok(r.ok(url)?),
         }
     }
 
-    fn chain(r: &HttpResponse, names: &[&str], url: &str) -> Result<Vec<u8>> {
+    fn chain(r: &Response, names: &[&str], url: &str) -> Result<Vec<u8>> {
         names
             .iter()
             .find_map(|n| r.header(n))
@@ -304,31 +163,29 @@ impl PcsClient {
     }
 }
 
-impl CollateralProvider for PcsClient {
-    fn collateral(&self, fmspc: [u8; 6], ca: PckCa) -> Result<Collateral> {
-        let tcb_url = format!(
-            "{}/tdx/certification/v4/tcb?fmspc={}",
-            self.base,
-            hex::encode_upper(fmspc)
-        );
-        let tcb = self.fetch(&tcb_url)?;
-        let qe_url = format!("{}/tdx/certification/v4/qe/identity", self.base);
-        let qe = self.fetch(&qe_url)?;
-        let ca_name = match ca {
-            PckCa::Platform => "platform",
-            PckCa::Processor => "processor",
-        };
-        let crl_url = format!(
-            "{}/sgx/certification/v4/pckcrl?ca={ca_name}&encoding=der",
-            self.base
-        );
-        let crl = self.fetch(&crl_url)?;
-        let root = self.fetch(&self.root_crl_url)?;
+impl Fetch for PcsFetch {
+    type Output = Collateral;
+
+    fn requests(&self) -> Vec<Request> {
+        self.urls()
+            .iter()
+            .map(|u| Request::get(*u).with_max_body(MAX_RESPONSE))
+            .collect()
+    }
+
+    fn finish(self, responses: Vec<Response>) -> Result<Collateral> {
+        let [tcb, qe, crl, root]: [Response; 4] = responses
+            .try_into()
+            .map_err(|_| Error::Misuse("PcsFetch::finish needs four responses".into()))?;
+        let tcb = Self::ok(tcb, &self.tcb_url)?;
+        let qe = Self::ok(qe, &self.qe_url)?;
+        let crl = Self::ok(crl, &self.crl_url)?;
+        let root = Self::ok(root, &self.root_crl_url)?;
         let files = PcsFiles {
             tcb_info_issuer_chain: Self::chain(
                 &tcb,
                 &["TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain"],
-                &tcb_url,
+                &self.tcb_url,
             )?,
             tcb_info_response: tcb.body,
             qe_identity_issuer_chain: Some(Self::chain(
@@ -337,10 +194,10 @@ impl CollateralProvider for PcsClient {
                     "SGX-Enclave-Identity-Issuer-Chain",
                     "Enclave-Identity-Issuer-Chain",
                 ],
-                &qe_url,
+                &self.qe_url,
             )?),
             qe_identity_response: qe.body,
-            pck_crl_issuer_chain: Self::chain(&crl, &["SGX-PCK-CRL-Issuer-Chain"], &crl_url)?,
+            pck_crl_issuer_chain: Self::chain(&crl, &["SGX-PCK-CRL-Issuer-Chain"], &self.crl_url)?,
             pck_crl: crl.body,
             root_ca_crl: root.body,
         };
@@ -348,16 +205,27 @@ impl CollateralProvider for PcsClient {
     }
 }
 
+impl CollateralProvider for PcsClient {
+    fn collateral(&self, fmspc: [u8; 6], ca: PckCa) -> Result<Collateral> {
+        tee_fetch::fetch(
+            &Retrying::new(self.http.as_ref(), self.retry),
+            self.request(fmspc, ca),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::io::{Read as _, Write as _};
-    use std::net::TcpListener;
     use std::path::{Path, PathBuf};
+    use std::time::Duration;
 
     use tee_core::evidence::format;
-    use tee_core::{Evidence, Platform, PlatformClaims, TcbStatus, UnixTime, Verifier};
+    use tee_core::{
+        DeviceErrorKind, Evidence, Platform, PlatformClaims, TcbStatus, UnixTime, Verifier,
+    };
+    use tee_fetch::testing::{Reply, Scripted, Server};
 
     use super::*;
     use crate::TdxVerifier;
@@ -378,82 +246,50 @@ mod tests {
             .collect()
     }
 
+    /// The go-tdx-guest collateral files as PCCS answers: `(path, response)`.
+    fn pccs_answers(dir: &Path) -> Vec<(&'static str, Response)> {
+        let f = |n: &str| std::fs::read(dir.join(n)).unwrap();
+        vec![
+            (
+                "/tdx/certification/v4/tcb?fmspc=50806F000000",
+                Response::new(200, f("sample_tcbInfo_response")).with_header(
+                    "TCB-Info-Issuer-Chain",
+                    enc(&f("tcb_info_issuer_chain.pem")),
+                ),
+            ),
+            (
+                "/tdx/certification/v4/qe/identity",
+                Response::new(200, f("sample_qeIdentity_response")).with_header(
+                    "SGX-Enclave-Identity-Issuer-Chain",
+                    enc(&f("tcb_info_issuer_chain.pem")),
+                ),
+            ),
+            (
+                "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+                Response::new(200, f("pckcrl.der")).with_header(
+                    "SGX-PCK-CRL-Issuer-Chain",
+                    enc(&f("pck_crl_issuer_chain.pem")),
+                ),
+            ),
+            (
+                "/sgx/certification/v4/rootcacrl",
+                Response::new(200, hex::encode(f("rootcrl.der")).into_bytes()),
+            ),
+        ]
+    }
+
     /// A local PCCS serving the go-tdx-guest collateral files; `chunked`
-    /// switches the transfer encoding. Returns the base URL.
-    fn serve(dir: PathBuf, chunked: bool, requests: usize) -> String {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", l.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for _ in 0..requests {
-                let (mut s, _) = l.accept().unwrap();
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.ends_with(b"\r\n\r\n") {
-                    let n = s.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    req.extend_from_slice(&buf[..n]);
-                }
-                let req = String::from_utf8_lossy(&req).to_string();
-                let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
-                let f = |n: &str| std::fs::read(dir.join(n)).unwrap();
-                let (status, hdr, body) =
-                    if path.starts_with("/tdx/certification/v4/tcb?fmspc=50806F000000") {
-                        (
-                            "200 OK",
-                            format!(
-                                "TCB-Info-Issuer-Chain: {}\r\n",
-                                enc(&f("tcb_info_issuer_chain.pem"))
-                            ),
-                            f("sample_tcbInfo_response"),
-                        )
-                    } else if path.starts_with("/tdx/certification/v4/qe/identity") {
-                        (
-                            "200 OK",
-                            format!(
-                                "SGX-Enclave-Identity-Issuer-Chain: {}\r\n",
-                                enc(&f("tcb_info_issuer_chain.pem"))
-                            ),
-                            f("sample_qeIdentity_response"),
-                        )
-                    } else if path.starts_with("/sgx/certification/v4/pckcrl?ca=platform") {
-                        (
-                            "200 OK",
-                            format!(
-                                "SGX-PCK-CRL-Issuer-Chain: {}\r\n",
-                                enc(&f("pck_crl_issuer_chain.pem"))
-                            ),
-                            f("pckcrl.der"),
-                        )
-                    } else if path.starts_with("/sgx/certification/v4/rootcacrl") {
-                        (
-                            "200 OK",
-                            String::new(),
-                            hex::encode(f("rootcrl.der")).into_bytes(),
-                        )
-                    } else {
-                        ("404 Not Found", String::new(), Vec::new())
-                    };
-                let mut out = format!("HTTP/1.1 {status}\r\n{hdr}").into_bytes();
-                if chunked {
-                    out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
-                    for c in body.chunks(500) {
-                        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
-                        out.extend_from_slice(c);
-                        out.extend_from_slice(b"\r\n");
-                    }
-                    out.extend_from_slice(b"0\r\n\r\n");
-                } else {
-                    out.extend_from_slice(
-                        format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
-                    );
-                    out.extend_from_slice(&body);
-                }
-                let _ = s.write_all(&out);
-            }
-        });
-        base
+    /// switches the transfer encoding.
+    fn serve(dir: PathBuf, chunked: bool) -> Server {
+        let srv = if chunked {
+            Server::start_chunked()
+        } else {
+            Server::start()
+        };
+        for (path, r) in pccs_answers(&dir) {
+            srv.replies(path, vec![Reply::Response(r)]);
+        }
+        srv
     }
 
     #[test]
@@ -461,8 +297,8 @@ mod tests {
         let Some(v) = vectors() else { return };
         let quote = std::fs::read(v.join("go-tdx-guest/tdx_prod_quote_SPR_E4.dat")).unwrap();
         for chunked in [false, true] {
-            let base = serve(v.join("go-tdx-guest"), chunked, 4);
-            let client = PcsClient::new(base, Arc::new(PlainHttp::default()));
+            let srv = serve(v.join("go-tdx-guest"), chunked);
+            let client = PcsClient::new(srv.base(), Arc::new(PlainHttp::default()));
             let verifier = TdxVerifier::new().with_provider(Arc::new(client));
             let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, quote.clone());
             let at = UnixTime::parse_rfc3339("2023-07-01T00:00:00Z").unwrap();
@@ -478,8 +314,8 @@ mod tests {
     #[test]
     fn pccs_errors_are_typed() {
         let Some(v) = vectors() else { return };
-        let base = serve(v.join("go-tdx-guest"), false, 1);
-        let client = PcsClient::new(base, Arc::new(PlainHttp::default()));
+        let srv = serve(v.join("go-tdx-guest"), false);
+        let client = PcsClient::new(srv.base(), Arc::new(PlainHttp::default()));
         // Another FMSPC: 404 -> missing endorsement.
         match client.collateral([1, 2, 3, 4, 5, 6], PckCa::Platform) {
             Err(Error::Authenticity(Authenticity::MissingEndorsement { what })) => {
@@ -493,7 +329,8 @@ mod tests {
             Arc::new(PlainHttp {
                 timeout: Duration::from_secs(2),
             }),
-        );
+        )
+        .with_retry(RetryPolicy::none());
         assert!(matches!(
             dead.collateral([0; 6], PckCa::Platform),
             Err(Error::Device(_))
@@ -510,39 +347,100 @@ mod tests {
         assert_eq!(percent_decode("a%2Bb%0A%zz%"), b"a+b\n%zz%".to_vec());
     }
 
+    /// Busy answers are retried (the former PCS client did not retry);
+    /// a `Retry-After` beyond the cap is not waited for.
+    #[test]
+    fn pccs_busy_answers_are_retried() {
+        let Some(v) = vectors() else { return };
+        let fake = Arc::new(Scripted::new());
+        let base = "https://pccs.test";
+        for (path, r) in pccs_answers(&v.join("go-tdx-guest")) {
+            fake.respond(&format!("{base}{path}"), r);
+        }
+        let tcb = format!("{base}/tdx/certification/v4/tcb?fmspc=50806F000000");
+        let answers = pccs_answers(&v.join("go-tdx-guest"));
+        fake.script(
+            &tcb,
+            vec![
+                Ok(Response::new(503, Vec::new())),
+                Err(FetchError::Timeout { url: tcb.clone() }),
+                Ok(answers[0].1.clone()),
+            ],
+        );
+        let client = PcsClient::new(base, fake.clone()).with_retry(RetryPolicy::immediate(3));
+        let c = client.collateral([0x50, 0x80, 0x6f, 0, 0, 0], PckCa::Platform);
+        assert!(c.is_ok(), "{c:?}");
+        assert_eq!(fake.hits(&tcb), 3);
+        fake.respond(
+            &tcb,
+            Response::new(429, Vec::new()).with_header("Retry-After", "3600"),
+        );
+        let slow = client.with_retry(
+            RetryPolicy::new(3, Duration::ZERO, Duration::ZERO)
+                .with_max_retry_after(Duration::from_secs(60)),
+        );
+        match slow.collateral([0x50, 0x80, 0x6f, 0, 0, 0], PckCa::Platform) {
+            Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::Busy),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fake.hits(&tcb), 4, "Retry-After over the cap: no retry");
+    }
+
+    /// The sans-IO plan names the four PCS URLs in order.
+    #[test]
+    fn pcs_fetch_names_its_requests() {
+        let c = PcsClient::new("http://p/", PlainHttp::default())
+            .root_crl_url("https://certificates.trustedservices.intel.com/IntelSGXRootCA.der");
+        let urls: Vec<String> = c
+            .request([1, 2, 3, 4, 5, 0xab], PckCa::Processor)
+            .requests()
+            .iter()
+            .map(|r| r.url().to_owned())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://p/tdx/certification/v4/tcb?fmspc=0102030405AB",
+                "http://p/tdx/certification/v4/qe/identity",
+                "http://p/sgx/certification/v4/pckcrl?ca=processor&encoding=der",
+                "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+            ]
+        );
+        assert!(matches!(
+            c.request([0; 6], PckCa::Platform).finish(Vec::new()),
+            Err(Error::Misuse(_))
+        ));
+    }
+
     /// The HTTPS transport speaks plain HTTP too, so it is tested against a
     /// local server (no network here).
     #[cfg(feature = "pcs-https")]
     #[test]
     fn https_transport_returns_status_headers_and_body() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for (i, stream) in listener.incoming().take(2).enumerate() {
-                let mut s = stream.unwrap();
-                let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf);
-                let resp: &[u8] = if i == 0 {
-                    b"HTTP/1.1 200 OK\r\nTCB-Info-Issuer-Chain: abc\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-                } else {
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                };
-                s.write_all(resp).unwrap();
-            }
-        });
+        let srv = Server::start();
+        srv.replies(
+            "/tdx/certification/v4/tcb",
+            vec![
+                Reply::Response(
+                    Response::new(200, b"{}".to_vec()).with_header("TCB-Info-Issuer-Chain", "abc"),
+                ),
+                Reply::Response(Response::new(404, Vec::new())),
+            ],
+        );
         let t = Https::default();
-        let url = format!("http://127.0.0.1:{port}/tdx/certification/v4/tcb");
+        let url = Request::get(srv.url("/tdx/certification/v4/tcb"));
         let r = t.get(&url).unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
         assert_eq!(r.header("tcb-info-issuer-chain"), Some("abc"));
         assert_eq!(t.get(&url).unwrap().status, 404);
-        let closed = TcpListener::bind("127.0.0.1:0")
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         assert!(matches!(
-            t.get(&format!("https://127.0.0.1:{closed}/")),
+            t.get(&Request::get(format!("https://127.0.0.1:{closed}/")))
+                .map_err(Error::from),
             Err(Error::Device(_))
         ));
     }
