@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::fs::KernelFs;
 
@@ -136,6 +136,28 @@ impl fmt::Debug for FakeKernelFs {
     }
 }
 
+/// A handle that does not keep a [`FakeKernelFs`] alive (for outblob
+/// generators that read the fake's registers without a reference cycle).
+#[derive(Debug, Clone)]
+pub struct WeakKernelFs {
+    st: Weak<Mutex<State>>,
+}
+
+impl WeakKernelFs {
+    /// The fake, if it still exists.
+    pub fn upgrade(&self) -> Option<FakeKernelFs> {
+        self.st.upgrade().map(|st| FakeKernelFs { st })
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
 fn errno(e: i32) -> io::Error {
     io::Error::from_raw_os_error(e)
 }
@@ -177,6 +199,22 @@ impl FakeKernelFs {
         if let Ok(mut g) = self.st.lock() {
             f(&mut g);
         }
+    }
+
+    /// A handle that does not keep this fake alive.
+    pub fn downgrade(&self) -> WeakKernelFs {
+        WeakKernelFs {
+            st: Arc::downgrade(&self.st),
+        }
+    }
+
+    /// Replace the outblob generator.
+    pub fn set_outblob_fn(
+        &self,
+        outblob: impl Fn(&OutblobRequest<'_>) -> io::Result<Vec<u8>> + Send + Sync + 'static,
+    ) {
+        let f: OutblobFn = Arc::new(outblob);
+        self.set(|s| s.outblob = f);
     }
 
     /// The report root.
@@ -227,6 +265,11 @@ impl FakeKernelFs {
                 });
             });
         }
+    }
+
+    /// Remove the injected faults on `on`.
+    pub fn clear_faults_on(&self, on: &FaultOn) {
+        self.set(|s| s.faults.retain(|f| f.on != *on));
     }
 
     /// Remove every injected fault and the concurrent writer.
