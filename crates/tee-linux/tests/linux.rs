@@ -378,17 +378,13 @@ fn concurrent_requests_never_mix_outputs() {
 #[test]
 fn std_fs_against_a_temp_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("attr");
-    std::fs::write(&f, b"").unwrap();
-    StdFs.write(&f, &[7; 48]).unwrap();
-    assert_eq!(StdFs.read(&f).unwrap(), vec![7; 48]);
-    assert_eq!(
-        StdFs
-            .write(&dir.path().join("missing"), b"x")
-            .unwrap_err()
-            .kind(),
-        std::io::ErrorKind::NotFound
-    );
+    let attr = dir.path().join("inblob");
+    std::fs::write(&attr, b"").unwrap();
+    // One write at offset 0, closed with its result checked.
+    StdFs.write(&attr, b"new").unwrap();
+    assert_eq!(StdFs.read(&attr).unwrap(), b"new".to_vec());
+    let missing = StdFs.read(&dir.path().join("outblob")).unwrap_err();
+    assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
     let d = dir.path().join("d");
     StdFs.mkdir(&d).unwrap();
     assert!(StdFs.exists(&d));
@@ -411,7 +407,7 @@ fn std_fs_against_a_temp_tree() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("attr")]);
+    assert_eq!(left, vec![std::ffi::OsString::from("inblob")]);
 }
 
 const MR: &str = "/fake/sys/devices/virtual/misc/tdx_guest/measurements";
