@@ -3,7 +3,10 @@
 //! Every kernel interface sits behind a small trait so tests run this code
 //! against fakes:
 //! - [`TsmFs`]: the configfs-tsm filesystem operations ([`StdFs`] is the
-//!   real one; [`ConfigfsTsm`] takes any root path);
+//!   real one; [`ConfigfsTsm`] takes any root path). The configfs-tsm client
+//!   itself is the vendor-neutral one of `tee-linux`; this module supplies
+//!   the SEV specifics (provider `sev_guest`, the VMPL as `privlevel`, the
+//!   certificate table as `auxblob`);
 //! - [`SnpFirmware`]: `/dev/sev-guest` (`MSG_REPORT_REQ`, `MSG_KEY_REQ`),
 //!   implemented for the real device by [`SevGuestDevice`] through the `sev`
 //!   crate.
@@ -13,150 +16,29 @@
 //! can branch on.
 
 use std::fmt::Debug;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use tee_core::{DeviceErrorKind, Error, Operation, Platform, Result};
+#[cfg(target_os = "linux")]
+use tee_core::DeviceErrorKind;
+use tee_core::{Error, Platform, Result};
+use tee_linux::TsmReportClient;
 use zeroize::Zeroizing;
 
 /// The default configfs-tsm report directory.
-pub const TSM_REPORT_ROOT: &str = "/sys/kernel/config/tsm/report";
+pub use tee_linux::TSM_REPORT_ROOT;
+/// The filesystem operations configfs-tsm needs (`tee_linux::KernelFs`).
+pub use tee_linux::fs::KernelFs as TsmFs;
+/// The real filesystem.
+pub use tee_linux::fs::StdFs;
+/// Retry policy for busy interfaces; mapping of I/O errors to device errors.
+pub use tee_linux::retry::{Retry, io_error};
+
 /// The SEV guest device.
 pub const SEV_GUEST_DEVICE: &str = "/dev/sev-guest";
 /// The configfs-tsm provider name of the SEV guest driver.
 pub const TSM_PROVIDER: &str = "sev_guest";
 /// Highest VMPL / privlevel.
 pub const MAX_VMPL: u32 = 3;
-
-/// Retry policy for busy interfaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    /// Attempts in total (at least 1).
-    pub attempts: u32,
-    /// Delay before the first retry; doubled each time.
-    pub initial_delay: Duration,
-    /// Upper bound of a single delay.
-    pub max_delay: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Self {
-        Self {
-            attempts: 6,
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(500),
-        }
-    }
-}
-
-impl Retry {
-    /// No waiting between attempts (tests).
-    pub fn immediate(attempts: u32) -> Self {
-        Self {
-            attempts,
-            initial_delay: Duration::ZERO,
-            max_delay: Duration::ZERO,
-        }
-    }
-
-    /// Run `f` until it succeeds or fails with something other than
-    /// [`DeviceErrorKind::Busy`], at most `attempts` times.
-    ///
-    /// # Errors
-    /// The last error of `f`.
-    pub fn run<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-        let mut delay = self.initial_delay;
-        let mut attempt = 1;
-        loop {
-            match f() {
-                Err(Error::Device(d))
-                    if d.kind == DeviceErrorKind::Busy && attempt < self.attempts.max(1) =>
-                {
-                    if !delay.is_zero() {
-                        std::thread::sleep(delay);
-                    }
-                    delay = delay.saturating_mul(2).min(self.max_delay);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-}
-
-/// Map an I/O error on `interface` to a device error.
-pub fn io_error(interface: &str, op: &str, e: &io::Error) -> Error {
-    const EBUSY: i32 = 16;
-    const EAGAIN: i32 = 11;
-    const EINTR: i32 = 4;
-    let kind = match (e.kind(), e.raw_os_error()) {
-        (_, Some(EBUSY | EAGAIN | EINTR)) => DeviceErrorKind::Busy,
-        (
-            io::ErrorKind::ResourceBusy | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted,
-            _,
-        ) => DeviceErrorKind::Busy,
-        (io::ErrorKind::NotFound, _) => DeviceErrorKind::NotFound,
-        (io::ErrorKind::PermissionDenied, _) => DeviceErrorKind::PermissionDenied,
-        _ => DeviceErrorKind::Io,
-    };
-    Error::device(kind, interface.to_owned(), format!("{op}: {e}"))
-}
-
-/// The filesystem operations configfs-tsm needs.
-pub trait TsmFs: Send + Sync + Debug {
-    /// `mkdir`.
-    ///
-    /// # Errors
-    /// As the kernel.
-    fn create_dir(&self, path: &Path) -> io::Result<()>;
-    /// `rmdir`.
-    ///
-    /// # Errors
-    /// As the kernel.
-    fn remove_dir(&self, path: &Path) -> io::Result<()>;
-    /// Read a whole attribute.
-    ///
-    /// # Errors
-    /// As the kernel.
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
-    /// Write a whole attribute in one `write`.
-    ///
-    /// # Errors
-    /// As the kernel.
-    fn write(&self, path: &Path, data: &[u8]) -> io::Result<()>;
-    /// Whether a path exists.
-    fn exists(&self, path: &Path) -> bool;
-}
-
-/// The real filesystem.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StdFs;
-
-impl TsmFs for StdFs {
-    fn create_dir(&self, path: &Path) -> io::Result<()> {
-        std::fs::create_dir(path)
-    }
-    fn remove_dir(&self, path: &Path) -> io::Result<()> {
-        std::fs::remove_dir(path)
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
-    }
-    fn write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
-        let n = f.write(data)?;
-        if n != data.len() {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "short write"));
-        }
-        Ok(())
-    }
-    fn exists(&self, path: &Path) -> bool {
-        path.exists()
-    }
-}
 
 /// A report plus the certificate table the host attached, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,14 +61,12 @@ pub trait ReportSource: Send + Sync + Debug {
     fn get_report(&self, report_data: &[u8; 64], vmpl: u32) -> Result<RawReport>;
 }
 
-static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
-
-/// configfs-tsm report interface (`/sys/kernel/config/tsm/report`).
+/// configfs-tsm report interface (`/sys/kernel/config/tsm/report`) with
+/// provider `sev_guest`: the [`tee_linux`] client with the VMPL as
+/// `privlevel` and the certificate table as `auxblob`.
 #[derive(Debug)]
 pub struct ConfigfsTsm<F: TsmFs = StdFs> {
-    fs: F,
-    root: PathBuf,
-    retry: Retry,
+    client: TsmReportClient<F>,
 }
 
 impl ConfigfsTsm<StdFs> {
@@ -196,165 +76,39 @@ impl ConfigfsTsm<StdFs> {
     }
 }
 
-/// Removes a report directory when dropped.
-struct DirGuard<'a, F: TsmFs> {
-    fs: &'a F,
-    path: PathBuf,
-}
-
-impl<F: TsmFs> Drop for DirGuard<'_, F> {
-    fn drop(&mut self) {
-        // Best effort: nothing useful can be done with a failure here.
-        let _ = self.fs.remove_dir(&self.path);
-    }
-}
-
 impl<F: TsmFs> ConfigfsTsm<F> {
     /// An interface rooted at `root` using `fs`.
     pub fn new(fs: F, root: impl Into<PathBuf>) -> Self {
         Self {
-            fs,
-            root: root.into(),
-            retry: Retry::default(),
+            client: TsmReportClient::new(fs, root, TSM_PROVIDER, Platform::SevSnp),
         }
     }
 
     /// Set the retry policy.
     #[must_use]
     pub fn with_retry(mut self, retry: Retry) -> Self {
-        self.retry = retry;
+        self.client = self.client.with_retry(retry);
         self
     }
 
     /// The root directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.client.root()
     }
 
     /// The filesystem.
     pub fn fs(&self) -> &F {
-        &self.fs
-    }
-
-    fn iface(&self) -> String {
-        self.root.display().to_string()
-    }
-
-    fn read_attr(&self, dir: &Path, name: &str) -> Result<Vec<u8>> {
-        self.fs
-            .read(&dir.join(name))
-            .map_err(|e| io_error(&self.iface(), &format!("read {name}"), &e))
-    }
-
-    fn read_u64(&self, dir: &Path, name: &str) -> Result<u64> {
-        let raw = self.read_attr(dir, name)?;
-        String::from_utf8_lossy(&raw)
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| {
-                Error::device(
-                    DeviceErrorKind::CorruptOutput,
-                    self.iface(),
-                    format!("{name} is not a number"),
-                )
-            })
-    }
-
-    fn write_attr(&self, dir: &Path, name: &str, data: &[u8]) -> Result<()> {
-        self.fs
-            .write(&dir.join(name), data)
-            .map_err(|e| io_error(&self.iface(), &format!("write {name}"), &e))
+        self.client.fs()
     }
 
     /// Create a report directory, check its provider, and remove it:
     /// whether this interface serves SEV-SNP reports.
     ///
     /// # Errors
-    /// [`Error::Device`] ([`DeviceErrorKind::NotFound`]) when the root is
-    /// missing; [`Error::Unsupported`] for another provider.
+    /// [`Error::Device`] ([`tee_core::DeviceErrorKind::NotFound`]) when the
+    /// root is missing; [`Error::Unsupported`] for another provider.
     pub fn probe(&self) -> Result<()> {
-        if !self.fs.exists(&self.root) {
-            return Err(Error::device(
-                DeviceErrorKind::NotFound,
-                self.iface(),
-                "configfs-tsm report directory absent",
-            ));
-        }
-        let guard = self.make_dir()?;
-        self.check_provider(&guard.path)
-    }
-
-    fn make_dir(&self) -> Result<DirGuard<'_, F>> {
-        let name = format!(
-            "tee-sdk-{}-{}",
-            std::process::id(),
-            NEXT_DIR.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = self.root.join(name);
-        self.retry.run(|| {
-            self.fs
-                .create_dir(&path)
-                .map_err(|e| io_error(&self.iface(), "mkdir report", &e))
-        })?;
-        Ok(DirGuard { fs: &self.fs, path })
-    }
-
-    fn check_provider(&self, dir: &Path) -> Result<()> {
-        let provider = self.read_attr(dir, "provider")?;
-        let provider = String::from_utf8_lossy(&provider).trim().to_owned();
-        if provider != TSM_PROVIDER {
-            return Err(Error::unsupported(
-                Platform::SevSnp,
-                Operation::Attestation,
-                format!("configfs-tsm provider is {provider:?}, not {TSM_PROVIDER:?}"),
-            ));
-        }
-        Ok(())
-    }
-
-    fn one_report(&self, report_data: &[u8; 64], vmpl: u32) -> Result<RawReport> {
-        let guard = self.make_dir()?;
-        let dir = guard.path.as_path();
-        self.check_provider(dir)?;
-        let floor_path = dir.join("privlevel_floor");
-        if self.fs.exists(&floor_path) {
-            let floor = self.read_u64(dir, "privlevel_floor")?;
-            if u64::from(vmpl) < floor {
-                return Err(Error::Misuse(
-                    format!(
-                        "VMPL {vmpl} is below the privlevel floor {floor} (running under an SVSM?)"
-                    )
-                    .into(),
-                ));
-            }
-        }
-        let g0 = self.read_u64(dir, "generation")?;
-        self.retry
-            .run(|| self.write_attr(dir, "privlevel", vmpl.to_string().as_bytes()))?;
-        self.retry
-            .run(|| self.write_attr(dir, "inblob", report_data))?;
-        let report = self.retry.run(|| self.read_attr(dir, "outblob"))?;
-        let aux = if self.fs.exists(&dir.join("auxblob")) {
-            self.retry.run(|| self.read_attr(dir, "auxblob"))?
-        } else {
-            Vec::new()
-        };
-        let g1 = self.read_u64(dir, "generation")?;
-        let expected = g0.wrapping_add(2);
-        if g1 != expected {
-            return Err(Error::device(
-                DeviceErrorKind::ConcurrentUse,
-                self.iface(),
-                format!(
-                    "generation moved from {g0} to {g1} (expected {expected}): another writer used the report"
-                ),
-            ));
-        }
-        drop(guard);
-        Ok(RawReport {
-            report,
-            cert_table: (!aux.is_empty()).then_some(aux),
-        })
+        self.client.probe()
     }
 }
 
@@ -369,23 +123,11 @@ impl<F: TsmFs> ReportSource for ConfigfsTsm<F> {
                 format!("VMPL {vmpl} out of range 0..=3").into(),
             ));
         }
-        // A concurrent writer is retried like a busy device, a few times.
-        let mut last = None;
-        for _ in 0..3 {
-            match self.one_report(report_data, vmpl) {
-                Err(Error::Device(d)) if d.kind == DeviceErrorKind::ConcurrentUse => {
-                    last = Some(Error::Device(d))
-                }
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            Error::device(
-                DeviceErrorKind::ConcurrentUse,
-                self.iface(),
-                "concurrent use",
-            )
-        }))
+        let r = self.client.report(report_data, Some(vmpl))?;
+        Ok(RawReport {
+            report: r.outblob,
+            cert_table: r.auxblob,
+        })
     }
 }
 
@@ -571,76 +313,5 @@ impl SnpFirmware for SevGuestDevice {
         // launch mitigation vector (see platform-abi.md §1.1).
         self.with(|fw| fw.get_derived_key(Some(1), dk))
             .map(Zeroizing::new)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn io_errors_map_to_decisions() {
-        let k = |e: io::Error| match io_error("x", "op", &e) {
-            Error::Device(d) => d.kind,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(k(io::Error::from_raw_os_error(16)), DeviceErrorKind::Busy); // EBUSY
-        assert_eq!(k(io::Error::from_raw_os_error(11)), DeviceErrorKind::Busy); // EAGAIN
-        assert_eq!(k(io::Error::from_raw_os_error(4)), DeviceErrorKind::Busy); // EINTR
-        assert_eq!(
-            k(io::Error::from_raw_os_error(2)),
-            DeviceErrorKind::NotFound
-        ); // ENOENT
-        assert_eq!(
-            k(io::Error::from_raw_os_error(13)),
-            DeviceErrorKind::PermissionDenied
-        ); // EACCES
-        assert_eq!(k(io::Error::from_raw_os_error(5)), DeviceErrorKind::Io); // EIO
-    }
-
-    #[test]
-    fn retry_backs_off_and_gives_up() {
-        let busy = || Err::<(), _>(Error::device(DeviceErrorKind::Busy, "x", "busy"));
-        let r = Retry {
-            attempts: 3,
-            initial_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(3),
-        };
-        let mut n = 0;
-        let t = std::time::Instant::now();
-        let out = r.run(|| {
-            n += 1;
-            if n < 3 { busy() } else { Ok(()) }
-        });
-        assert!(out.is_ok());
-        assert_eq!(n, 3);
-        assert!(
-            t.elapsed() >= Duration::from_millis(5),
-            "2 ms then 3 ms (capped)"
-        );
-        let mut n = 0;
-        assert!(matches!(
-            Retry::immediate(4).run(|| {
-                n += 1;
-                busy()
-            }),
-            Err(Error::Device(_))
-        ));
-        assert_eq!(n, 4);
-        // Other errors are not retried.
-        let mut n = 0;
-        let e = Retry::immediate(4).run(|| -> Result<()> {
-            n += 1;
-            Err(Error::device(DeviceErrorKind::Firmware(1), "x", "fw"))
-        });
-        assert!(e.is_err());
-        assert_eq!(n, 1);
-        // A huge initial delay never overflows.
-        let r = Retry {
-            attempts: 1,
-            initial_delay: Duration::MAX,
-            max_delay: Duration::MAX,
-        };
-        assert!(r.run(busy).is_err());
     }
 }

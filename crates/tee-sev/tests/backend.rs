@@ -6,9 +6,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use common::{FakeFirmware, FakeTsm, Fault, Shared, at, pki};
+use common::{EBUSY, FakeFirmware, FakeKernelFs, Fault, at, fake_tsm, pki};
 use tee_core::conformance::{Target, run_all};
 use tee_core::evidence::endorsement;
 use tee_core::platforms::SnpSigningKey;
@@ -16,15 +15,16 @@ use tee_core::{
     Authenticity, Backend, DeviceErrorKind, Error, Operation, PlatformClaims, Policy, ReportData,
     SealBinding, SealPolicy, Support, UnsealError, Verifier, appraise,
 };
+use tee_linux::testing::FaultOn;
 use tee_sev::backend::{DirCache, StaticEndorsements};
 use tee_sev::guest::{ConfigfsTsm, FirmwareReports, KeyRoot, Retry, SnpFirmware};
 use tee_sev::report::Product;
 use tee_sev::seal::SealKeyConfig;
 use tee_sev::{SevBackend, SevOptions, SnpVerifier};
 
-fn tsm_backend(fw: Arc<FakeFirmware>) -> (SevBackend, Arc<FakeTsm>) {
-    let tsm = Arc::new(FakeTsm::new(fw.clone()));
-    let src = ConfigfsTsm::new(Shared(tsm.clone()), tsm.root()).with_retry(Retry::immediate(4));
+fn tsm_backend(fw: Arc<FakeFirmware>) -> (SevBackend, FakeKernelFs) {
+    let tsm = fake_tsm(fw.clone());
+    let src = ConfigfsTsm::new(tsm.clone(), tsm.root()).with_retry(Retry::immediate(4));
     let b = SevBackend::from_parts(
         Box::new(src),
         Some(fw as Arc<dyn SnpFirmware>),
@@ -67,7 +67,7 @@ fn conformance_configfs_and_device() {
             ],
         };
         run_all(&target);
-        assert_eq!(tsm.live_dirs(), 0, "report directories left behind");
+        assert_eq!(tsm.open_reports(), 0, "report directories left behind");
         let dev = device_backend(fw.clone(), SevOptions::default());
         run_all(&Target {
             backend: &dev,
@@ -109,12 +109,9 @@ fn end_to_end_every_layout_and_key() {
                 );
                 assert_eq!(claims.report_data, rd);
                 assert_eq!(claims.launch_measurement.value().unwrap().0, vec![0x4D; 48]);
-                assert_eq!(
-                    tsm.privlevels_written.lock().unwrap().as_slice(),
-                    &["0".to_string()]
-                );
-                assert_eq!(tsm.removed.lock().unwrap().len(), 1);
-                assert_eq!(tsm.live_dirs(), 0);
+                assert_eq!(tsm.privlevels_written().as_slice(), &["0".to_string()]);
+                assert_eq!(tsm.removed().len(), 1);
+                assert_eq!(tsm.open_reports(), 0);
                 let policy = Policy::default().expect_report_data(rd);
                 assert!(
                     appraise(&claims, &policy).passed(),
@@ -251,25 +248,25 @@ fn fault_injection() {
     let att = b.attester().unwrap();
     let rd = ReportData::zero();
     // EBUSY on configfs operations is retried.
-    tsm.busy.store(3, Ordering::SeqCst);
+    tsm.inject(FaultOn::Any, EBUSY, 3);
     att.attest(&rd).unwrap();
     // ... up to the retry limit.
-    tsm.busy.store(100, Ordering::SeqCst);
+    tsm.inject(FaultOn::Any, EBUSY, 100);
     match att.attest(&rd) {
         Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::Busy),
         other => panic!("{other:?}"),
     }
-    tsm.busy.store(0, Ordering::SeqCst);
+    tsm.clear_faults();
     // A concurrent writer: retried, then reported.
-    tsm.concurrent_writes.store(1, Ordering::SeqCst);
+    tsm.inject_concurrent_writer(1);
     att.attest(&rd).unwrap();
-    tsm.concurrent_writes.store(100, Ordering::SeqCst);
+    tsm.inject_concurrent_writer(100);
     match att.attest(&rd) {
         Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::ConcurrentUse),
         other => panic!("{other:?}"),
     }
-    tsm.concurrent_writes.store(0, Ordering::SeqCst);
-    assert_eq!(tsm.live_dirs(), 0, "directories removed even on failure");
+    tsm.clear_faults();
+    assert_eq!(tsm.open_reports(), 0, "directories removed even on failure");
     // Firmware faults through the device path.
     let dev = device_backend(fw.clone(), SevOptions::default());
     let att = dev.attester().unwrap();
@@ -297,17 +294,16 @@ fn fault_injection() {
 fn configfs_provider_privlevel_and_hostile_auxblob() {
     let fw = Arc::new(FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek));
     // Another provider.
-    let mut t = FakeTsm::new(fw.clone());
-    t.provider = "tdx_guest".into();
-    let t = Arc::new(t);
-    let src = ConfigfsTsm::new(Shared(t.clone()), t.root());
+    let t = fake_tsm(fw.clone());
+    t.set_provider("tdx_guest");
+    let src = ConfigfsTsm::new(t.clone(), t.root());
     assert!(matches!(src.probe(), Err(Error::Unsupported(_))));
     let b = SevBackend::from_parts(Box::new(src), None, SevOptions::default()).unwrap();
     assert!(matches!(
         b.attester().unwrap().attest(&ReportData::zero()),
         Err(Error::Unsupported(_))
     ));
-    assert_eq!(t.live_dirs(), 0);
+    assert_eq!(t.open_reports(), 0);
     // Missing root.
     let src = ConfigfsTsm::new(tee_sev::guest::StdFs, "/nonexistent/tsm/report");
     match src.probe() {
@@ -315,11 +311,10 @@ fn configfs_provider_privlevel_and_hostile_auxblob() {
         other => panic!("{other:?}"),
     }
     // privlevel floor above the requested VMPL.
-    let mut t = FakeTsm::new(fw.clone());
-    t.privlevel_floor = 2;
-    let t = Arc::new(t);
+    let t = fake_tsm(fw.clone());
+    t.set_privlevel_floor(Some(2));
     let b = SevBackend::from_parts(
-        Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())),
+        Box::new(ConfigfsTsm::new(t.clone(), t.root())),
         None,
         SevOptions::default(),
     )
@@ -330,7 +325,7 @@ fn configfs_provider_privlevel_and_hostile_auxblob() {
     ));
     // VMPL 2 explicitly: written as privlevel and echoed.
     let b = SevBackend::from_parts(
-        Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())),
+        Box::new(ConfigfsTsm::new(t.clone(), t.root())),
         None,
         SevOptions {
             vmpl: 2,
@@ -340,13 +335,10 @@ fn configfs_provider_privlevel_and_hostile_auxblob() {
     .unwrap();
     let ev = b.attester().unwrap().attest(&ReportData::zero()).unwrap();
     assert_eq!(&ev.report[0x30..0x34], &2u32.to_le_bytes());
-    assert_eq!(
-        t.privlevels_written.lock().unwrap().as_slice(),
-        &["2".to_string()]
-    );
+    assert_eq!(t.privlevels_written().as_slice(), &["2".to_string()]);
     assert!(
         SevBackend::from_parts(
-            Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())),
+            Box::new(ConfigfsTsm::new(t.clone(), t.root())),
             None,
             SevOptions {
                 vmpl: 4,
@@ -356,13 +348,12 @@ fn configfs_provider_privlevel_and_hostile_auxblob() {
         .is_err()
     );
     // A hostile certificate table from the host.
-    let mut t = FakeTsm::new(fw.clone());
+    let t = fake_tsm(fw.clone());
     let mut aux = fw.cert_table();
     aux[16..20].copy_from_slice(&0xFFFF_0000u32.to_le_bytes());
-    t.auxblob = Some(aux);
-    let t = Arc::new(t);
+    t.set_auxblob(Some(aux));
     let b = SevBackend::from_parts(
-        Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())),
+        Box::new(ConfigfsTsm::new(t.clone(), t.root())),
         None,
         SevOptions::default(),
     )
@@ -372,11 +363,10 @@ fn configfs_provider_privlevel_and_hostile_auxblob() {
         other => panic!("{other:?}"),
     }
     // No auxblob: evidence without endorsements, verification needs the VCEK.
-    let mut t = FakeTsm::new(fw.clone());
-    t.auxblob = None;
-    let t = Arc::new(t);
+    let t = fake_tsm(fw.clone());
+    t.set_auxblob(None);
     let b = SevBackend::from_parts(
-        Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())),
+        Box::new(ConfigfsTsm::new(t.clone(), t.root())),
         None,
         SevOptions::default(),
     )
@@ -598,12 +588,11 @@ mod props {
         #[test]
         fn hostile_auxblob(aux in prop::collection::vec(any::<u8>(), 0..200)) {
             let fw = Arc::new(FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek));
-            let mut t = FakeTsm::new(fw);
-            t.auxblob = Some(aux);
-            let t = Arc::new(t);
-            let b = SevBackend::from_parts(Box::new(ConfigfsTsm::new(Shared(t.clone()), t.root())), None, SevOptions::default()).unwrap();
+            let t = fake_tsm(fw);
+            t.set_auxblob(Some(aux));
+            let b = SevBackend::from_parts(Box::new(ConfigfsTsm::new(t.clone(), t.root())), None, SevOptions::default()).unwrap();
             let _ = b.attester().unwrap().attest(&ReportData::zero());
-            prop_assert_eq!(t.live_dirs(), 0);
+            prop_assert_eq!(t.open_reports(), 0);
         }
     }
 }
@@ -752,5 +741,5 @@ fn concurrent_report_requests_never_mix_outputs() {
         }
     }
     assert_eq!(n, 80);
-    assert_eq!(tsm.live_dirs(), 0, "every report directory removed");
+    assert_eq!(tsm.open_reports(), 0, "every report directory removed");
 }

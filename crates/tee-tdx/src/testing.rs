@@ -5,13 +5,13 @@
 //!   PCK leaf with the SGX extensions, an attestation key and a QE, so
 //!   quotes can be produced and verified end to end with a verifier made by
 //!   [`crate::danger::verifier_with_test_root`].
-//! - [`FakeKernel`]: `/dev/tdx_guest` ([`crate::guest::TdxGuestDevice`]),
-//!   configfs-tsm and tsm-mr ([`crate::guest::KernelFs`]) in memory, with
-//!   `EBUSY`, concurrent writers, partial writes and non-DCAP outblobs on
-//!   request.
+//! - [`FakeKernel`]: `/dev/tdx_guest` ([`crate::guest::TdxGuestDevice`]) in
+//!   memory, with configfs-tsm and tsm-mr ([`crate::guest::KernelFs`]) from
+//!   the one fake kernel filesystem of `tee_linux::testing` (provider
+//!   `tdx_guest`, outblob = a quote signed by the test PKI), with `EBUSY`,
+//!   concurrent writers, I/O errors and non-DCAP outblobs on request.
 #![allow(clippy::missing_errors_doc)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +21,7 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use sha2::{Digest, Sha256, Sha384};
 use tee_core::{DeviceErrorKind, Error, Result};
+use tee_linux::testing::{FakeKernelFs, FaultOn, extend_sha384};
 
 use crate::guest::{GuestConfig, KernelFs, TdxGuestDevice};
 use crate::quote::INTEL_QE_VENDOR_ID;
@@ -632,28 +633,14 @@ impl Default for FakeTd {
     }
 }
 
-#[derive(Debug, Default)]
-struct ReportEntry {
-    inblob: Option<[u8; 64]>,
-    generation: u64,
-}
-
-#[derive(Debug)]
-struct State {
-    td: FakeTd,
-    reports: BTreeMap<PathBuf, ReportEntry>,
-    busy: u32,
-    racer: bool,
-    outblob_override: Option<Vec<u8>>,
-    tsm_mr: bool,
-    configfs: bool,
-}
-
-/// An in-memory TDX guest kernel. NO SECURITY.
+/// An in-memory TDX guest kernel: `/dev/tdx_guest` here, configfs-tsm and
+/// the tsm-mr registers in the one fake kernel filesystem of
+/// `tee_linux::testing` ([`FakeKernel::fs`]). NO SECURITY.
 #[derive(Debug, Clone)]
 pub struct FakeKernel {
     pki: Arc<TestPki>,
-    st: Arc<Mutex<State>>,
+    td: Arc<Mutex<FakeTd>>,
+    fs: FakeKernelFs,
 }
 
 /// Virtual configfs-tsm root of the fake.
@@ -661,74 +648,95 @@ pub const FAKE_TSM_ROOT: &str = "/fake/sys/kernel/config/tsm/report";
 /// Virtual tsm-mr directory of the fake.
 pub const FAKE_MR_DIR: &str = "/fake/sys/devices/virtual/misc/tdx_guest/measurements";
 
-fn errno(e: i32) -> std::io::Error {
-    std::io::Error::from_raw_os_error(e)
+fn rtmr_path(i: usize) -> PathBuf {
+    Path::new(FAKE_MR_DIR).join(format!("rtmr{i}:sha384"))
+}
+
+/// The TD with its RTMRs as the fake's registers hold them now.
+fn current_td(td: &Mutex<FakeTd>, fs: &FakeKernelFs) -> Option<FakeTd> {
+    let mut td = td.lock().ok()?.clone();
+    for (i, r) in td.rtmr.iter_mut().enumerate() {
+        if let Some(v) = fs.register(&rtmr_path(i))
+            && let Ok(v) = <[u8; 48]>::try_from(v.as_slice())
+        {
+            *r = v;
+        }
+    }
+    Some(td)
 }
 
 impl FakeKernel {
     /// A fake TD signed by `pki`.
     pub fn new(pki: TestPki, td: FakeTd) -> Self {
-        Self {
-            pki: Arc::new(pki),
-            st: Arc::new(Mutex::new(State {
-                td,
-                reports: BTreeMap::new(),
-                busy: 0,
-                racer: false,
-                outblob_override: None,
-                tsm_mr: true,
-                configfs: true,
-            })),
+        let pki = Arc::new(pki);
+        let fs = FakeKernelFs::new(FAKE_TSM_ROOT, "tdx_guest", |_| {
+            Err(std::io::Error::from_raw_os_error(libc::EIO))
+        });
+        for (i, r) in td.rtmr.iter().enumerate() {
+            fs.add_register(rtmr_path(i), r.to_vec(), extend_sha384);
         }
+        let td = Arc::new(Mutex::new(td));
+        let (weak, p, t) = (fs.downgrade(), pki.clone(), td.clone());
+        fs.set_outblob_fn(move |r| {
+            let td = weak
+                .upgrade()
+                .and_then(|fs| current_td(&t, &fs))
+                .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EIO))?;
+            Ok(Self::quote_for(&p, &td, r.inblob))
+        });
+        Self { pki, td, fs }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> std::io::Result<T> {
-        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-        Ok(f(&mut g))
+    /// The fake kernel filesystem (configfs-tsm, tsm-mr), for fault
+    /// injection beyond the shortcuts below.
+    pub fn fs(&self) -> FakeKernelFs {
+        self.fs.clone()
     }
 
-    /// The next `n` reads of `outblob` fail with `EBUSY`.
+    fn td(&self) -> FakeTd {
+        current_td(&self.td, &self.fs).unwrap_or_default()
+    }
+
+    /// The next `n` reads of `outblob` fail with `EBUSY` (replaces an
+    /// earlier count).
     pub fn inject_busy(&self, n: u32) {
-        let _ = self.with(|s| s.busy = n);
+        let on = FaultOn::Read("outblob".into());
+        self.fs.clear_faults_on(&on);
+        self.fs.inject(on, libc::EBUSY, n);
     }
 
     /// Another process writes `inblob` between our write and read.
     pub fn inject_concurrent_writer(&self, on: bool) {
-        let _ = self.with(|s| s.racer = on);
+        self.fs
+            .inject_concurrent_writer(if on { u32::MAX } else { 0 });
     }
 
     /// `outblob` returns these bytes (e.g. a CWT).
     pub fn override_outblob(&self, blob: Option<Vec<u8>>) {
-        let _ = self.with(|s| s.outblob_override = blob);
+        self.fs.set_outblob_override(blob);
     }
 
     /// Remove the tsm-mr files (a kernel before 6.16) or configfs-tsm.
     pub fn set_interfaces(&self, tsm_mr: bool, configfs: bool) {
-        let _ = self.with(|s| {
-            s.tsm_mr = tsm_mr;
-            s.configfs = configfs;
-        });
+        self.fs.set_registers_present(tsm_mr);
+        self.fs.set_tsm_present(configfs);
     }
 
     /// Extend an RTMR behind the SDK's back (as another process would).
     pub fn extend_raw(&self, idx: usize, digest: &[u8; 48]) {
-        let _ = self.with(|s| {
-            if let Some(r) = s.td.rtmr.get_mut(idx) {
-                *r = tee_core::measurement::extend_sha384(r, digest);
-            }
-        });
+        self.fs.extend_register(&rtmr_path(idx), digest);
     }
 
     /// Current number of report directories (to check `rmdir` on drop).
     pub fn open_reports(&self) -> usize {
-        self.with(|s| s.reports.len()).unwrap_or(usize::MAX)
+        self.fs.open_reports()
     }
 
     /// A backend configuration over this fake, logging to `event_log`.
     pub fn config(&self, event_log: PathBuf) -> GuestConfig {
         GuestConfig {
             device: Arc::new(self.clone()),
-            fs: Arc::new(self.clone()),
+            fs: Arc::new(self.fs.clone()),
             tsm_report_root: FAKE_TSM_ROOT.into(),
             measurements_dir: FAKE_MR_DIR.into(),
             event_log,
@@ -758,12 +766,15 @@ impl FakeKernel {
         b
     }
 
+    fn quote_for(pki: &TestPki, td: &FakeTd, report_data: &[u8; 64]) -> Vec<u8> {
+        let body = Self::body(td, report_data);
+        let bt = if td.quote_version == 5 { 3 } else { 2 };
+        pki.quote(td.quote_version, bt, &body)
+    }
+
     /// A quote as the fake's configfs-tsm would return it.
     pub fn make_quote(&self, report_data: &[u8; 64]) -> Vec<u8> {
-        let td = self.with(|s| s.td.clone()).unwrap_or_default();
-        let body = Self::body(&td, report_data);
-        let bt = if td.quote_version == 5 { 3 } else { 2 };
-        self.pki.quote(td.quote_version, bt, &body)
+        Self::quote_for(&self.pki, &self.td(), report_data)
     }
 
     fn tdreport(td: &FakeTd, report_data: &[u8; 64]) -> [u8; TDREPORT_LEN] {
@@ -787,134 +798,32 @@ impl FakeKernel {
         r[80..128].copy_from_slice(&h2);
         r
     }
-
-    fn report_entry(p: &Path) -> Option<(PathBuf, String)> {
-        let parent = p.parent()?;
-        if parent.parent()? != Path::new(FAKE_TSM_ROOT) {
-            return None;
-        }
-        Some((
-            parent.to_path_buf(),
-            p.file_name()?.to_string_lossy().into_owned(),
-        ))
-    }
-
-    fn rtmr_index(p: &Path) -> Option<usize> {
-        if p.parent()? != Path::new(FAKE_MR_DIR) {
-            return None;
-        }
-        let n = p.file_name()?.to_str()?;
-        let i = n
-            .strip_prefix("rtmr")?
-            .strip_suffix(":sha384")?
-            .parse::<usize>()
-            .ok()?;
-        (i < 4).then_some(i)
-    }
 }
 
 impl TdxGuestDevice for FakeKernel {
     fn get_report0(&self, report_data: &[u8; 64]) -> Result<[u8; TDREPORT_LEN]> {
-        let td = self
-            .with(|s| s.td.clone())
-            .map_err(|e| Error::device(DeviceErrorKind::Io, "fake /dev/tdx_guest", e))?;
+        let td = current_td(&self.td, &self.fs)
+            .ok_or_else(|| Error::device(DeviceErrorKind::Io, "fake /dev/tdx_guest", "poisoned"))?;
         Ok(Self::tdreport(&td, report_data))
     }
 }
 
+/// The fake kernel filesystem's operations (so a `FakeKernel` serves as a
+/// [`KernelFs`] directly).
 impl KernelFs for FakeKernel {
     fn mkdir(&self, p: &Path) -> std::io::Result<()> {
-        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-        if !g.configfs || p.parent() != Some(Path::new(FAKE_TSM_ROOT)) {
-            return Err(errno(libc::ENOENT));
-        }
-        if g.reports.contains_key(p) {
-            return Err(errno(libc::EEXIST));
-        }
-        g.reports.insert(p.to_path_buf(), ReportEntry::default());
-        Ok(())
+        self.fs.mkdir(p)
     }
-
     fn rmdir(&self, p: &Path) -> std::io::Result<()> {
-        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-        g.reports
-            .remove(p)
-            .map(|_| ())
-            .ok_or_else(|| errno(libc::ENOENT))
+        self.fs.rmdir(p)
     }
-
     fn read(&self, p: &Path) -> std::io::Result<Vec<u8>> {
-        if let Some(i) = Self::rtmr_index(p) {
-            let g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-            if !g.tsm_mr {
-                return Err(errno(libc::ENOENT));
-            }
-            return g
-                .td
-                .rtmr
-                .get(i)
-                .map(|r| r.to_vec())
-                .ok_or_else(|| errno(libc::ENOENT));
-        }
-        let (dir, attr) = Self::report_entry(p).ok_or_else(|| errno(libc::ENOENT))?;
-        let (rd, over) = {
-            let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-            let busy = g.busy;
-            let racer = g.racer;
-            let over = g.outblob_override.clone();
-            let e = g.reports.get_mut(&dir).ok_or_else(|| errno(libc::ENOENT))?;
-            match attr.as_str() {
-                "provider" => return Ok(b"tdx_guest\n".to_vec()),
-                "generation" => return Ok(format!("{}\n", e.generation).into_bytes()),
-                "outblob" => {}
-                _ => return Err(errno(libc::ENOENT)),
-            }
-            if racer {
-                e.generation += 1;
-                e.inblob = Some([0xEE; 64]);
-            }
-            let rd = e.inblob.ok_or_else(|| errno(libc::EINVAL))?;
-            if busy > 0 {
-                g.busy = busy - 1;
-                return Err(errno(libc::EBUSY));
-            }
-            (rd, over)
-        };
-        Ok(over.unwrap_or_else(|| self.make_quote(&rd)))
+        self.fs.read(p)
     }
-
     fn write(&self, p: &Path, data: &[u8]) -> std::io::Result<()> {
-        if let Some(i) = Self::rtmr_index(p) {
-            let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-            if !g.tsm_mr {
-                return Err(errno(libc::ENOENT));
-            }
-            let d: [u8; 48] = data.try_into().map_err(|_| errno(libc::EINVAL))?;
-            let r = g.td.rtmr.get_mut(i).ok_or_else(|| errno(libc::ENOENT))?;
-            *r = tee_core::measurement::extend_sha384(r, &d);
-            return Ok(());
-        }
-        let (dir, attr) = Self::report_entry(p).ok_or_else(|| errno(libc::ENOENT))?;
-        let mut g = self.st.lock().map_err(|_| errno(libc::EIO))?;
-        let e = g.reports.get_mut(&dir).ok_or_else(|| errno(libc::ENOENT))?;
-        if attr != "inblob" {
-            return Err(errno(libc::EACCES));
-        }
-        // TDX: exactly 64 bytes (tdx_report_new_locked).
-        let d: [u8; 64] = data.try_into().map_err(|_| errno(libc::EINVAL))?;
-        e.inblob = Some(d);
-        e.generation += 1;
-        Ok(())
+        self.fs.write(p, data)
     }
-
     fn exists(&self, p: &Path) -> bool {
-        let Ok(g) = self.st.lock() else { return false };
-        if p == Path::new(FAKE_TSM_ROOT) {
-            return g.configfs;
-        }
-        if p == Path::new(FAKE_MR_DIR) || Self::rtmr_index(p).is_some() {
-            return g.tsm_mr;
-        }
-        g.reports.contains_key(p)
+        self.fs.exists(p)
     }
 }

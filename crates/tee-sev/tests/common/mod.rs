@@ -1,7 +1,7 @@
 //! Test support: a fake AMD PKI (ARK/ASK/VCEK and ASVK/VLEK with AMD-shaped
 //! extensions), a fake SNP firmware that signs v2/v3/v5 reports with it and
-//! derives keys, and a fake configfs-tsm tree in a temp dir that behaves
-//! like the kernel. NO SECURITY: test keys only.
+//! derives keys, and the fake configfs-tsm of `tee_linux::testing` wired
+//! to that firmware. NO SECURITY: test keys only.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,10 +11,9 @@
     missing_docs
 )]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use der::Encode;
@@ -27,7 +26,7 @@ use sha2::{Digest, Sha256, Sha384};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{DeviceErrorKind, Error, Result, UnixTime};
 use tee_sev::cert_table::{self, CertKind};
-use tee_sev::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, TsmFs, field};
+use tee_sev::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
 use tee_sev::report::Product;
 use tee_sev::{SnpVerifier, danger};
 use zeroize::Zeroizing;
@@ -579,186 +578,28 @@ impl SnpFirmware for FakeFirmware {
 
 // ---------- the fake configfs-tsm tree ----------
 
-#[derive(Debug, Default)]
-struct EntryState {
-    generation: u64,
-    privlevel: u32,
-    inblob: Vec<u8>,
-}
+pub use tee_linux::testing::FakeKernelFs;
 
-/// Kernel-like configfs-tsm over a temp dir: `mkdir` populates the
-/// attributes, writes bump `generation`, reading `outblob` asks the firmware.
-#[derive(Debug)]
-pub struct FakeTsm {
-    pub dir: tempfile::TempDir,
-    pub fw: Arc<FakeFirmware>,
-    pub provider: String,
-    pub privlevel_floor: u32,
-    pub auxblob: Option<Vec<u8>>,
-    /// Number of upcoming writes after which a concurrent writer bumps the generation.
-    pub concurrent_writes: AtomicU32,
-    /// Number of upcoming operations answered with EBUSY.
-    pub busy: AtomicU32,
-    state: Mutex<HashMap<PathBuf, EntryState>>,
-    pub removed: Mutex<Vec<PathBuf>>,
-    pub privlevels_written: Mutex<Vec<String>>,
-}
+/// Virtual configfs-tsm root of the fake.
+pub const TSM_ROOT: &str = "/fake/sys/kernel/config/tsm/report";
+/// `EBUSY` (Linux).
+pub const EBUSY: i32 = 16;
 
-impl FakeTsm {
-    pub fn new(fw: Arc<FakeFirmware>) -> Self {
-        let auxblob = Some(fw.cert_table());
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            fw,
-            provider: "sev_guest".into(),
-            privlevel_floor: 0,
-            auxblob,
-            concurrent_writes: AtomicU32::new(0),
-            busy: AtomicU32::new(0),
-            state: Mutex::new(HashMap::new()),
-            removed: Mutex::new(Vec::new()),
-            privlevels_written: Mutex::new(Vec::new()),
-        }
-    }
-
-    pub fn root(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-
-    fn busy(&self) -> io::Result<()> {
-        let b = self.busy.load(Ordering::SeqCst);
-        if b > 0 {
-            self.busy.store(b - 1, Ordering::SeqCst);
-            return Err(io::Error::from_raw_os_error(16));
-        }
-        Ok(())
-    }
-
-    /// Report directories currently present.
-    pub fn live_dirs(&self) -> usize {
-        std::fs::read_dir(self.dir.path()).unwrap().count()
-    }
-}
-
-impl TsmFs for FakeTsm {
-    fn create_dir(&self, path: &Path) -> io::Result<()> {
-        self.busy()?;
-        std::fs::create_dir(path)?;
-        std::fs::write(path.join("provider"), format!("{}\n", self.provider))?;
-        std::fs::write(
-            path.join("privlevel_floor"),
-            format!("{}\n", self.privlevel_floor),
-        )?;
-        for f in ["generation", "privlevel", "inblob", "outblob"] {
-            std::fs::write(path.join(f), b"")?;
-        }
-        if self.auxblob.is_some() {
-            std::fs::write(path.join("auxblob"), b"")?;
-        }
-        self.state
-            .lock()
-            .unwrap()
-            .insert(path.to_path_buf(), EntryState::default());
-        Ok(())
-    }
-
-    fn remove_dir(&self, path: &Path) -> io::Result<()> {
-        std::fs::remove_dir_all(path)?;
-        self.state.lock().unwrap().remove(path);
-        self.removed.lock().unwrap().push(path.to_path_buf());
-        Ok(())
-    }
-
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.busy()?;
-        let dir = path.parent().unwrap().to_path_buf();
-        let attr = path.file_name().unwrap().to_str().unwrap();
-        let st = self.state.lock().unwrap();
-        let e = st
-            .get(&dir)
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        match attr {
-            "generation" => Ok(format!("{}\n", e.generation).into_bytes()),
-            "outblob" => {
-                let rd: [u8; 64] = e
-                    .inblob
-                    .clone()
-                    .try_into()
-                    .map_err(|_| io::Error::from_raw_os_error(22))?;
-                match self.fw.get_report(&rd, e.privlevel) {
-                    Ok(r) => Ok(r),
-                    Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy => {
-                        Err(io::Error::from_raw_os_error(16))
-                    }
-                    Err(_) => Err(io::Error::from_raw_os_error(5)),
-                }
+/// The one fake kernel filesystem (`tee_linux::testing`) configured like the
+/// SEV guest driver: provider `sev_guest`, `privlevel` with floor 0, the
+/// firmware's certificate table as `auxblob`, and `outblob` asking `fw`.
+pub fn fake_tsm(fw: Arc<FakeFirmware>) -> FakeKernelFs {
+    let aux = fw.cert_table();
+    let f = FakeKernelFs::new(TSM_ROOT, "sev_guest", move |r| {
+        match fw.get_report(r.inblob, r.privlevel) {
+            Ok(report) => Ok(report),
+            Err(Error::Device(d)) if d.kind == DeviceErrorKind::Busy => {
+                Err(io::Error::from_raw_os_error(EBUSY))
             }
-            "auxblob" => Ok(self.auxblob.clone().unwrap_or_default()),
-            _ => std::fs::read(path),
+            Err(_) => Err(io::Error::from_raw_os_error(5)),
         }
-    }
-
-    fn write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        self.busy()?;
-        let dir = path.parent().unwrap().to_path_buf();
-        let attr = path.file_name().unwrap().to_str().unwrap();
-        let mut st = self.state.lock().unwrap();
-        let e = st
-            .get_mut(&dir)
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        match attr {
-            "privlevel" => {
-                let s = std::str::from_utf8(data)
-                    .map_err(|_| io::Error::from_raw_os_error(22))?
-                    .trim()
-                    .to_owned();
-                let v: u32 = s.parse().map_err(|_| io::Error::from_raw_os_error(22))?;
-                if v > 3 || v < self.privlevel_floor {
-                    return Err(io::Error::from_raw_os_error(22));
-                }
-                self.privlevels_written.lock().unwrap().push(s);
-                e.privlevel = v;
-            }
-            "inblob" => {
-                if data.len() > 64 {
-                    return Err(io::Error::from_raw_os_error(22));
-                }
-                e.inblob = data.to_vec();
-            }
-            _ => return Err(io::Error::from(io::ErrorKind::PermissionDenied)),
-        }
-        e.generation += 1;
-        let c = self.concurrent_writes.load(Ordering::SeqCst);
-        if c > 0 {
-            self.concurrent_writes.store(c - 1, Ordering::SeqCst);
-            e.generation += 1;
-        }
-        Ok(())
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        path.exists()
-    }
-}
-
-/// `Arc<FakeTsm>` as a `TsmFs` so tests keep a handle.
-#[derive(Debug, Clone)]
-pub struct Shared(pub Arc<FakeTsm>);
-
-impl TsmFs for Shared {
-    fn create_dir(&self, p: &Path) -> io::Result<()> {
-        self.0.create_dir(p)
-    }
-    fn remove_dir(&self, p: &Path) -> io::Result<()> {
-        self.0.remove_dir(p)
-    }
-    fn read(&self, p: &Path) -> io::Result<Vec<u8>> {
-        self.0.read(p)
-    }
-    fn write(&self, p: &Path, d: &[u8]) -> io::Result<()> {
-        self.0.write(p, d)
-    }
-    fn exists(&self, p: &Path) -> bool {
-        self.0.exists(p)
-    }
+    });
+    f.set_privlevel_floor(Some(0));
+    f.set_auxblob(Some(aux));
+    f
 }

@@ -1,79 +1,47 @@
 //! Quotes through configfs-tsm (`Documentation/ABI/testing/configfs-tsm-report`).
 //!
-//! `mkdir $root/$name`, check `provider` is `tdx_guest`, read `generation`,
-//! write exactly 64 bytes to `inblob`, read `outblob` (retrying `EBUSY`
-//! with exponential backoff), re-read `generation` (it must have advanced
-//! by exactly one, else another writer raced us), `rmdir` on drop.
+//! The vendor-neutral client of `tee-linux` does the request (provider
+//! check, `generation` race check, `EBUSY` retries with exponential backoff,
+//! `rmdir` on every path); this module supplies the TDX specifics: provider
+//! `tdx_guest`, exactly 64 bytes of `inblob`, no `privlevel`, and
+//! [`check_dcap_outblob`] on the `outblob`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tee_core::{DeviceErrorKind, Error, Operation, Platform, Result};
+use tee_core::{Error, Operation, Platform, Result};
+use tee_linux::{Retry, TsmReportClient};
 
-use super::{KernelFs, io_error};
+use super::KernelFs;
 
 /// Largest DCAP quote the kernel's GetQuote buffer carries; larger outblobs
 /// are CBOR Web Tokens (DICE-based TDX attestation).
 pub const MAX_DCAP_OUTBLOB: usize = 8 << 10;
 
-/// configfs-tsm report client.
+/// The configfs-tsm provider name of the TDX guest driver.
+pub const TSM_PROVIDER: &str = "tdx_guest";
+
+/// Longest single backoff between `EBUSY` retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// configfs-tsm quote client.
 #[derive(Debug, Clone)]
 pub struct ConfigfsTsm {
-    fs: Arc<dyn KernelFs>,
-    root: PathBuf,
-    retries: u32,
-    backoff: Duration,
-}
-
-/// Removes the report directory on drop.
-struct ReportDir<'a> {
-    fs: &'a dyn KernelFs,
-    path: PathBuf,
-}
-
-impl Drop for ReportDir<'_> {
-    fn drop(&mut self) {
-        // Best effort: a failed rmdir leaves an entry the kernel frees at
-        // unmount; there is nothing better to do in a destructor.
-        let _ = self.fs.rmdir(&self.path);
-    }
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn parse_u64(b: &[u8], what: &'static str) -> Result<u64> {
-    core::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| Error::device(DeviceErrorKind::CorruptOutput, what, "not a decimal number"))
+    client: TsmReportClient<Arc<dyn KernelFs>>,
 }
 
 impl ConfigfsTsm {
-    /// A client for the report directory `root`.
+    /// A client for the report directory `root`: `EBUSY` is retried
+    /// `retries` times, the first backoff `backoff`, doubling (at most 5 s).
     pub fn new(fs: Arc<dyn KernelFs>, root: PathBuf, retries: u32, backoff: Duration) -> Self {
+        let retry = Retry {
+            attempts: retries.saturating_add(1),
+            initial_delay: backoff,
+            max_delay: MAX_BACKOFF.max(backoff),
+        };
         Self {
-            fs,
-            root,
-            retries,
-            backoff,
-        }
-    }
-
-    fn retry<T>(&self, p: &Path, mut f: impl FnMut() -> std::io::Result<T>) -> Result<T> {
-        let mut delay = self.backoff;
-        let mut tries = 0;
-        loop {
-            match f() {
-                Ok(v) => return Ok(v),
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < self.retries => {
-                    tries += 1;
-                    std::thread::sleep(delay);
-                    delay = delay.saturating_mul(2).min(Duration::from_secs(5));
-                }
-                Err(e) => return Err(io_error(p, &e)),
-            }
+            client: TsmReportClient::new(fs, root, TSM_PROVIDER, Platform::Tdx).with_retry(retry),
         }
     }
 
@@ -84,59 +52,8 @@ impl ConfigfsTsm {
     /// outblob is not a DCAP quote (e.g. a CWT); [`Error::Device`] on I/O
     /// failure, persistent `EBUSY`, or a concurrent writer.
     pub fn quote(&self, inblob: &[u8; 64]) -> Result<Vec<u8>> {
-        let fs = &*self.fs;
-        // A directory left by a crashed process with a recycled pid may
-        // exist: try further names.
-        let mut attempt = 0;
-        let dir = loop {
-            let dir = self.root.join(format!(
-                "tee-sdk-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            match fs.mkdir(&dir) {
-                Ok(()) => break dir,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {
-                    attempt += 1
-                }
-                Err(e) => return Err(io_error(&dir, &e)),
-            }
-        };
-        let guard = ReportDir { fs, path: dir };
-        let p = |a: &str| guard.path.join(a);
-        let provider = fs
-            .read(&p("provider"))
-            .map_err(|e| io_error(&p("provider"), &e))?;
-        let provider = String::from_utf8_lossy(&provider).trim().to_string();
-        if provider != "tdx_guest" {
-            return Err(Error::unsupported(
-                Platform::Tdx,
-                Operation::Attestation,
-                format!("configfs-tsm provider is `{provider}`, not `tdx_guest`"),
-            ));
-        }
-        let gen_path = p("generation");
-        let g0 = parse_u64(
-            &self.retry(&gen_path, || fs.read(&gen_path))?,
-            "configfs-tsm generation",
-        )?;
-        let inb = p("inblob");
-        self.retry(&inb, || fs.write(&inb, inblob))?;
-        let outp = p("outblob");
-        let out = self.retry(&outp, || fs.read(&outp))?;
-        let g1 = parse_u64(
-            &self.retry(&gen_path, || fs.read(&gen_path))?,
-            "configfs-tsm generation",
-        )?;
-        if g1 != g0.wrapping_add(1) {
-            return Err(Error::device(
-                DeviceErrorKind::ConcurrentUse,
-                guard.path.display().to_string(),
-                format!("generation went from {g0} to {g1}: another writer used this report"),
-            ));
-        }
+        let out = self.client.report(inblob, None)?.outblob;
         check_dcap_outblob(&out)?;
-        drop(guard);
         Ok(out)
     }
 }

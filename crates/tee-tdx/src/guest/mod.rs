@@ -4,6 +4,9 @@
 //! Every kernel interface sits behind a small trait ([`TdxGuestDevice`],
 //! [`KernelFs`]) with configurable paths ([`GuestConfig`]), so the real
 //! backend code runs against fakes in tests (`tee_tdx::testing`, feature `testing`).
+//! configfs-tsm and the tsm-mr registers are the vendor-neutral clients of
+//! `tee-linux` ([`KernelFs`] and [`RealFs`] are its `KernelFs` and `StdFs`);
+//! this module keeps the TDX specifics.
 
 mod sys;
 
@@ -40,7 +43,7 @@ pub const SEALING_UNSUPPORTED: &str = "TDX gives guests no sealing key (TDG.MR.K
 /// Default device node.
 pub const DEV_TDX_GUEST: &str = "/dev/tdx_guest";
 /// Default configfs-tsm report directory.
-pub const TSM_REPORT_ROOT: &str = "/sys/kernel/config/tsm/report";
+pub use tee_linux::TSM_REPORT_ROOT;
 /// Default tsm-mr measurements directory (Linux 6.16+).
 pub const TSM_MR_DIR: &str = "/sys/devices/virtual/misc/tdx_guest/measurements";
 /// Default location of the firmware CCEL log area.
@@ -70,14 +73,8 @@ impl LinuxTdxGuest {
     }
 }
 
-pub(crate) fn io_error(interface: &Path, e: &std::io::Error) -> Error {
-    let kind = match e.kind() {
-        std::io::ErrorKind::NotFound => DeviceErrorKind::NotFound,
-        std::io::ErrorKind::PermissionDenied => DeviceErrorKind::PermissionDenied,
-        _ if e.raw_os_error() == Some(libc::EBUSY) => DeviceErrorKind::Busy,
-        _ => DeviceErrorKind::Io,
-    };
-    Error::device(kind, interface.display().to_string(), e)
+fn io_error(interface: &Path, op: &str, e: &std::io::Error) -> Error {
+    tee_linux::io_error(&interface.display().to_string(), op, e)
 }
 
 impl TdxGuestDevice for LinuxTdxGuest {
@@ -86,74 +83,22 @@ impl TdxGuestDevice for LinuxTdxGuest {
             .read(true)
             .write(true)
             .open(&self.path)
-            .map_err(|e| io_error(&self.path, &e))?;
+            .map_err(|e| io_error(&self.path, "open", &e))?;
         let mut req = sys::TdxReportReq {
             reportdata: *report_data,
             tdreport: [0; TDREPORT_LEN],
         };
-        sys::get_report0(&f, &mut req).map_err(|e| io_error(&self.path, &e))?;
+        sys::get_report0(&f, &mut req)
+            .map_err(|e| io_error(&self.path, "TDX_CMD_GET_REPORT0", &e))?;
         Ok(req.tdreport)
     }
 }
 
-/// The file operations the configfs-tsm and tsm-mr code needs. The real
-/// implementation is `std::fs` ([`RealFs`]); a fake models the kernel.
-pub trait KernelFs: Send + Sync + Debug {
-    /// Create a directory.
-    ///
-    /// # Errors
-    /// The OS error.
-    fn mkdir(&self, p: &Path) -> std::io::Result<()>;
-    /// Remove an (attribute-only) directory.
-    ///
-    /// # Errors
-    /// The OS error.
-    fn rmdir(&self, p: &Path) -> std::io::Result<()>;
-    /// Read a whole attribute.
-    ///
-    /// # Errors
-    /// The OS error (e.g. `EBUSY`).
-    fn read(&self, p: &Path) -> std::io::Result<Vec<u8>>;
-    /// Write a whole attribute at offset 0 in one `write`.
-    ///
-    /// # Errors
-    /// The OS error (e.g. `EINVAL`, `EBUSY`).
-    fn write(&self, p: &Path, data: &[u8]) -> std::io::Result<()>;
-    /// Whether a path exists.
-    fn exists(&self, p: &Path) -> bool;
-}
-
-/// `std::fs`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RealFs;
-
-impl KernelFs for RealFs {
-    fn mkdir(&self, p: &Path) -> std::io::Result<()> {
-        std::fs::create_dir(p)
-    }
-    fn rmdir(&self, p: &Path) -> std::io::Result<()> {
-        std::fs::remove_dir(p)
-    }
-    fn read(&self, p: &Path) -> std::io::Result<Vec<u8>> {
-        std::fs::read(p)
-    }
-    fn write(&self, p: &Path, data: &[u8]) -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = File::options().write(true).open(p)?;
-        let n = f.write(data)?;
-        if n != data.len() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::WriteZero,
-                "short write",
-            ));
-        }
-        // configfs binary attributes commit on close: surface its error.
-        sys::close_checked(f)
-    }
-    fn exists(&self, p: &Path) -> bool {
-        p.exists()
-    }
-}
+/// The file operations the configfs-tsm and tsm-mr code needs
+/// (`tee_linux::KernelFs`; a fake models the kernel).
+pub use tee_linux::fs::KernelFs;
+/// `std::fs`, with `close(2)` errors checked (`tee_linux::StdFs`).
+pub use tee_linux::fs::StdFs as RealFs;
 
 /// Where the guest interfaces are, and how to reach them.
 #[derive(Debug, Clone)]

@@ -9,6 +9,10 @@
 //! by comparing the register with the log's replay: if the register already
 //! includes the event, the event is appended; if not, it is dropped; any
 //! other disagreement is an error, never a silently wrong log.
+//!
+//! The register files are read and written through the vendor-neutral
+//! [`tee_linux::SysfsRegisters`] (names `rtmr0:sha384` .. `rtmr3:sha384`,
+//! 48 bytes each).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,8 +20,10 @@ use std::sync::{Arc, Mutex};
 use tee_core::measurement::extend_sha384;
 use tee_core::{DeviceErrorKind, Digest384, Error, EventLog, Result, RuntimeMeasurement};
 
+use tee_linux::SysfsRegisters;
+
+use super::KernelFs;
 use super::applog::{AppEvent, AppLog};
-use super::{KernelFs, io_error};
 
 /// The RTMR applications extend (RTMR0/1 are firmware, RTMR2 the OS).
 pub const APP_RTMR: u32 = 3;
@@ -25,8 +31,7 @@ pub const APP_RTMR: u32 = 3;
 /// RTMR access with the application event log.
 #[derive(Debug)]
 pub struct TdxRtmr {
-    fs: Arc<dyn KernelFs>,
-    dir: PathBuf,
+    regs: SysfsRegisters<Arc<dyn KernelFs>>,
     log: AppLog,
     lock: Mutex<()>,
 }
@@ -47,9 +52,9 @@ impl TdxRtmr {
     /// [`Error::Device`] (`CorruptOutput`) if the log and the register
     /// disagree in a way no crash explains; I/O errors.
     pub fn open(fs: Arc<dyn KernelFs>, dir: PathBuf, log: PathBuf) -> Result<Self> {
+        let names = (0..4).map(|i| format!("rtmr{i}:sha384")).collect();
         let me = Self {
-            fs,
-            dir,
+            regs: SysfsRegisters::new(fs, dir, names, 48),
             log: AppLog::new(log),
             lock: Mutex::new(()),
         };
@@ -58,16 +63,16 @@ impl TdxRtmr {
     }
 
     fn reg_path(&self, i: u32) -> PathBuf {
-        self.dir.join(format!("rtmr{i}:sha384"))
+        let i = usize::try_from(i).unwrap_or(usize::MAX);
+        self.regs.path(i).unwrap_or_default()
     }
 
     fn read_reg(&self, i: u32) -> Result<Digest384> {
-        let p = self.reg_path(i);
-        let b = self.fs.read(&p).map_err(|e| io_error(&p, &e))?;
+        let b = self.regs.read(usize::try_from(i).unwrap_or(usize::MAX))?;
         <[u8; 48]>::try_from(b.as_slice()).map_err(|_| {
             Error::device(
                 DeviceErrorKind::CorruptOutput,
-                p.display().to_string(),
+                self.reg_path(i).display().to_string(),
                 format!("read {} bytes, expected 48", b.len()),
             )
         })
@@ -168,7 +173,8 @@ impl TdxRtmr {
             return Ok(before);
         }
         let p = self.reg_path(index);
-        self.fs.write(&p, &digest).map_err(|e| io_error(&p, &e))?;
+        self.regs
+            .extend(usize::try_from(index).unwrap_or(usize::MAX), &digest)?;
         if crash == CrashPoint::AfterExtend {
             return Ok(before);
         }

@@ -1,4 +1,5 @@
-//! The one `unsafe` place: the `TDX_CMD_GET_REPORT0` ioctl on `/dev/tdx_guest`.
+//! The one `unsafe` place: the `TDX_CMD_GET_REPORT0` ioctl on `/dev/tdx_guest`
+//! and the event-log file lock (`close(2)` with its result is `tee-linux`'s).
 //!
 //! `include/uapi/linux/tdx-guest.h`:
 //! `struct tdx_report_req { __u8 reportdata[64]; __u8 tdreport[1024]; }` and
@@ -64,22 +65,5 @@ pub(crate) fn lock_exclusive(f: &File) -> std::io::Result<()> {
         if e.kind() != std::io::ErrorKind::Interrupted {
             return Err(e);
         }
-    }
-}
-
-/// Close `f` and report the error `close(2)` returns. configfs binary
-/// attributes (`inblob`) are committed on close, so a rejected write (e.g.
-/// `EINVAL` for a wrong length) only shows up here; `File`'s drop ignores it.
-pub(crate) fn close_checked(f: File) -> std::io::Result<()> {
-    use std::os::fd::IntoRawFd;
-    let fd = f.into_raw_fd();
-    // SAFETY: `fd` was just released from an owned `File` by `into_raw_fd`,
-    // so it is open and owned by nobody else; it is closed exactly once here
-    // and never used again.
-    let rc = unsafe { libc::close(fd) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
     }
 }
