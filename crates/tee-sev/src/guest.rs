@@ -24,8 +24,6 @@ use tee_core::{Error, Platform, Result};
 use tee_linux::TsmReportClient;
 use zeroize::Zeroizing;
 
-/// The default configfs-tsm report directory.
-pub use tee_linux::TSM_REPORT_ROOT;
 /// The filesystem operations configfs-tsm needs (`tee_linux::KernelFs`).
 pub use tee_linux::fs::KernelFs as TsmFs;
 /// The real filesystem.
@@ -70,9 +68,10 @@ pub struct ConfigfsTsm<F: TsmFs = StdFs> {
 }
 
 impl ConfigfsTsm<StdFs> {
-    /// The real interface at [`TSM_REPORT_ROOT`].
+    /// The real interface at the default configfs-tsm root
+    /// ([`tee_linux::TSM_REPORT_ROOT`]).
     pub fn system() -> Self {
-        Self::new(StdFs, TSM_REPORT_ROOT)
+        Self::new(StdFs, tee_linux::TSM_REPORT_ROOT)
     }
 }
 

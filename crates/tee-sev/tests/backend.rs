@@ -630,7 +630,7 @@ fn differential_fake_reports() {
 /// On a machine without SEV-SNP guest interfaces, `open` says so with a typed error.
 #[test]
 fn open_on_this_machine() {
-    let has_tsm = std::path::Path::new(tee_sev::guest::TSM_REPORT_ROOT).exists();
+    let has_tsm = std::path::Path::new(tee_linux::TSM_REPORT_ROOT).exists();
     let has_dev = std::path::Path::new(tee_sev::guest::SEV_GUEST_DEVICE).exists();
     match SevBackend::open() {
         Ok(b) => assert!(has_tsm || has_dev, "opened without interfaces: {b:?}"),

@@ -42,8 +42,6 @@ pub const SEALING_UNSUPPORTED: &str = "TDX gives guests no sealing key (TDG.MR.K
 
 /// Default device node.
 pub const DEV_TDX_GUEST: &str = "/dev/tdx_guest";
-/// Default configfs-tsm report directory.
-pub use tee_linux::TSM_REPORT_ROOT;
 /// Default tsm-mr measurements directory (Linux 6.16+).
 pub const TSM_MR_DIR: &str = "/sys/devices/virtual/misc/tdx_guest/measurements";
 /// Default location of the firmware CCEL log area.
@@ -127,7 +125,7 @@ impl GuestConfig {
         Self {
             device: Arc::new(LinuxTdxGuest::new(DEV_TDX_GUEST)),
             fs: Arc::new(RealFs),
-            tsm_report_root: TSM_REPORT_ROOT.into(),
+            tsm_report_root: tee_linux::TSM_REPORT_ROOT.into(),
             measurements_dir: TSM_MR_DIR.into(),
             event_log: APP_EVENT_LOG.into(),
             ccel_data: Some(CCEL_DATA.into()),
