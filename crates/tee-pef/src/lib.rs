@@ -66,6 +66,7 @@ pub mod crypto;
 pub mod esm;
 pub mod fdt;
 pub mod guest;
+pub mod inspect;
 pub mod machine;
 pub mod report;
 #[cfg(all(

@@ -265,7 +265,10 @@ mod tests {
             );
             assert!(matches!(v.get(p), Err(Error::Unsupported(_))));
         }
-        assert!(log.lock().unwrap().is_empty(), "the mock verifier was asked");
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "the mock verifier was asked"
+        );
         assert_eq!(v.platforms().collect::<Vec<_>>(), vec![Platform::Mock]);
         // And the empty set supports nothing, the mock included.
         for p in Platform::ALL {
@@ -327,7 +330,12 @@ mod tests {
         ));
     }
 
-    #[cfg(all(feature = "sev-snp", feature = "tdx", feature = "pef", feature = "mock"))]
+    #[cfg(all(
+        feature = "sev-snp",
+        feature = "tdx",
+        feature = "pef",
+        feature = "mock"
+    ))]
     #[test]
     fn the_default_build_has_every_backend() {
         assert!(compiled_out().is_empty());
