@@ -473,7 +473,7 @@ impl fmt::Display for ReportDump<'_, '_> {
             if b { "yes" } else { "no" }
         }
         let r = self.report;
-        let h = hex::encode;
+        let h = |b: &[u8]| hex::encode(b);
         writeln!(
             f,
             "SEV-SNP attestation report (NOT verified; use `teectl verify`)"

@@ -110,7 +110,7 @@ pub(crate) struct BuildBlobArgs {
 
 /// The PEF flag of `teectl verify` (with the shared `--report FILE`).
 #[derive(Debug, clap::Args)]
-pub(crate) struct VerifyArgs {
+pub(crate) struct PefVerifyArgs {
     /// PEF: the owner's attestation key (owner-rooted evidence needs it).
     #[arg(long, value_name = "FILE")]
     attestation_key: Option<PathBuf>,
@@ -532,7 +532,7 @@ pub(crate) fn evidence(report: Option<&Path>) -> Result<Evidence, CliError> {
 }
 
 /// The verifier holding the owner's key, if given.
-pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
+pub(crate) fn verifier(a: &PefVerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
     match &a.attestation_key {
         Some(p) => Ok(Box::new(
             PefVerifier::with_key(&common::read(p)?)

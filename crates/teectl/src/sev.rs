@@ -27,7 +27,7 @@ pub(crate) enum Cmd {
 
 /// The SEV-SNP flags of `teectl verify` (with the shared `--report FILE`).
 #[derive(Debug, clap::Args)]
-pub(crate) struct VerifyArgs {
+pub(crate) struct SnpVerifyArgs {
     /// SEV-SNP: the endorsement key certificate, VCEK or VLEK (DER or PEM).
     #[arg(long, visible_alias = "vlek", value_name = "FILE")]
     vcek: Option<PathBuf>,
@@ -68,7 +68,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
 }
 
 /// Evidence from a raw report file and the certificate flags.
-pub(crate) fn evidence(report: Option<&Path>, a: &VerifyArgs) -> Result<Evidence, CliError> {
+pub(crate) fn evidence(report: Option<&Path>, a: &SnpVerifyArgs) -> Result<Evidence, CliError> {
     let report_path =
         report.ok_or_else(|| CliError::usage("--platform sev-snp needs --report FILE"))?;
     let report = common::read(report_path)?;
@@ -82,7 +82,7 @@ pub(crate) fn evidence(report: Option<&Path>, a: &VerifyArgs) -> Result<Evidence
 }
 
 pub(crate) fn doctor(json: bool) -> Result<u8, CliError> {
-    let r = doc::run(std::path::Path::new("/"), &doc::HostCpuid);
+    let r = doc::run(Path::new("/"), &doc::HostCpuid);
     if json {
         let text = serde_json::to_string_pretty(&r)
             .map_err(|e| CliError::usage(format!("JSON encoding: {e}")))?;

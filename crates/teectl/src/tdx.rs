@@ -49,7 +49,7 @@ pub(crate) enum Cmd {
 
 /// The TDX flags of `teectl verify`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct VerifyArgs {
+pub(crate) struct TdxVerifyArgs {
     /// TDX: the raw quote.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
     pub(crate) quote: Option<PathBuf>,
@@ -173,7 +173,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
 }
 
 /// Evidence from `--quote` and `--event-log`.
-pub(crate) fn evidence(a: &VerifyArgs) -> Result<Evidence, CliError> {
+pub(crate) fn evidence(a: &TdxVerifyArgs) -> Result<Evidence, CliError> {
     let Some(qp) = &a.quote else {
         return Err(CliError::usage(
             "TDX: give --quote FILE (or --evidence FILE)",
@@ -189,7 +189,7 @@ pub(crate) fn evidence(a: &VerifyArgs) -> Result<Evidence, CliError> {
 /// The verifier configured by the collateral flags, for evidence `ev`
 /// (`raw`: it came from `--quote`, where a collateral mode must be chosen).
 pub(crate) fn verifier(
-    a: &VerifyArgs,
+    a: &TdxVerifyArgs,
     ev: &Evidence,
     raw: bool,
 ) -> Result<Box<dyn Verifier>, CliError> {
@@ -221,7 +221,7 @@ pub(crate) fn verifier(
 }
 
 /// The TDX policy flags.
-pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError> {
+pub(crate) fn apply_policy(a: &TdxVerifyArgs, p: &mut Policy) -> Result<(), CliError> {
     // The dangerous verifier option also tells appraisal that claims with
     // `revocation_checked = false` are acceptable.
     if a.allow_unchecked_revocation {

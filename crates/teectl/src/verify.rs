@@ -34,13 +34,13 @@ pub(crate) struct VerifyArgs {
 
     #[cfg(feature = "sev-snp")]
     #[command(flatten)]
-    sev: sev::VerifyArgs,
+    sev: sev::SnpVerifyArgs,
     #[cfg(feature = "tdx")]
     #[command(flatten)]
-    tdx: tdx::VerifyArgs,
+    tdx: tdx::TdxVerifyArgs,
     #[cfg(feature = "pef")]
     #[command(flatten)]
-    pef: pef::VerifyArgs,
+    pef: pef::PefVerifyArgs,
 
     /// Verification time (RFC 3339, e.g. 2025-07-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339")]
