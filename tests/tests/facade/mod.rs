@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use tee::evidence::format;
 use tee::{
     Authenticity, Claims, Error, Evidence, Platform, Policy, ReportData, UnixTime, Verified,
     Verifier, appraise,
@@ -80,14 +81,20 @@ fn dispatch_follows_the_evidence_platform() {
         assert_eq!(*asked.lock().unwrap(), vec![p], "evidence of {p}");
     }
     // With the real verifiers: mock evidence verifies at the mock verifier;
-    // relabelled, it reaches the other platform's verifier, which rejects
-    // it as that platform's malformed or unauthentic evidence; the mock
-    // verifier (which would answer `Misuse`) is never asked.
+    // relabelled (platform and format), it reaches the other platform's
+    // verifier, which rejects the bytes as that platform's malformed or
+    // unauthentic evidence; the mock verifier (which answers `Misuse` for
+    // another platform's evidence) is never asked.
     let real = tee::Verifiers::new().trust_mock_root();
     assert!(real.verify(&ev, AT).is_ok());
-    for p in [Platform::SevSnp, Platform::Tdx, Platform::Pef] {
+    for (p, f) in [
+        (Platform::SevSnp, format::SEV_SNP_REPORT),
+        (Platform::Tdx, format::TDX_QUOTE),
+        (Platform::Pef, format::PEF_OWNER_MAC),
+    ] {
         let mut relabelled = ev.clone();
         relabelled.platform = p;
+        relabelled.format = f.into();
         let err = real.verify(&relabelled, AT).unwrap_err();
         assert!(
             matches!(err, Error::Malformed(_) | Error::Authenticity(_)),
