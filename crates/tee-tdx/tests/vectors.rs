@@ -143,7 +143,7 @@ fn dcap_v5_quote_no_matching_tcb_level() {
     assert_eq!(failed, vec!["tdx.tcb_status".to_string()]);
     assert!(matches!(
         app.into_result().unwrap_err(),
-        tee_core::Error::Policy(_)
+        Error::Policy(_)
     ));
     // Outside its window: expired.
     assert!(matches!(

@@ -178,13 +178,13 @@ impl Verifiers {
     }
 
     fn compiled_in(platform: Platform) -> bool {
-        match platform {
-            Platform::SevSnp => cfg!(feature = "sev-snp"),
-            Platform::Tdx => cfg!(feature = "tdx"),
-            Platform::Pef => cfg!(feature = "pef"),
-            Platform::Mock => cfg!(feature = "mock"),
-            _ => false,
-        }
+        const BUILT: [(Platform, bool); 4] = [
+            (Platform::SevSnp, cfg!(feature = "sev-snp")),
+            (Platform::Tdx, cfg!(feature = "tdx")),
+            (Platform::Pef, cfg!(feature = "pef")),
+            (Platform::Mock, cfg!(feature = "mock")),
+        ];
+        BUILT.iter().any(|&(p, built)| p == platform && built)
     }
 
     /// Verify evidence with the verifier for its platform.
