@@ -84,6 +84,7 @@ fn raw_platform(a: &VerifyArgs) -> Result<Platform, CliError> {
 
 /// Evidence from raw files, by the platform module that owns the flags.
 fn raw_evidence(a: &VerifyArgs, platform: Platform) -> Result<Evidence, CliError> {
+    let _ = a; // unread when every hardware backend is compiled out
     match platform {
         #[cfg(feature = "sev-snp")]
         Platform::SevSnp => sev::evidence(a.report.as_deref(), &a.sev),
@@ -105,7 +106,7 @@ fn verifiers(a: &VerifyArgs, ev: &Evidence, raw: bool) -> Result<Verifiers, CliE
     // A platform without a verifier in this build: exit 5, before any of
     // its flags are read.
     v.get(ev.platform)?;
-    let _ = raw; // read by the TDX flags only
+    let _ = (a, raw); // read by the TDX and PEF flags only
     Ok(match ev.platform {
         #[cfg(feature = "tdx")]
         Platform::Tdx => v.with(tdx::verifier(&a.tdx, ev, raw)?),
