@@ -100,9 +100,16 @@ pub fn open_detected_with_root(root: &Path) -> Result<Box<dyn Backend>> {
 /// vendor's pinned roots, and does **not** trust the mock root; call
 /// [`Verifiers::trust_mock_root`] to accept mock evidence at the authenticity
 /// step (appraisal still denies it unless `allow_mock`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Verifiers {
     by_platform: BTreeMap<Platform, Box<dyn Verifier>>,
+}
+
+/// The same as [`Verifiers::new`].
+impl Default for Verifiers {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Verifiers {
@@ -282,6 +289,7 @@ mod tests {
     #[test]
     fn new_holds_exactly_the_compiled_in_backends() {
         let v = Verifiers::new();
+        assert!(Verifiers::default().platforms().eq(v.platforms()));
         for p in Platform::ALL {
             match v.get(p) {
                 Ok(verifier) => {
