@@ -311,7 +311,8 @@ impl Error {
         Self::Authenticity(Authenticity::BadSignature { what })
     }
 
-    /// The broad class of this error; `teectl` maps it to its exit code.
+    /// The broad class of this error (e.g. for logs and metrics). Callers
+    /// that decide something match on the variant itself.
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Malformed(_) => ErrorClass::Malformed,
@@ -329,35 +330,24 @@ impl Error {
     }
 }
 
-/// Broad error classes with stable exit codes (see `teectl`).
+/// Broad error classes, from [`Error::class`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorClass {
-    /// Usage error (exit 1).
+    /// The API was used incorrectly.
     Usage,
-    /// Device or I/O failure (exit 1).
+    /// Device or I/O failure.
     Io,
-    /// Malformed input (exit 2).
+    /// Malformed input.
     Malformed,
-    /// Authenticity failure (exit 3).
+    /// Authenticity failure (including a sealed blob that does not open
+    /// under this key, or was modified).
     Authenticity,
-    /// Policy / appraisal failure (exit 4).
+    /// Policy / appraisal failure (including a seal-policy mismatch).
     Policy,
-    /// Unsupported on this platform (exit 5).
+    /// Unsupported on this platform or build (including a blob sealed on
+    /// another platform).
     Unsupported,
-}
-
-impl ErrorClass {
-    /// The documented process exit code for this class.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Self::Usage | Self::Io => 1,
-            Self::Malformed => 2,
-            Self::Authenticity => 3,
-            Self::Policy => 4,
-            Self::Unsupported => 5,
-        }
-    }
 }
 
 impl fmt::Display for MalformedKind {

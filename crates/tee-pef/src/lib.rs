@@ -84,6 +84,7 @@ pub mod crypto;
 pub mod esm;
 pub mod fdt;
 pub mod guest;
+pub mod inspect;
 pub mod report;
 mod seal;
 #[cfg(feature = "sim")]

@@ -439,6 +439,141 @@ impl<'a> SnpReport<'a> {
     }
 }
 
+/// A human-readable dump of an [`SnpReport`], from [`SnpReport::dump`].
+///
+/// The TCB layout of a version 2 report depends on the product, which such a
+/// report does not name; `product` (e.g. from the VCEK) names it then.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportDump<'r, 'a> {
+    report: &'r SnpReport<'a>,
+    product: Option<Product>,
+}
+
+impl<'a> SnpReport<'a> {
+    /// A human-readable dump; `fallback_product` is used when the report does
+    /// not name its product (version 2). The report is **not** verified.
+    pub fn dump(&self, fallback_product: Option<Product>) -> ReportDump<'_, 'a> {
+        ReportDump {
+            report: self,
+            product: self.product().or(fallback_product),
+        }
+    }
+}
+
+/// The same as [`SnpReport::dump`] with no fallback product.
+impl fmt::Display for SnpReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.dump(None).fmt(f)
+    }
+}
+
+impl fmt::Display for ReportDump<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn yn(b: bool) -> &'static str {
+            if b { "yes" } else { "no" }
+        }
+        let r = self.report;
+        let h = |b: &[u8]| hex::encode(b);
+        writeln!(
+            f,
+            "SEV-SNP attestation report (NOT verified; use `teectl verify`)"
+        )?;
+        writeln!(f, "  version:            {}", r.version)?;
+        match self.product {
+            Some(p) => writeln!(f, "  product:            {}", p.name())?,
+            None => writeln!(
+                f,
+                "  product:            unknown (version 2: pass --vcek to name it)"
+            )?,
+        }
+        if let Some([fam, model, step]) = r.cpuid {
+            writeln!(
+                f,
+                "  cpuid:              family {fam:#04x} model {model:#04x} stepping {step}"
+            )?;
+        }
+        match r.signing_key() {
+            Ok(SnpSigningKey::Vcek) => writeln!(f, "  signing key:        VCEK")?,
+            Ok(SnpSigningKey::Vlek) => writeln!(f, "  signing key:        VLEK")?,
+            Err(e) => writeln!(f, "  signing key:        invalid ({e})")?,
+        }
+        writeln!(f, "  signature algo:     {}", r.sig_algo)?;
+        let p = r.guest_policy();
+        writeln!(
+            f,
+            "  policy:             {:#x} (ABI {}.{}, SMT {}, migration agent {}, debug {}, single socket {})",
+            p.raw,
+            p.abi_major,
+            p.abi_minor,
+            yn(p.smt),
+            yn(p.migrate_ma),
+            yn(p.debug),
+            yn(p.single_socket)
+        )?;
+        writeln!(f, "  vmpl:               {}", r.vmpl)?;
+        writeln!(f, "  guest svn:          {}", r.guest_svn)?;
+        writeln!(f, "  family id:          {}", h(r.family_id))?;
+        writeln!(f, "  image id:           {}", h(r.image_id))?;
+        writeln!(f, "  measurement:        {}", h(r.measurement))?;
+        writeln!(f, "  report data:        {}", h(r.report_data))?;
+        writeln!(f, "  host data:          {}", h(r.host_data))?;
+        writeln!(f, "  id key digest:      {}", h(r.id_key_digest))?;
+        writeln!(f, "  author key digest:  {}", h(r.author_key_digest))?;
+        writeln!(f, "  report id:          {}", h(r.report_id))?;
+        writeln!(f, "  report id (MA):     {}", h(r.report_id_ma))?;
+        writeln!(
+            f,
+            "  chip id:            {}{}",
+            h(r.chip_id),
+            if r.chip_id_masked() { " (masked)" } else { "" }
+        )?;
+        let pi = r.platform_info_decoded();
+        writeln!(
+            f,
+            "  platform info:      {:#x} (SMT {}, TSME {}, ECC {}, RAPL disabled {}, ciphertext hiding {})",
+            pi.raw,
+            yn(pi.smt_enabled),
+            yn(pi.tsme_enabled),
+            yn(pi.ecc_enabled),
+            yn(pi.rapl_disabled),
+            yn(pi.ciphertext_hiding_enabled)
+        )?;
+        for (name, t) in [
+            ("current tcb:", r.current_tcb),
+            ("reported tcb:", r.reported_tcb),
+            ("committed tcb:", r.committed_tcb),
+            ("launch tcb:", r.launch_tcb),
+        ] {
+            write!(f, "  {name:<19} {:#018x} (", t.0)?;
+            match self.product {
+                Some(p) => {
+                    let d = t.decode(p);
+                    if let Some(fmc) = d.fmc {
+                        write!(f, "fmc {fmc}, ")?;
+                    }
+                    write!(
+                        f,
+                        "bootloader {}, tee {}, snp {}, microcode {}",
+                        d.bootloader, d.tee, d.snp, d.microcode
+                    )?;
+                }
+                None => f.write_str("layout depends on the product")?,
+            }
+            writeln!(f, ")")?;
+        }
+        writeln!(
+            f,
+            "  firmware:           current {}, committed {}",
+            r.current_version, r.committed_version
+        )?;
+        if let (Some(l), Some(c)) = (r.launch_mit_vector, r.current_mit_vector) {
+            writeln!(f, "  mitigation vectors: launch {l:#x}, current {c:#x}")?;
+        }
+        writeln!(f, "  signature r:        {}", h(r.sig_r))?;
+        writeln!(f, "  signature s:        {}", h(r.sig_s))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

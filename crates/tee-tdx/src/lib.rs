@@ -57,6 +57,7 @@ mod reader;
 mod cache;
 pub mod ccel;
 pub mod collateral;
+pub mod evidence;
 mod fastverify;
 pub mod guest;
 mod intel_root;

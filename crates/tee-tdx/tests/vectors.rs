@@ -141,7 +141,7 @@ fn dcap_v5_quote_no_matching_tcb_level() {
     let app = tee_core::appraise(&claims, &pol);
     let failed: Vec<_> = app.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, vec!["tdx.tcb_status".to_string()]);
-    assert_eq!(app.into_result().unwrap_err().class().exit_code(), 4);
+    assert!(matches!(app.into_result().unwrap_err(), Error::Policy(_)));
     // Outside its window: expired.
     assert!(matches!(
         TdxVerifier::new().verify(&evidence(q, Some(c)), t("2026-03-20T10:41:16Z")),

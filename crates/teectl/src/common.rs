@@ -1,20 +1,18 @@
 //! Shared plumbing: errors with exit codes, file I/O, report-data arguments,
-//! backend selection, `detect` and `report`.
+//! backend selection, `detect` and `report`. Imports no platform module.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tee::{Backend, Error, Platform, ReportData};
+use tee::{Backend, DeviceErrorKind, Error, Platform, ReportData};
 
-use crate::BackendChoice;
+use crate::{BackendChoice, exit};
 
 /// Global options.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Global {
     pub(crate) backend: BackendChoice,
-    #[allow(dead_code)]
-    pub(crate) verbose: u8,
 }
 
 /// An error with its exit code: one clear line, optional detail for `-v`.
@@ -28,7 +26,7 @@ pub(crate) struct CliError {
 impl CliError {
     pub(crate) fn usage(msg: impl Into<String>) -> Self {
         Self {
-            code: 1,
+            code: exit::USAGE,
             message: msg.into(),
             detail: None,
         }
@@ -36,17 +34,8 @@ impl CliError {
 
     pub(crate) fn io(path: &Path, e: &std::io::Error) -> Self {
         Self {
-            code: 1,
+            code: exit::USAGE,
             message: format!("{}: {e}", path.display()),
-            detail: None,
-        }
-    }
-
-    #[allow(dead_code)] // for platform modules
-    pub(crate) fn malformed(msg: impl Into<String>) -> Self {
-        Self {
-            code: 2,
-            message: msg.into(),
             detail: None,
         }
     }
@@ -61,9 +50,10 @@ impl CliError {
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
         Self {
-            code: e.class().exit_code(),
+            code: exit::of(&e),
             message: e.to_string(),
-            detail: Some(format!("{e:?}")),
+            // An unsupported operation's message is its whole reason.
+            detail: (!matches!(e, Error::Unsupported(_))).then(|| format!("{e:?}")),
         }
     }
 }
@@ -162,7 +152,8 @@ pub(crate) struct ReportArgs {
     pub(crate) output: PathBuf,
 }
 
-/// Open the backend chosen by `--backend` (auto: detection, never the mock).
+/// Open the backend chosen by `--backend` (auto: [`tee::open_detected`],
+/// never the mock).
 pub(crate) fn open_backend(g: &Global) -> Result<Box<dyn Backend>, CliError> {
     let platform = match g.backend {
         BackendChoice::Mock => Platform::Mock,
@@ -170,20 +161,18 @@ pub(crate) fn open_backend(g: &Global) -> Result<Box<dyn Backend>, CliError> {
         BackendChoice::Tdx => Platform::Tdx,
         BackendChoice::Pef => Platform::Pef,
         BackendChoice::Auto => {
-            let d = tee::detect();
-            match d.detected {
-                Some(p) => p,
-                None => {
-                    return Err(CliError {
-                        code: 5,
-                        message: format!(
-                            "no hardware TEE detected ({}); use --backend mock for the software mock (NO SECURITY)",
-                            d.summary()
-                        ),
-                        detail: None,
-                    });
-                }
-            }
+            return tee::open_detected().map_err(|e| match e {
+                // No TEE here: the operation is unsupported on this machine.
+                Error::Device(d) if d.kind == DeviceErrorKind::NotFound => CliError {
+                    code: exit::UNSUPPORTED,
+                    message: format!(
+                        "{}; use --backend mock for the software mock (NO SECURITY)",
+                        d.detail
+                    ),
+                    detail: None,
+                },
+                e => e.into(),
+            });
         }
     };
     Ok(tee::open(platform)?)
@@ -200,7 +189,7 @@ pub(crate) fn report(g: &Global, a: &ReportArgs) -> Result<u8, CliError> {
     let ev = backend.attester()?.attest(&rd)?;
     write_atomic(&a.output, ev.to_json()?.as_bytes())?;
     eprintln!("wrote {} evidence to {}", ev.platform, a.output.display());
-    Ok(0)
+    Ok(exit::OK)
 }
 
 pub(crate) fn detect(json: bool) -> Result<u8, CliError> {
@@ -210,7 +199,7 @@ pub(crate) fn detect(json: bool) -> Result<u8, CliError> {
             "{}",
             serde_json::to_string_pretty(&d).map_err(|e| CliError::usage(e.to_string()))?
         );
-        return Ok(0);
+        return Ok(exit::OK);
     }
     for p in &d.probes {
         println!(
@@ -227,5 +216,5 @@ pub(crate) fn detect(json: bool) -> Result<u8, CliError> {
             "No hardware TEE found on this machine. (The mock is never selected automatically; use --backend mock.)"
         ),
     }
-    Ok(0)
+    Ok(exit::OK)
 }

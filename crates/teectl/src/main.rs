@@ -1,15 +1,24 @@
 //! `teectl`: try, script and diagnose the TEE SDK from the command line.
 //!
-//! Exit codes (every subcommand): 0 ok, 1 usage or I/O error, 2 malformed
-//! input, 3 authenticity failure, 4 policy/appraisal failure, 5 unsupported
-//! on this platform.
+//! Exit codes (every subcommand, see [`exit`]): 0 ok, 1 usage or I/O error,
+//! 2 malformed input, 3 authenticity failure, 4 policy/appraisal failure,
+//! 5 unsupported on this platform or by this build.
+//!
+//! Modules: `common` (errors, files, report data, backend selection) and
+//! `exit` import no other module; each platform module (`sev`, `tdx`, `pef`,
+//! one cargo feature each) owns its subcommands and its `verify` flags;
+//! `verify` calls into the platform modules, never the other way round.
 
 mod common;
 mod demo;
+mod exit;
 mod measure;
+#[cfg(feature = "pef")]
 mod pef;
 mod seal;
+#[cfg(feature = "sev-snp")]
 mod sev;
+#[cfg(feature = "tdx")]
 mod tdx;
 mod verify;
 
@@ -19,18 +28,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub(crate) use common::{CliError, Global};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  ok
-  1  usage or I/O error
-  2  malformed input
-  3  authenticity failure (signature, chain, expired or revoked collateral)
-  4  policy / appraisal failure
-  5  unsupported on this platform";
-
 /// Command-line tool of the TEE SDK.
 #[derive(Debug, Parser)]
-#[command(name = "teectl", version, about, after_help = EXIT_CODES)]
+#[command(name = "teectl", version, about, after_help = exit::HELP)]
 struct Cli {
     /// Backend to use: auto detects this machine's TEE (never the mock).
     #[arg(long, global = true, env = "TEE_BACKEND", default_value = "auto")]
@@ -79,18 +79,22 @@ enum Cmd {
     /// Run the whole flow: detect, attest, verify, appraise, seal, measure.
     Demo,
     /// Check this machine's SEV capabilities (host or guest) with remediation hints.
+    #[cfg(feature = "sev-snp")]
     Doctor {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
     /// SEV-SNP tools.
+    #[cfg(feature = "sev-snp")]
     #[command(name = "sev-snp", subcommand)]
     SevSnp(sev::Cmd),
     /// TDX tools.
+    #[cfg(feature = "tdx")]
     #[command(subcommand)]
     Tdx(tdx::Cmd),
     /// IBM PEF tools (ESM blobs and the simulated ultravisor).
+    #[cfg(feature = "pef")]
     #[command(subcommand)]
     Pef(pef::Cmd),
 }
@@ -98,20 +102,23 @@ enum Cmd {
 fn run(cli: Cli) -> Result<u8, CliError> {
     let g = Global {
         backend: cli.backend,
-        verbose: cli.verbose,
     };
     match cli.cmd {
         Cmd::Detect { json } => common::detect(json),
         Cmd::Report(a) => common::report(&g, &a),
-        Cmd::Verify(a) => verify::run(&g, &a),
+        Cmd::Verify(a) => verify::run(&a),
         Cmd::Measure(m) => measure::run(&g, m),
         Cmd::Seal(a) => seal::seal(&g, &a),
         Cmd::Unseal(a) => seal::unseal(&g, &a),
         Cmd::Demo => demo::run(&g),
-        Cmd::Doctor { json } => sev::doctor(&g, json),
-        Cmd::SevSnp(c) => sev::run(&g, c),
-        Cmd::Tdx(c) => tdx::run(&g, c),
-        Cmd::Pef(c) => pef::run(&g, c),
+        #[cfg(feature = "sev-snp")]
+        Cmd::Doctor { json } => sev::doctor(json),
+        #[cfg(feature = "sev-snp")]
+        Cmd::SevSnp(c) => sev::run(c),
+        #[cfg(feature = "tdx")]
+        Cmd::Tdx(c) => tdx::run(c),
+        #[cfg(feature = "pef")]
+        Cmd::Pef(c) => pef::run(c),
     }
 }
 
@@ -121,9 +128,8 @@ fn main() -> ExitCode {
         Err(e) => {
             use clap::error::ErrorKind;
             let code = match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 1,
-                _ => 1,
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => exit::OK,
+                _ => exit::USAGE,
             };
             let _ = e.print();
             return ExitCode::from(code);

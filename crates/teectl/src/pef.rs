@@ -1,37 +1,24 @@
-//! `teectl` commands for PEF.
+//! `teectl pef ...` (ESM blobs and the simulated ultravisor) and the PEF
+//! flag of `teectl verify`.
 //!
-//! CONTRACT (the backend owner fills this module in; `main.rs` and
-//! `verify.rs` call exactly these items, so keep their signatures):
-//! - `pub(crate) enum Cmd` (clap `Subcommand`): the platform's own subcommands
-//!   (`teectl sev-snp ...`, `teectl tdx ...`, `teectl pef ...`), run by
-//!   `pub(crate) fn run(g: &Global, cmd: Cmd) -> Result<u8, CliError>` returning the exit code.
-//! - `pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError>`: build
-//!   an evidence envelope from the raw-file flags of `teectl verify` (see `verify::VerifyArgs`).
-//! - `pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError>`: the
-//!   verifier configured by those flags (pinned roots; collateral; keys).
-//! - `pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError>`:
-//!   platform-specific policy flags (e.g. `--accept-tcb-status`).
-//!
-//! PEF commands (`teectl pef ...`) work on ESM blobs and the simulated
-//! ultravisor. `check` exit codes: 0 the VM would enter secure mode; 4 a
-//! digest check failed (each failed check is named); 3 no lockbox can be
-//! unwrapped by that machine's TPM (or the digests do not authenticate
-//! under the unwrapped key); 2 malformed blob; 1 usage or I/O.
-#![allow(dead_code)]
+//! `check` exit codes: 0 the VM would enter secure mode; 4 a digest check
+//! failed (each failed check is named); 3 no lockbox can be unwrapped by that
+//! machine's TPM (or the digests do not authenticate under the unwrapped
+//! key); 2 malformed blob; 1 usage or I/O.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tee::pef::crypto::{RecipientKey, RsaKeyPair, sha256};
 use tee::pef::esm::{Digests, EsmBlob, EsmBlobBuilder};
+use tee::pef::inspect::{LockboxPlacement, RefusalKind, extract_blob};
 use tee::pef::machine::{SimMachine, TPM_PUB_PEM, launch};
-use tee::pef::uv::{EsmFailure, GuestImage};
+use tee::pef::uv::GuestImage;
 use tee::pef::{PefBackend, PefConfig, PefVerifier, SimSvmProcess, cpio};
-use tee::{Backend, Evidence, Platform, Policy, ReportData, SealPolicy, UnixTime, Verifier};
+use tee::{Backend, Evidence, Platform, ReportData, SealPolicy, UnixTime, Verifier};
 
-use crate::Global;
 use crate::common::{self, CliError};
-use crate::verify::VerifyArgs;
+use crate::exit;
 
 /// PEF subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -121,6 +108,14 @@ pub(crate) struct BuildBlobArgs {
     output: PathBuf,
 }
 
+/// The PEF flag of `teectl verify` (with the shared `--report FILE`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct PefVerifyArgs {
+    /// PEF: the owner's attestation key (owner-rooted evidence needs it).
+    #[arg(long, value_name = "FILE")]
+    attestation_key: Option<PathBuf>,
+}
+
 /// `check` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -144,7 +139,7 @@ pub(crate) struct CheckArgs {
     json: bool,
 }
 
-pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
+pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
     match cmd {
         Cmd::SimMachine { dir } => sim_machine(&dir),
         Cmd::BuildBlob(a) => build_blob(&a),
@@ -168,7 +163,7 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
                 None => Digests::for_slof(&k, &i, &bootargs)?,
             };
             println!("{}", hex::encode(d.measurement()));
-            Ok(0)
+            Ok(exit::OK)
         }
         Cmd::Show { file } => show(&file),
     }
@@ -185,7 +180,7 @@ fn sim_machine(dir: &Path) -> Result<u8, CliError> {
     );
     println!("  fingerprint: sha256:{}", hex::encode(sha256(&pem)));
     println!("  (tpm-priv.pem is the simulator's private key; a real TPM never exports it)");
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -262,7 +257,7 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
     let blob = b.build()?;
     common::write_atomic(&a.output, &blob)?;
     println!("wrote {} ({} bytes)", a.output.display(), blob.len());
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn blob_file_name(blob: &Path) -> Result<String, CliError> {
@@ -283,24 +278,14 @@ fn wrap_initrd(blob_path: &Path, initrd: &Path, out: &Path) -> Result<u8, CliErr
         wrapped.len(),
         cpio::esm_cpio(&name, &blob)?.len()
     );
-    Ok(0)
-}
-
-/// The blob bytes from a blob file or a wrapped initrd.
-fn blob_bytes(file: &[u8]) -> Result<Vec<u8>, CliError> {
-    if file.starts_with(cpio::NEWC_MAGIC) {
-        let loc = cpio::locate_esm(file)
-            .map_err(|e| CliError::malformed(format!("wrapped initrd: {e}")))?;
-        let tail = file.get(loc.blob_offset..).unwrap_or(&[]);
-        let (_, total) = tee::pef::fdt::parse_prefix(tail)?;
-        return Ok(tail.get(..total).unwrap_or(&[]).to_vec());
-    }
-    Ok(file.to_vec())
+    Ok(exit::OK)
 }
 
 fn inspect(path: &Path, json: bool) -> Result<u8, CliError> {
-    let bytes = blob_bytes(&common::read(path)?).map_err(|e| e.context(path.display()))?;
-    let blob = EsmBlob::parse(&bytes).map_err(|e| CliError::from(e).context(path.display()))?;
+    let file = common::read(path)?;
+    let blob = extract_blob(&file)
+        .and_then(EsmBlob::parse)
+        .map_err(|e| CliError::from(e).context(path.display()))?;
     if json {
         let v = serde_json::to_string_pretty(&blob)
             .map_err(|e| CliError::usage(format!("JSON: {e}")))?;
@@ -308,7 +293,7 @@ fn inspect(path: &Path, json: bool) -> Result<u8, CliError> {
     } else {
         print!("{}", blob.describe());
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn check(a: &CheckArgs) -> Result<u8, CliError> {
@@ -320,32 +305,20 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
     }
     let mut uv = machine.boot()?;
     let o = launch(&mut uv, 1, &image);
-    let code = match &o.failure {
-        None => 0,
-        Some(EsmFailure::DigestMismatch(_)) => 4,
-        Some(
-            EsmFailure::NoLockbox1
-            | EsmFailure::Unwrap(_)
-            | EsmFailure::TpmNameMismatch
-            | EsmFailure::DigestsAuthentication,
-        ) => 3,
-        Some(_) => 2,
+    let kind = o.failure.as_ref().map(|f| f.kind());
+    let code = match kind {
+        None => exit::OK,
+        Some(RefusalKind::Measurement) => exit::POLICY,
+        Some(RefusalKind::Key) => exit::AUTHENTICITY,
+        Some(RefusalKind::Malformed) => exit::MALFORMED,
     };
-    // When the unwrap fails, say whether this machine is in another lockbox.
+    // When the key is refused, say whether this machine is in another lockbox.
     let mut note = None;
-    if code == 3
-        && let Ok(bytes) = blob_bytes(&initrd)
-        && let Ok(blob) = EsmBlob::parse(&bytes)
+    if kind == Some(RefusalKind::Key)
+        && let Ok(blob) = extract_blob(&initrd).and_then(EsmBlob::parse)
     {
-        let fp = sha256(&machine.public_pem()?);
-        note = match blob.lockboxes.iter().find(|l| l.fingerprint == fp) {
-            Some(l) if l.name != "lockbox-1" => Some(format!(
-                "this machine's key is in {} but the ultravisor reads only lockbox-1",
-                l.name
-            )),
-            Some(_) => None,
-            None => Some("no lockbox carries this machine's TPM key fingerprint".to_owned()),
-        };
+        let placement = LockboxPlacement::find(&blob, &machine.public_pem()?);
+        note = (!placement.readable()).then(|| placement.to_string());
     }
     let failure = o.failure.as_ref().map(ToString::to_string);
     if a.json {
@@ -407,7 +380,7 @@ fn show(path: &Path) -> Result<u8, CliError> {
         None => println!("  esm_measurement: (none)"),
     }
     println!("  mac:         {}", hex::encode(r.mac));
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn step(n: u32, s: &str) {
@@ -541,11 +514,12 @@ fn demo() -> Result<u8, CliError> {
             .map(|e| e.to_string())
             .unwrap_or_default()
     );
-    Ok(0)
+    Ok(exit::OK)
 }
 
-pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
-    let p = a.report.as_ref().ok_or_else(|| {
+/// Evidence from a raw owner-MAC report file.
+pub(crate) fn evidence(report: Option<&Path>) -> Result<Evidence, CliError> {
+    let p = report.ok_or_else(|| {
         CliError::usage("PEF: give --report FILE (a raw owner-MAC report) or --evidence FILE")
     })?;
     let bytes = common::read(p)?;
@@ -557,7 +531,8 @@ pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
     ))
 }
 
-pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
+/// The verifier holding the owner's key, if given.
+pub(crate) fn verifier(a: &PefVerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
     match &a.attestation_key {
         Some(p) => Ok(Box::new(
             PefVerifier::with_key(&common::read(p)?)
@@ -566,10 +541,6 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
         // Fails verification with MissingEndorsement, explaining the key is needed.
         None => Ok(Box::new(PefVerifier::new())),
     }
-}
-
-pub(crate) fn apply_policy(_a: &VerifyArgs, _p: &mut Policy) -> Result<(), CliError> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,33 +1,14 @@
-//! `teectl` commands for SEV-SNP.
-//!
-//! CONTRACT (the backend owner fills this module in; `main.rs` and
-//! `verify.rs` call exactly these items, so keep their signatures):
-//! - `pub(crate) enum Cmd` (clap `Subcommand`): the platform's own subcommands
-//!   (`teectl sev-snp ...`, `teectl tdx ...`, `teectl pef ...`), run by
-//!   `pub(crate) fn run(g: &Global, cmd: Cmd) -> Result<u8, CliError>` returning the exit code.
-//! - `pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError>`: build
-//!   an evidence envelope from the raw-file flags of `teectl verify` (see `verify::VerifyArgs`).
-//! - `pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError>`: the
-//!   verifier configured by those flags (pinned roots; collateral; keys).
-//! - `pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError>`:
-//!   platform-specific policy flags (e.g. `--accept-tcb-status`).
-//! - sev.rs only: `pub(crate) fn doctor(g: &Global, json: bool) -> Result<u8, CliError>`.
-//!
-//! Errors: `CliError::from(tee::Error)` maps to the documented exit codes
-//! (2 malformed, 3 authenticity, 4 policy, 5 unsupported); `CliError::usage` is 1.
-//! Helpers: `common::{read, write_atomic, parse_hex}`; JSON output of verification is
-//! generic (`verify::output`): raw claim fields are flattened into the top level.
+//! `teectl sev-snp ...`, `teectl doctor`, and the SEV-SNP flags of
+//! `teectl verify`.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use tee::sev::report::{Product, SnpReport};
-use tee::sev::{SnpVerifier, doctor as doc, verify as snpv};
-use tee::{Evidence, Policy, Verifier};
+use tee::Evidence;
+use tee::sev::report::SnpReport;
+use tee::sev::{doctor as doc, verify as snpv};
 
-use crate::Global;
 use crate::common::{self, CliError};
-use crate::verify::VerifyArgs;
+use crate::exit;
 
 /// SEV-SNP subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -44,7 +25,24 @@ pub(crate) enum Cmd {
     },
 }
 
-pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
+/// The SEV-SNP flags of `teectl verify` (with the shared `--report FILE`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct SnpVerifyArgs {
+    /// SEV-SNP: the endorsement key certificate, VCEK or VLEK (DER or PEM).
+    #[arg(long, visible_alias = "vlek", value_name = "FILE")]
+    vcek: Option<PathBuf>,
+    /// SEV-SNP: the ASK or ASVK certificate (default: pinned for the report's product).
+    #[arg(long, value_name = "FILE")]
+    ask: Option<PathBuf>,
+    /// SEV-SNP: the ARK certificate (must equal the pinned ARK).
+    #[arg(long, value_name = "FILE")]
+    ark: Option<PathBuf>,
+    /// SEV-SNP: a PEM bundle with ASK/ASVK and ARK.
+    #[arg(long, value_name = "FILE")]
+    cert_chain: Option<PathBuf>,
+}
+
+pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
     match cmd {
         Cmd::Show { file, vcek } => {
             let bytes = common::read(&file)?;
@@ -63,127 +61,16 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
             };
             let r =
                 SnpReport::parse(&raw).map_err(|e| CliError::from(e).context(file.display()))?;
-            print!("{}", show(&r, cert_product));
-            Ok(0)
+            print!("{}", r.dump(cert_product));
+            Ok(exit::OK)
         }
     }
 }
 
-fn hexs(b: &[u8]) -> String {
-    hex::encode(b)
-}
-
-/// The human-readable dump.
-fn show(r: &SnpReport<'_>, cert_product: Option<Product>) -> String {
-    let mut s = String::new();
-    let product = r.product().or(cert_product);
-    let key = match r.signing_key() {
-        Ok(tee::platforms::SnpSigningKey::Vcek) => "VCEK".to_owned(),
-        Ok(tee::platforms::SnpSigningKey::Vlek) => "VLEK".to_owned(),
-        Err(e) => format!("invalid ({e})"),
-    };
-    let _ = writeln!(
-        s,
-        "SEV-SNP attestation report (NOT verified; use `teectl verify`)"
-    );
-    let _ = writeln!(s, "  version:            {}", r.version);
-    let _ = writeln!(
-        s,
-        "  product:            {}",
-        product.map_or_else(
-            || "unknown (version 2: pass --vcek to name it)".to_owned(),
-            |p| p.name().to_owned()
-        )
-    );
-    if let Some([f, m, st]) = r.cpuid {
-        let _ = writeln!(
-            s,
-            "  cpuid:              family {f:#04x} model {m:#04x} stepping {st}"
-        );
-    }
-    let _ = writeln!(s, "  signing key:        {key}");
-    let _ = writeln!(s, "  signature algo:     {}", r.sig_algo);
-    let p = r.guest_policy();
-    let _ = writeln!(
-        s,
-        "  policy:             {:#x} (ABI {}.{}, SMT {}, migration agent {}, debug {}, single socket {})",
-        p.raw,
-        p.abi_major,
-        p.abi_minor,
-        yn(p.smt),
-        yn(p.migrate_ma),
-        yn(p.debug),
-        yn(p.single_socket)
-    );
-    let _ = writeln!(s, "  vmpl:               {}", r.vmpl);
-    let _ = writeln!(s, "  guest svn:          {}", r.guest_svn);
-    let _ = writeln!(s, "  family id:          {}", hexs(r.family_id));
-    let _ = writeln!(s, "  image id:           {}", hexs(r.image_id));
-    let _ = writeln!(s, "  measurement:        {}", hexs(r.measurement));
-    let _ = writeln!(s, "  report data:        {}", hexs(r.report_data));
-    let _ = writeln!(s, "  host data:          {}", hexs(r.host_data));
-    let _ = writeln!(s, "  id key digest:      {}", hexs(r.id_key_digest));
-    let _ = writeln!(s, "  author key digest:  {}", hexs(r.author_key_digest));
-    let _ = writeln!(s, "  report id:          {}", hexs(r.report_id));
-    let _ = writeln!(s, "  report id (MA):     {}", hexs(r.report_id_ma));
-    let _ = writeln!(
-        s,
-        "  chip id:            {}{}",
-        hexs(r.chip_id),
-        if r.chip_id_masked() { " (masked)" } else { "" }
-    );
-    let pi = r.platform_info_decoded();
-    let _ = writeln!(
-        s,
-        "  platform info:      {:#x} (SMT {}, TSME {}, ECC {}, RAPL disabled {}, ciphertext hiding {})",
-        pi.raw,
-        yn(pi.smt_enabled),
-        yn(pi.tsme_enabled),
-        yn(pi.ecc_enabled),
-        yn(pi.rapl_disabled),
-        yn(pi.ciphertext_hiding_enabled)
-    );
-    for (name, t) in [
-        ("current tcb", r.current_tcb),
-        ("reported tcb", r.reported_tcb),
-        ("committed tcb", r.committed_tcb),
-        ("launch tcb", r.launch_tcb),
-    ] {
-        let decoded = product.map_or_else(
-            || "layout depends on the product".to_owned(),
-            |p| {
-                let d = t.decode(p);
-                let fmc = d.fmc.map(|f| format!("fmc {f}, ")).unwrap_or_default();
-                format!(
-                    "{fmc}bootloader {}, tee {}, snp {}, microcode {}",
-                    d.bootloader, d.tee, d.snp, d.microcode
-                )
-            },
-        );
-        let _ = writeln!(s, "  {:<19} {:#018x} ({decoded})", format!("{name}:"), t.0);
-    }
-    let _ = writeln!(
-        s,
-        "  firmware:           current {}, committed {}",
-        r.current_version, r.committed_version
-    );
-    if let (Some(l), Some(c)) = (r.launch_mit_vector, r.current_mit_vector) {
-        let _ = writeln!(s, "  mitigation vectors: launch {l:#x}, current {c:#x}");
-    }
-    let _ = writeln!(s, "  signature r:        {}", hexs(r.sig_r));
-    let _ = writeln!(s, "  signature s:        {}", hexs(r.sig_s));
-    s
-}
-
-fn yn(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
-    let report_path = a
-        .report
-        .as_ref()
-        .ok_or_else(|| CliError::usage("--platform sev-snp needs --report FILE"))?;
+/// Evidence from a raw report file and the certificate flags.
+pub(crate) fn evidence(report: Option<&Path>, a: &SnpVerifyArgs) -> Result<Evidence, CliError> {
+    let report_path =
+        report.ok_or_else(|| CliError::usage("--platform sev-snp needs --report FILE"))?;
     let report = common::read(report_path)?;
     let vcek = a.vcek.as_ref().map(|p| common::read(p)).transpose()?;
     let mut chain = Vec::new();
@@ -194,17 +81,8 @@ pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
     snpv::evidence_from_parts(&report, vcek.as_deref(), &chain_refs).map_err(CliError::from)
 }
 
-pub(crate) fn verifier(_a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
-    Ok(Box::new(SnpVerifier::new()))
-}
-
-pub(crate) fn apply_policy(_a: &VerifyArgs, _p: &mut Policy) -> Result<(), CliError> {
-    // Every SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
-    Ok(())
-}
-
-pub(crate) fn doctor(_g: &Global, json: bool) -> Result<u8, CliError> {
-    let r = doc::run(std::path::Path::new("/"), &doc::HostCpuid);
+pub(crate) fn doctor(json: bool) -> Result<u8, CliError> {
+    let r = doc::run(Path::new("/"), &doc::HostCpuid);
     if json {
         let text = serde_json::to_string_pretty(&r)
             .map_err(|e| CliError::usage(format!("JSON encoding: {e}")))?;
@@ -212,7 +90,7 @@ pub(crate) fn doctor(_g: &Global, json: bool) -> Result<u8, CliError> {
     } else {
         print!("{}", doc::render(&r));
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 #[cfg(test)]
@@ -222,22 +100,9 @@ mod tests {
 
     use clap::Parser as _;
 
+    /// The shared vectors; a loud failure under `CI` when they are missing.
     fn vectors() -> Option<PathBuf> {
-        // As tee_core::conformance::vectors_dir (not re-exported by the facade).
-        let d = std::env::var_os("TEE_TEST_VECTORS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
-            });
-        if d.join("INDEX.md").is_file() {
-            return Some(d);
-        }
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "test vectors not found at {}",
-            d.display()
-        );
-        None
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
     }
 
     /// Run `teectl ARGS` in-process and return the exit code.
@@ -472,50 +337,6 @@ mod tests {
     }
 
     #[test]
-    fn json_keys() {
-        let Some(v) = vectors() else { return };
-        let f = |rel: &str| std::fs::read(v.join(rel)).unwrap();
-        let at = tee::UnixTime::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
-        let ev = tee::sev::evidence_from_parts(
-            &f("ms-tee-av/turin_attestation_report.bin"),
-            Some(&f("ms-tee-av/turin_vcek.pem")),
-            &[],
-        )
-        .unwrap();
-        let claims = tee::Verifier::verify(&tee::sev::SnpVerifier::new(), &ev, at).unwrap();
-        let appraisal = tee::appraise(&claims, &tee::Policy::default());
-        let j = crate::verify::output(&claims, &appraisal).unwrap();
-        assert_eq!(j["platform"], "sev-snp");
-        assert_eq!(j["version"], 5);
-        assert_eq!(j["product"], "turin");
-        assert_eq!(j["signing_key"], "vcek");
-        assert_eq!(j["debug"], false);
-        assert_eq!(j["vmpl"], 0);
-        assert!(
-            j["chip_id"]
-                .as_str()
-                .unwrap()
-                .starts_with("59790fb1c39f35c1")
-        );
-        assert_eq!(j["measurement"].as_str().unwrap().len(), 96);
-        assert_eq!(j["report_data"].as_str().unwrap().len(), 128);
-        assert_eq!(j["host_data"].as_str().unwrap().len(), 64);
-        assert_eq!(j["policy"]["smt"], true);
-        assert_eq!(j["policy"]["debug"], false);
-        let t = &j["reported_tcb"];
-        assert_eq!(
-            (
-                &t["fmc"],
-                &t["bootloader"],
-                &t["tee"],
-                &t["snp"],
-                &t["microcode"]
-            ),
-            (&1.into(), &1.into(), &1.into(), &4.into(), &81.into())
-        );
-    }
-
-    #[test]
     fn show_and_doctor() {
         assert_eq!(teectl(&["doctor"]), 0);
         assert_eq!(teectl(&["doctor", "--json"]), 0);
@@ -539,7 +360,7 @@ mod tests {
             &std::fs::read(f("ms-tee-av/turin_attestation_report.bin")).unwrap(),
         )
         .unwrap();
-        let text = super::show(&tee::sev::SnpReport::parse(&r).unwrap(), None);
+        let text = tee::sev::SnpReport::parse(&r).unwrap().to_string();
         assert!(text.contains("product:            turin"));
         assert!(text.contains("fmc 1, bootloader 1, tee 1, snp 4, microcode 81"));
         let dir = tempfile::tempdir().unwrap();

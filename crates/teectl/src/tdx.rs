@@ -1,40 +1,24 @@
-//! `teectl` commands for TDX.
+//! `teectl tdx ...` and the TDX flags of `teectl verify`.
 //!
-//! CONTRACT (the backend owner fills this module in; `main.rs` and
-//! `verify.rs` call exactly these items, so keep their signatures):
-//! - `pub(crate) enum Cmd` (clap `Subcommand`): the platform's own subcommands
-//!   (`teectl sev-snp ...`, `teectl tdx ...`, `teectl pef ...`), run by
-//!   `pub(crate) fn run(g: &Global, cmd: Cmd) -> Result<u8, CliError>` returning the exit code.
-//! - `pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError>`: build
-//!   an evidence envelope from the raw-file flags of `teectl verify` (see `verify::VerifyArgs`).
-//! - `pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError>`: the
-//!   verifier configured by those flags (pinned roots; collateral; keys).
-//! - `pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError>`:
-//!   platform-specific policy flags (e.g. `--accept-tcb-status`).
-//!
-//! Errors: `CliError::from(tee::Error)` maps to the documented exit codes
-//! (2 malformed, 3 authenticity, 4 policy, 5 unsupported); `CliError::usage` is 1.
-//!
-//! TDX specifics:
 //! - `--quote FILE` is the raw quote (binary, or hex text).
 //! - Collateral is explicit: `--collateral FILE.json` (QuoteCollateralV3),
-//!   `--collateral-dir DIR` (PCS/PCCS file set or `<FMSPC>.json`), or
-//!   `--no-collateral` (TCB `NotEvaluated`). A raw quote with none of them is
-//!   a usage error. `--allow-unchecked-revocation` accepts collateral without CRLs.
+//!   `--collateral-dir DIR` (PCS/PCCS file set or `<FMSPC>.json`, looked up
+//!   for the quote before verification), or `--no-collateral` (TCB
+//!   `NotEvaluated`). A raw quote with none of them is a usage error.
+//!   `--allow-unchecked-revocation` accepts collateral without CRLs.
 //! - `--event-log FILE`: a binary TCG2 log (CCEL) or the SDK's event-log JSON.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use tee::tdx::ccel::{CcelTable, EventLog};
+use tee::tdx::evidence::{TdxEvidence, collateral_for_quote};
 use tee::tdx::quote::Quote;
 use tee::tdx::tdreport::{TDREPORT_LEN, TdReport};
 use tee::tdx::{Collateral, OfflineDir, TdxVerifier};
-use tee::{Evidence, Platform, Policy, TcbStatus, Verifier};
+use tee::{Evidence, Policy, TcbStatus, Verifier};
 
-use crate::Global;
 use crate::common::{self, CliError};
-use crate::verify::VerifyArgs;
+use crate::exit;
 
 /// TDX subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -61,6 +45,32 @@ pub(crate) enum Cmd {
         #[arg(long, value_name = "FILE")]
         quote: Option<PathBuf>,
     },
+}
+
+/// The TDX flags of `teectl verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TdxVerifyArgs {
+    /// TDX: the raw quote.
+    #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
+    pub(crate) quote: Option<PathBuf>,
+    /// TDX: collateral as QuoteCollateralV3 JSON.
+    #[arg(long, value_name = "FILE", conflicts_with = "collateral_dir")]
+    collateral: Option<PathBuf>,
+    /// TDX: a directory of collateral files as returned by Intel PCS/PCCS.
+    #[arg(long, value_name = "DIR")]
+    collateral_dir: Option<PathBuf>,
+    /// TDX: verify without collateral (the TCB is not evaluated; the claims say so).
+    #[arg(long, conflicts_with_all = ["collateral", "collateral_dir"])]
+    no_collateral: bool,
+    /// TDX: accept collateral without CRLs (revocation is then not checked; the claims say so).
+    #[arg(long)]
+    allow_unchecked_revocation: bool,
+    /// TDX: TCB statuses the policy accepts (comma-separated; default UpToDate).
+    #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
+    accept_tcb_status: Vec<String>,
+    /// TDX: a CCEL / TCG2 event log to replay against the quote's RTMRs.
+    #[arg(long, value_name = "FILE")]
+    event_log: Option<PathBuf>,
 }
 
 /// Read a binary file, accepting hex text too.
@@ -92,7 +102,7 @@ fn out(s: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{s}");
 }
 
-pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
+pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
     match cmd {
         Cmd::Show { file } => {
             let b = read_bin(&file)?;
@@ -103,7 +113,7 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
                 let q = Quote::parse(&b).map_err(ctx(&file))?;
                 out(&q.to_string());
             }
-            Ok(0)
+            Ok(exit::OK)
         }
         Cmd::Collateral { dir, out: dest } => {
             let c = OfflineDir::new(dir.clone())
@@ -114,7 +124,7 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
                 Some(p) => common::write_atomic(&p, &json)?,
                 None => out(&String::from_utf8_lossy(&json)),
             }
-            Ok(0)
+            Ok(exit::OK)
         }
         Cmd::Eventlog { file, quote } => {
             let b = read_bin(&file)?;
@@ -124,7 +134,7 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
                     "ACPI CCEL table rev {}: cc_type {} subtype {}, log area {:#x} bytes at {:#x}",
                     t.revision, t.cc_type, t.cc_subtype, t.laml, t.lasa
                 ));
-                return Ok(0);
+                return Ok(exit::OK);
             }
             let log = EventLog::parse(&b).map_err(ctx(&file))?;
             out(&format!(
@@ -157,34 +167,32 @@ pub(crate) fn run(_g: &Global, cmd: Cmd) -> Result<u8, CliError> {
                     None => out(&format!("replay RTMR{i} {}", hex::encode(r))),
                 }
             }
-            Ok(if all { 0 } else { 4 })
+            Ok(if all { exit::OK } else { exit::POLICY })
         }
     }
 }
 
-pub(crate) fn evidence_from_args(a: &VerifyArgs) -> Result<Evidence, CliError> {
+/// Evidence from `--quote` and `--event-log`.
+pub(crate) fn evidence(a: &TdxVerifyArgs) -> Result<Evidence, CliError> {
     let Some(qp) = &a.quote else {
         return Err(CliError::usage(
             "TDX: give --quote FILE (or --evidence FILE)",
         ));
     };
-    let quote = read_bin(qp)?;
-    let mut ev = Evidence::new(Platform::Tdx, tee::evidence::format::TDX_QUOTE, quote);
+    let mut ev = TdxEvidence::from_quote(&read_bin(qp)?).map_err(ctx(qp))?;
     if let Some(lp) = &a.event_log {
-        let b = common::read(lp)?;
-        if b.first() == Some(&b'{') {
-            let log: tee::EventLog = serde_json::from_slice(&b).map_err(|e| {
-                CliError::malformed(format!("{}: event log JSON: {e}", lp.display()))
-            })?;
-            ev.event_log = Some(log);
-        } else {
-            ev = ev.with_endorsement(tee::evidence::endorsement::TCG2_EVENT_LOG, b);
-        }
+        ev = ev.with_event_log(&common::read(lp)?).map_err(ctx(lp))?;
     }
-    Ok(ev)
+    Ok(ev.build())
 }
 
-pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
+/// The verifier configured by the collateral flags, for evidence `ev`
+/// (`raw`: it came from `--quote`, where a collateral mode must be chosen).
+pub(crate) fn verifier(
+    a: &TdxVerifyArgs,
+    ev: &Evidence,
+    raw: bool,
+) -> Result<Box<dyn Verifier>, CliError> {
     let mut v = TdxVerifier::new();
     if let Some(p) = &a.collateral {
         let c = Collateral::from_json(&common::read(p)?).map_err(ctx(p))?;
@@ -196,10 +204,12 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
                 d.display()
             )));
         }
-        v = v.with_provider(Arc::new(OfflineDir::new(d.clone())));
+        // Fetch first (offline, from the directory), then a pure verification.
+        let c = collateral_for_quote(&ev.report, &OfflineDir::new(d.clone())).map_err(ctx(d))?;
+        v = v.with_collateral(c);
     } else if a.no_collateral {
         v = v.without_collateral();
-    } else if a.quote.is_some() {
+    } else if raw {
         return Err(CliError::usage(
             "TDX: choose --collateral FILE.json, --collateral-dir DIR, or --no-collateral (the TCB is then not evaluated)",
         ));
@@ -210,7 +220,8 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
     Ok(Box::new(v))
 }
 
-pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliError> {
+/// The TDX policy flags.
+pub(crate) fn apply_policy(a: &TdxVerifyArgs, p: &mut Policy) -> Result<(), CliError> {
     // The dangerous verifier option also tells appraisal that claims with
     // `revocation_checked = false` are acceptable.
     if a.allow_unchecked_revocation {
@@ -233,17 +244,13 @@ pub(crate) fn apply_policy(a: &VerifyArgs, p: &mut Policy) -> Result<(), CliErro
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use clap::Parser as _;
 
+    /// The shared vectors; a loud failure under `CI` when they are missing.
     fn vectors() -> Option<PathBuf> {
-        let d = std::env::var_os("TEE_TEST_VECTORS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
-            });
-        d.join("INDEX.md").is_file().then_some(d)
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
     }
 
     fn code(args: &[&str]) -> u8 {

@@ -1,117 +1,118 @@
 //! `teectl verify`: authenticity, then appraisal, printed as JSON.
+//!
+//! The flags of each platform live in that platform's module; this module
+//! calls into them (never the other way round) and dispatches verification
+//! through [`tee::Verifiers`]: evidence of a platform without a verifier in
+//! this build is `Unsupported` (exit 5), never handed to another verifier.
 
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
-use tee::{Claims, Evidence, Platform, Policy, UnixTime, Verified, Verifier, appraise};
+use tee::{Claims, Evidence, Platform, Policy, UnixTime, Verified, Verifiers, appraise};
 
 use crate::common::{self, CliError, ReportDataArgs};
-use crate::{Global, pef, sev, tdx};
+use crate::exit;
+#[cfg(feature = "pef")]
+use crate::pef;
+#[cfg(feature = "sev-snp")]
+use crate::sev;
+#[cfg(feature = "tdx")]
+use crate::tdx;
 
-/// Arguments of `teectl verify`. Platform modules read the flags that concern them.
+/// Arguments of `teectl verify`: the shared flags, then each platform's.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
     /// Evidence JSON written by `teectl report` (any platform).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["platform", "report", "quote"])]
-    pub(crate) evidence: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["platform", "report"])]
+    evidence: Option<PathBuf>,
     /// Platform of a raw report/quote given with --report or --quote.
     #[arg(long, value_name = "PLATFORM")]
-    pub(crate) platform: Option<String>,
+    platform: Option<String>,
+    /// SEV-SNP or PEF: the raw attestation report (SEV-SNP: binary or hex).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 
-    /// SEV-SNP: the raw attestation report (binary or hex).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) report: Option<PathBuf>,
-    /// SEV-SNP: the endorsement key certificate, VCEK or VLEK (DER or PEM).
-    #[arg(long, visible_alias = "vlek", value_name = "FILE")]
-    pub(crate) vcek: Option<PathBuf>,
-    /// SEV-SNP: the ASK or ASVK certificate (default: pinned for the report's product).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ask: Option<PathBuf>,
-    /// SEV-SNP: the ARK certificate (must equal the pinned ARK).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ark: Option<PathBuf>,
-    /// SEV-SNP: a PEM bundle with ASK/ASVK and ARK.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cert_chain: Option<PathBuf>,
-
-    /// TDX: the raw quote.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) quote: Option<PathBuf>,
-    /// TDX: collateral as QuoteCollateralV3 JSON.
-    #[arg(long, value_name = "FILE", conflicts_with = "collateral_dir")]
-    pub(crate) collateral: Option<PathBuf>,
-    /// TDX: a directory of collateral files as returned by Intel PCS/PCCS.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) collateral_dir: Option<PathBuf>,
-    /// TDX: verify without collateral (the TCB is not evaluated; the claims say so).
-    #[arg(long, conflicts_with_all = ["collateral", "collateral_dir"])]
-    pub(crate) no_collateral: bool,
-    /// TDX: accept collateral without CRLs (revocation is then not checked; the claims say so).
-    #[arg(long)]
-    pub(crate) allow_unchecked_revocation: bool,
-    /// TDX: TCB statuses the policy accepts (comma-separated; default UpToDate).
-    #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
-    pub(crate) accept_tcb_status: Vec<String>,
-    /// TDX: a CCEL / TCG2 event log to replay against the quote's RTMRs.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) event_log: Option<PathBuf>,
-
-    /// PEF: the owner's attestation key (owner-rooted evidence needs it).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) attestation_key: Option<PathBuf>,
+    #[cfg(feature = "sev-snp")]
+    #[command(flatten)]
+    sev: sev::SnpVerifyArgs,
+    #[cfg(feature = "tdx")]
+    #[command(flatten)]
+    tdx: tdx::TdxVerifyArgs,
+    #[cfg(feature = "pef")]
+    #[command(flatten)]
+    pef: pef::PefVerifyArgs,
 
     /// Verification time (RFC 3339, e.g. 2025-07-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339")]
-    pub(crate) at: Option<String>,
+    at: Option<String>,
     /// Expected report data.
     #[command(flatten)]
-    pub(crate) rd: ReportDataArgs,
+    rd: ReportDataArgs,
     /// Appraisal policy (TOML).
     #[arg(long, value_name = "FILE")]
-    pub(crate) policy: Option<PathBuf>,
+    policy: Option<PathBuf>,
     /// Accept mock evidence (NO SECURITY).
     #[arg(long)]
-    pub(crate) allow_mock: bool,
+    allow_mock: bool,
     /// Accept debug TEEs.
     #[arg(long)]
-    pub(crate) allow_debug: bool,
+    allow_debug: bool,
 }
 
-fn load_evidence(a: &VerifyArgs) -> Result<Evidence, CliError> {
-    if let Some(p) = &a.evidence {
-        let bytes = common::read(p)?;
-        return Evidence::from_json(&bytes).map_err(|e| CliError::from(e).context(p.display()));
+impl VerifyArgs {
+    fn quote_given(&self) -> bool {
+        #[cfg(feature = "tdx")]
+        return self.tdx.quote.is_some();
+        #[cfg(not(feature = "tdx"))]
+        return false;
     }
-    let platform: Platform = match (&a.platform, &a.report, &a.quote) {
+}
+
+/// The platform of raw `--report` / `--quote` input.
+fn raw_platform(a: &VerifyArgs) -> Result<Platform, CliError> {
+    match (&a.platform, a.report.is_some(), a.quote_given()) {
         (Some(p), _, _) => p
             .parse()
-            .map_err(|e: tee::Error| CliError::usage(e.to_string()))?,
-        (None, Some(_), None) => Platform::SevSnp,
-        (None, None, Some(_)) => Platform::Tdx,
-        _ => {
-            return Err(CliError::usage(
-                "give --evidence FILE, or --platform with --report/--quote",
-            ));
-        }
-    };
+            .map_err(|e: tee::Error| CliError::usage(e.to_string())),
+        (None, true, false) => Ok(Platform::SevSnp),
+        (None, false, true) => Ok(Platform::Tdx),
+        _ => Err(CliError::usage(
+            "give --evidence FILE, or --platform with --report/--quote",
+        )),
+    }
+}
+
+/// Evidence from raw files, by the platform module that owns the flags.
+fn raw_evidence(a: &VerifyArgs, platform: Platform) -> Result<Evidence, CliError> {
+    let _ = a; // unread when every hardware backend is compiled out
     match platform {
-        Platform::SevSnp => sev::evidence_from_args(a),
-        Platform::Tdx => tdx::evidence_from_args(a),
-        Platform::Pef => pef::evidence_from_args(a),
+        #[cfg(feature = "sev-snp")]
+        Platform::SevSnp => sev::evidence(a.report.as_deref(), &a.sev),
+        #[cfg(feature = "tdx")]
+        Platform::Tdx => tdx::evidence(&a.tdx),
+        #[cfg(feature = "pef")]
+        Platform::Pef => pef::evidence(a.report.as_deref()),
         other => Err(CliError::usage(format!(
             "raw {other} reports are not accepted; use --evidence FILE"
         ))),
     }
 }
 
-fn verifier_for(a: &VerifyArgs, platform: Platform) -> Result<Box<dyn Verifier>, CliError> {
-    Ok(match platform {
-        Platform::SevSnp => sev::verifier(a)?,
-        Platform::Tdx => tdx::verifier(a)?,
-        Platform::Pef => pef::verifier(a)?,
-        // Authenticity of mock evidence is checked against the mock root;
-        // appraisal then denies it unless --allow-mock.
-        _ => Box::new(tee::mock::MockVerifier::trusting_mock_root()),
+/// The verifiers: the facade's set (pinned roots; mock root trusted, since
+/// appraisal denies mock evidence unless --allow-mock), with the evidence
+/// platform's verifier configured by its flags.
+fn verifiers(a: &VerifyArgs, ev: &Evidence, raw: bool) -> Result<Verifiers, CliError> {
+    let v = Verifiers::new().trust_mock_root();
+    // A platform without a verifier in this build: exit 5, before any of
+    // its flags are read.
+    v.get(ev.platform)?;
+    let _ = (a, raw); // read by the TDX and PEF flags only
+    Ok(match ev.platform {
+        #[cfg(feature = "tdx")]
+        Platform::Tdx => v.with(tdx::verifier(&a.tdx, ev, raw)?),
+        #[cfg(feature = "pef")]
+        Platform::Pef => v.with(pef::verifier(&a.pef)?),
+        _ => v,
     })
 }
 
@@ -131,11 +132,12 @@ fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     if let Some(rd) = a.rd.get()? {
         p.report_data = Some(rd);
     }
-    match platform {
-        Platform::SevSnp => sev::apply_policy(a, &mut p)?,
-        Platform::Tdx => tdx::apply_policy(a, &mut p)?,
-        _ => {}
+    // Every SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
+    #[cfg(feature = "tdx")]
+    if platform == Platform::Tdx {
+        tdx::apply_policy(&a.tdx, &mut p)?;
     }
+    let _ = platform; // read by the TDX flags only
     Ok(p)
 }
 
@@ -187,15 +189,27 @@ fn to_value<T: serde::Serialize + ?Sized>(v: &T) -> Result<Value, CliError> {
     serde_json::to_value(v).map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
 }
 
-pub(crate) fn run(_g: &Global, a: &VerifyArgs) -> Result<u8, CliError> {
-    let ev = load_evidence(a)?;
+pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
+    let (ev, raw) = match &a.evidence {
+        Some(p) => {
+            let bytes = common::read(p)?;
+            let ev =
+                Evidence::from_json(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
+            (ev, false)
+        }
+        None => {
+            let platform = raw_platform(a)?;
+            Verifiers::new().trust_mock_root().get(platform)?;
+            (raw_evidence(a, platform)?, true)
+        }
+    };
     let at = match &a.at {
         Some(t) => UnixTime::parse_rfc3339(t).map_err(|e| CliError::usage(format!("--at: {e}")))?,
         None => UnixTime::now(),
     };
+    let verifiers = verifiers(a, &ev, raw)?;
     let policy = policy(a, ev.platform)?;
-    let verifier = verifier_for(a, ev.platform)?;
-    let claims = verifier.verify(&ev, at)?;
+    let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
     let json = output(&claims, &appraisal)?;
     println!(
@@ -203,13 +217,71 @@ pub(crate) fn run(_g: &Global, a: &VerifyArgs) -> Result<u8, CliError> {
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
     );
     if appraisal.passed() {
-        Ok(0)
+        Ok(exit::OK)
     } else {
         let failed: Vec<_> = appraisal
             .failed()
             .map(|c| format!("{} ({})", c.name, c.detail))
             .collect();
         eprintln!("teectl: appraisal failed: {}", failed.join("; "));
-        Ok(4)
+        Ok(exit::POLICY)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    #[cfg(feature = "sev-snp")]
+    use std::path::{Path, PathBuf};
+
+    /// The shared vectors; a loud failure under `CI` when they are missing.
+    #[cfg(feature = "sev-snp")]
+    fn vectors() -> Option<PathBuf> {
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    }
+
+    #[cfg(feature = "sev-snp")]
+    #[test]
+    fn json_keys() {
+        let Some(v) = vectors() else { return };
+        let f = |rel: &str| std::fs::read(v.join(rel)).unwrap();
+        let at = tee::UnixTime::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let ev = tee::sev::evidence_from_parts(
+            &f("ms-tee-av/turin_attestation_report.bin"),
+            Some(&f("ms-tee-av/turin_vcek.pem")),
+            &[],
+        )
+        .unwrap();
+        let claims = tee::Verifier::verify(&tee::sev::SnpVerifier::new(), &ev, at).unwrap();
+        let appraisal = tee::appraise(&claims, &tee::Policy::default());
+        let j = super::output(&claims, &appraisal).unwrap();
+        assert_eq!(j["platform"], "sev-snp");
+        assert_eq!(j["version"], 5);
+        assert_eq!(j["product"], "turin");
+        assert_eq!(j["signing_key"], "vcek");
+        assert_eq!(j["debug"], false);
+        assert_eq!(j["vmpl"], 0);
+        assert!(
+            j["chip_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("59790fb1c39f35c1")
+        );
+        assert_eq!(j["measurement"].as_str().unwrap().len(), 96);
+        assert_eq!(j["report_data"].as_str().unwrap().len(), 128);
+        assert_eq!(j["host_data"].as_str().unwrap().len(), 64);
+        assert_eq!(j["policy"]["smt"], true);
+        assert_eq!(j["policy"]["debug"], false);
+        let t = &j["reported_tcb"];
+        assert_eq!(
+            (
+                &t["fmc"],
+                &t["bootloader"],
+                &t["tee"],
+                &t["snp"],
+                &t["microcode"]
+            ),
+            (&1.into(), &1.into(), &1.into(), &4.into(), &81.into())
+        );
     }
 }

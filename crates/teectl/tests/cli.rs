@@ -341,3 +341,49 @@ fn no_tee_is_unsupported_not_mock() {
     assert!(stderr(&o).contains("--backend mock"));
     assert!(!d.path().join("e.json").exists());
 }
+
+/// Evidence of a platform without a verifier in this build is `Unsupported`:
+/// exit 5 with a one-line reason, never handed to another verifier. In the
+/// default build every platform has one, so the PEF-labelled evidence
+/// reaches the PEF verifier; `.ci/run` also runs this test in a build
+/// without the `pef` feature (`cargo test -p teectl --no-default-features
+/// --features sev-snp,tdx --test cli`), where it is exit 5.
+#[test]
+fn verify_without_a_verifier_for_the_platform_is_exit_5() {
+    let d = tempfile::tempdir().unwrap();
+    let mut ev = mock_evidence(d.path());
+    ev["platform"] = serde_json::Value::String("pef".into());
+    std::fs::write(d.path().join("pef.json"), serde_json::to_vec(&ev).unwrap()).unwrap();
+    let o = teectl(
+        d.path(),
+        &[
+            "verify",
+            "--evidence",
+            "pef.json",
+            "--nonce",
+            "00112233",
+            "--allow-mock",
+        ],
+    );
+    let err = stderr(&o);
+    if cfg!(feature = "pef") {
+        // The PEF verifier answered (a mock report is not in its format);
+        // the mock verifier would have refused it as misuse (exit 1).
+        assert_eq!(code(&o), 2, "{err}");
+        assert!(err.contains("pef-owner-mac-v1"), "{err}");
+    } else {
+        assert_eq!(code(&o), 5, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("teectl: error: ") && err.contains("pef") && err.contains("feature"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+        // Raw PEF input too, before any file is read.
+        let o = teectl(
+            d.path(),
+            &["verify", "--platform", "pef", "--report", "missing.bin"],
+        );
+        assert_eq!(code(&o), 5, "{}", stderr(&o));
+    }
+}

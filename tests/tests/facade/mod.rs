@@ -1,6 +1,12 @@
 //! The facade: explicit opening, dispatch by platform, fail-closed defaults.
 
-use tee::{Authenticity, Error, Platform, Policy, ReportData, UnixTime, Verifier, appraise};
+use std::sync::{Arc, Mutex};
+
+use tee::evidence::format;
+use tee::{
+    Authenticity, Claims, Error, Evidence, Platform, Policy, ReportData, UnixTime, Verified,
+    Verifier, appraise,
+};
 use tee_core::conformance::{self, Target};
 
 const AT: UnixTime = UnixTime::from_secs(1_750_000_000);
@@ -11,7 +17,7 @@ fn mock_through_the_facade_passes_conformance() {
     let verifiers = tee::Verifiers::new().trust_mock_root();
     conformance::run_all(&Target {
         backend: &*backend,
-        verifier: verifiers.get(Platform::Mock),
+        verifier: verifiers.get(Platform::Mock).unwrap(),
         at: AT,
         tamper_offsets: vec![],
     });
@@ -32,6 +38,24 @@ fn default_verifiers_do_not_trust_the_mock() {
     );
 }
 
+/// A verifier that records that it was asked, then refuses.
+#[derive(Debug)]
+struct Recording {
+    platform: Platform,
+    asked: Arc<Mutex<Vec<Platform>>>,
+}
+
+impl Verifier for Recording {
+    fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    fn verify(&self, _: &Evidence, _: UnixTime) -> tee::Result<Verified<Claims>> {
+        self.asked.lock().unwrap().push(self.platform);
+        Err(Error::Misuse("recording verifier".into()))
+    }
+}
+
 #[test]
 fn dispatch_follows_the_evidence_platform() {
     let backend = tee::open(Platform::Mock).unwrap();
@@ -40,19 +64,62 @@ fn dispatch_follows_the_evidence_platform() {
         .unwrap()
         .attest(&ReportData::zero())
         .unwrap();
-    // Relabelled evidence goes to another platform's verifier and fails there,
-    // never to the mock verifier.
+    // Every platform's evidence reaches exactly its own verifier.
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let mut recording = tee::Verifiers::empty();
+    for p in Platform::ALL {
+        recording = recording.with(Box::new(Recording {
+            platform: p,
+            asked: asked.clone(),
+        }));
+    }
+    for p in Platform::ALL {
+        asked.lock().unwrap().clear();
+        let mut relabelled = ev.clone();
+        relabelled.platform = p;
+        assert!(recording.verify(&relabelled, AT).is_err());
+        assert_eq!(*asked.lock().unwrap(), vec![p], "evidence of {p}");
+    }
+    // With the real verifiers: mock evidence verifies at the mock verifier;
+    // relabelled (platform and format), it reaches the other platform's
+    // verifier, which rejects the bytes as that platform's malformed or
+    // unauthentic evidence; the mock verifier (which answers `Misuse` for
+    // another platform's evidence) is never asked.
+    let real = tee::Verifiers::new().trust_mock_root();
+    assert!(real.verify(&ev, AT).is_ok());
+    for (p, f) in [
+        (Platform::SevSnp, format::SEV_SNP_REPORT),
+        (Platform::Tdx, format::TDX_QUOTE),
+        (Platform::Pef, format::PEF_OWNER_MAC),
+    ] {
+        let mut relabelled = ev.clone();
+        relabelled.platform = p;
+        relabelled.format = f.into();
+        let err = real.verify(&relabelled, AT).unwrap_err();
+        assert!(
+            matches!(err, Error::Malformed(_) | Error::Authenticity(_)),
+            "{p}: {err}"
+        );
+    }
+    // A platform without a verifier is Unsupported, never the mock's.
+    asked.lock().unwrap().clear();
+    let only_mock = tee::Verifiers::empty().with(Box::new(Recording {
+        platform: Platform::Mock,
+        asked: asked.clone(),
+    }));
     for p in [Platform::SevSnp, Platform::Tdx, Platform::Pef] {
         let mut relabelled = ev.clone();
         relabelled.platform = p;
+        let err = only_mock.verify(&relabelled, AT).unwrap_err();
         assert!(
-            tee::Verifiers::new()
-                .trust_mock_root()
-                .verify(&relabelled, AT)
-                .is_err(),
-            "{p}"
+            matches!(&err, Error::Unsupported(u) if u.platform == p),
+            "{p}: {err}"
         );
     }
+    assert!(
+        asked.lock().unwrap().is_empty(),
+        "the mock verifier was asked"
+    );
     // The mock verifier refuses other platforms' evidence as misuse.
     let mut other = ev;
     other.platform = Platform::Tdx;
