@@ -58,14 +58,13 @@ mod cache;
 pub mod ccel;
 pub mod collateral;
 mod fastverify;
+mod fetch;
 pub mod guest;
 mod intel_root;
-mod nocrl;
 #[cfg(any(test, feature = "pcs"))]
 pub mod pcs;
 mod pki;
 pub mod quote;
-mod steady;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -77,5 +76,6 @@ mod verify;
 
 pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
+pub use fetch::{attach_collateral, fetch_collateral};
 pub use guest::TdxBackend;
 pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};
