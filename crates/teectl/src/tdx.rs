@@ -24,7 +24,6 @@
 //! - `--event-log FILE`: a binary TCG2 log (CCEL) or the SDK's event-log JSON.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use tee::tdx::ccel::{CcelTable, EventLog};
 use tee::tdx::quote::Quote;
@@ -196,7 +195,23 @@ pub(crate) fn verifier(a: &VerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
                 d.display()
             )));
         }
-        v = v.with_provider(Arc::new(OfflineDir::new(d.clone())));
+        // Fetch first (the directory lookup), then a pure verify.
+        let quote = match (&a.quote, &a.evidence) {
+            (Some(qp), _) => read_bin(qp)?,
+            (None, Some(ep)) => {
+                Evidence::from_json(&common::read(ep)?)
+                    .map_err(|e| CliError::from(e).context(ep.display()))?
+                    .report
+            }
+            (None, None) => {
+                return Err(CliError::usage(
+                    "TDX: --collateral-dir needs --quote or --evidence",
+                ));
+            }
+        };
+        let c = tee::tdx::fetch_collateral(&OfflineDir::new(d.clone()), &quote)
+            .map_err(|e| CliError::from(e).context(d.display()))?;
+        v = v.with_collateral(c);
     } else if a.no_collateral {
         v = v.without_collateral();
     } else if a.quote.is_some() {
