@@ -230,7 +230,7 @@ impl TdxVerifier {
         if let Some(k) = &key
             && let Some(e) = self.cache.get(k, at)
         {
-            let outcome = steady_state(raw, q, &e, at)?;
+            let outcome = steady_state(raw, q, &e)?;
             return build_claims(q, Some(e.platform.fmspc), outcome, at);
         }
         let full = full_with_collateral(
@@ -422,8 +422,7 @@ fn full_with_collateral(
 /// Steady state: the collateral and PCK chain of `e` were verified in full
 /// (and `at` lies inside all their windows, checked by the lookup). Runs
 /// the per-quote checks, in the order the full path reports failures.
-fn steady_state(raw: &[u8], q: &Quote, e: &Entry, at: UnixTime) -> Result<TcbOutcome> {
-    let _ = at;
+fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
     qe::check_vendor(q)?;
     let bad = Error::bad_signature;
     let sig = p256::ecdsa::Signature::from_slice(&q.qe.qe_report_signature)
