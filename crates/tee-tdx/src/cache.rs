@@ -21,16 +21,15 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use dcap_qvl::{QeIdentity, TcbInfo};
-use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
+use tee_core::UnixTime;
 use tee_core::platforms::TimeWindow;
-use tee_core::{Error, Result, UnixTime};
 use x509_cert::Certificate;
 
 use crate::collateral::Collateral;
 use crate::fastverify::FixedBase;
 use crate::pki;
+use crate::verify::tcb::{Platform, QeIdentity, TcbInfo};
 use p256::AffinePoint;
 
 /// Default number of cached collateral/PCK-chain pairs.
@@ -58,9 +57,8 @@ pub(crate) struct Entry {
     pub(crate) att_key: [u8; 64],
     pub(crate) att_point: AffinePoint,
     pub(crate) att_table: OnceLock<FixedBase>,
-    pub(crate) fmspc: [u8; 6],
-    pub(crate) cpu_svn: [u8; 16],
-    pub(crate) pce_svn: u16,
+    /// FMSPC, CPUSVN and PCESVN of the PCK certificate.
+    pub(crate) platform: Platform,
     pub(crate) tcb_fmspc: [u8; 6],
     /// Serial of the PCK leaf and of its issuer (PCK CA).
     pub(crate) pck_serial: Vec<u8>,
@@ -119,17 +117,6 @@ pub(crate) fn key(root_der: &[u8], c: &Collateral, pck_chain: &[u8]) -> Key {
     h.finalize().into()
 }
 
-fn revoked_serials(crl_der: &[u8], what: &'static str) -> Result<HashSet<Vec<u8>>> {
-    let l = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(crl_der)
-        .map_err(|e| Error::encoding(what, e))?;
-    Ok(l.tbs_cert_list
-        .revoked_certificates
-        .iter()
-        .flatten()
-        .map(|r| r.serial_number.as_bytes().to_vec())
-        .collect())
-}
-
 fn validity(c: &Certificate) -> (u64, u64) {
     let v = c.tbs_certificate().validity();
     (
@@ -144,8 +131,13 @@ pub(crate) struct Verified<'a> {
     pub(crate) root_der: &'a [u8],
     pub(crate) collateral: &'a Collateral,
     pub(crate) pck_chain: &'a [Certificate],
-    pub(crate) fmspc: [u8; 6],
+    pub(crate) platform: Platform,
     pub(crate) attestation_key: [u8; 64],
+    /// Parsed (levels in matching order) and authenticated.
+    pub(crate) tcb_info: &'a TcbInfo,
+    pub(crate) qe_identity: &'a QeIdentity,
+    pub(crate) pck_crl_revoked: HashSet<Vec<u8>>,
+    pub(crate) root_crl_revoked: HashSet<Vec<u8>>,
 }
 
 impl Entry {
@@ -153,7 +145,6 @@ impl Entry {
     /// succeeded. `None` when something cannot be represented (the quote is
     /// then simply not cached).
     pub(crate) fn build(v: &Verified<'_>) -> Option<Self> {
-        let i = &v.collateral.inner;
         let dates = v.collateral.dates_ref();
         let (mut from, mut to) = dates.cache_bounds();
         let root = pki::parse_der(v.root_der).ok()?;
@@ -165,25 +156,6 @@ impl Entry {
         if from > to {
             return None;
         }
-        let mut tcb_info: TcbInfo = serde_json::from_str(&i.tcb_info).ok()?;
-        // Every tcbDate must parse (dcap-qvl errors on an unparsable one
-        // when it converges a module level; we never need the date itself).
-        let dates_ok = tcb_info
-            .tcb_levels
-            .iter()
-            .map(|l| l.tcb_date.as_str())
-            .chain(
-                tcb_info
-                    .tdx_module_identities
-                    .iter()
-                    .flat_map(|m| m.tcb_levels.iter().map(|l| l.tcb_date.as_str())),
-            )
-            .all(|d| UnixTime::parse_rfc3339(d).is_ok());
-        if !dates_ok {
-            return None;
-        }
-        crate::steady::canonicalize_tcb_levels(&mut tcb_info);
-        let qe_identity: QeIdentity = serde_json::from_str(&i.qe_identity).ok()?;
         let leaf = v.pck_chain.first()?;
         // The leaf's issuer (the PCK CA), wherever it sits in the chain.
         let issuer = v
@@ -191,12 +163,9 @@ impl Entry {
             .iter()
             .skip(1)
             .find(|c| c.tbs_certificate().subject() == leaf.tbs_certificate().issuer())?;
-        let leaf_der = leaf.to_der().ok()?;
-        let ext = dcap_qvl::intel::parse_pck_extension(&leaf_der).ok()?;
         let mut sec1 = [4u8; 65];
         sec1[1..].copy_from_slice(&v.attestation_key);
         let att_vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()?;
-        let tcb_fmspc = <[u8; 6]>::try_from(hex::decode(&tcb_info.fmspc).ok()?.as_slice()).ok()?;
         Some(Self {
             valid_from: from,
             valid_to: to,
@@ -206,16 +175,14 @@ impl Entry {
             att_key: v.attestation_key,
             att_point: *att_vk.as_affine(),
             att_table: OnceLock::new(),
-            fmspc: v.fmspc,
-            cpu_svn: ext.cpu_svn,
-            pce_svn: ext.pce_svn,
-            tcb_fmspc,
+            platform: v.platform,
+            tcb_fmspc: v.tcb_info.fmspc_bytes().ok()?,
             pck_serial: leaf.tbs_certificate().serial_number().as_bytes().to_vec(),
             pck_ca_serial: issuer.tbs_certificate().serial_number().as_bytes().to_vec(),
-            pck_crl_revoked: revoked_serials(&i.pck_crl, "PCK CRL").ok()?,
-            root_crl_revoked: revoked_serials(&i.root_ca_crl, "root CA CRL").ok()?,
-            tcb_info,
-            qe_identity,
+            pck_crl_revoked: v.pck_crl_revoked.clone(),
+            root_crl_revoked: v.root_crl_revoked.clone(),
+            tcb_info: v.tcb_info.clone(),
+            qe_identity: v.qe_identity.clone(),
         })
     }
 }

@@ -15,7 +15,7 @@ pub const MAX_COLLATERAL_LEN: usize = 4 << 20;
 /// and their issuer chains), in Intel's `QuoteCollateralV3` shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collateral {
-    pub(crate) inner: dcap_qvl::QuoteCollateralV3,
+    pub(crate) inner: CollateralV3,
     /// Derived from `inner` once, when the collateral is constructed (it
     /// is immutable): the dated items and the TCB info's FMSPC.
     parsed: std::sync::Arc<Parsed>,
@@ -25,6 +25,41 @@ pub struct Collateral {
 struct Parsed {
     dates: CollateralDates,
     fmspc: Option<[u8; 6]>,
+}
+
+/// The `QuoteCollateralV3` JSON shape (byte fields as hex strings, as
+/// `dcap-qvl` and Intel's tools write it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct CollateralV3 {
+    pub(crate) pck_crl_issuer_chain: String,
+    #[serde(with = "hex_bytes")]
+    pub(crate) root_ca_crl: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    pub(crate) pck_crl: Vec<u8>,
+    pub(crate) tcb_info_issuer_chain: String,
+    pub(crate) tcb_info: String,
+    #[serde(with = "hex_bytes")]
+    pub(crate) tcb_info_signature: Vec<u8>,
+    pub(crate) qe_identity_issuer_chain: String,
+    pub(crate) qe_identity: String,
+    #[serde(with = "hex_bytes")]
+    pub(crate) qe_identity_signature: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pck_certificate_chain: Option<String>,
+}
+
+/// Byte strings as hex text (serde).
+pub(crate) mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let t = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        hex::decode(t.as_bytes()).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The raw responses of an Intel PCS/PCCS for one FMSPC.
@@ -138,13 +173,13 @@ impl Collateral {
                 },
             ));
         }
-        let inner: dcap_qvl::QuoteCollateralV3 =
+        let inner: CollateralV3 =
             serde_json::from_slice(json).map_err(|e| Error::encoding("TDX collateral JSON", e))?;
         // Parse every dated item now, so malformed collateral is Malformed.
         Self::new(inner)
     }
 
-    fn new(inner: dcap_qvl::QuoteCollateralV3) -> Result<Self> {
+    fn new(inner: CollateralV3) -> Result<Self> {
         let dates = parse_dates(&inner)?;
         let fmspc = parse_fmspc(&inner).ok();
         Ok(Self {
@@ -189,7 +224,7 @@ impl Collateral {
             String::from_utf8(b.to_vec()).map_err(|e| Error::encoding(what, e))
         };
         let tcb_chain = text("TCB info issuer chain", &files.tcb_info_issuer_chain)?;
-        let inner = dcap_qvl::QuoteCollateralV3 {
+        let inner = CollateralV3 {
             pck_crl_issuer_chain: text("PCK CRL issuer chain", &files.pck_crl_issuer_chain)?,
             root_ca_crl: crl_der(&files.root_ca_crl, "root CA CRL")?,
             pck_crl: crl_der(&files.pck_crl, "PCK CRL")?,
@@ -243,15 +278,19 @@ impl Collateral {
     }
 }
 
-fn parse_fmspc(inner: &dcap_qvl::QuoteCollateralV3) -> Result<[u8; 6]> {
-    let ti: dcap_qvl::TcbInfo =
+fn parse_fmspc(inner: &CollateralV3) -> Result<[u8; 6]> {
+    #[derive(serde::Deserialize)]
+    struct Fmspc {
+        fmspc: String,
+    }
+    let ti: Fmspc =
         serde_json::from_str(&inner.tcb_info).map_err(|e| Error::encoding("TCB info", e))?;
     let v = hex::decode(&ti.fmspc).map_err(|e| Error::encoding("TCB info fmspc", e))?;
     <[u8; 6]>::try_from(v.as_slice())
         .map_err(|_| Error::bad_field("TCB info", "fmspc", "not 6 bytes"))
 }
 
-fn parse_dates(inner: &dcap_qvl::QuoteCollateralV3) -> Result<CollateralDates> {
+fn parse_dates(inner: &CollateralV3) -> Result<CollateralDates> {
     {
         let mut items = Vec::new();
         let mut crl_next_updates = Vec::new();

@@ -13,7 +13,7 @@
 use tee_core::evidence::{endorsement, format};
 use tee_core::{Error, EventLog, Evidence, Platform, Result};
 
-use crate::collateral::{Collateral, CollateralProvider};
+use crate::collateral::Collateral;
 use crate::quote::Quote;
 
 /// Largest event log accepted (binary TCG2 log or the SDK's event-log JSON).
@@ -85,26 +85,11 @@ impl TdxEvidence {
     }
 }
 
-/// Look up the collateral for `quote`'s platform (its PCK certificate's
-/// FMSPC and issuing CA) with `provider`, e.g. an [`crate::OfflineDir`]:
-/// the explicit step before a pure verification with that collateral.
-///
-/// # Errors
-/// [`Error::Malformed`] for a quote that does not parse or a PCK certificate
-/// without the SGX extension; [`Error::Authenticity`] (`MissingEndorsement`)
-/// when the quote carries no PCK chain or the provider has no collateral;
-/// the provider's errors otherwise.
-pub fn collateral_for_quote(quote: &[u8], provider: &dyn CollateralProvider) -> Result<Collateral> {
-    let q = Quote::parse(quote)?;
-    let (fmspc, ca) = crate::verify::pck_identity(&q)?;
-    provider.collateral(fmspc, ca)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::collateral::PckCa;
+    use crate::collateral::{CollateralProvider, PckCa};
 
     fn vectors() -> Option<std::path::PathBuf> {
         tee_core::conformance::vectors_dir(std::path::Path::new(concat!(
@@ -184,14 +169,14 @@ mod tests {
         let c = std::fs::read(v.join("dcap-qvl/tdx_quote_collateral.json")).unwrap();
         let want_fmspc = Collateral::from_json(&c).unwrap().fmspc().unwrap();
         let p = Asked(std::sync::Mutex::new(None));
-        let err = collateral_for_quote(&quote, &p).unwrap_err();
+        let err = crate::fetch_collateral(&p, &quote).unwrap_err();
         assert!(matches!(err, Error::Authenticity(_)), "{err}");
         let (fmspc, _) = p.0.lock().unwrap().expect("provider asked");
         assert_eq!(fmspc, want_fmspc);
         // A truncated quote never reaches the provider.
         let p = Asked(std::sync::Mutex::new(None));
         assert!(matches!(
-            collateral_for_quote(&quote[..100], &p),
+            crate::fetch_collateral(&p, &quote[..100]),
             Err(Error::Malformed(_))
         ));
         assert!(p.0.lock().unwrap().is_none());

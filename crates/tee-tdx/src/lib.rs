@@ -2,8 +2,14 @@
 //!
 //! - [`TdxVerifier`] verifies DCAP quotes (v4/v5) against the pinned Intel
 //!   SGX Root CA at an explicit time, with collateral chosen explicitly
-//!   ([`CollateralSource`]): evaluated by `dcap-qvl` 0.7.1 (pure RustCrypto
-//!   build), or, only when asked for, without collateral (TCB `NotEvaluated`).
+//!   ([`CollateralSource`]): PCK chain, CRLs, collateral signatures, QE
+//!   report and TCB levels checked by our own evaluator (pure RustCrypto;
+//!   `dcap-qvl` serves only as the test oracle), or, only when asked for,
+//!   without collateral (TCB `NotEvaluated`). `verify` does no I/O:
+//!   collateral is fetched first ([`fetch_collateral`], which may block on
+//!   whatever the [`CollateralProvider`] does) and attached to the evidence
+//!   ([`attach_collateral`]) or given to the verifier. TD attribute rules
+//!   (SEPT_VE_DISABLE, migratable, reserved bits) are decided by appraisal.
 //!   It caches verified collateral and PCK chains (bounded, keyed by their
 //!   SHA-256, used only inside all their validity windows), so a steady
 //!   stream of quotes from known platforms costs the per-quote checks only
@@ -59,14 +65,13 @@ pub mod ccel;
 pub mod collateral;
 pub mod evidence;
 mod fastverify;
+mod fetch;
 pub mod guest;
 mod intel_root;
-mod nocrl;
 #[cfg(any(test, feature = "pcs"))]
 pub mod pcs;
 mod pki;
 pub mod quote;
-mod steady;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -78,5 +83,6 @@ mod verify;
 
 pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
+pub use fetch::{attach_collateral, fetch_collateral};
 pub use guest::TdxBackend;
 pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};

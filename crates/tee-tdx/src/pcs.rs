@@ -299,8 +299,10 @@ mod tests {
         for chunked in [false, true] {
             let srv = serve(v.join("go-tdx-guest"), chunked);
             let client = PcsClient::new(srv.base(), Arc::new(PlainHttp::default()));
-            let verifier = TdxVerifier::new().with_provider(Arc::new(client));
+            let verifier = TdxVerifier::new();
+            let coll = crate::fetch_collateral(&client, &quote).unwrap();
             let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, quote.clone());
+            let ev = crate::attach_collateral(ev, &coll).unwrap();
             let at = UnixTime::parse_rfc3339("2023-07-01T00:00:00Z").unwrap();
             let claims = verifier.verify(&ev, at).unwrap();
             let PlatformClaims::Tdx(x) = &claims.platform_claims else {

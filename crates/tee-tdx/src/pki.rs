@@ -1,6 +1,5 @@
-//! Our own ECDSA P-256 checks, used without collateral (quote signature,
-//! QE report signature and binding, PCK chain to the pinned root) and to
-//! cross-check what `dcap-qvl` does with collateral.
+//! ECDSA P-256 checks: raw signatures (quote, QE report, collateral JSON),
+//! certificate chains to the pinned root, the QE binding hash.
 
 use der::{Decode, Encode};
 use p256::ecdsa::signature::Verifier as _;
@@ -74,18 +73,7 @@ fn check_is_ca(issuer: &Certificate) -> Result<()> {
 
 /// Check that `cert` was issued by `issuer` (name, issuer is a CA, and
 /// ECDSA-SHA256 signature).
-/// Whether [`verify_chain_with`] verifies the certificate signatures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sigs {
-    /// Verify every signature on the path.
-    Check,
-    /// Only the structural rules and validity periods: the caller has
-    /// verified the signatures of this exact path already (dcap-qvl/webpki
-    /// did, over the same bytes; see `verify.rs`).
-    AlreadyVerified,
-}
-
-fn check_issued_by_with(cert: &Certificate, issuer: &Certificate, sigs: Sigs) -> Result<()> {
+fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
     check_is_ca(issuer)?;
     let bad = |d: String| Error::Authenticity(Authenticity::BadChain { detail: d });
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
@@ -100,9 +88,6 @@ fn check_issued_by_with(cert: &Certificate, issuer: &Certificate, sigs: Sigs) ->
             "`{}` is not signed with ECDSA-SHA256",
             subject_cn(cert)
         )));
-    }
-    if sigs == Sigs::AlreadyVerified {
-        return Ok(());
     }
     let tbs = cert
         .tbs_certificate()
@@ -193,17 +178,6 @@ pub(crate) fn parse_der(der: &[u8]) -> Result<Certificate> {
 /// `at`, without revocation checks. The chain presented may include a copy
 /// of the root; it must then be byte-identical to the pinned one.
 pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime) -> Result<()> {
-    verify_chain_with(certs, root_der, at, Sigs::Check)
-}
-
-/// [`verify_chain`], optionally without the signature checks (same rules,
-/// same order, same errors otherwise).
-pub(crate) fn verify_chain_with(
-    certs: &[Certificate],
-    root_der: &[u8],
-    at: UnixTime,
-    sigs: Sigs,
-) -> Result<()> {
     let root = parse_der(root_der)?;
     let [leaf, rest @ ..] = certs else {
         return Err(Authenticity::BadChain {
@@ -240,7 +214,7 @@ pub(crate) fn verify_chain_with(
     for used in 0..=inter.len() {
         check_validity(cur, at)?;
         if cur.tbs_certificate().issuer() == root.tbs_certificate().subject() {
-            check_issued_by_with(cur, &root, sigs)?;
+            check_issued_by(cur, &root)?;
             // Every presented certificate must be on the path: a chain with
             // extra (possibly altered) certificates is not the chain the
             // platform sent.
@@ -267,7 +241,7 @@ pub(crate) fn verify_chain_with(
             }
             .into());
         };
-        check_issued_by_with(cur, next, sigs)?;
+        check_issued_by(cur, next)?;
         cur = next;
     }
     Err(Authenticity::BadChain {

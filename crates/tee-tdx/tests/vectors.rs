@@ -191,16 +191,17 @@ fn spr_e4_with_pcs_file_set_no_matching_level() {
     let (Some(dir), Some(q)) = (vectors(), read("go-tdx-guest/tdx_prod_quote_SPR_E4.dat")) else {
         return;
     };
-    let provider = std::sync::Arc::new(OfflineDir::new(dir.join("go-tdx-guest")));
-    let v = TdxVerifier::new().with_provider(provider);
-    let claims = v
-        .verify(&evidence(q.clone(), None), t("2023-07-01T00:00:00Z"))
-        .unwrap();
+    // Fetch first (the provider reads the PCS file set), then verify.
+    let provider = OfflineDir::new(dir.join("go-tdx-guest"));
+    let coll = tee_tdx::fetch_collateral(&provider, &q).unwrap();
+    let ev = tee_tdx::attach_collateral(evidence(q.clone(), None), &coll).unwrap();
+    let v = TdxVerifier::new();
+    let claims = v.verify(&ev, t("2023-07-01T00:00:00Z")).unwrap();
     let x = tdx(&claims);
     assert_eq!(x.tcb_status, TcbStatus::NoMatchingTcbLevel);
     assert!(x.tcb_evaluated && x.revocation_checked);
     // At 2053 the collateral has expired.
-    match v.verify(&evidence(q, None), t("2053-01-01T00:00:00Z")) {
+    match v.verify(&ev, t("2053-01-01T00:00:00Z")) {
         Err(Error::Authenticity(Authenticity::Expired { .. })) => {}
         other => panic!("{other:?}"),
     }
@@ -344,11 +345,8 @@ fn wrong_fmspc_collateral_is_a_mismatch() {
     let (Some(dir), Some(q2)) = (vectors(), read("dcap-qvl/tdx_quote")) else {
         return;
     };
-    let r = TdxVerifier::new()
-        .with_provider(std::sync::Arc::new(OfflineDir::new(
-            dir.join("go-tdx-guest"),
-        )))
-        .verify(&evidence(q2, None), t("2023-07-01T00:00:00Z"));
+    // The fetch step finds no collateral for the quote's FMSPC.
+    let r = tee_tdx::fetch_collateral(&OfflineDir::new(dir.join("go-tdx-guest")), &q2);
     assert!(
         matches!(
             r,

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use tee::tdx::ccel::{CcelTable, EventLog};
-use tee::tdx::evidence::{TdxEvidence, collateral_for_quote};
+use tee::tdx::evidence::TdxEvidence;
 use tee::tdx::quote::Quote;
 use tee::tdx::tdreport::{TDREPORT_LEN, TdReport};
 use tee::tdx::{Collateral, OfflineDir, TdxVerifier};
@@ -205,7 +205,8 @@ pub(crate) fn verifier(
             )));
         }
         // Fetch first (offline, from the directory), then a pure verification.
-        let c = collateral_for_quote(&ev.report, &OfflineDir::new(d.clone())).map_err(ctx(d))?;
+        let c =
+            tee::tdx::fetch_collateral(&OfflineDir::new(d.clone()), &ev.report).map_err(ctx(d))?;
         v = v.with_collateral(c);
     } else if a.no_collateral {
         v = v.without_collateral();

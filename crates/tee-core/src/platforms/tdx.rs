@@ -120,7 +120,22 @@ pub struct TdxPolicy {
     /// Accept claims whose TCB was evaluated with collateral lacking CRLs
     /// (`revocation_checked = false`); default false.
     pub allow_unchecked_revocation: bool,
+    /// Accept a migratable TD (TD attribute MIGRATABLE, bit 29); default false.
+    pub allow_migratable: bool,
+    /// Accept a TD without SEPT_VE_DISABLE (bit 28), which lets the host
+    /// inject #VE on EPT violations; default false.
+    pub allow_sept_ve: bool,
 }
+
+/// TD attribute bits that must be zero (TDX module ABI, table 3.23).
+pub(crate) const TD_ATTRIBUTES_RESERVED: u64 =
+    (0b111 << 1) | (0x1ff << 7) | (0xf << 23) | (((1u64 << 30) - 1) << 32);
+/// SERVTD_EXT (bit 17): never valid in a TD 1.0 body.
+pub(crate) const TD_ATTRIBUTE_SERVTD_EXT: u64 = 1 << 17;
+/// SEPT_VE_DISABLE (bit 28).
+pub(crate) const TD_ATTRIBUTE_SEPT_VE_DISABLE: u64 = 1 << 28;
+/// MIGRATABLE (bit 29).
+pub(crate) const TD_ATTRIBUTE_MIGRATABLE: u64 = 1 << 29;
 
 impl Default for TdxPolicy {
     fn default() -> Self {
@@ -139,6 +154,8 @@ impl Default for TdxPolicy {
             mr_owner_config: None,
             allow_service_td: false,
             allow_unchecked_revocation: false,
+            allow_migratable: false,
+            allow_sept_ve: false,
         }
     }
 }
@@ -188,6 +205,7 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             },
         );
     }
+    td_attribute_rules(c, p, out);
     match &c.mr_servicetd {
         Some(m) if m.iter().any(|b| *b != 0) => out.check(
             "tdx.mr_servicetd",
@@ -261,6 +279,58 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             ),
         );
     }
+}
+
+/// The TD attribute rules Intel's QVL applies (a verifier reports the
+/// attributes; these checks decide them).
+fn td_attribute_rules(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
+    let raw = c.td_attributes.raw;
+    out.check(
+        "tdx.td_attributes_reserved",
+        raw & TD_ATTRIBUTES_RESERVED == 0,
+        format!(
+            "reserved TD attribute bits {:#018x}",
+            raw & TD_ATTRIBUTES_RESERVED
+        ),
+    );
+    let td15 = c.tee_tcb_svn2.is_some();
+    if raw & TD_ATTRIBUTE_SERVTD_EXT == 0 {
+        out.skip("tdx.servtd_ext", "SERVTD_EXT not set");
+    } else {
+        out.check(
+            "tdx.servtd_ext",
+            td15,
+            if td15 {
+                "SERVTD_EXT set in a TD 1.5 body"
+            } else {
+                "SERVTD_EXT set in a TD 1.0 body, which cannot carry service TD bindings"
+            },
+        );
+    }
+    let sept = raw & TD_ATTRIBUTE_SEPT_VE_DISABLE != 0;
+    out.check(
+        "tdx.sept_ve_disable",
+        sept || p.allow_sept_ve,
+        if sept {
+            "SEPT_VE_DISABLE set"
+        } else if p.allow_sept_ve {
+            "SEPT_VE_DISABLE NOT set, explicitly allowed"
+        } else {
+            "SEPT_VE_DISABLE NOT set (the host can inject #VE); denied unless explicitly allowed"
+        },
+    );
+    let migratable = raw & TD_ATTRIBUTE_MIGRATABLE != 0;
+    out.check(
+        "tdx.migratable",
+        !migratable || p.allow_migratable,
+        if !migratable {
+            "TD not migratable"
+        } else if p.allow_migratable {
+            "TD migratable, explicitly allowed"
+        } else {
+            "TD migratable; denied unless explicitly allowed"
+        },
+    );
 }
 
 #[cfg(test)]
@@ -349,6 +419,52 @@ mod tests {
     }
 
     #[test]
+    fn td_attribute_rules_fail_by_default_with_named_checks() {
+        let with = |raw: u64, td15: bool| TdxClaims {
+            td_attributes: TdAttributes {
+                raw,
+                ..claims().td_attributes
+            },
+            tee_tcb_svn2: td15.then(|| claims().tee_tcb_svn),
+            ..claims()
+        };
+        let p = TdxPolicy::default();
+        let sept = TD_ATTRIBUTE_SEPT_VE_DISABLE;
+        assert!(failed(&with(sept, false), &p).is_empty());
+        assert_eq!(failed(&with(0, false), &p), vec!["tdx.sept_ve_disable"]);
+        assert_eq!(
+            failed(&with(sept | TD_ATTRIBUTE_MIGRATABLE, false), &p),
+            vec!["tdx.migratable"]
+        );
+        for bit in [1, 3, 7, 15, 23, 26, 32, 61] {
+            assert_eq!(
+                failed(&with(sept | (1 << bit), true), &p),
+                vec!["tdx.td_attributes_reserved"],
+                "bit {bit}"
+            );
+        }
+        // Not reserved: DEBUG, the TUD profiling bits, SERVTD_EXT, PKS, KL, PERFMON.
+        for bit in [0, 4, 5, 6, 16, 27, 30, 31, 62, 63] {
+            assert_eq!(TD_ATTRIBUTES_RESERVED & (1 << bit), 0, "bit {bit}");
+        }
+        // SERVTD_EXT: only in a TD 1.5 body.
+        let servtd = sept | TD_ATTRIBUTE_SERVTD_EXT;
+        assert_eq!(failed(&with(servtd, false), &p), vec!["tdx.servtd_ext"]);
+        assert!(failed(&with(servtd, true), &p).is_empty());
+        // The explicit allowances.
+        let lax = TdxPolicy {
+            allow_migratable: true,
+            allow_sept_ve: true,
+            ..TdxPolicy::default()
+        };
+        assert!(failed(&with(TD_ATTRIBUTE_MIGRATABLE, false), &lax).is_empty());
+        assert_eq!(
+            failed(&with(1 << 2, false), &lax),
+            vec!["tdx.td_attributes_reserved"]
+        );
+    }
+
+    #[test]
     fn revocation_and_service_td() {
         let c = TdxClaims {
             revocation_checked: false,
@@ -409,7 +525,7 @@ mod tests {
             ..claims()
         };
         let mut c = c;
-        c.td_attributes.raw = 1;
+        c.td_attributes.raw = 1 | 1 << 28; // DEBUG (SEPT_VE_DISABLE kept, so only the mask check fails)
         assert_eq!(
             failed(&c, &p),
             vec![

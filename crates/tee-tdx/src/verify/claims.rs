@@ -1,0 +1,98 @@
+//! The claims of a verified quote.
+
+use tee_core::claims::{Claim, TcbSummary};
+use tee_core::evidence::format;
+use tee_core::platforms::TdxClaims;
+use tee_core::{
+    Claims, HexBytes, Platform, PlatformClaims, RegisterValue, ReportData, Result, TcbStatus,
+    TrustRoot, UnixTime,
+};
+
+use crate::quote::Quote;
+
+use super::TcbOutcome;
+
+/// The claims of `q`, with the TCB outcome. TD attributes are reported
+/// as they are (raw and decoded); appraisal judges them
+/// (`tee_core::platforms::TdxPolicy`).
+pub(crate) fn build_claims(
+    q: &Quote,
+    fmspc: Option<[u8; 6]>,
+    outcome: TcbOutcome,
+    at: UnixTime,
+) -> Result<Claims> {
+    let b = &q.body;
+    let attrs = b.attributes();
+    let fmspc = fmspc.map(|f| f.to_vec()).unwrap_or_default();
+    let (tcb_status, advisory_ids, window, evaluated, revocation_checked) = match outcome {
+        TcbOutcome::Evaluated {
+            status,
+            advisory_ids,
+            window,
+            revocation_checked,
+        } => (status, advisory_ids, Some(window), true, revocation_checked),
+        TcbOutcome::NotEvaluated => (TcbStatus::NotEvaluated, Vec::new(), None, false, false),
+    };
+    let h = |x: &[u8]| HexBytes(x.to_vec());
+    let tdx = TdxClaims {
+        version: q.header.version,
+        tcb_status,
+        advisory_ids: advisory_ids.clone(),
+        fmspc: HexBytes(fmspc),
+        mr_td: h(&b.mr_td),
+        rtmr0: h(&b.rtmr[0]),
+        rtmr1: h(&b.rtmr[1]),
+        rtmr2: h(&b.rtmr[2]),
+        rtmr3: h(&b.rtmr[3]),
+        mr_config_id: h(&b.mr_config_id),
+        mr_owner: h(&b.mr_owner),
+        mr_owner_config: h(&b.mr_owner_config),
+        mr_seam: h(&b.mr_seam),
+        mr_signer_seam: h(&b.mr_signer_seam),
+        report_data: h(&b.report_data),
+        td_attributes: attrs,
+        xfam: b.xfam,
+        tee_tcb_svn: h(&b.tee_tcb_svn),
+        tee_tcb_svn2: b.tee_tcb_svn2.map(|x| h(&x)),
+        mr_servicetd: b.mr_servicetd.map(|x| h(&x)),
+        collateral_window: window,
+        tcb_evaluated: evaluated,
+        revocation_checked,
+    };
+    let mut c = Claims::new(
+        Platform::Tdx,
+        format::TDX_QUOTE,
+        TrustRoot::Hardware {
+            vendor: "Intel".into(),
+        },
+        ReportData::new(b.report_data),
+        // Any "TD under debug" bit (DEBUG and the HGS+/PERF/PMT profiling
+        // bits of the TUD byte) makes the TD debug for appraisal, as Intel's
+        // QVL policy treats them.
+        b.td_attributes & 0xff != 0,
+        at,
+        PlatformClaims::Tdx(tdx),
+    );
+    c.launch_measurement = Claim::Value(h(&b.mr_td));
+    c.host_data = Claim::Value(h(&b.mr_config_id));
+    c.runtime_registers = Claim::Value(
+        b.rtmr
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RegisterValue {
+                index: i as u32,
+                value: h(r),
+            })
+            .collect(),
+    );
+    let mut svns = std::collections::BTreeMap::new();
+    for (i, v) in b.tee_tcb_svn.iter().enumerate() {
+        svns.insert(format!("tee_tcb_svn[{i}]"), u64::from(*v));
+    }
+    c.tcb = Claim::Value(TcbSummary {
+        status: tcb_status,
+        svns,
+        advisory_ids,
+    });
+    Ok(c)
+}

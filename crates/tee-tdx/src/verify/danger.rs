@@ -1,0 +1,12 @@
+//! Dangerous options: trust roots other than Intel's.
+
+use super::TdxVerifier;
+
+/// A verifier trusting `root_der` instead of the Intel SGX Root CA.
+/// For tests with a private PKI only.
+pub fn verifier_with_test_root(root_der: Vec<u8>) -> TdxVerifier {
+    TdxVerifier {
+        root_der,
+        ..TdxVerifier::new()
+    }
+}
