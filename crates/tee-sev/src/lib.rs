@@ -86,7 +86,6 @@ pub mod guest;
 pub mod kds;
 pub mod report;
 pub mod roots;
-mod roots_pem;
 pub mod seal;
 #[allow(unsafe_code)]
 mod sys;
