@@ -5,6 +5,7 @@ extern crate alloc;
 
 pub mod appraisal;
 pub mod bytes;
+pub mod cache;
 pub mod claims;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use tee_core::cache::ValidityWindow;
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{Authenticity, Error, Operation, Platform, Result, UnixTime};
 
@@ -110,9 +111,12 @@ impl SnpVerifier {
             inter.validity_secs(),
             leaf.validity_secs(),
         ];
-        let not_before = windows.iter().map(|w| w.0).max().unwrap_or(u64::MAX);
-        let not_after = windows.iter().map(|w| w.1).min().unwrap_or(0);
-        Ok(Entry::new(roots.product, not_before, not_after, key, exts))
+        Ok(Entry::new(
+            roots.product,
+            ValidityWindow::intersect(windows),
+            key,
+            exts,
+        ))
     }
 
     /// The verified chain for this report and these endorsements: from the

@@ -115,18 +115,24 @@ impl SnpVerifier {
     }
 
     /// This verifier with a fresh verified-chain cache of `capacity` entries
-    /// (0 disables caching).
+    /// (0 disables caching). The name every backend's verifier shares.
     #[must_use]
-    pub fn with_cache(mut self, capacity: usize) -> Self {
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
         self.cache = Arc::new(ChainCache::new(capacity));
         self
+    }
+
+    /// Same as [`SnpVerifier::with_cache_capacity`].
+    #[must_use]
+    pub fn with_cache(self, capacity: usize) -> Self {
+        self.with_cache_capacity(capacity)
     }
 
     /// This verifier without a verified-chain cache: every verification
     /// checks the whole chain.
     #[must_use]
     pub fn without_cache(self) -> Self {
-        self.with_cache(0)
+        self.with_cache_capacity(0)
     }
 
     /// This verifier using `crypto` for every signature (and a fresh cache of
