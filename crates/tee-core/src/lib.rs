@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod measurement;
 pub mod platform;
 pub mod platforms;
+pub mod reader;
 pub mod report_data;
 pub mod seal;
 pub mod time;
