@@ -253,6 +253,17 @@ mod tests {
         let good = build(&[(CertKind::Vcek, b"vcek")]);
         // No terminator.
         assert!(parse(&good[..24]).is_err());
+        // Truncation names the end of the entry being read, in absolute bytes.
+        assert!(matches!(
+            parse(&good[..30]),
+            Err(Error::Malformed(tee_core::Malformed {
+                kind: MalformedKind::Truncated {
+                    needed: 48,
+                    available: 30
+                },
+                ..
+            }))
+        ));
         assert!(parse(&[]).is_err());
         // Offset beyond the buffer.
         let mut t = good.clone();
