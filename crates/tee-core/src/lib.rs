@@ -5,6 +5,7 @@ extern crate alloc;
 
 pub mod appraisal;
 pub mod bytes;
+pub mod cache;
 pub mod claims;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -13,6 +14,7 @@ pub mod evidence;
 pub mod measurement;
 pub mod platform;
 pub mod platforms;
+pub mod reader;
 pub mod report_data;
 pub mod seal;
 pub mod time;

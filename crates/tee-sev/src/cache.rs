@@ -20,18 +20,18 @@
 //! selection is a pure function of those inputs; the entry found through the
 //! index is the same verified-chain entry, with the same window check.
 //!
-//! Bounded (least recently used entry evicted; the index holds at most four
-//! presentations per entry), thread-safe (`RwLock`; hits take the read lock
-//! only).
+//! The storage is the generic [`tee_core::cache::WindowCache`]: bounded
+//! (least recently used entry evicted; the index holds at most
+//! [`tee_core::cache::ALIASES_PER_ENTRY`] presentations per entry),
+//! thread-safe (`RwLock`; hits take the read lock only), with the shared
+//! [`CacheStats`] counters.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
+use tee_core::cache::{CacheKey, KeyHasher, ValidityWindow, WindowCache};
 use tee_core::platforms::SnpSigningKey;
+
+pub use tee_core::cache::CacheStats;
 
 use crate::certs::AmdExtensions;
 use crate::crypto::P384PublicKey;
@@ -42,17 +42,15 @@ use crate::report::Product;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Digest of the exact bytes of one chain.
-pub(crate) type ChainKey = [u8; 32];
+pub(crate) type ChainKey = CacheKey;
 
 /// Key for the chain `ark` → `inter` → `leaf`.
 pub(crate) fn chain_key(ark: &[u8], inter: &[u8], leaf: &[u8]) -> ChainKey {
-    let mut h = Sha256::new();
-    h.update(b"tee-sev chain cache v1\0");
-    for part in [ark, inter, leaf] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part);
-    }
-    h.finalize().into()
+    KeyHasher::new("tee-sev chain cache v1")
+        .part(ark)
+        .part(inter)
+        .part(leaf)
+        .finish()
 }
 
 /// Key of the presentation index: the report's signing-key kind and
@@ -65,9 +63,7 @@ pub(crate) fn presentation_key<'a>(
     report_product: Option<Product>,
     endorsements: impl Iterator<Item = (&'a str, &'a [u8])>,
 ) -> PresentationKey {
-    let mut h = Sha256::new();
-    h.update(b"tee-sev presented endorsements v1\0");
-    h.update([
+    let mut h = KeyHasher::new("tee-sev presented endorsements v1").part(&[
         match key {
             SnpSigningKey::Vcek => 1,
             SnpSigningKey::Vlek => 2,
@@ -80,233 +76,88 @@ pub(crate) fn presentation_key<'a>(
         },
     ]);
     for (kind, data) in endorsements {
-        h.update((kind.len() as u64).to_be_bytes());
-        h.update(kind.as_bytes());
-        h.update((data.len() as u64).to_be_bytes());
-        h.update(data);
+        h = h.part(kind.as_bytes()).part(data);
     }
-    PresentationKey(h.finalize().into())
+    PresentationKey(h.finish())
 }
 
 /// Digest of presented endorsements (see [`presentation_key`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct PresentationKey([u8; 32]);
+pub(crate) struct PresentationKey(CacheKey);
 
 /// What cold verification derived from a verified chain.
 #[derive(Debug)]
 pub(crate) struct Entry {
     /// The product whose pinned ARK the chain reaches.
     pub(crate) product: Product,
-    /// Latest `notBefore` of the three certificates (Unix seconds).
-    pub(crate) not_before: u64,
-    /// Earliest `notAfter` of the three certificates (Unix seconds).
-    pub(crate) not_after: u64,
+    /// Latest `notBefore` to earliest `notAfter` of the three certificates
+    /// (Unix seconds): the window in which the entry is used.
+    pub(crate) window: ValidityWindow,
     /// The VCEK/VLEK public key, prepared by the verifier's provider.
     pub(crate) key: Arc<dyn P384PublicKey>,
     /// The VCEK/VLEK AMD extensions.
     pub(crate) exts: AmdExtensions,
-    last_used: AtomicU64,
 }
 
 impl Entry {
     pub(crate) fn new(
         product: Product,
-        not_before: u64,
-        not_after: u64,
+        window: ValidityWindow,
         key: Arc<dyn P384PublicKey>,
         exts: AmdExtensions,
     ) -> Self {
         Self {
             product,
-            not_before,
-            not_after,
+            window,
             key,
             exts,
-            last_used: AtomicU64::new(0),
         }
     }
-
-    /// Whether `at` lies inside every certificate's validity period.
-    pub(crate) fn valid_at(&self, at: u64) -> bool {
-        self.not_before <= at && at <= self.not_after
-    }
 }
-
-/// Counters of a cache, for tests and monitoring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CacheStats {
-    /// Maximum number of entries (0: caching disabled).
-    pub capacity: usize,
-    /// Current number of entries.
-    pub entries: usize,
-    /// Verifications served from an entry.
-    pub hits: u64,
-    /// Lookups that found no usable entry (absent, or outside its window).
-    pub misses: u64,
-    /// Entries evicted to stay within capacity.
-    pub evictions: u64,
-}
-
-#[derive(Default)]
-struct Maps {
-    /// Verified chains by chain digest (at most `capacity`).
-    chains: HashMap<ChainKey, Arc<Entry>>,
-    /// Presentation index: which chain some exact endorsement bytes select
-    /// (at most `INDEX_FACTOR * capacity`; stale targets are simply misses).
-    presented: HashMap<PresentationKey, ChainKey>,
-}
-
-/// Presentations indexed per cached chain (with or without ASK/ARK, PEM or
-/// DER, a GHCB table, ...).
-const INDEX_FACTOR: usize = 4;
 
 /// A bounded, thread-safe map from chain digest to verified-chain entry,
 /// with an index from presented endorsement bytes to chain digest.
-pub(crate) struct ChainCache {
-    capacity: usize,
-    map: RwLock<Maps>,
-    clock: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    evictions: AtomicU64,
-}
-
-impl fmt::Debug for ChainCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.stats();
-        f.debug_struct("ChainCache")
-            .field("capacity", &s.capacity)
-            .field("entries", &s.entries)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Debug)]
+pub(crate) struct ChainCache(WindowCache<Entry>);
 
 impl ChainCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            map: RwLock::new(Maps::default()),
-            clock: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            evictions: AtomicU64::new(0),
-        }
+        Self(WindowCache::new(capacity))
     }
 
     pub(crate) fn enabled(&self) -> bool {
-        self.capacity > 0
+        self.0.enabled()
     }
 
     /// The entry for `key` if present **and** `at` lies inside its window.
     pub(crate) fn get(&self, key: &ChainKey, at: u64) -> Option<Arc<Entry>> {
-        if !self.enabled() {
-            return None;
-        }
-        let found = {
-            let maps = self.map.read().unwrap_or_else(|p| p.into_inner());
-            maps.chains.get(key).filter(|e| e.valid_at(at)).cloned()
-        };
-        self.count(found.as_ref(), true);
-        found
+        self.0.get(key, at)
     }
 
     /// The entry of the chain these presented endorsements selected before,
     /// if still cached and `at` lies inside its window. A miss here is not
     /// counted (the caller falls back to [`ChainCache::get`]).
     pub(crate) fn get_presented(&self, key: &PresentationKey, at: u64) -> Option<Arc<Entry>> {
-        if !self.enabled() {
-            return None;
-        }
-        let found = {
-            let maps = self.map.read().unwrap_or_else(|p| p.into_inner());
-            maps.presented
-                .get(key)
-                .and_then(|c| maps.chains.get(c))
-                .filter(|e| e.valid_at(at))
-                .cloned()
-        };
-        self.count(found.as_ref(), false);
-        found
-    }
-
-    fn count(&self, found: Option<&Arc<Entry>>, count_miss: bool) {
-        match found {
-            Some(e) => {
-                let now = self.clock.fetch_add(1, Ordering::Relaxed);
-                e.last_used.store(now, Ordering::Relaxed);
-                self.hits.fetch_add(1, Ordering::Relaxed);
-            }
-            None if count_miss => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-            }
-            None => {}
-        }
+        self.0.get_aliased(&key.0, at)
     }
 
     /// Record that `presented` selected the (verified, cached) chain `chain`.
     pub(crate) fn index(&self, presented: PresentationKey, chain: ChainKey) {
-        if !self.enabled() {
-            return;
-        }
-        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
-        let limit = self.capacity.saturating_mul(INDEX_FACTOR);
-        if !maps.presented.contains_key(&presented) && maps.presented.len() >= limit {
-            // Drop index entries whose chain was evicted; if none, any one.
-            let Maps {
-                chains,
-                presented: index,
-            } = &mut *maps;
-            index.retain(|_, c| chains.contains_key(c));
-            if index.len() >= limit
-                && let Some(k) = index.keys().next().copied()
-            {
-                index.remove(&k);
-            }
-        }
-        maps.presented.insert(presented, chain);
+        self.0.alias(presented.0, chain);
     }
 
     /// Store a verified chain, evicting the least recently used entry when full.
     pub(crate) fn insert(&self, key: ChainKey, entry: Arc<Entry>) {
-        if !self.enabled() {
-            return;
-        }
-        let now = self.clock.fetch_add(1, Ordering::Relaxed);
-        entry.last_used.store(now, Ordering::Relaxed);
-        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
-        let map = &mut maps.chains;
-        if !map.contains_key(&key) && map.len() >= self.capacity {
-            let victim = map
-                .iter()
-                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
-                .map(|(k, _)| *k);
-            if let Some(v) = victim {
-                map.remove(&v);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        map.insert(key, entry);
+        let window = entry.window;
+        self.0.insert(key, window, entry);
     }
 
     pub(crate) fn clear(&self) {
-        let mut maps = self.map.write().unwrap_or_else(|p| p.into_inner());
-        maps.chains.clear();
-        maps.presented.clear();
+        self.0.clear();
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
-        CacheStats {
-            capacity: self.capacity,
-            entries: self
-                .map
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .chains
-                .len(),
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            evictions: self.evictions.load(Ordering::Relaxed),
-        }
+        self.0.stats()
     }
 }
 
@@ -335,8 +186,7 @@ mod tests {
             k(1),
             Arc::new(Entry::new(
                 Product::Milan,
-                10,
-                20,
+                ValidityWindow::new(10, 20),
                 key(),
                 AmdExtensions::default(),
             )),
@@ -345,8 +195,7 @@ mod tests {
             k(2),
             Arc::new(Entry::new(
                 Product::Milan,
-                10,
-                20,
+                ValidityWindow::new(10, 20),
                 key(),
                 AmdExtensions::default(),
             )),
@@ -361,8 +210,7 @@ mod tests {
             k(3),
             Arc::new(Entry::new(
                 Product::Milan,
-                10,
-                20,
+                ValidityWindow::new(10, 20),
                 key(),
                 AmdExtensions::default(),
             )),
@@ -394,8 +242,7 @@ mod tests {
             ck,
             Arc::new(Entry::new(
                 Product::Genoa,
-                10,
-                20,
+                ValidityWindow::new(10, 20),
                 key(),
                 AmdExtensions::default(),
             )),
@@ -403,8 +250,7 @@ mod tests {
         for i in 0..10 {
             c.index(pk(i), ck);
         }
-        let n = c.map.read().unwrap().presented.len();
-        assert_eq!(n, INDEX_FACTOR);
+        assert_eq!(c.0.alias_count(), tee_core::cache::ALIASES_PER_ENTRY);
         assert!(c.get_presented(&pk(9), 15).is_some());
         assert!(
             c.get_presented(&pk(9), 21).is_none(),
@@ -416,8 +262,7 @@ mod tests {
             other,
             Arc::new(Entry::new(
                 Product::Genoa,
-                10,
-                20,
+                ValidityWindow::new(10, 20),
                 key(),
                 AmdExtensions::default(),
             )),
@@ -452,8 +297,7 @@ mod tests {
             chain_key(b"a", b"b", b"c"),
             Arc::new(Entry::new(
                 Product::Milan,
-                0,
-                1,
+                ValidityWindow::new(0, 1),
                 key(),
                 AmdExtensions::default(),
             )),

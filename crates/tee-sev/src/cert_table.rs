@@ -10,6 +10,7 @@
 //! crate's parser walks raw pointers without these checks; this one is used
 //! instead.
 
+use tee_core::reader::Reader;
 use tee_core::{Error, MalformedKind, Result};
 
 const WHAT: &str = "GHCB certificate table";
@@ -134,19 +135,13 @@ pub fn parse(buf: &[u8]) -> Result<Vec<CertEntry<'_>>> {
         ));
     }
     let mut raw = Vec::new();
-    let mut pos = 0usize;
+    let mut rd = Reader::new(WHAT, buf);
     loop {
-        let end = pos + 24;
-        let entry = buf
-            .get(pos..end)
-            .ok_or_else(|| Error::truncated(WHAT, end, buf.len()))?;
-        let (g, rest) = entry.split_at(16);
-        let (o, l) = rest.split_at(4);
-        let mut gid = [0u8; 16];
-        gid.copy_from_slice(g);
-        let offset = u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize;
-        let length = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
-        pos = end;
+        // One 24-byte entry (truncation reports the entry's end offset).
+        let mut entry = rd.sub(WHAT, 24)?;
+        let gid: Guid = entry.array()?;
+        let offset = entry.u32()? as usize;
+        let length = entry.u32()? as usize;
         if gid == [0; 16] {
             // The terminator; its offset and length must be zero too.
             if offset != 0 || length != 0 {
@@ -167,7 +162,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<CertEntry<'_>>> {
         }
         raw.push((gid, offset, length));
     }
-    let table_end = pos;
+    let table_end = rd.offset();
     let mut out = Vec::with_capacity(raw.len());
     for (i, (gid, offset, length)) in raw.iter().enumerate() {
         if raw[..i].iter().any(|(g, _, _)| g == gid) {
@@ -183,12 +178,10 @@ pub fn parse(buf: &[u8]) -> Result<Vec<CertEntry<'_>>> {
                 format!("entry {i} points into the table"),
             ));
         }
-        let end = offset
+        offset
             .checked_add(*length)
             .ok_or_else(|| Error::bad_field(WHAT, "length", "overflow"))?;
-        let data = buf
-            .get(*offset..end)
-            .ok_or_else(|| Error::truncated(WHAT, end, buf.len()))?;
+        let data = rd.bytes_at(*offset, *length)?;
         out.push(CertEntry {
             kind: CertKind::from_guid(gid),
             data,
@@ -260,6 +253,17 @@ mod tests {
         let good = build(&[(CertKind::Vcek, b"vcek")]);
         // No terminator.
         assert!(parse(&good[..24]).is_err());
+        // Truncation names the end of the entry being read, in absolute bytes.
+        assert!(matches!(
+            parse(&good[..30]),
+            Err(Error::Malformed(tee_core::Malformed {
+                kind: MalformedKind::Truncated {
+                    needed: 48,
+                    available: 30
+                },
+                ..
+            }))
+        ));
         assert!(parse(&[]).is_err());
         // Offset beyond the buffer.
         let mut t = good.clone();

@@ -42,7 +42,7 @@
 //! the prepared VCEK/VLEK key and extensions. The steady state is then a
 //! report parse, one P-384 verification over `[0, 0x2A0)` of the received
 //! bytes, the extension checks and the claims; the cache never turns a
-//! failure into a success. [`SnpVerifier::with_cache`] sizes it,
+//! failure into a success. [`SnpVerifier::with_cache_capacity`] sizes it,
 //! [`SnpVerifier::without_cache`] turns it off. An ARK or ASK/ASVK
 //! byte-identical to the pinned one is trusted as pinned (no signature
 //! check; its validity period is still checked).
@@ -64,10 +64,16 @@
 //!
 //! # Modules
 //!
+//! The layout shared by every backend (`docs/ARCHITECTURE.md`, "Backend
+//! module map"):
+//!
 //! - [`report`]: the checked report parser; [`cert_table`]: the GHCB
-//!   certificate table; [`certs`]: X.509 and AMD extensions; [`roots`]: the
-//!   pinned AMD certificates; [`verify`]: the verifier; [`cache`]: its
-//!   verified-chain cache; [`crypto`]: crypto providers.
+//!   certificate table (both on [`tee_core::reader::Reader`]); [`certs`]:
+//!   X.509 and AMD extensions; [`roots`]: the pinned AMD certificates (PEM
+//!   files under `src/roots/`); [`verify`]: the verifier (`verify/`: chain,
+//!   report checks, claims, endorsements); [`cache`]: its verified-chain
+//!   cache (on [`tee_core::cache::WindowCache`]); [`crypto`]: crypto
+//!   providers; [`danger`]: test roots.
 //! - [`guest`]: kernel interfaces behind traits (configfs-tsm, `/dev/sev-guest`);
 //!   [`backend`]: [`SevBackend`]; [`seal`]: derived-key sealing.
 //! - [`doctor`]: the capability doctor behind `teectl doctor`.
@@ -80,13 +86,13 @@ pub mod cache;
 pub mod cert_table;
 pub mod certs;
 pub mod crypto;
+pub mod danger;
 pub mod doctor;
 pub mod guest;
 #[cfg(feature = "kds")]
 pub mod kds;
 pub mod report;
 pub mod roots;
-mod roots_pem;
 pub mod seal;
 #[allow(unsafe_code)]
 mod sys;
@@ -96,32 +102,3 @@ pub use backend::{SevBackend, SevOptions};
 pub use cache::CacheStats;
 pub use report::{Product, SnpReport};
 pub use verify::{Endorsements, SnpVerifier, evidence_from_parts};
-
-/// Security-dangerous but memory-safe APIs: trusting roots other than AMD's.
-pub mod danger {
-    use tee_core::Result;
-
-    use crate::report::Product;
-    use crate::verify::{ProductRoots, SnpVerifier};
-
-    /// A verifier that trusts the given roots **instead of** AMD's pinned
-    /// roots. For tests with a fake AMD PKI only. A given ASK/ASVK is trusted
-    /// without per-report signature checks only if the given ARK signed it
-    /// (checked here, once); otherwise chains through it are verified and fail.
-    pub fn with_test_roots(roots: Vec<ProductRoots>) -> SnpVerifier {
-        SnpVerifier::with_roots(roots)
-    }
-
-    /// Test roots from DER/PEM certificates.
-    ///
-    /// # Errors
-    /// [`tee_core::Error::Malformed`] if a certificate does not decode.
-    pub fn test_roots(
-        product: Product,
-        ark: &[u8],
-        ask: Option<&[u8]>,
-        asvk: Option<&[u8]>,
-    ) -> Result<ProductRoots> {
-        ProductRoots::from_certs(product, ark, ask, asvk)
-    }
-}

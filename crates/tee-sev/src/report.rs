@@ -15,6 +15,7 @@
 use core::fmt;
 
 use tee_core::platforms::{SnpGuestPolicy, SnpPlatformInfo, SnpSigningKey, SnpTcb};
+use tee_core::reader::Reader;
 use tee_core::{Error, MalformedKind, Result};
 
 /// Length of a report.
@@ -254,41 +255,9 @@ pub struct SnpReport<'a> {
     pub sig_s: &'a [u8; 72],
 }
 
-fn arr<const N: usize>(b: &[u8; REPORT_LEN], off: usize) -> Result<&[u8; N]> {
-    b.get(off..off + N)
-        .and_then(|s| <&[u8; N]>::try_from(s).ok())
-        .ok_or_else(|| Error::truncated(WHAT, off + N, REPORT_LEN))
-}
-
-fn u32_at(b: &[u8; REPORT_LEN], off: usize) -> Result<u32> {
-    arr::<4>(b, off).map(|a| u32::from_le_bytes(*a))
-}
-
-fn u64_at(b: &[u8; REPORT_LEN], off: usize) -> Result<u64> {
-    arr::<8>(b, off).map(|a| u64::from_le_bytes(*a))
-}
-
-fn reserved(b: &[u8; REPORT_LEN], start: usize, end: usize) -> Result<()> {
-    let s = b
-        .get(start..end)
-        .ok_or_else(|| Error::truncated(WHAT, end, REPORT_LEN))?;
-    match s.iter().position(|&x| x != 0) {
-        None => Ok(()),
-        Some(i) => Err(Error::malformed(
-            WHAT,
-            MalformedKind::ReservedNonZero { offset: start + i },
-        )),
-    }
-}
-
-fn fw_version(b: &[u8; REPORT_LEN], off: usize) -> Result<FwVersion> {
-    let a = arr::<4>(b, off)?;
-    if a[3] != 0 {
-        return Err(Error::malformed(
-            WHAT,
-            MalformedKind::ReservedNonZero { offset: off + 3 },
-        ));
-    }
+fn fw_version(r: &Reader<'_>, off: usize) -> Result<FwVersion> {
+    let a = r.array_at::<4>(off)?;
+    r.zeros_at(off.saturating_add(3), off.saturating_add(4))?;
     Ok(FwVersion {
         build: a[0],
         minor: a[1],
@@ -313,14 +282,15 @@ impl<'a> SnpReport<'a> {
                 },
             )
         })?;
-        let version = u32_at(b, 0x00)?;
+        let rd = Reader::new(WHAT, b);
+        let version = rd.u32_at(0x00)?;
         if !matches!(version, 2..=5) {
             return Err(Error::malformed(
                 WHAT,
                 MalformedKind::UnsupportedVersion(version),
             ));
         }
-        let key_info = u32_at(b, 0x48)?;
+        let key_info = rd.u32_at(0x48)?;
         if key_info >> 5 != 0 {
             return Err(Error::bad_field(
                 WHAT,
@@ -328,52 +298,52 @@ impl<'a> SnpReport<'a> {
                 format!("reserved bits set ({key_info:#x})"),
             ));
         }
-        reserved(b, 0x4C, 0x50)?;
+        rd.zeros_at(0x4C, 0x50)?;
         let cpuid = if version >= 3 {
-            reserved(b, 0x18B, 0x1A0)?;
-            Some(*arr::<3>(b, 0x188)?)
+            rd.zeros_at(0x18B, 0x1A0)?;
+            Some(rd.array_at::<3>(0x188)?)
         } else {
-            reserved(b, 0x188, 0x1A0)?;
+            rd.zeros_at(0x188, 0x1A0)?;
             None
         };
         let (launch_mit_vector, current_mit_vector) = if version >= 5 {
-            reserved(b, 0x208, SIGNED_LEN)?;
-            (Some(u64_at(b, 0x1F8)?), Some(u64_at(b, 0x200)?))
+            rd.zeros_at(0x208, SIGNED_LEN)?;
+            (Some(rd.u64_at(0x1F8)?), Some(rd.u64_at(0x200)?))
         } else {
-            reserved(b, 0x1F8, SIGNED_LEN)?;
+            rd.zeros_at(0x1F8, SIGNED_LEN)?;
             (None, None)
         };
-        reserved(b, SIGNED_LEN + 144, REPORT_LEN)?;
+        rd.zeros_at(SIGNED_LEN + 144, REPORT_LEN)?;
         Ok(Self {
             bytes: b,
             version,
-            guest_svn: u32_at(b, 0x04)?,
-            policy: u64_at(b, 0x08)?,
-            family_id: arr(b, 0x10)?,
-            image_id: arr(b, 0x20)?,
-            vmpl: u32_at(b, 0x30)?,
-            sig_algo: u32_at(b, 0x34)?,
-            current_tcb: TcbVersion(u64_at(b, 0x38)?),
-            platform_info: u64_at(b, 0x40)?,
+            guest_svn: rd.u32_at(0x04)?,
+            policy: rd.u64_at(0x08)?,
+            family_id: rd.array_ref_at(0x10)?,
+            image_id: rd.array_ref_at(0x20)?,
+            vmpl: rd.u32_at(0x30)?,
+            sig_algo: rd.u32_at(0x34)?,
+            current_tcb: TcbVersion(rd.u64_at(0x38)?),
+            platform_info: rd.u64_at(0x40)?,
             key_info,
-            report_data: arr(b, 0x50)?,
-            measurement: arr(b, 0x90)?,
-            host_data: arr(b, 0xC0)?,
-            id_key_digest: arr(b, 0xE0)?,
-            author_key_digest: arr(b, 0x110)?,
-            report_id: arr(b, 0x140)?,
-            report_id_ma: arr(b, 0x160)?,
-            reported_tcb: TcbVersion(u64_at(b, 0x180)?),
+            report_data: rd.array_ref_at(0x50)?,
+            measurement: rd.array_ref_at(0x90)?,
+            host_data: rd.array_ref_at(0xC0)?,
+            id_key_digest: rd.array_ref_at(0xE0)?,
+            author_key_digest: rd.array_ref_at(0x110)?,
+            report_id: rd.array_ref_at(0x140)?,
+            report_id_ma: rd.array_ref_at(0x160)?,
+            reported_tcb: TcbVersion(rd.u64_at(0x180)?),
             cpuid,
-            chip_id: arr(b, 0x1A0)?,
-            committed_tcb: TcbVersion(u64_at(b, 0x1E0)?),
-            current_version: fw_version(b, 0x1E8)?,
-            committed_version: fw_version(b, 0x1EC)?,
-            launch_tcb: TcbVersion(u64_at(b, 0x1F0)?),
+            chip_id: rd.array_ref_at(0x1A0)?,
+            committed_tcb: TcbVersion(rd.u64_at(0x1E0)?),
+            current_version: fw_version(&rd, 0x1E8)?,
+            committed_version: fw_version(&rd, 0x1EC)?,
+            launch_tcb: TcbVersion(rd.u64_at(0x1F0)?),
             launch_mit_vector,
             current_mit_vector,
-            sig_r: arr(b, SIGNED_LEN)?,
-            sig_s: arr(b, SIGNED_LEN + 72)?,
+            sig_r: rd.array_ref_at(SIGNED_LEN)?,
+            sig_s: rd.array_ref_at(SIGNED_LEN + 72)?,
         })
     }
 
