@@ -81,7 +81,7 @@ mod tests_cache;
 mod tests_e2e;
 mod verify;
 
-pub use cache::DEFAULT_CACHE_CAPACITY;
+pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY};
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
 pub use fetch::{attach_collateral, fetch_collateral};
 pub use guest::TdxBackend;
