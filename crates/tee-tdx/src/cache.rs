@@ -180,8 +180,8 @@ mod tests {
     use tee_core::UnixTime;
 
     use crate::Collateral;
+    use crate::danger;
     use crate::testing::{FakeKernel, FakeTd, TestPki};
-    use crate::verify::danger;
 
     fn t(s: &str) -> UnixTime {
         UnixTime::parse_rfc3339(s).unwrap()

@@ -7,7 +7,9 @@
 //! - [`qe`]: the QE report (signature, debug mode, binding) and the quote signature;
 //! - [`tcb`]: TCB info and QE identity, TCB level matching;
 //! - [`claims`]: the claims of a verified quote;
-//! - [`danger`]: other trust roots, for tests.
+//!
+//! Other trust roots (for tests) are in [`crate::danger`]; the pinned root
+//! in [`crate::roots`].
 
 use std::borrow::Cow;
 
@@ -31,15 +33,12 @@ use crate::quote::Quote;
 
 pub(crate) mod chain;
 mod claims;
-pub mod danger;
 pub(crate) mod qe;
 pub(crate) mod tcb;
 
 use claims::build_claims;
 
-/// The Intel SGX Root CA (CN=Intel SGX Root CA, valid to 2049-12-31;
-/// SHA-256 `44a0196b…ab674d3`), pinned.
-pub const INTEL_SGX_ROOT_CA_DER: &[u8] = &crate::intel_root::DER;
+use crate::roots::INTEL_SGX_ROOT_CA_DER;
 
 /// Where collateral comes from. Chosen explicitly; there is no silent
 /// fallback from one mode to another, and no network: fetch collateral
@@ -95,6 +94,14 @@ impl TdxVerifier {
             source: CollateralSource::FromEvidence,
             allow_unchecked_revocation: false,
             cache: Arc::new(WindowCache::new(DEFAULT_CACHE_CAPACITY)),
+        }
+    }
+
+    /// A verifier pinning `root_der` instead (see [`crate::danger`]).
+    pub(crate) fn with_root(root_der: Vec<u8>) -> Self {
+        Self {
+            root_der,
+            ..Self::new()
         }
     }
 
