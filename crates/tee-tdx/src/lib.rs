@@ -68,8 +68,6 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod reader;
-
 mod cache;
 pub mod ccel;
 pub mod collateral;
