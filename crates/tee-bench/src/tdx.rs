@@ -51,7 +51,7 @@ pub(crate) fn ours(b: &mut Bench, vec: &Path) -> Option<Tdx> {
             }
         }
     }
-    if warm.cached_entries() != 1 || cold.cached_entries() != 0 {
+    if warm.cache_stats().entries != 1 || cold.cache_stats().entries != 0 {
         eprintln!("tee-bench: unexpected TDX cache state");
         return None;
     }

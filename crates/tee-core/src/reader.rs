@@ -9,7 +9,8 @@
 //! offset of the first offending byte, [`MalformedKind::TrailingData`] with
 //! the number of extra bytes. Offsets use checked arithmetic; nothing here
 //! can panic. Multi-byte integers are little-endian (the byte order of SEV,
-//! TDX and PEF structures).
+//! TDX and PEF structures) unless the method name ends in `_be`
+//! (big-endian, for formats such as the flattened device tree and cpio).
 //!
 //! ```
 //! use tee_core::reader::Reader;
@@ -123,6 +124,30 @@ impl<'a> Reader<'a> {
         self.array_at(off).map(u64::from_le_bytes)
     }
 
+    /// A big-endian `u16` at absolute offset `off`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if it does not fit.
+    pub fn u16_be_at(&self, off: usize) -> Result<u16> {
+        self.array_at(off).map(u16::from_be_bytes)
+    }
+
+    /// A big-endian `u32` at absolute offset `off`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if it does not fit.
+    pub fn u32_be_at(&self, off: usize) -> Result<u32> {
+        self.array_at(off).map(u32::from_be_bytes)
+    }
+
+    /// A big-endian `u64` at absolute offset `off`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if it does not fit.
+    pub fn u64_be_at(&self, off: usize) -> Result<u64> {
+        self.array_at(off).map(u64::from_be_bytes)
+    }
+
     /// Check that the reserved bytes `[start, end)` are all zero.
     ///
     /// # Errors
@@ -231,6 +256,30 @@ impl<'a> Reader<'a> {
     /// [`MalformedKind::Truncated`] if fewer than 8 bytes remain.
     pub fn u64(&mut self) -> Result<u64> {
         self.array().map(u64::from_le_bytes)
+    }
+
+    /// The next big-endian `u16`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if fewer than 2 bytes remain.
+    pub fn u16_be(&mut self) -> Result<u16> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    /// The next big-endian `u32`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if fewer than 4 bytes remain.
+    pub fn u32_be(&mut self) -> Result<u32> {
+        self.array().map(u32::from_be_bytes)
+    }
+
+    /// The next big-endian `u64`.
+    ///
+    /// # Errors
+    /// [`MalformedKind::Truncated`] if fewer than 8 bytes remain.
+    pub fn u64_be(&mut self) -> Result<u64> {
+        self.array().map(u64::from_be_bytes)
     }
 
     /// A reader over the next `n` bytes (consumed here), for a nested
@@ -345,6 +394,40 @@ mod tests {
             0xdead_beefu32.to_le_bytes()
         );
         assert!(field::<4>("f", &buf, 13).is_err());
+    }
+
+    #[test]
+    fn big_endian_reads() {
+        let buf = [0xd0u8, 0x0d, 0xfe, 0xed, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0xAA];
+        let r = Reader::new("dtb", &buf);
+        assert_eq!(r.u32_be_at(0).unwrap(), 0xd00d_feed);
+        assert_eq!(r.u16_be_at(0).unwrap(), 0xd00d);
+        assert_eq!(r.u64_be_at(4).unwrap(), 0x0102);
+        assert_eq!(r.u32_at(0).unwrap(), 0xedfe_0dd0, "little-endian differs");
+        assert_eq!(
+            kind(r.u64_be_at(6).unwrap_err()).1,
+            MalformedKind::Truncated {
+                needed: 14,
+                available: 13
+            }
+        );
+        assert!(r.u32_be_at(usize::MAX - 1).is_err());
+        let mut c = r.clone();
+        assert_eq!(c.u32_be().unwrap(), 0xd00d_feed);
+        assert_eq!(c.u64_be().unwrap(), 0x0102);
+        assert_eq!(
+            kind(c.u16_be().unwrap_err()).1,
+            MalformedKind::Truncated {
+                needed: 14,
+                available: 13
+            }
+        );
+        // A failed read does not move the cursor.
+        assert_eq!(c.offset(), 12);
+        assert_eq!(c.u8().unwrap(), 0xAA);
+        let mut d = Reader::new("x", &[0x12, 0x34]);
+        assert_eq!(d.u16_be().unwrap(), 0x1234);
+        assert!(d.u32_be().is_err());
     }
 
     #[test]

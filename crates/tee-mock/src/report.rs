@@ -18,6 +18,7 @@
 //! public key (97 bytes) followed by the mock root's signature (96 bytes)
 //! over `"tee-mock/ak-endorsement/v1" ‖ public key`.
 
+use tee_core::reader::Reader;
 use tee_core::{Digest384, Error, MalformedKind, ReportData, Result};
 
 /// Magic bytes.
@@ -45,12 +46,6 @@ pub struct MockReport {
     pub registers: [Digest384; 4],
     /// Key id.
     pub key_id: [u8; 32],
-}
-
-fn arr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; N]> {
-    b.get(off..off + N)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| Error::truncated(WHAT, off + N, b.len()))
 }
 
 impl MockReport {
@@ -84,17 +79,18 @@ impl MockReport {
                 },
             ));
         }
-        if &bytes[..8] != MAGIC {
+        let r = Reader::new(WHAT, bytes);
+        if r.bytes_at(0, 8)? != MAGIC {
             return Err(Error::bad_field(WHAT, "magic", "not a mock report"));
         }
-        let version = u32::from_le_bytes(arr(bytes, 8)?);
+        let version = r.u32_at(8)?;
         if version != VERSION {
             return Err(Error::malformed(
                 WHAT,
                 MalformedKind::UnsupportedVersion(version),
             ));
         }
-        let flags = u32::from_le_bytes(arr(bytes, 12)?);
+        let flags = r.u32_at(12)?;
         if flags & !1 != 0 {
             return Err(Error::malformed(
                 WHAT,
@@ -102,18 +98,22 @@ impl MockReport {
             ));
         }
         let mut registers = [[0u8; 48]; 4];
-        for (i, r) in registers.iter_mut().enumerate() {
-            *r = arr(bytes, 0xB0 + 48 * i)?;
+        for (i, reg) in registers.iter_mut().enumerate() {
+            *reg = r.array_at(0xB0 + 48 * i)?;
         }
         let report = Self {
             debug: flags & 1 == 1,
-            measurement: arr(bytes, 0x10)?,
-            host_data: arr(bytes, 0x40)?,
-            report_data: ReportData::new(arr(bytes, 0x70)?),
+            measurement: r.array_at(0x10)?,
+            host_data: r.array_at(0x40)?,
+            report_data: ReportData::new(r.array_at(0x70)?),
             registers,
-            key_id: arr(bytes, 0x170)?,
+            key_id: r.array_at(0x170)?,
         };
-        Ok((report, &bytes[..SIGNED_LEN], &bytes[SIGNED_LEN..]))
+        Ok((
+            report,
+            r.bytes_at(0, SIGNED_LEN)?,
+            r.bytes_at(SIGNED_LEN, LEN - SIGNED_LEN)?,
+        ))
     }
 }
 

@@ -10,6 +10,7 @@
 //! nesting depth, accepts `FDT_NOP`, and never panics (property test in
 //! this crate).
 
+use tee_core::reader::Reader;
 use tee_core::{Error, MalformedKind, Result};
 
 /// The FDT magic number.
@@ -232,17 +233,6 @@ fn write_node(n: &Node, out: &mut Vec<u8>, strings: &mut Vec<u8>) {
     push_u32(out, FDT_END_NODE);
 }
 
-fn be32(b: &[u8], off: usize) -> Result<u32> {
-    let s = off
-        .checked_add(4)
-        .and_then(|e| b.get(off..e))
-        .ok_or_else(|| Error::truncated(WHAT, off.saturating_add(4), b.len()))?;
-    let a: [u8; 4] = s
-        .try_into()
-        .map_err(|_| Error::truncated(WHAT, off + 4, b.len()))?;
-    Ok(u32::from_be_bytes(a))
-}
-
 fn usize_of(v: u32) -> usize {
     // u32 always fits in usize on the 32- and 64-bit targets we support.
     usize::try_from(v).unwrap_or(usize::MAX)
@@ -273,15 +263,16 @@ pub fn parse(bytes: &[u8]) -> Result<Node> {
 /// # Errors
 /// [`Error::Malformed`] for anything that is not a well-formed DTB.
 pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
-    if be32(bytes, 0)? != FDT_MAGIC {
+    let h = Reader::new(WHAT, bytes);
+    if h.u32_be_at(0)? != FDT_MAGIC {
         return Err(Error::bad_field(WHAT, "magic", "not 0xd00dfeed"));
     }
-    let total = usize_of(be32(bytes, 4)?);
-    let off_struct = usize_of(be32(bytes, 8)?);
-    let off_strings = usize_of(be32(bytes, 12)?);
-    let off_rsv = usize_of(be32(bytes, 16)?);
-    let version = be32(bytes, 20)?;
-    let last_comp = be32(bytes, 24)?;
+    let total = usize_of(h.u32_be_at(4)?);
+    let off_struct = usize_of(h.u32_be_at(8)?);
+    let off_strings = usize_of(h.u32_be_at(12)?);
+    let off_rsv = usize_of(h.u32_be_at(16)?);
+    let version = h.u32_be_at(20)?;
+    let last_comp = h.u32_be_at(24)?;
     if version < 16 || last_comp > FDT_VERSION {
         return Err(Error::malformed(
             WHAT,
@@ -291,34 +282,26 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
     if total < HEADER_LEN || total > bytes.len() {
         return Err(Error::truncated(WHAT, total.max(HEADER_LEN), bytes.len()));
     }
-    let blob = bytes
-        .get(..total)
-        .ok_or_else(|| Error::truncated(WHAT, total, bytes.len()))?;
-    let size_strings = usize_of(be32(blob, 32)?);
+    let blob = Reader::new(WHAT, h.bytes_at(0, total)?);
+    let size_strings = usize_of(blob.u32_be_at(32)?);
     let size_struct = if version >= 17 {
-        usize_of(be32(blob, 36)?)
+        usize_of(blob.u32_be_at(36)?)
     } else {
         total.saturating_sub(off_struct)
     };
-    let strings = off_strings
-        .checked_add(size_strings)
-        .and_then(|e| blob.get(off_strings..e))
-        .ok_or_else(|| {
-            Error::bad_field(WHAT, "off_dt_strings", "strings block outside the blob")
-        })?;
-    let structure = off_struct
-        .checked_add(size_struct)
-        .and_then(|e| blob.get(off_struct..e))
-        .ok_or_else(|| {
-            Error::bad_field(WHAT, "off_dt_struct", "structure block outside the blob")
-        })?;
+    let strings = blob
+        .bytes_at(off_strings, size_strings)
+        .map_err(|_| Error::bad_field(WHAT, "off_dt_strings", "strings block outside the blob"))?;
+    let structure = blob
+        .bytes_at(off_struct, size_struct)
+        .map_err(|_| Error::bad_field(WHAT, "off_dt_struct", "structure block outside the blob"))?;
     // Memory reservation map: 16-byte entries up to an all-zero one.
     let mut r = off_rsv;
     loop {
-        let addr_hi = be32(blob, r)?;
-        let addr_lo = be32(blob, r + 4)?;
-        let size_hi = be32(blob, r + 8)?;
-        let size_lo = be32(blob, r + 12)?;
+        let addr_hi = blob.u32_be_at(r)?;
+        let addr_lo = blob.u32_be_at(r.saturating_add(4))?;
+        let size_hi = blob.u32_be_at(r.saturating_add(8))?;
+        let size_lo = blob.u32_be_at(r.saturating_add(12))?;
         r = r
             .checked_add(16)
             .ok_or_else(|| Error::bad_field(WHAT, "off_mem_rsvmap", "overflow"))?;
@@ -327,8 +310,7 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
         }
     }
     let mut cur = Cursor {
-        s: structure,
-        pos: 0,
+        s: Reader::new(WHAT, structure),
         strings,
     };
     cur.skip_nops()?;
@@ -351,52 +333,44 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<(Node, usize)> {
     Ok((root, total))
 }
 
+/// The structure block: a big-endian token stream on [`Reader`], offsets
+/// relative to the block's start.
 struct Cursor<'a> {
-    s: &'a [u8],
-    pos: usize,
+    s: Reader<'a>,
     strings: &'a [u8],
 }
 
 impl Cursor<'_> {
     fn u32(&mut self) -> Result<u32> {
-        let v = be32(self.s, self.pos)?;
-        self.pos += 4;
-        Ok(v)
+        self.s.u32_be()
     }
 
     fn peek(&self) -> Result<u32> {
-        be32(self.s, self.pos)
+        self.s.u32_be_at(self.s.offset())
     }
 
     fn skip_nops(&mut self) -> Result<()> {
         while self.peek()? == FDT_NOP {
-            self.pos += 4;
+            self.s.skip(4)?;
         }
         Ok(())
     }
 
+    /// Skip to the next 4-byte boundary (truncated if it lies past the end).
     fn align(&mut self) -> Result<()> {
-        let a = self
-            .pos
-            .checked_add(3)
-            .map(|p| p & !3)
-            .ok_or_else(|| Error::truncated(WHAT, usize::MAX, self.s.len()))?;
-        if a > self.s.len() {
-            return Err(Error::truncated(WHAT, a, self.s.len()));
-        }
-        self.pos = a;
-        Ok(())
+        let pad = (4 - self.s.offset() % 4) % 4;
+        self.s.skip(pad)
     }
 
     fn cstr_here(&mut self) -> Result<String> {
-        let rest = self.s.get(self.pos..).unwrap_or(&[]);
+        let rest = self.s.rest();
         let n = rest
             .iter()
             .position(|&b| b == 0)
             .ok_or_else(|| Error::bad_field(WHAT, "node name", "not NUL-terminated"))?;
-        let name = core::str::from_utf8(rest.get(..n).unwrap_or(&[]))
+        let name = core::str::from_utf8(self.s.take(n)?)
             .map_err(|_| Error::bad_field(WHAT, "node name", "not UTF-8"))?;
-        self.pos += n + 1;
+        self.s.skip(1)?;
         self.align()?;
         Ok(name.into())
     }
@@ -423,15 +397,7 @@ impl Cursor<'_> {
                     }
                     let len = usize_of(self.u32()?);
                     let nameoff = usize_of(self.u32()?);
-                    let value = self
-                        .pos
-                        .checked_add(len)
-                        .and_then(|e| self.s.get(self.pos..e))
-                        .ok_or_else(|| {
-                            Error::truncated(WHAT, self.pos.saturating_add(len), self.s.len())
-                        })?
-                        .to_vec();
-                    self.pos += len;
+                    let value = self.s.take(len)?.to_vec();
                     self.align()?;
                     let tail = self.strings.get(nameoff..).ok_or_else(|| {
                         Error::bad_field(WHAT, "nameoff", "outside the strings block")
@@ -466,6 +432,10 @@ impl Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn be32(b: &[u8], off: usize) -> Result<u32> {
+        Reader::new(WHAT, b).u32_be_at(off)
+    }
 
     fn sample() -> Node {
         Node::new("")

@@ -30,6 +30,7 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use tee_core::reader::Reader;
 use tee_core::{Error, MalformedKind, ReportData, Result};
 
 /// Report magic.
@@ -125,19 +126,15 @@ pub struct OwnerMacReport<'a> {
 /// [`Error::Malformed`]: wrong magic, unknown version (checked before any
 /// other field), wrong length.
 pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
-    let (magic, rest) = bytes
-        .split_at_checked(8)
-        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
+    let r = Reader::new(WHAT, bytes);
+    // Shorter than magic + version: truncated at the end of the version.
+    let magic = r
+        .bytes_at(0, 8)
+        .map_err(|_| Error::truncated(WHAT, 12, bytes.len()))?;
     if magic != MAGIC {
         return Err(Error::bad_field(WHAT, "magic", "not \"PEFOMAC\\0\""));
     }
-    let (ver, _) = rest
-        .split_at_checked(4)
-        .ok_or_else(|| Error::truncated(WHAT, 12, bytes.len()))?;
-    let version = u32::from_le_bytes(
-        ver.try_into()
-            .map_err(|_| Error::truncated(WHAT, 12, bytes.len()))?,
-    );
+    let version = r.u32_at(8)?;
     if version != VERSION {
         return Err(Error::malformed(
             WHAT,
@@ -153,29 +150,18 @@ pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
             },
         ));
     }
-    let field = |r: core::ops::Range<usize>| {
-        let end = r.end;
-        bytes
-            .get(r)
-            .ok_or_else(|| Error::truncated(WHAT, end, bytes.len()))
-    };
-    let flags = u32::from_le_bytes(
-        field(12..16)?
-            .try_into()
-            .map_err(|_| Error::truncated(WHAT, 16, bytes.len()))?,
-    );
+    let flags = r.u32_at(12)?;
     if flags & !FLAG_MEASUREMENT != 0 {
         return Err(Error::malformed(
             WHAT,
             MalformedKind::ReservedNonZero { offset: 12 },
         ));
     }
-    let m: [u8; 64] = field(112..176)?
-        .try_into()
-        .map_err(|_| Error::truncated(WHAT, 176, bytes.len()))?;
+    let m: [u8; 64] = r.array_at(112)?;
     let esm_measurement = if flags & FLAG_MEASUREMENT != 0 {
         Some(m)
     } else if m.iter().any(|&b| b != 0) {
+        // The field's offset (not the first non-zero byte's).
         return Err(Error::malformed(
             WHAT,
             MalformedKind::ReservedNonZero { offset: 112 },
@@ -183,18 +169,13 @@ pub fn parse(bytes: &[u8]) -> Result<OwnerMacReport<'_>> {
     } else {
         None
     };
-    let (body, mac) = bytes
-        .split_at_checked(BODY_LEN)
-        .ok_or_else(|| Error::truncated(WHAT, BODY_LEN, bytes.len()))?;
     Ok(OwnerMacReport {
         version,
-        key_id: field(16..48)?
-            .try_into()
-            .map_err(|_| Error::truncated(WHAT, 48, bytes.len()))?,
-        report_data: ReportData::from_slice(field(48..112)?)?,
+        key_id: r.array_at(16)?,
+        report_data: ReportData::from_slice(r.bytes_at(48, 64)?)?,
         esm_measurement,
-        body,
-        mac,
+        body: r.bytes_at(0, BODY_LEN)?,
+        mac: r.bytes_at(BODY_LEN, REPORT_LEN - BODY_LEN)?,
     })
 }
 

@@ -15,16 +15,20 @@
 //!   thisUpdate/nextUpdate — nextUpdate exclusive, as webpki treats it —,
 //!   every issuer and PCK chain certificate and the pinned root); outside,
 //!   the lookup misses and the full path runs and reports the precise error.
-//! - Bounded (oldest entry evicted first), behind an `RwLock`.
+//! - Stored in the generic [`tee_core::cache::WindowCache`] (shared with
+//!   tee-sev's verified-chain cache): bounded, the **least recently used**
+//!   entry evicted when full, thread-safe (`RwLock`; hits take the read lock
+//!   only), with the shared [`CacheStats`] counters. [`crate::TdxVerifier`]
+//!   holds it in an `Arc`, so clones of a verifier share it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
-use tee_core::UnixTime;
+use tee_core::cache::{CacheKey, KeyHasher, ValidityWindow};
 use tee_core::platforms::TimeWindow;
 use x509_cert::Certificate;
+
+pub use tee_core::cache::CacheStats;
 
 use crate::collateral::Collateral;
 use crate::fastverify::FixedBase;
@@ -35,15 +39,14 @@ use p256::AffinePoint;
 /// Default number of cached collateral/PCK-chain pairs.
 pub const DEFAULT_CACHE_CAPACITY: usize = 64;
 
-/// Cache key: SHA-256 of all covered bytes.
-pub(crate) type Key = [u8; 32];
+/// Cache key: SHA-256 of all covered bytes (see [`key`]).
+pub(crate) type Key = CacheKey;
 
 /// Verified collateral plus PCK chain.
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// Inclusive bounds within which the entry may be used.
-    pub(crate) valid_from: u64,
-    pub(crate) valid_to: u64,
+    /// Unix seconds (both inclusive) within which the entry may be used.
+    pub(crate) window: ValidityWindow,
     /// The collateral window reported in claims (as the full path reports it).
     pub(crate) claims_window: TimeWindow,
     pub(crate) tcb_info: TcbInfo,
@@ -79,42 +82,25 @@ impl Entry {
         self.att_table
             .get_or_init(|| FixedBase::new(&self.att_point))
     }
-
-    pub(crate) fn usable_at(&self, at: UnixTime) -> bool {
-        let t = at.as_secs();
-        self.valid_from <= t && t <= self.valid_to
-    }
-}
-
-fn put(h: &mut Sha256, b: &[u8]) {
-    h.update((b.len() as u64).to_le_bytes());
-    h.update(b);
 }
 
 /// The key for this root, collateral and quote PCK chain bytes.
 pub(crate) fn key(root_der: &[u8], c: &Collateral, pck_chain: &[u8]) -> Key {
     let i = &c.inner;
-    let mut h = Sha256::new();
-    h.update(b"tee-tdx collateral cache v1");
-    put(&mut h, root_der);
-    put(&mut h, i.tcb_info.as_bytes());
-    put(&mut h, &i.tcb_info_signature);
-    put(&mut h, i.tcb_info_issuer_chain.as_bytes());
-    put(&mut h, i.qe_identity.as_bytes());
-    put(&mut h, &i.qe_identity_signature);
-    put(&mut h, i.qe_identity_issuer_chain.as_bytes());
-    put(&mut h, &i.pck_crl);
-    put(&mut h, &i.root_ca_crl);
-    put(&mut h, i.pck_crl_issuer_chain.as_bytes());
-    match &i.pck_certificate_chain {
-        None => h.update([0]),
-        Some(p) => {
-            h.update([1]);
-            put(&mut h, p.as_bytes());
-        }
-    }
-    put(&mut h, pck_chain);
-    h.finalize().into()
+    KeyHasher::new("tee-tdx collateral cache v2")
+        .part(root_der)
+        .part(i.tcb_info.as_bytes())
+        .part(&i.tcb_info_signature)
+        .part(i.tcb_info_issuer_chain.as_bytes())
+        .part(i.qe_identity.as_bytes())
+        .part(&i.qe_identity_signature)
+        .part(i.qe_identity_issuer_chain.as_bytes())
+        .part(&i.pck_crl)
+        .part(&i.root_ca_crl)
+        .part(i.pck_crl_issuer_chain.as_bytes())
+        .optional(i.pck_certificate_chain.as_ref().map(|p| p.as_bytes()))
+        .part(pck_chain)
+        .finish()
 }
 
 fn validity(c: &Certificate) -> (u64, u64) {
@@ -146,14 +132,16 @@ impl Entry {
     /// then simply not cached).
     pub(crate) fn build(v: &Verified<'_>) -> Option<Self> {
         let dates = v.collateral.dates_ref();
-        let (mut from, mut to) = dates.cache_bounds();
         let root = pki::parse_der(v.root_der).ok()?;
-        for c in v.pck_chain.iter().chain(core::iter::once(&root)) {
-            let (nb, na) = validity(c);
-            from = from.max(nb);
-            to = to.min(na);
-        }
-        if from > to {
+        let window = ValidityWindow::intersect(
+            core::iter::once(dates.cache_bounds()).chain(
+                v.pck_chain
+                    .iter()
+                    .chain(core::iter::once(&root))
+                    .map(validity),
+            ),
+        );
+        if window.is_empty() {
             return None;
         }
         let leaf = v.pck_chain.first()?;
@@ -167,8 +155,7 @@ impl Entry {
         sec1[1..].copy_from_slice(&v.attestation_key);
         let att_vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()?;
         Some(Self {
-            valid_from: from,
-            valid_to: to,
+            window,
             claims_window: dates.window(),
             pck_key: *pki::cert_key(leaf).ok()?.as_affine(),
             pck_table: OnceLock::new(),
@@ -187,85 +174,62 @@ impl Entry {
     }
 }
 
-/// Bounded, thread-safe map from [`Key`] to verified [`Entry`].
-#[derive(Clone)]
-pub(crate) struct Cache {
-    inner: Arc<RwLock<Inner>>,
-    hits: Arc<AtomicU64>,
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use tee_core::UnixTime;
 
-struct Inner {
-    capacity: usize,
-    map: HashMap<Key, Arc<Entry>>,
-    order: VecDeque<Key>,
-}
+    use crate::Collateral;
+    use crate::danger;
+    use crate::testing::{FakeKernel, FakeTd, TestPki};
 
-impl core::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Cache")
-            .field("capacity", &self.capacity())
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-impl Cache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            inner: Arc::new(RwLock::new(Inner {
-                capacity,
-                map: HashMap::new(),
-                order: VecDeque::new(),
-            })),
-            hits: Arc::new(AtomicU64::new(0)),
-        }
+    fn t(s: &str) -> UnixTime {
+        UnixTime::parse_rfc3339(s).unwrap()
     }
 
-    /// Lookups answered from the cache so far.
-    pub(crate) fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.inner.read().map(|g| g.capacity).unwrap_or(0)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.inner.read().map(|g| g.map.len()).unwrap_or(0)
-    }
-
-    /// The entry for `key` if it is usable at `at`.
-    pub(crate) fn get(&self, key: &Key, at: UnixTime) -> Option<Arc<Entry>> {
-        let g = self.inner.read().ok()?;
-        let e = g.map.get(key).filter(|e| e.usable_at(at)).cloned();
-        if e.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        }
-        e
-    }
-
-    pub(crate) fn insert(&self, key: Key, e: Entry) {
-        let Ok(mut g) = self.inner.write() else {
-            return;
+    #[test]
+    fn lru_eviction_shared_clones_and_stats() {
+        let pki = TestPki::default();
+        let td = FakeTd::default();
+        let q = FakeKernel::new(pki.clone(), td.clone()).make_quote(&[0x42; 64]);
+        let coll = |day: &str| {
+            Collateral::from_json(&pki.collateral_json(
+                "UpToDate",
+                &td.tee_tcb_svn,
+                &format!("2025-01-{day}T00:00:00Z"),
+                "2025-02-01T00:00:00Z",
+            ))
+            .unwrap()
         };
-        if g.capacity == 0 {
-            return;
-        }
-        if g.map.insert(key, Arc::new(e)).is_none() {
-            g.order.push_back(key);
-        }
-        while g.map.len() > g.capacity {
-            let Some(old) = g.order.pop_front() else {
-                break;
-            };
-            g.map.remove(&old);
-        }
-    }
-
-    pub(crate) fn clear(&self) {
-        if let Ok(mut g) = self.inner.write() {
-            g.map.clear();
-            g.order.clear();
-        }
+        let (c1, c2, c3) = (coll("01"), coll("02"), coll("03"));
+        let at = t("2025-01-15T00:00:00Z");
+        let v = danger::verifier_with_test_root(pki.root_der.clone()).with_cache_capacity(2);
+        let clone = v.clone();
+        v.verify_quote(&q, Some(&c1), at).unwrap();
+        v.verify_quote(&q, Some(&c2), at).unwrap();
+        // Through the clone (same cache): c1 is now the most recently used.
+        clone.verify_quote(&q, Some(&c1), at).unwrap();
+        let s = v.cache_stats();
+        assert_eq!(
+            (s.capacity, s.entries, s.hits, s.misses, s.evictions),
+            (2, 2, 1, 2, 0)
+        );
+        // c3 evicts the least recently used entry (c2), not the oldest (c1).
+        v.verify_quote(&q, Some(&c3), at).unwrap();
+        assert_eq!(v.cache_stats().evictions, 1);
+        v.verify_quote(&q, Some(&c1), at).unwrap();
+        assert_eq!(v.cache_stats().hits, 2, "c1 kept");
+        v.verify_quote(&q, Some(&c2), at).unwrap();
+        let s = clone.cache_stats();
+        assert_eq!((s.entries, s.hits, s.misses, s.evictions), (2, 2, 4, 2));
+        // Clearing through one clears both; counters stay.
+        clone.clear_cache();
+        assert_eq!(v.cache_stats().entries, 0);
+        assert_eq!(v.cache_stats().hits, 2);
+        // Disabled: nothing stored, nothing counted.
+        let off = danger::verifier_with_test_root(pki.root_der.clone()).with_cache_capacity(0);
+        off.verify_quote(&q, Some(&c1), at).unwrap();
+        off.verify_quote(&q, Some(&c1), at).unwrap();
+        assert_eq!(off.cache_stats(), tee_core::cache::CacheStats::default());
     }
 }

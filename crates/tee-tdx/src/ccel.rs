@@ -15,7 +15,7 @@ use sha2::{Digest, Sha384};
 use tee_core::measurement::extend_sha384;
 use tee_core::{Error, MalformedKind, Result};
 
-use crate::reader::Reader;
+use tee_core::reader::Reader;
 
 /// TPM_ALG_SHA384.
 pub const ALG_SHA384: u16 = 0x000C;

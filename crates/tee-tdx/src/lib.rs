@@ -13,13 +13,23 @@
 //!   It caches verified collateral and PCK chains (bounded, keyed by their
 //!   SHA-256, used only inside all their validity windows), so a steady
 //!   stream of quotes from known platforms costs the per-quote checks only
-//!   ([`TdxVerifier::with_cache_capacity`]).
+//!   ([`TdxVerifier::with_cache_capacity`], [`TdxVerifier::cache_stats`],
+//!   least recently used entry evicted when full).
 //! - [`quote::Quote`], [`tdreport::TdReport`] and [`ccel`] are checked
 //!   parsers for the quote, the TDREPORT and the CCEL/TCG2 event log.
 //! - [`TdxBackend`] is the guest side: TDREPORT through `/dev/tdx_guest`,
 //!   quotes through configfs-tsm, RTMRs through the tsm-mr sysfs files with
 //!   a crash-safe TCG2 event log. Every kernel interface sits behind a
 //!   trait or a configurable root, so tests run it against fakes.
+//!
+//! Module map (the backend layout of `docs/ARCHITECTURE.md`):
+//! [`quote`], [`tdreport`], [`ccel`] (parsers on `tee_core::reader`),
+//! `verify/` ([`TdxVerifier`]: chain, QE, TCB evaluation, claims),
+//! [`roots`] (the pinned Intel SGX Root CA as a DER file), [`danger`]
+//! (other roots, for tests), `cache` (verified collateral on
+//! `tee_core::cache`), [`collateral`] and `fetch` (collateral and its
+//! fetching; `pcs` behind a feature), [`guest`] (kernel interfaces, `sys`
+//! ioctls), [`evidence`], `testing` (fakes, feature `testing`).
 //!
 //! TDX has no guest sealing key: sealing is reported unsupported; use a key
 //! broker that releases a key after attestation.
@@ -58,20 +68,19 @@
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod reader;
-
 mod cache;
 pub mod ccel;
 pub mod collateral;
+pub mod danger;
 pub mod evidence;
 mod fastverify;
 mod fetch;
 pub mod guest;
-mod intel_root;
 #[cfg(any(test, feature = "pcs"))]
 pub mod pcs;
 mod pki;
 pub mod quote;
+pub mod roots;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -81,8 +90,9 @@ mod tests_cache;
 mod tests_e2e;
 mod verify;
 
-pub use cache::DEFAULT_CACHE_CAPACITY;
+pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY};
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
 pub use fetch::{attach_collateral, fetch_collateral};
 pub use guest::TdxBackend;
-pub use verify::{CollateralSource, INTEL_SGX_ROOT_CA_DER, TdxVerifier, danger};
+pub use roots::INTEL_SGX_ROOT_CA_DER;
+pub use verify::{CollateralSource, TdxVerifier};

@@ -20,7 +20,7 @@
 use tee_core::platforms::TdAttributes;
 use tee_core::{Error, MalformedKind, Result};
 
-use crate::reader::{Reader, field};
+use tee_core::reader::{Reader, field};
 
 const WHAT: &str = "TDX quote";
 
@@ -125,7 +125,8 @@ impl TdReportBody {
             ));
         }
         let w = "TD report body";
-        let u64_at = |off| field::<8>(w, body, off).map(u64::from_le_bytes);
+        let r = Reader::new(w, body);
+        let u64_at = |off| r.u64_at(off);
         Ok(Self {
             tee_tcb_svn: field(w, body, 0)?,
             mr_seam: field(w, body, 16)?,
@@ -185,14 +186,15 @@ pub struct QeReport {
 impl QeReport {
     fn parse(b: &[u8; QE_REPORT_LEN]) -> Result<Self> {
         let w = "QE report";
+        let r = Reader::new(w, b);
         Ok(Self {
             cpu_svn: field(w, b, 0)?,
-            misc_select: u32::from_le_bytes(field(w, b, 16)?),
+            misc_select: r.u32_at(16)?,
             attributes: field(w, b, 48)?,
             mr_enclave: field(w, b, 64)?,
             mr_signer: field(w, b, 128)?,
-            isv_prod_id: u16::from_le_bytes(field(w, b, 256)?),
-            isv_svn: u16::from_le_bytes(field(w, b, 258)?),
+            isv_prod_id: r.u16_at(256)?,
+            isv_svn: r.u16_at(258)?,
             report_data: field(w, b, 320)?,
         })
     }

@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha384};
 use tee_core::{Authenticity, Error, MalformedKind, Result};
 
-use crate::reader::field;
+use tee_core::reader::{Reader, field};
 
 /// TDREPORT length.
 pub const TDREPORT_LEN: usize = 1024;
@@ -98,6 +98,7 @@ impl TdReport {
         }
         // Reserved fields of REPORTMACSTRUCT, the gap after TEE_TCB_INFO and
         // the end of TDINFO must be zero for report versions 0 and 1.
+        let r = Reader::new(WHAT, b);
         for (from, to) in [
             (3usize, 4usize),
             (4, 16),
@@ -105,22 +106,13 @@ impl TdReport {
             (495, 512),
             (960, 1024),
         ] {
-            if let Some(i) = b.get(from..to).and_then(|r| r.iter().position(|x| *x != 0)) {
-                return Err(Error::malformed(
-                    WHAT,
-                    MalformedKind::ReservedNonZero { offset: from + i },
-                ));
-            }
+            r.zeros_at(from, to)?;
         }
-        let tcb_info = b
-            .get(256..495)
-            .ok_or_else(|| Error::truncated(WHAT, 495, b.len()))?;
-        let td_info = b
-            .get(512..1024)
-            .ok_or_else(|| Error::truncated(WHAT, 1024, b.len()))?;
-        let tee_tcb_info_hash: [u8; 48] = field(WHAT, b, 32)?;
-        let tee_info_hash: [u8; 48] = field(WHAT, b, 80)?;
-        let u64_at = |off| field::<8>(WHAT, b, off).map(u64::from_le_bytes);
+        let tcb_info = r.bytes_at(256, 495 - 256)?;
+        let td_info = r.bytes_at(512, 1024 - 512)?;
+        let tee_tcb_info_hash: [u8; 48] = r.array_at(32)?;
+        let tee_info_hash: [u8; 48] = r.array_at(80)?;
+        let u64_at = |off| r.u64_at(off);
         Ok(Self {
             tee_type: rt[0],
             subtype: rt[1],

@@ -433,15 +433,15 @@ fn steady_state_matches_full_verification_on_every_vector() {
         if let Some(w) = &g.warm {
             let r = cached.verify(&w.evidence(), w.at);
             assert!(r.is_ok(), "warm-up {}: {r:?}", w.name);
-            assert_eq!(cached.cached_entries(), 1, "{}", w.name);
+            assert_eq!(cached.cache_stats().entries, 1, "{}", w.name);
         }
         let plain = uncached(&g.root);
         for c in &g.cases {
             let ev = c.evidence();
-            let before = cached.cache_hits();
+            let before = cached.cache_stats().hits;
             let full = plain.verify(&ev, c.at);
             let steady = cached.verify(&ev, c.at);
-            hits += cached.cache_hits() - before;
+            hits += cached.cache_stats().hits - before;
             assert_eq!(verdict(&steady), verdict(&full), "{}", c.name);
             kinds.insert(match &full {
                 Ok(claims) => format!("ok {:?}", claims.tcb.value().map(|t| t.status)),
@@ -507,7 +507,7 @@ fn steady_state_matches_full_verification_on_every_vector() {
             }
             compared += 1;
         }
-        assert_eq!(plain.cached_entries(), 0);
+        assert_eq!(plain.cache_stats().entries, 0);
     }
     eprintln!("stricter than dcap-qvl: {stricter:#?}");
     eprintln!("{hits} cache hits of {compared} cases; verdicts: {kinds:#?}");
@@ -561,7 +561,7 @@ fn steady_state_is_the_same_from_eight_threads() {
         for th in threads {
             assert_eq!(th.join().unwrap(), sequential);
         }
-        assert!(shared.cached_entries() <= crate::DEFAULT_CACHE_CAPACITY);
+        assert!(shared.cache_stats().entries <= crate::DEFAULT_CACHE_CAPACITY);
     }
 }
 
@@ -574,11 +574,11 @@ fn expired_collateral_fails_even_when_cached_while_valid() {
         .unwrap();
     let v = danger::verifier_with_test_root(pki.root_der.clone());
     v.verify_quote(&q, Some(&c), at()).unwrap();
-    assert_eq!(v.cached_entries(), 1);
+    assert_eq!(v.cache_stats().entries, 1);
     // Inside the window: answered from the cache.
     v.verify_quote(&q, Some(&c), t("2025-01-31T00:00:00Z"))
         .unwrap();
-    assert_eq!(v.cache_hits(), 1);
+    assert_eq!(v.cache_stats().hits, 1);
     // After nextUpdate (TCB info, QE identity) and the CRLs' nextUpdate.
     for late in ["2025-02-01T00:00:01Z", "2025-06-01T00:00:00Z"] {
         match v.verify_quote(&q, Some(&c), t(late)) {
@@ -599,7 +599,7 @@ fn expired_collateral_fails_even_when_cached_while_valid() {
         v.verify_quote(&q, Some(&c), t("2024-12-31T23:59:59Z")),
         Err(Error::Authenticity(Authenticity::NotYetValid { .. }))
     ));
-    assert_eq!(v.cache_hits(), 1, "no lookup outside the window hit");
+    assert_eq!(v.cache_stats().hits, 1, "no lookup outside the window hit");
 }
 
 #[test]
@@ -620,7 +620,7 @@ fn revoked_pck_is_not_hidden_by_a_cached_chain() {
     let v = danger::verifier_with_test_root(pki.root_der.clone());
     v.verify_quote(&q, Some(&ok), at()).unwrap();
     v.verify_quote(&q, Some(&ok), at()).unwrap();
-    assert_eq!((v.cached_entries(), v.cache_hits()), (1, 1));
+    assert_eq!((v.cache_stats().entries, v.cache_stats().hits), (1, 1));
     // Same PCK chain, new CRL listing the PCK: revoked.
     for _ in 0..2 {
         assert!(matches!(
@@ -628,8 +628,8 @@ fn revoked_pck_is_not_hidden_by_a_cached_chain() {
             Err(Error::Authenticity(Authenticity::Revoked { .. }))
         ));
     }
-    assert_eq!(v.cached_entries(), 1, "the failure was not cached");
-    assert_eq!(v.cache_hits(), 1);
+    assert_eq!(v.cache_stats().entries, 1, "the failure was not cached");
+    assert_eq!(v.cache_stats().hits, 1);
 }
 
 #[test]
@@ -646,10 +646,10 @@ fn cached_entry_checks_revocation_per_quote() {
     v.verify_quote(&q, Some(&ok), at()).unwrap();
     let parsed = crate::quote::Quote::parse(&q).unwrap();
     let key = crate::cache::key(&pki.root_der, &ok, parsed.pck_chain_pem().unwrap());
-    let e = v.cache.get(&key, at()).unwrap();
+    let e = v.cache.get(&key, at().as_secs()).unwrap();
     let mut revoked = crate::cache::Entry { ..clone_entry(&e) };
     revoked.pck_crl_revoked.insert(revoked.pck_serial.clone());
-    v.cache.insert(key, revoked);
+    v.cache.insert(key, revoked.window, Arc::new(revoked));
     assert!(matches!(
         v.verify_quote(&q, Some(&ok), at()),
         Err(Error::Authenticity(Authenticity::Revoked { .. }))
@@ -658,8 +658,7 @@ fn cached_entry_checks_revocation_per_quote() {
 
 fn clone_entry(e: &crate::cache::Entry) -> crate::cache::Entry {
     crate::cache::Entry {
-        valid_from: e.valid_from,
-        valid_to: e.valid_to,
+        window: e.window,
         claims_window: e.claims_window,
         tcb_info: e.tcb_info.clone(),
         qe_identity: e.qe_identity.clone(),
@@ -704,10 +703,10 @@ fn tampered_quote_fails_after_its_collateral_was_cached() {
     for (off, want) in expect {
         let mut b = q.clone();
         b[*off] ^= 1;
-        let before = v.cache_hits();
+        let before = v.cache_stats().hits;
         let r = v.verify_quote(&b, Some(&c), at());
         assert_eq!(
-            v.cache_hits(),
+            v.cache_stats().hits,
             before + 1,
             "byte {off} answered from the cache"
         );
@@ -731,7 +730,7 @@ fn tampered_quote_fails_after_its_collateral_was_cached() {
             ..
         }))
     ));
-    assert_eq!(v.cached_entries(), 1);
+    assert_eq!(v.cache_stats().entries, 1);
 }
 
 #[test]
@@ -766,17 +765,17 @@ fn failures_are_never_cached() {
     ))
     .unwrap();
     assert!(v.verify_quote(&q, Some(&revoking), at()).is_err());
-    assert_eq!(v.cached_entries(), 0);
-    assert_eq!(v.cache_hits(), 0);
+    assert_eq!(v.cache_stats().entries, 0);
+    assert_eq!(v.cache_stats().hits, 0);
     // A wrong root never caches either.
     let prod = TdxVerifier::new();
     assert!(prod.verify_quote(&q, Some(&good), at()).is_err());
-    assert_eq!(prod.cached_entries(), 0);
+    assert_eq!(prod.cache_stats().entries, 0);
     // The tampered quote after a success: still fails, and the entry is
     // the successful one only.
     v.verify_quote(&q, Some(&good), at()).unwrap();
     assert!(v.verify_quote(&tampered, Some(&good), at()).is_err());
-    assert_eq!(v.cached_entries(), 1);
+    assert_eq!(v.cache_stats().entries, 1);
 }
 
 #[test]
@@ -797,12 +796,12 @@ fn cache_is_bounded_and_can_be_disabled() {
         .unwrap();
         v.verify_quote(&q, Some(&c), at()).unwrap();
         off.verify_quote(&q, Some(&c), at()).unwrap();
-        assert!(v.cached_entries() <= 2);
+        assert!(v.cache_stats().entries <= 2);
     }
-    assert_eq!(v.cached_entries(), 2);
-    assert_eq!(off.cached_entries(), 0);
+    assert_eq!(v.cache_stats().entries, 2);
+    assert_eq!(off.cache_stats().entries, 0);
     v.clear_cache();
-    assert_eq!(v.cached_entries(), 0);
+    assert_eq!(v.cache_stats().entries, 0);
     assert_eq!(
         crate::DEFAULT_CACHE_CAPACITY,
         TdxVerifier::new().cache.capacity()
@@ -824,7 +823,7 @@ fn another_attestation_key_under_a_cached_pck() {
     let v = danger::verifier_with_test_root(pki.root_der.clone());
     v.verify_quote(&q, Some(&c), at()).unwrap();
     let steady = v.verify_quote(&q2, Some(&c), at()).unwrap();
-    assert_eq!(v.cache_hits(), 1);
+    assert_eq!(v.cache_stats().hits, 1);
     let full = uncached(&pki.root_der)
         .verify_quote(&q2, Some(&c), at())
         .unwrap();
@@ -841,5 +840,5 @@ fn another_attestation_key_under_a_cached_pck() {
             what: "quote signature"
         }))
     ));
-    assert_eq!(v.cache_hits(), 2);
+    assert_eq!(v.cache_stats().hits, 2);
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use tee_core::{DeviceErrorKind, Error, Event, Result};
 
 use crate::ccel::{EV_EVENT_TAG, EventLog as TcgLog};
-use crate::reader::Reader;
+use tee_core::reader::Reader;
 
 /// Tagged event id of SDK application events (`"TSDK"`).
 pub const TAG_ID: u32 = u32::from_le_bytes(*b"TSDK");

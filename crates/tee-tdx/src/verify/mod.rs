@@ -7,7 +7,9 @@
 //! - [`qe`]: the QE report (signature, debug mode, binding) and the quote signature;
 //! - [`tcb`]: TCB info and QE identity, TCB level matching;
 //! - [`claims`]: the claims of a verified quote;
-//! - [`danger`]: other trust roots, for tests.
+//!
+//! Other trust roots (for tests) are in [`crate::danger`]; the pinned root
+//! in [`crate::roots`].
 
 use std::borrow::Cow;
 
@@ -19,7 +21,11 @@ use tee_core::{
 };
 use x509_cert::Certificate;
 
-use crate::cache::{self, Cache, DEFAULT_CACHE_CAPACITY, Entry};
+use std::sync::Arc;
+
+use tee_core::cache::WindowCache;
+
+use crate::cache::{self, CacheStats, DEFAULT_CACHE_CAPACITY, Entry};
 use crate::collateral::Collateral;
 use crate::fastverify;
 use crate::pki;
@@ -27,15 +33,12 @@ use crate::quote::Quote;
 
 pub(crate) mod chain;
 mod claims;
-pub mod danger;
 pub(crate) mod qe;
 pub(crate) mod tcb;
 
 use claims::build_claims;
 
-/// The Intel SGX Root CA (CN=Intel SGX Root CA, valid to 2049-12-31;
-/// SHA-256 `44a0196b…ab674d3`), pinned.
-pub const INTEL_SGX_ROOT_CA_DER: &[u8] = &crate::intel_root::DER;
+use crate::roots::INTEL_SGX_ROOT_CA_DER;
 
 /// Where collateral comes from. Chosen explicitly; there is no silent
 /// fallback from one mode to another, and no network: fetch collateral
@@ -62,7 +65,7 @@ pub struct TdxVerifier {
     root_der: Vec<u8>,
     source: CollateralSource,
     allow_unchecked_revocation: bool,
-    pub(crate) cache: Cache,
+    pub(crate) cache: Arc<WindowCache<Entry>>,
 }
 
 impl Default for TdxVerifier {
@@ -90,7 +93,15 @@ impl TdxVerifier {
             root_der: INTEL_SGX_ROOT_CA_DER.to_vec(),
             source: CollateralSource::FromEvidence,
             allow_unchecked_revocation: false,
-            cache: Cache::new(DEFAULT_CACHE_CAPACITY),
+            cache: Arc::new(WindowCache::new(DEFAULT_CACHE_CAPACITY)),
+        }
+    }
+
+    /// A verifier pinning `root_der` instead (see [`crate::danger`]).
+    pub(crate) fn with_root(root_der: Vec<u8>) -> Self {
+        Self {
+            root_der,
+            ..Self::new()
         }
     }
 
@@ -104,24 +115,23 @@ impl TdxVerifier {
     /// SHA-256) at a time inside the validity of everything it covers. The
     /// per-quote checks (quote and QE report signatures, QE report binding
     /// and identity, TCB level for the quote's SVNs, PCK revocation under
-    /// the cached CRLs) always run.
+    /// the cached CRLs) always run. When full, the least recently used
+    /// entry is evicted.
     #[must_use]
     pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
-        self.cache = Cache::new(capacity);
+        self.cache = Arc::new(WindowCache::new(capacity));
         self
     }
 
-    /// Number of cached verified collateral/PCK-chain pairs.
-    pub fn cached_entries(&self) -> usize {
-        self.cache.len()
+    /// The cache's counters (the same type as `tee_sev::SnpVerifier`'s):
+    /// capacity, entries (verified collateral/PCK-chain pairs), hits
+    /// (verifications answered from the cache), misses, evictions.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
-    /// Verifications answered from the cache so far (steady state).
-    pub fn cache_hits(&self) -> u64 {
-        self.cache.hits()
-    }
-
-    /// Drop every cached entry.
+    /// Drop every cached entry (counters are kept). Clones share the cache,
+    /// so this clears theirs too.
     pub fn clear_cache(&self) {
         self.cache.clear();
     }
@@ -222,13 +232,13 @@ impl TdxVerifier {
         // Cached: the quote's PCK chain under collateral with CRLs that
         // brings no chain of its own.
         let key = match (q.pck_chain_pem(), &c.inner.pck_certificate_chain) {
-            (Some(pem), None) if self.cache.capacity() > 0 && c.has_crls() => {
+            (Some(pem), None) if self.cache.enabled() && c.has_crls() => {
                 Some(cache::key(&self.root_der, c, pem))
             }
             _ => None,
         };
         if let Some(k) = &key
-            && let Some(e) = self.cache.get(k, at)
+            && let Some(e) = self.cache.get(k, at.as_secs())
         {
             let outcome = steady_state(raw, q, &e)?;
             return build_claims(q, Some(e.platform.fmspc), outcome, at);
@@ -254,7 +264,7 @@ impl TdxVerifier {
                 root_crl_revoked: v.root_crl_revoked.clone(),
             });
             if let Some(e) = entry {
-                self.cache.insert(k, e);
+                self.cache.insert(k, e.window, Arc::new(e));
             }
         }
         build_claims(q, Some(full.pck.platform.fmspc), full.outcome, at)
