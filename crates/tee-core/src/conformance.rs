@@ -176,7 +176,13 @@ pub fn capabilities_are_honest(t: &Target<'_>) {
         Some(Support::Unsupported(reason)) => {
             assert!(!reason.is_empty(), "{op} unsupported without a reason");
             match err {
-                Some(Error::Unsupported(u)) => assert_eq!(u.operation, op),
+                Some(Error::Unsupported(u)) => {
+                    assert_eq!(u.operation, op);
+                    assert_eq!(
+                        &u.reason, reason,
+                        "{op}: capability and accessor reasons differ"
+                    );
+                }
                 other => panic!("{op} unsupported but accessor gave {other:?}"),
             }
         }

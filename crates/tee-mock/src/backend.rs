@@ -8,9 +8,9 @@ use sha2::Sha384;
 use tee_core::evidence::{endorsement, format};
 use tee_core::measurement::{event_digest, extend_sha384};
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, Digest384, EnvelopeSealer, Error, Event,
-    EventLog, Evidence, Platform, ReportData, Result, RuntimeMeasurement, SealBinding, Sealer,
-    SealingKeySource, Support,
+    Attester, Backend, DeviceErrorKind, Digest384, EnvelopeSealer, Error, Event, EventLog,
+    Evidence, Platform, ReportData, Result, RuntimeMeasurement, SealBinding, Sealer,
+    SealingKeySource,
 };
 use zeroize::Zeroizing;
 
@@ -261,15 +261,6 @@ impl Sealer for MockBackend {
 impl Backend for MockBackend {
     fn platform(&self) -> Platform {
         Platform::Mock
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::Mock,
-            attestation: Support::Supported,
-            runtime_measurement: Support::Supported,
-            sealing: Support::Supported,
-        }
     }
 
     fn attester(&self) -> Result<&dyn Attester> {

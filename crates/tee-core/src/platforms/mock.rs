@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::appraisal::Appraisal;
 use crate::bytes::HexBytes;
 
 /// Raw claims of mock evidence.
@@ -21,11 +20,3 @@ pub struct MockClaims {
     /// Identifier of the mock attestation key (SHA-256 of its SEC1 public key).
     pub key_id: HexBytes,
 }
-
-/// Mock policy section (`[mock]`). Nothing to configure beyond the common
-/// `allow_mock` switch; present so every platform has a section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MockPolicy {}
-
-pub(crate) fn appraise(_c: &MockClaims, _p: &MockPolicy, _out: &mut Appraisal) {}

@@ -20,9 +20,19 @@ pub struct PefClaims {
 /// PEF policy section (`[pef]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PefPolicy {
     /// If non-empty, the attestation key id must be one of these.
     pub allowed_key_ids: Vec<HexBytes>,
+}
+
+impl PefPolicy {
+    /// Builder: add an allowed attestation key id (`allowed_key_ids`).
+    #[must_use]
+    pub fn allow_key_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_key_ids.push(id.into());
+        self
+    }
 }
 
 pub(crate) fn appraise(trust: &TrustRoot, c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {

@@ -144,6 +144,7 @@ pub struct SnpClaims {
 /// Minimum TCB per component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SnpMinTcb {
     /// Minimum boot loader SPL.
     pub bootloader: u8,
@@ -160,6 +161,7 @@ pub struct SnpMinTcb {
 /// SEV-SNP policy section (`[sev-snp]`). Defaults fail closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SnpPolicy {
     /// Minimum reported TCB per component.
     pub min_tcb: Option<SnpMinTcb>,
@@ -188,6 +190,95 @@ impl Default for SnpPolicy {
             allow_smt: true,
             allow_migration_agent: false,
         }
+    }
+}
+
+impl SnpMinTcb {
+    /// Builder: minimum boot loader SPL.
+    #[must_use]
+    pub fn bootloader(mut self, spl: u8) -> Self {
+        self.bootloader = spl;
+        self
+    }
+
+    /// Builder: minimum TEE SPL.
+    #[must_use]
+    pub fn tee(mut self, spl: u8) -> Self {
+        self.tee = spl;
+        self
+    }
+
+    /// Builder: minimum SNP SPL.
+    #[must_use]
+    pub fn snp(mut self, spl: u8) -> Self {
+        self.snp = spl;
+        self
+    }
+
+    /// Builder: minimum microcode SPL.
+    #[must_use]
+    pub fn microcode(mut self, spl: u8) -> Self {
+        self.microcode = spl;
+        self
+    }
+
+    /// Builder: minimum FMC SPL.
+    #[must_use]
+    pub fn fmc(mut self, spl: u8) -> Self {
+        self.fmc = spl;
+        self
+    }
+}
+
+impl SnpPolicy {
+    /// Builder: require this minimum reported TCB (`min_tcb`).
+    #[must_use]
+    pub fn min_tcb(mut self, min: SnpMinTcb) -> Self {
+        self.min_tcb = Some(min);
+        self
+    }
+
+    /// Builder: require this minimum guest SVN (`min_guest_svn`).
+    #[must_use]
+    pub fn min_guest_svn(mut self, svn: u32) -> Self {
+        self.min_guest_svn = Some(svn);
+        self
+    }
+
+    /// Builder: require this VMPL (`vmpl`).
+    #[must_use]
+    pub fn vmpl(mut self, vmpl: u32) -> Self {
+        self.vmpl = vmpl;
+        self
+    }
+
+    /// Builder: add an allowed family id (`allowed_family_ids`).
+    #[must_use]
+    pub fn allow_family_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_family_ids.push(id.into());
+        self
+    }
+
+    /// Builder: add an allowed image id (`allowed_image_ids`).
+    #[must_use]
+    pub fn allow_image_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_image_ids.push(id.into());
+        self
+    }
+
+    /// Builder: whether a guest policy allowing SMT is acceptable (`allow_smt`).
+    #[must_use]
+    pub fn allow_smt(mut self, allow: bool) -> Self {
+        self.allow_smt = allow;
+        self
+    }
+
+    /// Builder: whether a guest policy allowing a migration agent is
+    /// acceptable (`allow_migration_agent`).
+    #[must_use]
+    pub fn allow_migration_agent(mut self, allow: bool) -> Self {
+        self.allow_migration_agent = allow;
+        self
     }
 }
 
