@@ -629,7 +629,7 @@ fn ccel_table_and_replay_match_cos_quote() {
     );
     let pol = tee_core::Policy::new()
         .allow_any_report_data(true)
-        .with_tdx(|t| t.accept_tcb_statuses([tee_core::TcbStatus::NotEvaluated]));
+        .with_tdx(|t| t.accept_tcb_statuses([TcbStatus::NotEvaluated]));
     let failed: Vec<_> = tee_core::appraise(&claims, &pol)
         .failed()
         .map(|c| c.name.clone())

@@ -8,6 +8,7 @@ use crate::claims::TrustRoot;
 
 /// Raw claims of PEF owner-rooted evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PefClaims {
     /// Always states that the evidence is owner-rooted, not hardware-rooted.
     pub trust_statement: String,
@@ -15,6 +16,21 @@ pub struct PefClaims {
     pub key_id: HexBytes,
     /// Format version of the owner-rooted report.
     pub version: u32,
+}
+
+impl PefClaims {
+    /// Raw PEF claims.
+    pub fn new(
+        trust_statement: impl Into<String>,
+        key_id: impl Into<HexBytes>,
+        version: u32,
+    ) -> Self {
+        Self {
+            trust_statement: trust_statement.into(),
+            key_id: key_id.into(),
+            version,
+        }
+    }
 }
 
 /// PEF policy section (`[pef]`).

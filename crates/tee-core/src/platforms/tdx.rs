@@ -9,6 +9,7 @@ use crate::time::UnixTime;
 
 /// Decoded TD attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TdAttributes {
     /// Raw 64-bit value.
     pub raw: u64,
@@ -26,6 +27,7 @@ pub struct TdAttributes {
 
 /// A validity window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TimeWindow {
     /// Start.
     pub not_before: UnixTime,
@@ -35,6 +37,7 @@ pub struct TimeWindow {
 
 /// Raw claims of a verified TDX quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TdxClaims {
     /// Quote version (4 or 5).
     pub version: u16,
@@ -85,6 +88,64 @@ pub struct TdxClaims {
     pub tcb_evaluated: bool,
     /// Whether revocation (CRLs) was checked.
     pub revocation_checked: bool,
+}
+
+impl TdAttributes {
+    /// Decode the TD attributes (TDX module ABI, TDINFO_STRUCT.ATTRIBUTES).
+    pub fn from_raw(raw: u64) -> Self {
+        Self {
+            raw,
+            debug: raw & 1 != 0,
+            sept_ve_disable: raw & (1 << 28) != 0,
+            pks: raw & (1 << 30) != 0,
+            kl: raw & (1 << 31) != 0,
+            perfmon: raw & (1 << 63) != 0,
+        }
+    }
+}
+
+impl TimeWindow {
+    /// The window `[not_before, not_after]`.
+    pub fn new(not_before: UnixTime, not_after: UnixTime) -> Self {
+        Self {
+            not_before,
+            not_after,
+        }
+    }
+}
+
+impl TdxClaims {
+    /// Raw claims naming the quote version and TCB status; every other
+    /// field starts empty (no collateral window, TCB not evaluated,
+    /// revocation not checked) and the verifier sets each one from the quote
+    /// and collateral it verified.
+    pub fn new(version: u16, tcb_status: TcbStatus) -> Self {
+        Self {
+            version,
+            tcb_status,
+            advisory_ids: Vec::new(),
+            fmspc: HexBytes::default(),
+            mr_td: HexBytes::default(),
+            rtmr0: HexBytes::default(),
+            rtmr1: HexBytes::default(),
+            rtmr2: HexBytes::default(),
+            rtmr3: HexBytes::default(),
+            mr_config_id: HexBytes::default(),
+            mr_owner: HexBytes::default(),
+            mr_owner_config: HexBytes::default(),
+            mr_seam: HexBytes::default(),
+            mr_signer_seam: HexBytes::default(),
+            report_data: HexBytes::default(),
+            td_attributes: TdAttributes::from_raw(0),
+            xfam: 0,
+            tee_tcb_svn: HexBytes::default(),
+            tee_tcb_svn2: None,
+            mr_servicetd: None,
+            collateral_window: None,
+            tcb_evaluated: false,
+            revocation_checked: false,
+        }
+    }
 }
 
 /// TDX policy section (`[tdx]`). Defaults fail closed.
