@@ -81,22 +81,14 @@ pub struct Policy {
     /// The `[mock]` table: there is nothing to configure for the mock beyond
     /// `allow_mock`, but an empty `[mock]` table was always accepted, so it
     /// still is (any key inside it is rejected).
-    #[serde(
-        rename = "mock",
-        skip_serializing,
-        deserialize_with = "empty_mock_table"
-    )]
-    mock_table: (),
+    #[serde(rename = "mock", skip_serializing)]
+    mock_table: EmptyTable,
 }
 
 /// The (empty) `[mock]` policy table, kept so existing policy files load.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmptyTable {}
-
-fn empty_mock_table<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Result<(), D::Error> {
-    EmptyTable::deserialize(d).map(|EmptyTable {}| ())
-}
 
 // Spelled out (not derived) so the fail-closed defaults are visible in one place.
 #[allow(clippy::derivable_impls)]
@@ -112,7 +104,7 @@ impl Default for Policy {
             sev_snp: SnpPolicy::default(),
             tdx: TdxPolicy::default(),
             pef: PefPolicy::default(),
-            mock_table: (),
+            mock_table: EmptyTable {},
         }
     }
 }
