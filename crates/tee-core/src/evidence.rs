@@ -64,7 +64,7 @@ pub struct Evidence {
     pub version: u32,
     /// The platform that produced it.
     pub platform: Platform,
-    /// Stable format identifier of [`Evidence::report`]; see [`format`].
+    /// Stable format identifier of [`Evidence::report`]; see [`format`](mod@format).
     pub format: String,
     /// The raw report or quote, exactly as produced (base64 in JSON).
     /// Verification runs over these bytes, never over a re-encoding.

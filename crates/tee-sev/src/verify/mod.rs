@@ -7,7 +7,7 @@
 //! 3. determine the product from the report's CPUID fields (v3+) or the
 //!    certificate's `productName` (v2), and pick that product's pinned roots;
 //! 4. a supplied ARK must be byte-identical to the pinned ARK
-//!    ([`Authenticity::UntrustedRoot`]); a missing ASK/ASVK is taken from the
+//!    ([`Authenticity::UntrustedRoot`](tee_core::Authenticity::UntrustedRoot)); a missing ASK/ASVK is taken from the
 //!    pinned set;
 //! 5. ARK → ASK/ASVK → VCEK/VLEK with RSASSA-PSS SHA-384, issuer names
 //!    chained, each certificate valid at the explicit time; the pinned ARK
