@@ -103,6 +103,7 @@ pub struct EventLog {
 
 /// The value of one register as reported by evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RegisterValue {
     /// Register index.
     pub index: u32,
@@ -110,8 +111,19 @@ pub struct RegisterValue {
     pub value: HexBytes,
 }
 
+impl RegisterValue {
+    /// Register `index` holding `value`.
+    pub fn new(index: u32, value: impl Into<HexBytes>) -> Self {
+        Self {
+            index,
+            value: value.into(),
+        }
+    }
+}
+
 /// Result of comparing a replayed log with reported registers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReplayCheck {
     /// Register index.
     pub index: u32,

@@ -241,7 +241,10 @@ fn constructed_claims_fail_closed_where_unset() {
         .map(|c| c.name.clone())
         .collect();
     assert!(failed.contains(&"tdx.tcb_status".to_string()), "{failed:?}");
-    assert!(failed.contains(&"tdx.sept_ve_disable".to_string()), "{failed:?}");
+    assert!(
+        failed.contains(&"tdx.sept_ve_disable".to_string()),
+        "{failed:?}"
+    );
     // SnpClaims built through the constructor appraise like any other.
     let c = claims_of(
         Platform::SevSnp,

@@ -97,10 +97,7 @@ impl Verifier for MockVerifier {
             .registers
             .iter()
             .enumerate()
-            .map(|(i, r)| RegisterValue {
-                index: i as u32,
-                value: HexBytes(r.to_vec()),
-            })
+            .map(|(i, r)| RegisterValue::new(i as u32, HexBytes(r.to_vec())))
             .collect();
         let mut claims = Claims::new(
             Platform::Mock,

@@ -76,10 +76,7 @@ pub(crate) fn build_claims(
         b.rtmr
             .iter()
             .enumerate()
-            .map(|(i, r)| RegisterValue {
-                index: i as u32,
-                value: h(r),
-            })
+            .map(|(i, r)| RegisterValue::new(i as u32, h(r)))
             .collect(),
     );
     let mut svns = std::collections::BTreeMap::new();
