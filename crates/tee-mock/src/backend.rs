@@ -200,7 +200,7 @@ impl Attester for MockBackend {
         let mut ev = Evidence::new(Platform::Mock, format::MOCK_REPORT, bytes)
             .with_endorsement(endorsement::MOCK_AK, keys::ak_endorsement()?);
         if !log.is_empty() {
-            ev.event_log = Some(EventLog { events: log });
+            ev.event_log = Some(EventLog::new(log));
         }
         Ok(ev)
     }
@@ -240,9 +240,7 @@ impl RuntimeMeasurement for MockBackend {
     }
 
     fn event_log(&self) -> Result<EventLog> {
-        Ok(EventLog {
-            events: self.lock().log.clone(),
-        })
+        Ok(EventLog::new(self.lock().log.clone()))
     }
 }
 

@@ -205,10 +205,7 @@ fn sealing_bound_to_measurement_and_machine() {
         ));
     }
     // Instance binding survives a measurement change but not a machine change.
-    let inst = SealPolicy {
-        purpose: "k".into(),
-        binding: tee_core::SealBinding::Instance,
-    };
+    let inst = SealPolicy::new("k", tee_core::SealBinding::Instance);
     let blob = a.sealer().unwrap().seal(b"s3cret", &inst).unwrap();
     assert_eq!(
         &*other_m.sealer().unwrap().unseal(&blob, &inst).unwrap(),

@@ -195,10 +195,7 @@ fn sealing_is_bound_to_the_provisioned_secret() {
         other.sealer().unwrap().unseal(&blob, &pol),
         Err(Error::Unseal(tee_core::UnsealError::KeyMismatch))
     ));
-    let inst = SealPolicy {
-        purpose: "x".into(),
-        binding: SealBinding::Instance,
-    };
+    let inst = SealPolicy::new("x", SealBinding::Instance);
     assert!(matches!(
         be.sealer().unwrap().seal(b"d", &inst),
         Err(Error::Unsupported(_))
