@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::bytes::HexBytes;
 use crate::claims::{Claims, PlatformClaims, TrustRoot};
 use crate::error::{Error, Result};
-use crate::platforms::{self, MockPolicy, PefPolicy, SnpPolicy, TdxPolicy};
+use crate::platforms::{self, PefPolicy, SnpPolicy, TdxPolicy};
 use crate::report_data::ReportData;
 use crate::verified::Verified;
 
@@ -38,8 +38,24 @@ pub const MAX_POLICY_TOML: usize = 1 << 20;
 /// [tdx]
 /// accepted_tcb_statuses = ["UpToDate"]
 /// ```
+///
+/// In Rust, start from [`Policy::new`] (the fail-closed defaults) and chain
+/// the builder methods; the struct is `#[non_exhaustive]` so that adding a
+/// knob is not a breaking change:
+///
+/// ```
+/// use tee_core::{Policy, ReportData};
+/// use tee_core::platforms::SnpPolicy;
+///
+/// let policy = Policy::new()
+///     .expect_report_data(ReportData::zero())
+///     .with_sev_snp(|p| p.vmpl(0).allow_smt(false));
+/// assert_eq!(policy.sev_snp.vmpl, 0);
+/// assert_eq!(policy.sev_snp, SnpPolicy::default().allow_smt(false));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Policy {
     /// Accept debug TEEs (default false).
     pub allow_debug: bool,
@@ -62,9 +78,17 @@ pub struct Policy {
     pub tdx: TdxPolicy,
     /// PEF section.
     pub pef: PefPolicy,
-    /// Mock section.
-    pub mock: MockPolicy,
+    /// The `[mock]` table: there is nothing to configure for the mock beyond
+    /// `allow_mock`, but an empty `[mock]` table was always accepted, so it
+    /// still is (any key inside it is rejected).
+    #[serde(rename = "mock", skip_serializing)]
+    mock_table: EmptyTable,
 }
+
+/// The (empty) `[mock]` policy table, kept so existing policy files load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyTable {}
 
 // Spelled out (not derived) so the fail-closed defaults are visible in one place.
 #[allow(clippy::derivable_impls)]
@@ -80,7 +104,7 @@ impl Default for Policy {
             sev_snp: SnpPolicy::default(),
             tdx: TdxPolicy::default(),
             pef: PefPolicy::default(),
-            mock: MockPolicy::default(),
+            mock_table: EmptyTable {},
         }
     }
 }
@@ -113,10 +137,72 @@ impl Policy {
         Self::from_toml(text)
     }
 
+    /// The fail-closed default policy (same as [`Policy::default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Builder: expect this report data.
     #[must_use]
     pub fn expect_report_data(mut self, rd: ReportData) -> Self {
         self.report_data = Some(rd);
+        self
+    }
+
+    /// Builder: accept debug TEEs (`allow_debug`).
+    #[must_use]
+    pub fn allow_debug(mut self, allow: bool) -> Self {
+        self.allow_debug = allow;
+        self
+    }
+
+    /// Builder: accept mock evidence, which has NO SECURITY (`allow_mock`).
+    #[must_use]
+    pub fn allow_mock(mut self, allow: bool) -> Self {
+        self.allow_mock = allow;
+        self
+    }
+
+    /// Builder: accept any report data when none is expected
+    /// (`allow_any_report_data`; gives up freshness).
+    #[must_use]
+    pub fn allow_any_report_data(mut self, allow: bool) -> Self {
+        self.allow_any_report_data = allow;
+        self
+    }
+
+    /// Builder: add one allowed launch measurement (`allowed_measurements`).
+    #[must_use]
+    pub fn allow_measurement(mut self, measurement: impl Into<HexBytes>) -> Self {
+        self.allowed_measurements.push(measurement.into());
+        self
+    }
+
+    /// Builder: expect this host data / init-data digest (`host_data`).
+    #[must_use]
+    pub fn expect_host_data(mut self, host_data: impl Into<HexBytes>) -> Self {
+        self.host_data = Some(host_data.into());
+        self
+    }
+
+    /// Builder: edit the SEV-SNP section.
+    #[must_use]
+    pub fn with_sev_snp(mut self, edit: impl FnOnce(SnpPolicy) -> SnpPolicy) -> Self {
+        self.sev_snp = edit(core::mem::take(&mut self.sev_snp));
+        self
+    }
+
+    /// Builder: edit the TDX section.
+    #[must_use]
+    pub fn with_tdx(mut self, edit: impl FnOnce(TdxPolicy) -> TdxPolicy) -> Self {
+        self.tdx = edit(core::mem::take(&mut self.tdx));
+        self
+    }
+
+    /// Builder: edit the PEF section.
+    #[must_use]
+    pub fn with_pef(mut self, edit: impl FnOnce(PefPolicy) -> PefPolicy) -> Self {
+        self.pef = edit(core::mem::take(&mut self.pef));
         self
     }
 }
@@ -135,6 +221,7 @@ pub enum Outcome {
 
 /// One explained check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Check {
     /// Stable check name, e.g. `debug`, `report_data`, `sev-snp.vmpl`.
     pub name: String,
@@ -146,6 +233,7 @@ pub struct Check {
 
 /// The result of appraisal: every check with its outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Appraisal {
     /// The checks in the order they ran.
     pub checks: Vec<Check>,
@@ -295,7 +383,7 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
         PlatformClaims::SevSnp(s) => platforms::appraise_snp(s, &policy.sev_snp, &mut out),
         PlatformClaims::Tdx(t) => platforms::appraise_tdx(t, &policy.tdx, &mut out),
         PlatformClaims::Pef(p) => platforms::appraise_pef(&c.trust, p, &policy.pef, &mut out),
-        PlatformClaims::Mock(m) => platforms::appraise_mock(m, &policy.mock, &mut out),
+        PlatformClaims::Mock(_) => {}
     }
     out
 }

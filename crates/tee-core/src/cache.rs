@@ -103,6 +103,7 @@ impl KeyHasher {
 /// seconds, both inclusive. Typically the intersection of the validity
 /// periods of everything the entry covers (see [`ValidityWindow::intersect`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValidityWindow {
     /// First second at which the entry may be used.
     pub not_before: u64,
@@ -147,6 +148,7 @@ impl ValidityWindow {
 /// Counters of a verifier cache, for tests and monitoring (the same type
 /// for every backend).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CacheStats {
     /// Maximum number of entries (0: caching disabled).
     pub capacity: usize,

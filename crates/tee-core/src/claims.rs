@@ -123,6 +123,7 @@ impl TcbStatus {
 
 /// A platform-neutral TCB summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TcbSummary {
     /// The status.
     pub status: TcbStatus,
@@ -130,6 +131,17 @@ pub struct TcbSummary {
     pub svns: BTreeMap<String, u64>,
     /// Advisory ids that apply (Intel SA ids).
     pub advisory_ids: Vec<String>,
+}
+
+impl TcbSummary {
+    /// A TCB summary.
+    pub fn new(status: TcbStatus, svns: BTreeMap<String, u64>, advisory_ids: Vec<String>) -> Self {
+        Self {
+            status,
+            svns,
+            advisory_ids,
+        }
+    }
 }
 
 /// Typed per-platform raw claims.

@@ -16,7 +16,7 @@ use crate::error::{Error, Operation, UnsealError};
 use crate::report_data::ReportData;
 use crate::seal::{SealBinding, SealPolicy};
 use crate::time::UnixTime;
-use crate::traits::{Backend, Support, Verifier};
+use crate::traits::{Backend, Capabilities, Support, Verifier};
 
 /// What the suite runs against.
 #[derive(Debug)]
@@ -168,6 +168,11 @@ pub fn register_extend_and_replay(t: &Target<'_>) {
 /// typed `Unsupported` with a reason.
 pub fn capabilities_are_honest(t: &Target<'_>) {
     let caps = t.backend.capabilities();
+    assert_eq!(
+        caps,
+        Capabilities::of(t.backend),
+        "capabilities() differs from what the accessors say"
+    );
     assert_eq!(caps.platform, t.backend.platform());
     let check = |op: Operation, ok: bool, err: Option<Error>| match caps.support(op) {
         Some(Support::Supported) => {
@@ -176,7 +181,13 @@ pub fn capabilities_are_honest(t: &Target<'_>) {
         Some(Support::Unsupported(reason)) => {
             assert!(!reason.is_empty(), "{op} unsupported without a reason");
             match err {
-                Some(Error::Unsupported(u)) => assert_eq!(u.operation, op),
+                Some(Error::Unsupported(u)) => {
+                    assert_eq!(u.operation, op);
+                    assert_eq!(
+                        &u.reason, reason,
+                        "{op}: capability and accessor reasons differ"
+                    );
+                }
                 other => panic!("{op} unsupported but accessor gave {other:?}"),
             }
         }

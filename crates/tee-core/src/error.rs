@@ -223,7 +223,12 @@ impl fmt::Display for Operation {
 }
 
 /// A device or kernel-interface failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Equality compares kind, interface and detail; the underlying error (see
+/// [`DeviceError::source`]) is carried for `std::error::Error::source` chains
+/// only.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeviceError {
     /// Broad kind, for retry decisions.
     pub kind: DeviceErrorKind,
@@ -231,7 +236,24 @@ pub struct DeviceError {
     pub interface: Cow<'static, str>,
     /// Explanation.
     pub detail: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl DeviceError {
+    /// The underlying error (an I/O or transport error), when one was kept
+    /// ([`Error::device_with_source`]).
+    pub fn source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl PartialEq for DeviceError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.interface == other.interface && self.detail == other.detail
+    }
+}
+
+impl Eq for DeviceError {}
 
 /// Broad kind of a device failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,6 +325,24 @@ impl Error {
             kind,
             interface: interface.into(),
             detail: detail.to_string(),
+            source: None,
+        })
+    }
+
+    /// An [`Error::Device`] that keeps the underlying error (an
+    /// `std::io::Error`, a transport error) as its
+    /// [`source`](std::error::Error::source); `detail` explains it.
+    pub fn device_with_source(
+        kind: DeviceErrorKind,
+        interface: impl Into<Cow<'static, str>>,
+        detail: impl fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Device(DeviceError {
+            kind,
+            interface: interface.into(),
+            detail: detail.to_string(),
+            source: Some(Arc::new(source)),
         })
     }
 
@@ -445,7 +485,22 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+/// `source()` is the wrapped error where there is one: the inner error of
+/// [`Error::Other`], and the underlying I/O or transport error of an
+/// [`Error::Device`] built with [`Error::device_with_source`]. The other
+/// variants are the SDK's own decisions and have no source.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Other(e) => Some(&**e),
+            Self::Device(d) => match &d.source {
+                Some(e) => Some(&**e),
+                None => None,
+            },
+            _ => None,
+        }
+    }
+}
 
 impl From<Authenticity> for Error {
     fn from(a: Authenticity) -> Self {
@@ -466,3 +521,93 @@ impl From<Unsupported> for Error {
 }
 
 use alloc::string::ToString;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use std::error::Error as StdError;
+
+    #[derive(Debug)]
+    struct Inner;
+
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("inner failure")
+        }
+    }
+
+    impl StdError for Inner {}
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer failure")
+        }
+    }
+
+    impl StdError for Outer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn chain(e: &Error) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur: Option<&(dyn StdError + 'static)> = e.source();
+        while let Some(s) = cur {
+            out.push(s.to_string());
+            cur = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn other_exposes_the_wrapped_error_and_its_chain() {
+        let e = Error::Other(Arc::new(Outer(Inner)));
+        assert_eq!(chain(&e), ["outer failure", "inner failure"]);
+        assert!(e.source().unwrap().downcast_ref::<Outer>().is_some());
+    }
+
+    #[test]
+    fn device_with_source_keeps_the_io_error() {
+        let io = std::io::Error::from_raw_os_error(16);
+        let e = Error::device_with_source(DeviceErrorKind::Busy, "/dev/x", "open: busy", io);
+        let src = e.source().unwrap();
+        let io = src.downcast_ref::<std::io::Error>().unwrap();
+        assert_eq!(io.raw_os_error(), Some(16));
+        let Error::Device(d) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(d.source().is_some());
+        // Equality ignores the source: the decision fields are the same.
+        assert_eq!(
+            e.to_string(),
+            Error::device(DeviceErrorKind::Busy, "/dev/x", "open: busy").to_string()
+        );
+        let Error::Device(plain) = Error::device(DeviceErrorKind::Busy, "/dev/x", "open: busy")
+        else {
+            panic!()
+        };
+        assert_eq!(*d, plain);
+        assert!(plain.source().is_none());
+    }
+
+    #[test]
+    fn sdk_decisions_have_no_source() {
+        let plain = [
+            Error::truncated("x", 2, 1),
+            Error::bad_signature("report signature"),
+            Error::Unseal(UnsealError::Tampered),
+            Error::unsupported(Platform::Tdx, Operation::Sealing, "no"),
+            Error::device(DeviceErrorKind::Io, "/dev/x", "failed"),
+            Error::Misuse("bad".into()),
+            Error::Policy(Appraisal::default()),
+        ];
+        for e in plain {
+            assert!(e.source().is_none(), "{e:?}");
+        }
+    }
+}

@@ -48,6 +48,7 @@ pub mod endorsement {
 /// One endorsement carried with the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Endorsement {
     /// What it is; see [`endorsement`] for the known kinds.
     pub kind: String,
@@ -59,6 +60,7 @@ pub struct Endorsement {
 /// A versioned, self-describing evidence envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Evidence {
     /// Envelope version ([`EVIDENCE_VERSION`]).
     pub version: u32,

@@ -37,6 +37,7 @@ pub fn event_digest(data: &[u8]) -> Digest384 {
 /// One recorded extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Event {
     /// Register index (platform numbering, e.g. RTMR index for TDX).
     pub register: u32,
@@ -96,13 +97,28 @@ impl Event {
 /// A sequence of register extensions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct EventLog {
     /// The events in the order they were extended.
     pub events: Vec<Event>,
 }
 
+impl EventLog {
+    /// A log of `events`, in the order they were extended.
+    pub fn new(events: Vec<Event>) -> Self {
+        Self { events }
+    }
+}
+
+impl From<Vec<Event>> for EventLog {
+    fn from(events: Vec<Event>) -> Self {
+        Self::new(events)
+    }
+}
+
 /// The value of one register as reported by evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RegisterValue {
     /// Register index.
     pub index: u32,
@@ -110,8 +126,19 @@ pub struct RegisterValue {
     pub value: HexBytes,
 }
 
+impl RegisterValue {
+    /// Register `index` holding `value`.
+    pub fn new(index: u32, value: impl Into<HexBytes>) -> Self {
+        Self {
+            index,
+            value: value.into(),
+        }
+    }
+}
+
 /// Result of comparing a replayed log with reported registers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReplayCheck {
     /// Register index.
     pub index: u32,

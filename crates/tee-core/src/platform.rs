@@ -33,11 +33,6 @@ impl Platform {
             Self::Mock => "mock",
         }
     }
-
-    /// Whether evidence from this platform can be rooted in vendor hardware.
-    pub fn is_hardware(self) -> bool {
-        !matches!(self, Self::Mock)
-    }
 }
 
 impl fmt::Display for Platform {

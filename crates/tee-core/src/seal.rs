@@ -87,6 +87,7 @@ impl SealBinding {
 /// The policy a blob is sealed under: a purpose label (key separation) and
 /// a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SealPolicy {
     /// Free-form label separating keys by use (e.g. `"db-key"`).
     pub purpose: String,
@@ -95,6 +96,14 @@ pub struct SealPolicy {
 }
 
 impl SealPolicy {
+    /// A policy with `purpose` and `binding`.
+    pub fn new(purpose: impl Into<String>, binding: SealBinding) -> Self {
+        Self {
+            purpose: purpose.into(),
+            binding,
+        }
+    }
+
     /// A policy with `purpose` bound to the launch measurement.
     pub fn measurement(purpose: impl Into<String>) -> Self {
         Self {

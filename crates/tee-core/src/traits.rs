@@ -2,6 +2,7 @@
 //! trait each.
 
 use alloc::borrow::Cow;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt::Debug;
 
@@ -35,8 +36,11 @@ impl Support {
     }
 }
 
-/// What a backend supports. Every accessor on [`Backend`] agrees with this.
+/// What a backend supports, derived from its accessors
+/// ([`Capabilities::of`], the default [`Backend::capabilities`]) so the two
+/// cannot disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// The platform.
     pub platform: Platform,
@@ -49,6 +53,27 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The capabilities of `backend`, read off its accessors: an operation is
+    /// supported exactly when its accessor returns `Ok`. An accessor's
+    /// [`Error::Unsupported`] reason becomes the [`Support::Unsupported`]
+    /// reason; any other accessor error is reported as unsupported with that
+    /// error's text.
+    pub fn of<B: Backend + ?Sized>(backend: &B) -> Self {
+        fn support<T: ?Sized>(r: Result<&T>) -> Support {
+            match r {
+                Ok(_) => Support::Supported,
+                Err(Error::Unsupported(u)) => Support::Unsupported(u.reason),
+                Err(e) => Support::Unsupported(Cow::Owned(e.to_string())),
+            }
+        }
+        Self {
+            platform: backend.platform(),
+            attestation: support(backend.attester()),
+            runtime_measurement: support(backend.runtime_measurement()),
+            sealing: support(backend.sealer()),
+        }
+    }
+
     /// The support entry for an operation (`None` for operations a backend
     /// value does not carry, such as verification).
     pub fn support(&self, op: Operation) -> Option<&Support> {
@@ -149,24 +174,30 @@ pub trait Backend: Send + Sync + Debug {
     /// The platform.
     fn platform(&self) -> Platform;
 
-    /// What this backend supports on this machine.
-    fn capabilities(&self) -> Capabilities;
+    /// What this backend supports on this machine. Derived from the
+    /// accessors below ([`Capabilities::of`]); backends should not override it.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::of(self)
+    }
 
     /// The attester.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] exactly when `capabilities().attestation` is unsupported.
+    /// [`Error::Unsupported`] when this backend cannot attest here (then
+    /// `capabilities().attestation` is unsupported with the same reason).
     fn attester(&self) -> Result<&dyn Attester>;
 
     /// Runtime measurement registers.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] exactly when `capabilities().runtime_measurement` is unsupported.
+    /// [`Error::Unsupported`] when there are no runtime measurement registers
+    /// here (then `capabilities().runtime_measurement` is unsupported).
     fn runtime_measurement(&self) -> Result<&dyn RuntimeMeasurement>;
 
     /// The sealer.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] exactly when `capabilities().sealing` is unsupported.
+    /// [`Error::Unsupported`] when this backend cannot seal here (then
+    /// `capabilities().sealing` is unsupported).
     fn sealer(&self) -> Result<&dyn Sealer>;
 }

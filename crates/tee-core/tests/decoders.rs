@@ -27,7 +27,7 @@ proptest! {
         reg in 0u32..4,
     ) {
         let mut ev = Evidence::new(Platform::Tdx, "x", report).with_endorsement(kind, data.clone());
-        ev.event_log = Some(EventLog { events: vec![Event::new(reg, "e", data)] });
+        ev.event_log = Some(EventLog::new(vec![Event::new(reg, "e", data)]));
         let back = Evidence::from_json(ev.to_json().unwrap().as_bytes()).unwrap();
         prop_assert_eq!(back, ev);
     }
@@ -62,13 +62,12 @@ proptest! {
 
     #[test]
     fn event_log_replay_never_panics(regs in proptest::collection::vec((0u32..40, proptest::collection::vec(any::<u8>(), 0..60)), 0..20)) {
-        let log = EventLog {
-            events: regs.into_iter().map(|(r, d)| Event::from_digest(r, "x", {
+        let log = EventLog::new(regs.into_iter().map(|(r, d)| Event::from_digest(r, "x", {
                 let mut a = [0u8; 48];
                 for (i, b) in d.iter().take(48).enumerate() { a[i] = *b; }
                 a
             })).collect(),
-        };
+        );
         let _ = log.replay(4);
     }
 }

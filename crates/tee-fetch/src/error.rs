@@ -144,7 +144,7 @@ impl From<FetchError> for Error {
                 DeviceErrorKind::CorruptOutput
             }
         };
-        Error::device(kind, e.url().to_owned(), &e)
+        Error::device_with_source(kind, e.url().to_owned(), &e, e.clone())
     }
 }
 
@@ -165,6 +165,14 @@ mod tests {
             Error::Device(d) => Some(d.kind),
             _ => None,
         }
+    }
+
+    #[test]
+    fn core_error_keeps_the_fetch_error_as_source() {
+        use std::error::Error as _;
+        let e = Error::from(status(503));
+        let src = e.source().and_then(|s| s.downcast_ref::<FetchError>());
+        assert_eq!(src, Some(&status(503)));
     }
 
     #[test]

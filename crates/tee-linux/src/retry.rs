@@ -77,13 +77,37 @@ pub fn io_error(interface: &str, op: &str, e: &io::Error) -> Error {
         (io::ErrorKind::PermissionDenied, _) => DeviceErrorKind::PermissionDenied,
         _ => DeviceErrorKind::Io,
     };
-    Error::device(kind, interface.to_owned(), format!("{op}: {e}"))
+    // The source keeps the kind and errno (io::Error is not Clone).
+    let source = match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    };
+    Error::device_with_source(kind, interface.to_owned(), format!("{op}: {e}"), source)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::panic)]
     use super::*;
+
+    #[test]
+    fn io_error_keeps_the_io_error_as_source() {
+        use std::error::Error as _;
+        let e = io_error(
+            "/dev/x",
+            "open",
+            &io::Error::from_raw_os_error(libc::EACCES),
+        );
+        let src = e.source().and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(src.map(io::Error::raw_os_error), Some(Some(libc::EACCES)));
+        let e = io_error(
+            "/dev/x",
+            "read",
+            &io::Error::new(io::ErrorKind::UnexpectedEof, "eof"),
+        );
+        let src = e.source().and_then(|s| s.downcast_ref::<io::Error>());
+        assert_eq!(src.map(io::Error::kind), Some(io::ErrorKind::UnexpectedEof));
+    }
 
     #[test]
     fn io_errors_map_to_decisions() {

@@ -8,9 +8,9 @@ use sha2::Sha384;
 use tee_core::evidence::{endorsement, format};
 use tee_core::measurement::{event_digest, extend_sha384};
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, Digest384, EnvelopeSealer, Error, Event,
-    EventLog, Evidence, Platform, ReportData, Result, RuntimeMeasurement, SealBinding, Sealer,
-    SealingKeySource, Support,
+    Attester, Backend, DeviceErrorKind, Digest384, EnvelopeSealer, Error, Event, EventLog,
+    Evidence, Platform, ReportData, Result, RuntimeMeasurement, SealBinding, Sealer,
+    SealingKeySource,
 };
 use zeroize::Zeroizing;
 
@@ -200,7 +200,7 @@ impl Attester for MockBackend {
         let mut ev = Evidence::new(Platform::Mock, format::MOCK_REPORT, bytes)
             .with_endorsement(endorsement::MOCK_AK, keys::ak_endorsement()?);
         if !log.is_empty() {
-            ev.event_log = Some(EventLog { events: log });
+            ev.event_log = Some(EventLog::new(log));
         }
         Ok(ev)
     }
@@ -240,9 +240,7 @@ impl RuntimeMeasurement for MockBackend {
     }
 
     fn event_log(&self) -> Result<EventLog> {
-        Ok(EventLog {
-            events: self.lock().log.clone(),
-        })
+        Ok(EventLog::new(self.lock().log.clone()))
     }
 }
 
@@ -261,15 +259,6 @@ impl Sealer for MockBackend {
 impl Backend for MockBackend {
     fn platform(&self) -> Platform {
         Platform::Mock
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::Mock,
-            attestation: Support::Supported,
-            runtime_measurement: Support::Supported,
-            sealing: Support::Supported,
-        }
     }
 
     fn attester(&self) -> Result<&dyn Attester> {

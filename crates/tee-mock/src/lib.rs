@@ -28,7 +28,7 @@
 //! // The default policy denies mock evidence...
 //! assert!(!appraise(&claims, &Policy::default().expect_report_data(rd)).passed());
 //! // ...unless explicitly allowed.
-//! let policy = Policy { allow_mock: true, ..Policy::default() }.expect_report_data(rd);
+//! let policy = Policy::new().allow_mock(true).expect_report_data(rd);
 //! assert!(appraise(&claims, &policy).passed());
 //! # Ok::<(), tee_core::Error>(())
 //! ```

@@ -97,10 +97,7 @@ impl Verifier for MockVerifier {
             .registers
             .iter()
             .enumerate()
-            .map(|(i, r)| RegisterValue {
-                index: i as u32,
-                value: HexBytes(r.to_vec()),
-            })
+            .map(|(i, r)| RegisterValue::new(i as u32, HexBytes(r.to_vec())))
             .collect();
         let mut claims = Claims::new(
             Platform::Mock,
@@ -109,14 +106,14 @@ impl Verifier for MockVerifier {
             report.report_data,
             report.debug,
             at,
-            PlatformClaims::Mock(MockClaims {
-                security: crate::NO_SECURITY.into(),
-                version: report::VERSION,
-                measurement: report.measurement.into(),
-                host_data: report.host_data.into(),
-                registers: registers.iter().map(|r| r.value.clone()).collect(),
-                key_id: report.key_id.into(),
-            }),
+            PlatformClaims::Mock(MockClaims::new(
+                crate::NO_SECURITY,
+                report::VERSION,
+                report.measurement,
+                report.host_data,
+                registers.iter().map(|r| r.value.clone()).collect(),
+                report.key_id,
+            )),
         );
         claims.launch_measurement = Claim::Value(report.measurement.into());
         claims.host_data = Claim::Value(report.host_data.into());

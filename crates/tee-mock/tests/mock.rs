@@ -70,31 +70,18 @@ fn claims_and_appraisal() {
     let a = appraise(&c, &Policy::default());
     let failed: Vec<_> = a.failed().map(|c| c.name.as_str()).collect();
     assert_eq!(failed, ["mock", "report_data"]);
-    let ok = Policy {
-        allow_mock: true,
-        ..Policy::default()
-    }
-    .expect_report_data(rd);
+    let ok = Policy::new().allow_mock(true).expect_report_data(rd);
     assert!(appraise(&c, &ok).passed());
-    let wrong_rd = Policy {
-        allow_mock: true,
-        ..Policy::default()
-    }
-    .expect_report_data(ReportData::zero());
+    let wrong_rd = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(ReportData::zero());
     assert!(!appraise(&c, &wrong_rd).passed());
-    let wrong_m = Policy {
-        allow_mock: true,
-        allowed_measurements: vec![[8u8; 48].into()],
-        ..ok.clone()
-    };
+    let wrong_m = ok.clone().allow_mock(true).allow_measurement([8u8; 48]);
     assert_eq!(
         appraise(&c, &wrong_m).failed().next().unwrap().name,
         "measurement"
     );
-    let host = Policy {
-        host_data: Some([1u8; 48].into()),
-        ..ok.clone()
-    };
+    let host = ok.clone().expect_host_data([1u8; 48]);
     assert_eq!(
         appraise(&c, &host).failed().next().unwrap().name,
         "host_data"
@@ -109,22 +96,9 @@ fn debug_denied_by_default() {
         .verify(&b.attest_default(), AT)
         .unwrap();
     assert!(c.debug);
-    let p = Policy {
-        allow_mock: true,
-        ..Policy::default()
-    }
-    .expect_report_data(rd);
+    let p = Policy::new().allow_mock(true).expect_report_data(rd);
     assert_eq!(appraise(&c, &p).failed().next().unwrap().name, "debug");
-    assert!(
-        appraise(
-            &c,
-            &Policy {
-                allow_debug: true,
-                ..p
-            }
-        )
-        .passed()
-    );
+    assert!(appraise(&c, &p.allow_debug(true)).passed());
 }
 
 #[test]
@@ -138,11 +112,9 @@ fn tampered_event_log_fails_appraisal() {
     let log = ev.event_log.as_mut().unwrap();
     log.events[0] = tee_core::Event::new(0, "a", b"y".to_vec());
     let c = MockVerifier::trusting_mock_root().verify(&ev, AT).unwrap();
-    let p = Policy {
-        allow_mock: true,
-        ..Policy::default()
-    }
-    .expect_report_data(ReportData::zero());
+    let p = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(ReportData::zero());
     assert_eq!(appraise(&c, &p).failed().next().unwrap().name, "event_log");
 }
 
@@ -233,10 +205,7 @@ fn sealing_bound_to_measurement_and_machine() {
         ));
     }
     // Instance binding survives a measurement change but not a machine change.
-    let inst = SealPolicy {
-        purpose: "k".into(),
-        binding: tee_core::SealBinding::Instance,
-    };
+    let inst = SealPolicy::new("k", tee_core::SealBinding::Instance);
     let blob = a.sealer().unwrap().seal(b"s3cret", &inst).unwrap();
     assert_eq!(
         &*other_m.sealer().unwrap().unseal(&blob, &inst).unwrap(),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tee_core::evidence::format::PEF_OWNER_MAC;
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation,
-    Platform, ReportData, Result, RuntimeMeasurement, Sealer, Support,
+    Attester, Backend, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation, Platform,
+    ReportData, Result, RuntimeMeasurement, Sealer,
 };
 use zeroize::Zeroizing;
 
@@ -276,19 +276,6 @@ impl PefBackend {
 impl Backend for PefBackend {
     fn platform(&self) -> Platform {
         Platform::Pef
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let gated = || match self.unavailable {
-            Some(r) => Support::Unsupported(r.into()),
-            None => Support::Supported,
-        };
-        Capabilities {
-            platform: Platform::Pef,
-            attestation: gated(),
-            runtime_measurement: Support::Unsupported(NO_RUNTIME_MEASUREMENT.into()),
-            sealing: gated(),
-        }
     }
 
     fn attester(&self) -> Result<&dyn Attester> {

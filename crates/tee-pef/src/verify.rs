@@ -116,11 +116,7 @@ impl Verifier for PefVerifier {
             // without checks and nothing here could tell (docs/pef.md).
             false,
             at,
-            PlatformClaims::Pef(PefClaims {
-                trust_statement: TRUST_STATEMENT.into(),
-                key_id: HexBytes::from(r.key_id),
-                version: r.version,
-            }),
+            PlatformClaims::Pef(PefClaims::new(TRUST_STATEMENT, r.key_id, r.version)),
         );
         claims.launch_measurement = match r.esm_measurement {
             Some(m) => Claim::Value(HexBytes::from(m)),

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use tee_core::evidence::{endorsement, format};
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation,
-    Platform, ReportData, Result, RuntimeMeasurement, Sealer, Support,
+    Attester, Backend, DeviceErrorKind, EnvelopeSealer, Error, Evidence, Operation, Platform,
+    ReportData, Result, RuntimeMeasurement, Sealer,
 };
 
 use crate::guest::{ConfigfsTsm, FirmwareReports, MAX_VMPL, ReportSource, Retry, SnpFirmware};
@@ -260,18 +260,6 @@ impl SevBackend {
 impl Backend for SevBackend {
     fn platform(&self) -> Platform {
         Platform::SevSnp
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::SevSnp,
-            attestation: Support::Supported,
-            runtime_measurement: Support::Unsupported(NO_RTMR.into()),
-            sealing: match &self.sealer {
-                Ok(_) => Support::Supported,
-                Err(r) => Support::Unsupported(r.clone().into()),
-            },
-        }
     }
 
     fn attester(&self) -> Result<&dyn Attester> {

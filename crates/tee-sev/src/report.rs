@@ -112,23 +112,9 @@ impl TcbVersion {
     pub fn decode(self, product: Product) -> SnpTcb {
         let b = self.0.to_le_bytes();
         if product.has_fmc() {
-            SnpTcb {
-                fmc: Some(b[0]),
-                bootloader: b[1],
-                tee: b[2],
-                snp: b[3],
-                microcode: b[7],
-                raw: self.0,
-            }
+            SnpTcb::new(self.0, b[1], b[2], b[3], b[7], Some(b[0]))
         } else {
-            SnpTcb {
-                fmc: None,
-                bootloader: b[0],
-                tee: b[1],
-                snp: b[6],
-                microcode: b[7],
-                raw: self.0,
-            }
+            SnpTcb::new(self.0, b[0], b[1], b[6], b[7], None)
         }
     }
 
@@ -145,35 +131,12 @@ impl TcbVersion {
 
 /// Decode the guest policy bits.
 pub fn decode_policy(raw: u64) -> SnpGuestPolicy {
-    let bit = |n: u32| raw >> n & 1 == 1;
-    SnpGuestPolicy {
-        raw,
-        abi_minor: (raw & 0xFF) as u8,
-        abi_major: (raw >> 8 & 0xFF) as u8,
-        smt: bit(16),
-        migrate_ma: bit(18),
-        debug: bit(19),
-        single_socket: bit(20),
-        cxl_allow: bit(21),
-        mem_aes_256_xts: bit(22),
-        rapl_dis: bit(23),
-        ciphertext_hiding: bit(24),
-        page_swap_disable: bit(25),
-    }
+    SnpGuestPolicy::from_raw(raw)
 }
 
 /// Decode PLATFORM_INFO.
 pub fn decode_platform_info(raw: u64) -> SnpPlatformInfo {
-    let bit = |n: u32| raw >> n & 1 == 1;
-    SnpPlatformInfo {
-        raw,
-        smt_enabled: bit(0),
-        tsme_enabled: bit(1),
-        ecc_enabled: bit(2),
-        rapl_disabled: bit(3),
-        ciphertext_hiding_enabled: bit(4),
-        alias_check_complete: bit(5),
-    }
+    SnpPlatformInfo::from_raw(raw)
 }
 
 /// A firmware version `major.minor.build`.

@@ -393,10 +393,7 @@ fn sealer_backend(fw: FakeFirmware, seal: SealKeyConfig) -> SevBackend {
 #[test]
 fn sealing_bindings() {
     let pol = SealPolicy::measurement("db");
-    let fam = SealPolicy {
-        purpose: "db".into(),
-        binding: SealBinding::Family,
-    };
+    let fam = SealPolicy::new("db", SealBinding::Family);
     let base = || FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek);
     let b = sealer_backend(base(), SealKeyConfig::default());
     let s = b.sealer().unwrap();
@@ -473,23 +470,11 @@ fn sealing_bindings() {
 
     // A blob whose key_params claim another binding's fields is refused.
     let iblob = s
-        .seal(
-            b"x",
-            &SealPolicy {
-                purpose: "db".into(),
-                binding: SealBinding::Instance,
-            },
-        )
+        .seal(b"x", &SealPolicy::new("db", SealBinding::Instance))
         .unwrap();
     assert!(
-        s.unseal(
-            &iblob,
-            &SealPolicy {
-                purpose: "db".into(),
-                binding: SealBinding::Instance
-            }
-        )
-        .is_ok()
+        s.unseal(&iblob, &SealPolicy::new("db", SealBinding::Instance))
+            .is_ok()
     );
 
     // Busy key requests are retried; firmware errors are typed.

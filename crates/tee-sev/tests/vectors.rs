@@ -185,10 +185,7 @@ fn go_sev_guest_debug_policy() {
     let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, vec!["debug".to_string()]);
     assert!(matches!(a.into_result(), Err(Error::Policy(_))));
-    let allow = Policy {
-        allow_debug: true,
-        ..policy
-    };
+    let allow = policy.allow_debug(true);
     assert!(appraise(&c, &allow).passed());
 }
 
@@ -224,10 +221,7 @@ fn vlek_inside_and_outside_window() {
         other => panic!("{other:?}"),
     }
     // VMPL 1 fails the default VMPL-0 policy, passes when VMPL 1 is required.
-    let mut p = Policy {
-        allow_any_report_data: true,
-        ..Policy::default()
-    };
+    let mut p = Policy::new().allow_any_report_data(true);
     let a = appraise(&c, &p);
     assert_eq!(
         a.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),

@@ -101,10 +101,7 @@ impl CollateralDates {
             .filter_map(|i| i.2)
             .min()
             .unwrap_or(u64::MAX);
-        TimeWindow {
-            not_before: UnixTime::from_secs(nb),
-            not_after: UnixTime::from_secs(na),
-        }
+        TimeWindow::new(UnixTime::from_secs(nb), UnixTime::from_secs(na))
     }
 
     /// Inclusive `(from, to)` bounds inside which every item is valid, with

@@ -400,14 +400,7 @@ fn parse_qe_cert_data(cert: &[u8]) -> Result<QeCertificationData> {
 
 /// Decode the TD attributes (TDX module ABI, TDINFO_STRUCT.ATTRIBUTES).
 pub fn decode_td_attributes(raw: u64) -> TdAttributes {
-    TdAttributes {
-        raw,
-        debug: raw & 1 != 0,
-        sept_ve_disable: raw & (1 << 28) != 0,
-        pks: raw & (1 << 30) != 0,
-        kl: raw & (1 << 31) != 0,
-        perfmon: raw & (1 << 63) != 0,
-    }
+    TdAttributes::from_raw(raw)
 }
 
 /// Names of the set TD attribute bits, for display.

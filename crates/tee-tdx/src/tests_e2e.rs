@@ -155,7 +155,7 @@ fn e2e(version: u16) {
         vec!["tdx.tcb_status"]
     );
     let mut pol2 = pol.clone();
-    pol2.tdx.accepted_tcb_statuses = vec!["UpToDate".into(), "OutOfDate".into()];
+    pol2.tdx.accepted_tcb_statuses = vec![TcbStatus::UpToDate, TcbStatus::OutOfDate];
     assert!(tee_core::appraise(&claims, &pol2).passed());
     // Expired collateral.
     let late = UnixTime::parse_rfc3339("2025-03-01T00:00:00Z").unwrap();

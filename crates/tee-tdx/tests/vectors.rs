@@ -134,10 +134,7 @@ fn dcap_v5_quote_no_matching_tcb_level() {
     assert_eq!(x.tee_tcb_svn2.as_ref().unwrap().0[..3], [0x0d, 1, 3]);
     assert!(x.mr_servicetd.is_some());
     // Default policy rejects it as a TCB status (exit 4), not as inauthentic.
-    let pol = tee_core::Policy {
-        allow_any_report_data: true,
-        ..Default::default()
-    };
+    let pol = tee_core::Policy::new().allow_any_report_data(true);
     let app = tee_core::appraise(&claims, &pol);
     let failed: Vec<_> = app.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, vec!["tdx.tcb_status".to_string()]);
@@ -630,11 +627,9 @@ fn ccel_table_and_replay_match_cos_quote() {
             .iter()
             .any(|r| !r.matches)
     );
-    let mut pol = tee_core::Policy {
-        allow_any_report_data: true,
-        ..Default::default()
-    };
-    pol.tdx.accepted_tcb_statuses = vec!["NotEvaluated".into()];
+    let pol = tee_core::Policy::new()
+        .allow_any_report_data(true)
+        .with_tdx(|t| t.accept_tcb_statuses([TcbStatus::NotEvaluated]));
     let failed: Vec<_> = tee_core::appraise(&claims, &pol)
         .failed()
         .map(|c| c.name.clone())

@@ -105,11 +105,9 @@ pub(crate) fn run(g: &Global) -> Result<u8, CliError> {
         );
         println!("      the demo now allows mock evidence explicitly (allow_mock = true):");
     }
-    let policy = Policy {
-        allow_mock: platform == Platform::Mock,
-        ..Policy::default()
-    }
-    .expect_report_data(rd);
+    let policy = Policy::new()
+        .allow_mock(platform == Platform::Mock)
+        .expect_report_data(rd);
     let appraisal = appraise(&claims, &policy);
     for c in &appraisal.checks {
         println!(

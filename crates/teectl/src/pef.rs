@@ -31,7 +31,7 @@ pub(crate) enum Cmd {
     },
     /// Build an ESM blob (svm-tool layout) for one or more machines.
     BuildBlob(BuildBlobArgs),
-    /// Prepend the ESM cpio (`opt/ibm/pef/<blob name>`, padded to 512) to an initrd.
+    /// Prepend the ESM cpio (opt/ibm/pef/BLOB_NAME, padded to 512) to an initrd.
     WrapInitrd {
         /// The ESM blob.
         #[arg(long, value_name = "BLOB")]

@@ -35,14 +35,14 @@ pub(crate) enum Binding {
 
 impl SealArgs {
     fn policy(&self) -> SealPolicy {
-        SealPolicy {
-            purpose: self.purpose.clone(),
-            binding: match self.binding {
+        SealPolicy::new(
+            self.purpose.clone(),
+            match self.binding {
                 Binding::Measurement => SealBinding::Measurement,
                 Binding::Family => SealBinding::Family,
                 Binding::Instance => SealBinding::Instance,
             },
-        }
+        )
     }
 
     fn check_paths(&self) -> Result<(), CliError> {

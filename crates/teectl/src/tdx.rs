@@ -234,7 +234,7 @@ pub(crate) fn apply_policy(a: &TdxVerifyArgs, p: &mut Policy) -> Result<(), CliE
             let st = TcbStatus::from_name(s).ok_or_else(|| {
                 CliError::usage(format!("--accept-tcb-status: unknown TCB status `{s}`"))
             })?;
-            names.push(st.name().to_string());
+            names.push(st);
         }
         p.tdx.accepted_tcb_statuses = names;
     }

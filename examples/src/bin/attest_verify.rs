@@ -21,11 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let claims = tee::Verifiers::new()
         .trust_mock_root()
         .verify(&evidence, UnixTime::now())?;
-    let policy = Policy {
-        allow_mock: true,
-        ..Policy::default()
-    }
-    .expect_report_data(ReportData::bind(nonce, user_data));
+    let policy = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(ReportData::bind(nonce, user_data));
     let appraisal = appraise(&claims, &policy);
     for c in &appraisal.checks {
         println!("{:?}\t{}\t{}", c.outcome, c.name, c.detail);

@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::appraisal::Appraisal;
 use crate::bytes::HexBytes;
 
 /// Raw claims of mock evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MockClaims {
     /// Always `"NO SECURITY: software mock"`.
     pub security: String,
@@ -22,10 +22,23 @@ pub struct MockClaims {
     pub key_id: HexBytes,
 }
 
-/// Mock policy section (`[mock]`). Nothing to configure beyond the common
-/// `allow_mock` switch; present so every platform has a section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MockPolicy {}
-
-pub(crate) fn appraise(_c: &MockClaims, _p: &MockPolicy, _out: &mut Appraisal) {}
+impl MockClaims {
+    /// Raw mock claims.
+    pub fn new(
+        security: impl Into<String>,
+        version: u32,
+        measurement: impl Into<HexBytes>,
+        host_data: impl Into<HexBytes>,
+        registers: Vec<HexBytes>,
+        key_id: impl Into<HexBytes>,
+    ) -> Self {
+        Self {
+            security: security.into(),
+            version,
+            measurement: measurement.into(),
+            host_data: host_data.into(),
+            registers,
+            key_id: key_id.into(),
+        }
+    }
+}

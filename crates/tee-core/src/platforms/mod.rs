@@ -9,14 +9,13 @@ mod pef;
 mod snp;
 mod tdx;
 
-pub use mock::{MockClaims, MockPolicy};
+pub use mock::MockClaims;
 pub use pef::{PefClaims, PefPolicy};
 pub use snp::{
     SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpPlatformInfo, SnpPolicy, SnpSigningKey, SnpTcb,
 };
 pub use tdx::{TdAttributes, TdxClaims, TdxPolicy, TimeWindow};
 
-pub(crate) use mock::appraise as appraise_mock;
 pub(crate) use pef::appraise as appraise_pef;
 pub(crate) use snp::appraise as appraise_snp;
 pub(crate) use tdx::appraise as appraise_tdx;

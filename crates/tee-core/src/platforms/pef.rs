@@ -8,6 +8,7 @@ use crate::claims::TrustRoot;
 
 /// Raw claims of PEF owner-rooted evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PefClaims {
     /// Always states that the evidence is owner-rooted, not hardware-rooted.
     pub trust_statement: String,
@@ -17,12 +18,37 @@ pub struct PefClaims {
     pub version: u32,
 }
 
+impl PefClaims {
+    /// Raw PEF claims.
+    pub fn new(
+        trust_statement: impl Into<String>,
+        key_id: impl Into<HexBytes>,
+        version: u32,
+    ) -> Self {
+        Self {
+            trust_statement: trust_statement.into(),
+            key_id: key_id.into(),
+            version,
+        }
+    }
+}
+
 /// PEF policy section (`[pef]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PefPolicy {
     /// If non-empty, the attestation key id must be one of these.
     pub allowed_key_ids: Vec<HexBytes>,
+}
+
+impl PefPolicy {
+    /// Builder: add an allowed attestation key id (`allowed_key_ids`).
+    #[must_use]
+    pub fn allow_key_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_key_ids.push(id.into());
+        self
+    }
 }
 
 pub(crate) fn appraise(trust: &TrustRoot, c: &PefClaims, p: &PefPolicy, out: &mut Appraisal) {

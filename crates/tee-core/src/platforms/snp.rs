@@ -17,6 +17,7 @@ pub enum SnpSigningKey {
 
 /// A decoded TCB_VERSION.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SnpTcb {
     /// Boot loader SPL.
     pub bootloader: u8,
@@ -35,6 +36,7 @@ pub struct SnpTcb {
 
 /// Decoded guest policy bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SnpGuestPolicy {
     /// Raw 64-bit policy.
     pub raw: u64,
@@ -64,6 +66,7 @@ pub struct SnpGuestPolicy {
 
 /// Decoded PLATFORM_INFO bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SnpPlatformInfo {
     /// Raw value.
     pub raw: u64,
@@ -83,6 +86,7 @@ pub struct SnpPlatformInfo {
 
 /// Raw claims of a verified SEV-SNP report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SnpClaims {
     /// Report version (2, 3 or 5).
     pub version: u32,
@@ -141,9 +145,99 @@ pub struct SnpClaims {
     pub current_mit_vector: Option<u64>,
 }
 
+impl SnpTcb {
+    /// A TCB_VERSION decoded by the caller (its layout depends on the
+    /// product, which the backend knows): the raw value and its components.
+    pub fn new(raw: u64, bootloader: u8, tee: u8, snp: u8, microcode: u8, fmc: Option<u8>) -> Self {
+        Self {
+            bootloader,
+            tee,
+            snp,
+            microcode,
+            fmc,
+            raw,
+        }
+    }
+}
+
+impl SnpGuestPolicy {
+    /// Decode the 64-bit guest policy (SEV-SNP ABI, table "GUEST_POLICY").
+    pub fn from_raw(raw: u64) -> Self {
+        let bit = |n: u32| raw >> n & 1 == 1;
+        Self {
+            raw,
+            abi_minor: (raw & 0xFF) as u8,
+            abi_major: (raw >> 8 & 0xFF) as u8,
+            smt: bit(16),
+            migrate_ma: bit(18),
+            debug: bit(19),
+            single_socket: bit(20),
+            cxl_allow: bit(21),
+            mem_aes_256_xts: bit(22),
+            rapl_dis: bit(23),
+            ciphertext_hiding: bit(24),
+            page_swap_disable: bit(25),
+        }
+    }
+}
+
+impl SnpPlatformInfo {
+    /// Decode the 64-bit PLATFORM_INFO field.
+    pub fn from_raw(raw: u64) -> Self {
+        let bit = |n: u32| raw >> n & 1 == 1;
+        Self {
+            raw,
+            smt_enabled: bit(0),
+            tsme_enabled: bit(1),
+            ecc_enabled: bit(2),
+            rapl_disabled: bit(3),
+            ciphertext_hiding_enabled: bit(4),
+            alias_check_complete: bit(5),
+        }
+    }
+}
+
+impl SnpClaims {
+    /// Raw claims naming the report version, product and signing key; every
+    /// other field starts empty (zero TCBs, empty ids) and the verifier sets
+    /// each one from the report it verified.
+    pub fn new(version: u32, product: impl Into<String>, signing_key: SnpSigningKey) -> Self {
+        let zero_tcb = SnpTcb::new(0, 0, 0, 0, 0, None);
+        Self {
+            version,
+            product: product.into(),
+            signing_key,
+            guest_svn: 0,
+            policy: SnpGuestPolicy::from_raw(0),
+            family_id: HexBytes::default(),
+            image_id: HexBytes::default(),
+            vmpl: 0,
+            measurement: HexBytes::default(),
+            report_data: HexBytes::default(),
+            host_data: HexBytes::default(),
+            id_key_digest: HexBytes::default(),
+            author_key_digest: HexBytes::default(),
+            report_id: HexBytes::default(),
+            report_id_ma: HexBytes::default(),
+            chip_id: HexBytes::default(),
+            current_tcb: zero_tcb,
+            reported_tcb: zero_tcb,
+            committed_tcb: zero_tcb,
+            launch_tcb: zero_tcb,
+            platform_info: SnpPlatformInfo::from_raw(0),
+            current_version: String::new(),
+            committed_version: String::new(),
+            cpuid: None,
+            launch_mit_vector: None,
+            current_mit_vector: None,
+        }
+    }
+}
+
 /// Minimum TCB per component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SnpMinTcb {
     /// Minimum boot loader SPL.
     pub bootloader: u8,
@@ -160,6 +254,7 @@ pub struct SnpMinTcb {
 /// SEV-SNP policy section (`[sev-snp]`). Defaults fail closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SnpPolicy {
     /// Minimum reported TCB per component.
     pub min_tcb: Option<SnpMinTcb>,
@@ -188,6 +283,95 @@ impl Default for SnpPolicy {
             allow_smt: true,
             allow_migration_agent: false,
         }
+    }
+}
+
+impl SnpMinTcb {
+    /// Builder: minimum boot loader SPL.
+    #[must_use]
+    pub fn bootloader(mut self, spl: u8) -> Self {
+        self.bootloader = spl;
+        self
+    }
+
+    /// Builder: minimum TEE SPL.
+    #[must_use]
+    pub fn tee(mut self, spl: u8) -> Self {
+        self.tee = spl;
+        self
+    }
+
+    /// Builder: minimum SNP SPL.
+    #[must_use]
+    pub fn snp(mut self, spl: u8) -> Self {
+        self.snp = spl;
+        self
+    }
+
+    /// Builder: minimum microcode SPL.
+    #[must_use]
+    pub fn microcode(mut self, spl: u8) -> Self {
+        self.microcode = spl;
+        self
+    }
+
+    /// Builder: minimum FMC SPL.
+    #[must_use]
+    pub fn fmc(mut self, spl: u8) -> Self {
+        self.fmc = spl;
+        self
+    }
+}
+
+impl SnpPolicy {
+    /// Builder: require this minimum reported TCB (`min_tcb`).
+    #[must_use]
+    pub fn min_tcb(mut self, min: SnpMinTcb) -> Self {
+        self.min_tcb = Some(min);
+        self
+    }
+
+    /// Builder: require this minimum guest SVN (`min_guest_svn`).
+    #[must_use]
+    pub fn min_guest_svn(mut self, svn: u32) -> Self {
+        self.min_guest_svn = Some(svn);
+        self
+    }
+
+    /// Builder: require this VMPL (`vmpl`).
+    #[must_use]
+    pub fn vmpl(mut self, vmpl: u32) -> Self {
+        self.vmpl = vmpl;
+        self
+    }
+
+    /// Builder: add an allowed family id (`allowed_family_ids`).
+    #[must_use]
+    pub fn allow_family_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_family_ids.push(id.into());
+        self
+    }
+
+    /// Builder: add an allowed image id (`allowed_image_ids`).
+    #[must_use]
+    pub fn allow_image_id(mut self, id: impl Into<HexBytes>) -> Self {
+        self.allowed_image_ids.push(id.into());
+        self
+    }
+
+    /// Builder: whether a guest policy allowing SMT is acceptable (`allow_smt`).
+    #[must_use]
+    pub fn allow_smt(mut self, allow: bool) -> Self {
+        self.allow_smt = allow;
+        self
+    }
+
+    /// Builder: whether a guest policy allowing a migration agent is
+    /// acceptable (`allow_migration_agent`).
+    #[must_use]
+    pub fn allow_migration_agent(mut self, allow: bool) -> Self {
+        self.allow_migration_agent = allow;
+        self
     }
 }
 

@@ -9,6 +9,7 @@ use crate::time::UnixTime;
 
 /// Decoded TD attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TdAttributes {
     /// Raw 64-bit value.
     pub raw: u64,
@@ -26,6 +27,7 @@ pub struct TdAttributes {
 
 /// A validity window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TimeWindow {
     /// Start.
     pub not_before: UnixTime,
@@ -35,6 +37,7 @@ pub struct TimeWindow {
 
 /// Raw claims of a verified TDX quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TdxClaims {
     /// Quote version (4 or 5).
     pub version: u16,
@@ -87,12 +90,74 @@ pub struct TdxClaims {
     pub revocation_checked: bool,
 }
 
+impl TdAttributes {
+    /// Decode the TD attributes (TDX module ABI, TDINFO_STRUCT.ATTRIBUTES).
+    pub fn from_raw(raw: u64) -> Self {
+        Self {
+            raw,
+            debug: raw & 1 != 0,
+            sept_ve_disable: raw & (1 << 28) != 0,
+            pks: raw & (1 << 30) != 0,
+            kl: raw & (1 << 31) != 0,
+            perfmon: raw & (1 << 63) != 0,
+        }
+    }
+}
+
+impl TimeWindow {
+    /// The window `[not_before, not_after]`.
+    pub fn new(not_before: UnixTime, not_after: UnixTime) -> Self {
+        Self {
+            not_before,
+            not_after,
+        }
+    }
+}
+
+impl TdxClaims {
+    /// Raw claims naming the quote version and TCB status; every other
+    /// field starts empty (no collateral window, TCB not evaluated,
+    /// revocation not checked) and the verifier sets each one from the quote
+    /// and collateral it verified.
+    pub fn new(version: u16, tcb_status: TcbStatus) -> Self {
+        Self {
+            version,
+            tcb_status,
+            advisory_ids: Vec::new(),
+            fmspc: HexBytes::default(),
+            mr_td: HexBytes::default(),
+            rtmr0: HexBytes::default(),
+            rtmr1: HexBytes::default(),
+            rtmr2: HexBytes::default(),
+            rtmr3: HexBytes::default(),
+            mr_config_id: HexBytes::default(),
+            mr_owner: HexBytes::default(),
+            mr_owner_config: HexBytes::default(),
+            mr_seam: HexBytes::default(),
+            mr_signer_seam: HexBytes::default(),
+            report_data: HexBytes::default(),
+            td_attributes: TdAttributes::from_raw(0),
+            xfam: 0,
+            tee_tcb_svn: HexBytes::default(),
+            tee_tcb_svn2: None,
+            mr_servicetd: None,
+            collateral_window: None,
+            tcb_evaluated: false,
+            revocation_checked: false,
+        }
+    }
+}
+
 /// TDX policy section (`[tdx]`). Defaults fail closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TdxPolicy {
-    /// Accepted TCB statuses (default: only `UpToDate`).
-    pub accepted_tcb_statuses: Vec<String>,
+    /// Accepted TCB statuses (default: only `UpToDate`). In TOML, the
+    /// status names (`"UpToDate"`, `"SWHardeningNeeded"`, …, matched
+    /// case-insensitively); an unknown name is a policy parse error.
+    #[serde(deserialize_with = "tcb_status_names")]
+    pub accepted_tcb_statuses: Vec<TcbStatus>,
     /// Allowed values per RTMR (index 0..3); an empty list leaves that register unchecked.
     pub allowed_rtmr0: Vec<HexBytes>,
     /// See `allowed_rtmr0`.
@@ -140,7 +205,7 @@ pub(crate) const TD_ATTRIBUTE_MIGRATABLE: u64 = 1 << 29;
 impl Default for TdxPolicy {
     fn default() -> Self {
         Self {
-            accepted_tcb_statuses: vec!["UpToDate".into()],
+            accepted_tcb_statuses: vec![TcbStatus::UpToDate],
             allowed_rtmr0: Vec::new(),
             allowed_rtmr1: Vec::new(),
             allowed_rtmr2: Vec::new(),
@@ -160,17 +225,139 @@ impl Default for TdxPolicy {
     }
 }
 
+/// Deserialize TCB status names, rejecting unknown ones.
+fn tcb_status_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<TcbStatus>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            TcbStatus::from_name(n).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown TCB status `{n}` (expected one of UpToDate, SWHardeningNeeded, \
+                     ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, \
+                     OutOfDateConfigurationNeeded, Revoked, NoMatchingTcbLevel, VersionsOnly, \
+                     NotEvaluated)"
+                ))
+            })
+        })
+        .collect()
+}
+
+impl TdxPolicy {
+    /// Builder: accept exactly these TCB statuses (`accepted_tcb_statuses`).
+    #[must_use]
+    pub fn accept_tcb_statuses(mut self, statuses: impl IntoIterator<Item = TcbStatus>) -> Self {
+        self.accepted_tcb_statuses = statuses.into_iter().collect();
+        self
+    }
+
+    /// Builder: add one accepted TCB status.
+    #[must_use]
+    pub fn accept_tcb_status(mut self, status: TcbStatus) -> Self {
+        if !self.accepted_tcb_statuses.contains(&status) {
+            self.accepted_tcb_statuses.push(status);
+        }
+        self
+    }
+
+    /// Builder: add an allowed RTMR0 value (`allowed_rtmr0`).
+    #[must_use]
+    pub fn allow_rtmr0(mut self, value: impl Into<HexBytes>) -> Self {
+        self.allowed_rtmr0.push(value.into());
+        self
+    }
+
+    /// Builder: add an allowed RTMR1 value (`allowed_rtmr1`).
+    #[must_use]
+    pub fn allow_rtmr1(mut self, value: impl Into<HexBytes>) -> Self {
+        self.allowed_rtmr1.push(value.into());
+        self
+    }
+
+    /// Builder: add an allowed RTMR2 value (`allowed_rtmr2`).
+    #[must_use]
+    pub fn allow_rtmr2(mut self, value: impl Into<HexBytes>) -> Self {
+        self.allowed_rtmr2.push(value.into());
+        self
+    }
+
+    /// Builder: add an allowed RTMR3 value (`allowed_rtmr3`).
+    #[must_use]
+    pub fn allow_rtmr3(mut self, value: impl Into<HexBytes>) -> Self {
+        self.allowed_rtmr3.push(value.into());
+        self
+    }
+
+    /// Builder: require this MROWNER (`mr_owner`).
+    #[must_use]
+    pub fn mr_owner(mut self, value: impl Into<HexBytes>) -> Self {
+        self.mr_owner = Some(value.into());
+        self
+    }
+
+    /// Builder: require this MROWNERCONFIG (`mr_owner_config`).
+    #[must_use]
+    pub fn mr_owner_config(mut self, value: impl Into<HexBytes>) -> Self {
+        self.mr_owner_config = Some(value.into());
+        self
+    }
+
+    /// Builder: require this minimum TEE_TCB_SVN (`min_tee_tcb_svn`).
+    #[must_use]
+    pub fn min_tee_tcb_svn(mut self, value: impl Into<HexBytes>) -> Self {
+        self.min_tee_tcb_svn = Some(value.into());
+        self
+    }
+
+    /// Builder: require `xfam & mask == value` (`xfam_mask`, `xfam_value`).
+    #[must_use]
+    pub fn xfam(mut self, mask: u64, value: u64) -> Self {
+        self.xfam_mask = Some(mask);
+        self.xfam_value = value;
+        self
+    }
+
+    /// Builder: require `attributes & mask == value` (`attributes_mask`,
+    /// `attributes_value`).
+    #[must_use]
+    pub fn attributes(mut self, mask: u64, value: u64) -> Self {
+        self.attributes_mask = Some(mask);
+        self.attributes_value = value;
+        self
+    }
+
+    /// Builder: accept a TD bound to a service TD (`allow_service_td`).
+    #[must_use]
+    pub fn allow_service_td(mut self, allow: bool) -> Self {
+        self.allow_service_td = allow;
+        self
+    }
+
+    /// Builder: accept a TCB evaluated without CRLs (`allow_unchecked_revocation`).
+    #[must_use]
+    pub fn allow_unchecked_revocation(mut self, allow: bool) -> Self {
+        self.allow_unchecked_revocation = allow;
+        self
+    }
+
+    /// Builder: accept a migratable TD (`allow_migratable`).
+    #[must_use]
+    pub fn allow_migratable(mut self, allow: bool) -> Self {
+        self.allow_migratable = allow;
+        self
+    }
+
+    /// Builder: accept a TD without SEPT_VE_DISABLE (`allow_sept_ve`).
+    #[must_use]
+    pub fn allow_sept_ve(mut self, allow: bool) -> Self {
+        self.allow_sept_ve = allow;
+        self
+    }
+}
+
 pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
-    let accepted = p
-        .accepted_tcb_statuses
-        .iter()
-        .any(|s| TcbStatus::from_name(s) == Some(c.tcb_status));
-    let unknown: Vec<&str> = p
-        .accepted_tcb_statuses
-        .iter()
-        .filter(|s| TcbStatus::from_name(s).is_none())
-        .map(String::as_str)
-        .collect();
+    let accepted = p.accepted_tcb_statuses.contains(&c.tcb_status);
+    let accepted_names: Vec<&str> = p.accepted_tcb_statuses.iter().map(|s| s.name()).collect();
     let advisories = if c.advisory_ids.is_empty() {
         String::new()
     } else {
@@ -180,14 +367,9 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         "tdx.tcb_status",
         accepted,
         format!(
-            "TCB status {}{advisories} (accepted: {}{})",
+            "TCB status {}{advisories} (accepted: {})",
             c.tcb_status.name(),
-            p.accepted_tcb_statuses.join(", "),
-            if unknown.is_empty() {
-                String::new()
-            } else {
-                format!("; unknown names ignored: {}", unknown.join(", "))
-            }
+            accepted_names.join(", "),
         ),
     );
     if !c.tcb_evaluated {
@@ -400,14 +582,16 @@ mod tests {
             };
             assert_eq!(failed(&c, &p), vec!["tdx.tcb_status"], "{st:?}");
         }
-        let p = TdxPolicy {
-            accepted_tcb_statuses: vec![
-                "UpToDate".into(),
-                "swhardeningneeded".into(),
-                "typo".into(),
-            ],
-            ..TdxPolicy::default()
-        };
+        // Names are matched case-insensitively, as before the list was typed.
+        let p = crate::Policy::from_toml(
+            "[tdx]\naccepted_tcb_statuses = [\"UpToDate\", \"swhardeningneeded\"]\n",
+        )
+        .unwrap()
+        .tdx;
+        assert_eq!(
+            p.accepted_tcb_statuses,
+            vec![TcbStatus::UpToDate, TcbStatus::SwHardeningNeeded]
+        );
         let c = TdxClaims {
             tcb_status: TcbStatus::SwHardeningNeeded,
             ..claims()
@@ -415,7 +599,41 @@ mod tests {
         assert!(failed(&c, &p).is_empty());
         let mut a = Appraisal::default();
         appraise(&c, &p, &mut a);
-        assert!(a.checks[0].detail.contains("unknown names ignored: typo"));
+        assert!(
+            a.checks[0]
+                .detail
+                .contains("(accepted: UpToDate, SWHardeningNeeded)"),
+            "{}",
+            a.checks[0].detail
+        );
+    }
+
+    #[test]
+    fn unknown_tcb_status_name_is_a_policy_parse_error() {
+        // Previously an unknown name was ignored (and only mentioned in the
+        // check detail); a typo now fails the policy load instead.
+        let e =
+            crate::Policy::from_toml("[tdx]\naccepted_tcb_statuses = [\"UpToDate\", \"typo\"]\n")
+                .unwrap_err();
+        assert!(matches!(e, crate::Error::Malformed(_)), "{e:?}");
+        assert!(e.to_string().contains("unknown TCB status `typo`"), "{e}");
+        assert!(
+            crate::Policy::from_toml("[tdx]\naccepted_tcb_statuses = [3]\n").is_err(),
+            "a non-string entry is rejected"
+        );
+        // Serialization writes the stable names, which load back.
+        let p = TdxPolicy::default().accept_tcb_statuses([
+            TcbStatus::UpToDate,
+            TcbStatus::ConfigurationAndSwHardeningNeeded,
+        ]);
+        let mut pol = crate::Policy::new();
+        pol.tdx = p.clone();
+        let text = toml::to_string(&pol).unwrap();
+        assert!(
+            text.contains("\"ConfigurationAndSWHardeningNeeded\""),
+            "{text}"
+        );
+        assert_eq!(crate::Policy::from_toml(&text).unwrap().tdx, p);
     }
 
     #[test]

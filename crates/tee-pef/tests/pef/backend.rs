@@ -141,15 +141,13 @@ fn without_a_measurement_attachment_the_measurement_is_not_applicable() {
     // A second attestation uses the cached absence, not another ultracall.
     assert!(be.attester().unwrap().attest(&rd).is_ok());
     // A policy with reference measurements fails closed on it.
-    let policy = tee_core::Policy {
-        report_data: Some(rd),
-        allowed_measurements: vec![tee_core::HexBytes::from(
+    let policy = tee_core::Policy::new()
+        .expect_report_data(rd)
+        .allow_measurement(
             Digests::for_slof(KERNEL, INITRD, BOOTARGS)
                 .unwrap()
                 .measurement(),
-        )],
-        ..Default::default()
-    };
+        );
     assert!(!tee_core::appraise(&c, &policy).passed());
 }
 
@@ -162,10 +160,7 @@ fn appraisal_names_the_owner_root() {
         .unwrap()
         .verify(&ev, AT)
         .unwrap();
-    let mut policy = tee_core::Policy {
-        report_data: Some(rd),
-        ..Default::default()
-    };
+    let mut policy = tee_core::Policy::new().expect_report_data(rd);
     let a = tee_core::appraise(&claims, &policy);
     assert!(a.passed(), "{a:?}");
     let c = a
@@ -200,10 +195,7 @@ fn sealing_is_bound_to_the_provisioned_secret() {
         other.sealer().unwrap().unseal(&blob, &pol),
         Err(Error::Unseal(tee_core::UnsealError::KeyMismatch))
     ));
-    let inst = SealPolicy {
-        purpose: "x".into(),
-        binding: SealBinding::Instance,
-    };
+    let inst = SealPolicy::new("x", SealBinding::Instance);
     assert!(matches!(
         be.sealer().unwrap().seal(b"d", &inst),
         Err(Error::Unsupported(_))

@@ -14,34 +14,31 @@ use crate::report::{Product, SnpReport};
 
 /// Raw claims of a parsed report for a known product.
 pub fn snp_claims(r: &SnpReport<'_>, product: Product, key: SnpSigningKey) -> SnpClaims {
-    SnpClaims {
-        version: r.version,
-        product: product.name().into(),
-        signing_key: key,
-        guest_svn: r.guest_svn,
-        policy: r.guest_policy(),
-        family_id: r.family_id.as_slice().into(),
-        image_id: r.image_id.as_slice().into(),
-        vmpl: r.vmpl,
-        measurement: r.measurement.as_slice().into(),
-        report_data: r.report_data.as_slice().into(),
-        host_data: r.host_data.as_slice().into(),
-        id_key_digest: r.id_key_digest.as_slice().into(),
-        author_key_digest: r.author_key_digest.as_slice().into(),
-        report_id: r.report_id.as_slice().into(),
-        report_id_ma: r.report_id_ma.as_slice().into(),
-        chip_id: r.chip_id.as_slice().into(),
-        current_tcb: r.current_tcb.decode(product),
-        reported_tcb: r.reported_tcb.decode(product),
-        committed_tcb: r.committed_tcb.decode(product),
-        launch_tcb: r.launch_tcb.decode(product),
-        platform_info: r.platform_info_decoded(),
-        current_version: r.current_version.to_string(),
-        committed_version: r.committed_version.to_string(),
-        cpuid: r.cpuid,
-        launch_mit_vector: r.launch_mit_vector,
-        current_mit_vector: r.current_mit_vector,
-    }
+    let mut s = SnpClaims::new(r.version, product.name(), key);
+    s.guest_svn = r.guest_svn;
+    s.policy = r.guest_policy();
+    s.family_id = r.family_id.as_slice().into();
+    s.image_id = r.image_id.as_slice().into();
+    s.vmpl = r.vmpl;
+    s.measurement = r.measurement.as_slice().into();
+    s.report_data = r.report_data.as_slice().into();
+    s.host_data = r.host_data.as_slice().into();
+    s.id_key_digest = r.id_key_digest.as_slice().into();
+    s.author_key_digest = r.author_key_digest.as_slice().into();
+    s.report_id = r.report_id.as_slice().into();
+    s.report_id_ma = r.report_id_ma.as_slice().into();
+    s.chip_id = r.chip_id.as_slice().into();
+    s.current_tcb = r.current_tcb.decode(product);
+    s.reported_tcb = r.reported_tcb.decode(product);
+    s.committed_tcb = r.committed_tcb.decode(product);
+    s.launch_tcb = r.launch_tcb.decode(product);
+    s.platform_info = r.platform_info_decoded();
+    s.current_version = r.current_version.to_string();
+    s.committed_version = r.committed_version.to_string();
+    s.cpuid = r.cpuid;
+    s.launch_mit_vector = r.launch_mit_vector;
+    s.current_mit_vector = r.current_mit_vector;
+    s
 }
 
 pub(super) fn claims(
@@ -74,11 +71,7 @@ pub(super) fn claims(
     );
     c.launch_measurement = Claim::Value(HexBytes::from(r.measurement.as_slice()));
     c.host_data = Claim::Value(HexBytes::from(r.host_data.as_slice()));
-    c.tcb = Claim::Value(TcbSummary {
-        status: TcbStatus::VersionsOnly,
-        svns,
-        advisory_ids: Vec::new(),
-    });
+    c.tcb = Claim::Value(TcbSummary::new(TcbStatus::VersionsOnly, svns, Vec::new()));
     c.runtime_registers =
         Claim::NotApplicable("SEV-SNP has no runtime measurement registers".into());
     c

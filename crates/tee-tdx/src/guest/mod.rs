@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use tee_core::evidence::{endorsement, format};
 use tee_core::{
-    Attester, Backend, Capabilities, DeviceErrorKind, Error, Evidence, Operation, Platform,
-    ReportData, Result, RuntimeMeasurement, Sealer, Support,
+    Attester, Backend, DeviceErrorKind, Error, Evidence, Operation, Platform, ReportData, Result,
+    RuntimeMeasurement, Sealer,
 };
 
 use crate::tdreport::{TDREPORT_LEN, TdReport};
@@ -294,19 +294,6 @@ impl TdxBackend {
 impl Backend for TdxBackend {
     fn platform(&self) -> Platform {
         Platform::Tdx
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        let s = |r: Result<(), &String>| match r {
-            Ok(()) => Support::Supported,
-            Err(e) => Support::Unsupported(e.clone().into()),
-        };
-        Capabilities {
-            platform: Platform::Tdx,
-            attestation: s(self.attester.as_ref().map(|_| ())),
-            runtime_measurement: s(self.rtmr.as_ref().map(|_| ())),
-            sealing: Support::Unsupported(SEALING_UNSUPPORTED.into()),
-        }
     }
 
     fn attester(&self) -> Result<&dyn Attester> {

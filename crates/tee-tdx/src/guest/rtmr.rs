@@ -216,8 +216,8 @@ impl RuntimeMeasurement for TdxRtmr {
 
     fn event_log(&self) -> Result<EventLog> {
         let l = self.log.load()?;
-        Ok(EventLog {
-            events: l.events.iter().map(AppEvent::to_core).collect(),
-        })
+        Ok(EventLog::new(
+            l.events.iter().map(AppEvent::to_core).collect(),
+        ))
     }
 }

@@ -34,31 +34,28 @@ pub(crate) fn build_claims(
         TcbOutcome::NotEvaluated => (TcbStatus::NotEvaluated, Vec::new(), None, false, false),
     };
     let h = |x: &[u8]| HexBytes(x.to_vec());
-    let tdx = TdxClaims {
-        version: q.header.version,
-        tcb_status,
-        advisory_ids: advisory_ids.clone(),
-        fmspc: HexBytes(fmspc),
-        mr_td: h(&b.mr_td),
-        rtmr0: h(&b.rtmr[0]),
-        rtmr1: h(&b.rtmr[1]),
-        rtmr2: h(&b.rtmr[2]),
-        rtmr3: h(&b.rtmr[3]),
-        mr_config_id: h(&b.mr_config_id),
-        mr_owner: h(&b.mr_owner),
-        mr_owner_config: h(&b.mr_owner_config),
-        mr_seam: h(&b.mr_seam),
-        mr_signer_seam: h(&b.mr_signer_seam),
-        report_data: h(&b.report_data),
-        td_attributes: attrs,
-        xfam: b.xfam,
-        tee_tcb_svn: h(&b.tee_tcb_svn),
-        tee_tcb_svn2: b.tee_tcb_svn2.map(|x| h(&x)),
-        mr_servicetd: b.mr_servicetd.map(|x| h(&x)),
-        collateral_window: window,
-        tcb_evaluated: evaluated,
-        revocation_checked,
-    };
+    let mut tdx = TdxClaims::new(q.header.version, tcb_status);
+    tdx.advisory_ids = advisory_ids.clone();
+    tdx.fmspc = HexBytes(fmspc);
+    tdx.mr_td = h(&b.mr_td);
+    tdx.rtmr0 = h(&b.rtmr[0]);
+    tdx.rtmr1 = h(&b.rtmr[1]);
+    tdx.rtmr2 = h(&b.rtmr[2]);
+    tdx.rtmr3 = h(&b.rtmr[3]);
+    tdx.mr_config_id = h(&b.mr_config_id);
+    tdx.mr_owner = h(&b.mr_owner);
+    tdx.mr_owner_config = h(&b.mr_owner_config);
+    tdx.mr_seam = h(&b.mr_seam);
+    tdx.mr_signer_seam = h(&b.mr_signer_seam);
+    tdx.report_data = h(&b.report_data);
+    tdx.td_attributes = attrs;
+    tdx.xfam = b.xfam;
+    tdx.tee_tcb_svn = h(&b.tee_tcb_svn);
+    tdx.tee_tcb_svn2 = b.tee_tcb_svn2.map(|x| h(&x));
+    tdx.mr_servicetd = b.mr_servicetd.map(|x| h(&x));
+    tdx.collateral_window = window;
+    tdx.tcb_evaluated = evaluated;
+    tdx.revocation_checked = revocation_checked;
     let mut c = Claims::new(
         Platform::Tdx,
         format::TDX_QUOTE,
@@ -79,20 +76,13 @@ pub(crate) fn build_claims(
         b.rtmr
             .iter()
             .enumerate()
-            .map(|(i, r)| RegisterValue {
-                index: i as u32,
-                value: h(r),
-            })
+            .map(|(i, r)| RegisterValue::new(i as u32, h(r)))
             .collect(),
     );
     let mut svns = std::collections::BTreeMap::new();
     for (i, v) in b.tee_tcb_svn.iter().enumerate() {
         svns.insert(format!("tee_tcb_svn[{i}]"), u64::from(*v));
     }
-    c.tcb = Claim::Value(TcbSummary {
-        status: tcb_status,
-        svns,
-        advisory_ids,
-    });
+    c.tcb = Claim::Value(TcbSummary::new(tcb_status, svns, advisory_ids));
     Ok(c)
 }
