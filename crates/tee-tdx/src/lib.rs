@@ -75,10 +75,6 @@ pub mod quote;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-#[cfg(test)]
-mod tests_cache;
-#[cfg(test)]
-mod tests_e2e;
 mod verify;
 
 pub use cache::DEFAULT_CACHE_CAPACITY;

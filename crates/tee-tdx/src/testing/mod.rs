@@ -12,6 +12,8 @@
 //!   concurrent writers, I/O errors and non-DCAP outblobs on request.
 #![allow(clippy::missing_errors_doc)]
 
+pub mod seams;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
