@@ -2,20 +2,20 @@
 //! extensions), a fake SNP firmware that signs v2/v3/v5 reports with it and
 //! derives keys, and the fake configfs-tsm of `tee_linux::testing` wired
 //! to that firmware. NO SECURITY: test keys only.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unreachable_pub,
-    missing_docs
-)]
+//!
+//! Feature `testing`. Key generation and signing with the fixed test keys
+//! `expect` success: a failure there is a broken test setup, not an input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::cert_table::{self, CertKind};
+use crate::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
+use crate::report::Product;
+use crate::{SnpVerifier, danger};
 use der::Encode;
 use p384::ecdsa::SigningKey;
 use rand::SeedableRng;
@@ -25,14 +25,11 @@ use rsa::signature::RandomizedSigner;
 use sha2::{Digest, Sha256, Sha384};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{DeviceErrorKind, Error, Result, UnixTime};
-use tee_sev::cert_table::{self, CertKind};
-use tee_sev::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
-use tee_sev::report::Product;
-use tee_sev::{SnpVerifier, danger};
 use zeroize::Zeroizing;
 
 // ---------- a minimal DER writer ----------
 
+/// A DER TLV: `tag`, definite length, `content`.
 pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut v = vec![tag];
     let n = content.len();
@@ -47,14 +44,17 @@ pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A DER SEQUENCE of already-encoded parts.
 pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
     tlv(0x30, &parts.concat())
 }
 
+/// A DER OBJECT IDENTIFIER from dotted text.
 pub fn oid(s: &str) -> Vec<u8> {
     const_oid::ObjectIdentifier::new_unwrap(s).to_der().unwrap()
 }
 
+/// A DER INTEGER (non-negative).
 pub fn int(n: u64) -> Vec<u8> {
     let mut b = n.to_be_bytes().to_vec();
     while b.len() > 1 && b[0] == 0 && b[1] & 0x80 == 0 {
@@ -98,10 +98,12 @@ fn pss_alg() -> Vec<u8> {
     seq(&[&oid("1.2.840.113549.1.1.10"), &params])
 }
 
+/// An X.509 extension: OID and OCTET STRING value.
 pub fn ext(o: &str, value: &[u8]) -> Vec<u8> {
     seq(&[&oid(o), &tlv(0x04, value)])
 }
 
+/// An AMD TCB-component extension (`spl` = security patch level) with INTEGER `v`.
 pub fn spl(o: &str, v: u8) -> Vec<u8> {
     ext(o, &int(u64::from(v)))
 }
@@ -142,8 +144,11 @@ pub fn cert(
 
 // ---------- the fake AMD PKI ----------
 
+/// `notBefore` of the test certificates.
 pub const NOT_BEFORE: u64 = 1_700_000_000; // 2023-11-14
+/// `notAfter` of the test certificates.
 pub const NOT_AFTER: u64 = 2_200_000_000; // 2039-09-18
+/// A verification time inside every test certificate's validity.
 pub fn at() -> UnixTime {
     UnixTime::from_secs(1_800_000_000) // 2027-01-15
 }
@@ -180,19 +185,28 @@ fn rsa_spki(k: &RsaPrivateKey) -> Vec<u8> {
 /// Certificates of one product.
 #[derive(Clone)]
 pub struct Pki {
+    /// The product.
     pub product: Product,
+    /// The ARK (self-signed root, DER).
     pub ark: Vec<u8>,
+    /// The ASK (signed by the ARK, DER).
     pub ask: Vec<u8>,
+    /// The ASVK (VLEK CA, signed by the ARK, DER).
     pub asvk: Vec<u8>,
     /// An ARK with the same name as `ark` but another key (untrusted).
     pub rogue_ark: Vec<u8>,
+    /// The VCEK signing key.
     pub vcek_key: SigningKey,
+    /// The VLEK signing key.
     pub vlek_key: SigningKey,
+    /// The chip id of the VCEK.
     pub chip_id: [u8; 64],
+    /// The TCB the VCEK certificate names.
     pub reported_tcb: u64,
 }
 
 impl Pki {
+    /// The PKI of `product` (slow: RSA keys; prefer [`pki`]).
     pub fn new(product: Product) -> Self {
         let k = keys();
         let g = product.kds_name();
@@ -258,7 +272,7 @@ impl Pki {
     ) -> Vec<u8> {
         let k = keys();
         let g = self.product.kds_name();
-        let d = tee_sev::report::TcbVersion(tcb).decode(self.product);
+        let d = crate::report::TcbVersion(tcb).decode(self.product);
         let mut exts = vec![
             spl(
                 "1.3.6.1.4.1.3704.1.1",
@@ -319,6 +333,7 @@ impl Pki {
         cert(serial, &issuer, cn, validity, &spki, &exts, signer)
     }
 
+    /// The VCEK certificate (DER).
     pub fn vcek(&self) -> Vec<u8> {
         self.leaf(
             SnpSigningKey::Vcek,
@@ -328,6 +343,7 @@ impl Pki {
         )
     }
 
+    /// The VLEK certificate (DER).
     pub fn vlek(&self) -> Vec<u8> {
         self.leaf(
             SnpSigningKey::Vlek,
@@ -345,6 +361,7 @@ impl Pki {
     }
 }
 
+/// The shared PKI of `product`, built once per process.
 pub fn pki(product: Product) -> &'static Pki {
     static P: OnceLock<Vec<Pki>> = OnceLock::new();
     let all = P.get_or_init(|| Product::ALL.into_iter().map(Pki::new).collect());
@@ -368,6 +385,7 @@ pub fn sign_report(buf: &mut [u8], key: &SigningKey) {
 
 // ---------- the fake firmware ----------
 
+/// A fault the fake firmware injects into its next answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// EBUSY from the ioctl / configfs.
@@ -380,27 +398,41 @@ pub enum Fault {
     WrongReportData,
 }
 
+/// A fake SNP firmware: signs reports of `version` with the test PKI's VCEK or VLEK and derives keys.
 #[derive(Debug)]
 pub struct FakeFirmware {
+    /// The product.
     pub product: Product,
+    /// The report version (2, 3 or 5).
     pub version: u32,
+    /// Which key signs reports.
     pub signer: SnpSigningKey,
+    /// The launch measurement reported.
     pub measurement: [u8; 48],
+    /// The family id reported.
     pub family_id: [u8; 16],
+    /// The guest policy reported.
     pub policy: u64,
+    /// The guest SVN reported.
     pub guest_svn: u32,
+    /// The reported TCB.
     pub reported_tcb: u64,
+    /// The committed TCB.
     pub committed_tcb: u64,
     /// Per-chip secret behind the VCEK-rooted derived keys.
     pub chip_secret: [u8; 32],
     /// Per-launch VM root key.
     pub vmrk: [u8; 32],
+    /// Faults injected into the next answers, in order.
     pub faults: Mutex<VecDeque<Fault>>,
+    /// Report requests answered so far.
     pub report_calls: AtomicUsize,
+    /// Derived-key requests answered so far.
     pub key_calls: AtomicUsize,
 }
 
 impl FakeFirmware {
+    /// A fake firmware of `product` with default guest values.
     pub fn new(product: Product, version: u32, signer: SnpSigningKey) -> Self {
         let p = pki(product);
         Self {
@@ -421,6 +453,7 @@ impl FakeFirmware {
         }
     }
 
+    /// Queue `faults` for the next answers.
     pub fn inject(&self, faults: &[Fault]) {
         self.faults.lock().unwrap().extend(faults.iter().copied());
     }
@@ -528,8 +561,8 @@ impl SnpFirmware for FakeFirmware {
             _ => {}
         }
         // Like firmware: a TCB above the committed one is refused (INVALID_PARAM).
-        let committed = tee_sev::report::TcbVersion(self.committed_tcb).decode(self.product);
-        let asked = tee_sev::report::TcbVersion(req.tcb_version).decode(self.product);
+        let committed = crate::report::TcbVersion(self.committed_tcb).decode(self.product);
+        let asked = crate::report::TcbVersion(req.tcb_version).decode(self.product);
         if req.field_select & field::TCB_VERSION != 0
             && (asked.bootloader > committed.bootloader
                 || asked.tee > committed.tee
