@@ -22,6 +22,36 @@ fn conformance_on_the_mock() {
 }
 
 #[test]
+fn conformance_on_fake_sev_snp() {
+    use tee_core::platforms::SnpSigningKey;
+    use tee_sev::guest::{ConfigfsTsm, Retry, SnpFirmware};
+    use tee_sev::report::Product;
+    use tee_sev::testing::{FakeFirmware, at, fake_tsm, pki};
+    for (product, version, key) in [
+        (Product::Milan, 3, SnpSigningKey::Vcek),
+        (Product::Genoa, 3, SnpSigningKey::Vlek),
+    ] {
+        let fw = Arc::new(FakeFirmware::new(product, version, key));
+        let tsm = fake_tsm(fw.clone());
+        let src = ConfigfsTsm::new(tsm.clone(), tsm.root()).with_retry(Retry::immediate(4));
+        let backend = tee_sev::SevBackend::from_parts(
+            Box::new(src),
+            Some(fw as Arc<dyn SnpFirmware>),
+            tee_sev::SevOptions::default(),
+        )
+        .unwrap();
+        let verifier = pki(product).verifier();
+        run_all(&Target {
+            backend: &backend,
+            verifier: &verifier,
+            at: at(),
+            tamper_offsets: Vec::new(),
+        });
+        assert_eq!(tsm.open_reports(), 0, "report directories left behind");
+    }
+}
+
+#[test]
 fn conformance_on_fake_tdx() {
     use tee_tdx::testing::{FakeKernel, FakeTd, TestPki};
     let pki = TestPki::default();
