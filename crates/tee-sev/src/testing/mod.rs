@@ -16,7 +16,6 @@ use crate::cert_table::{self, CertKind};
 use crate::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
 use crate::report::Product;
 use crate::{SnpVerifier, danger};
-use der::Encode;
 use p384::ecdsa::SigningKey;
 use rand::SeedableRng;
 use rsa::RsaPrivateKey;
@@ -27,68 +26,19 @@ use tee_core::platforms::SnpSigningKey;
 use tee_core::{DeviceErrorKind, Error, Result, UnixTime};
 use zeroize::Zeroizing;
 
-// ---------- a minimal DER writer ----------
+// ---------- DER: the one test writer of tee-testpki ----------
 
-/// A DER TLV: `tag`, definite length, `content`.
-pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        v.push(n as u8);
-    } else if n < 0x100 {
-        v.extend_from_slice(&[0x81, n as u8]);
-    } else {
-        v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
-    }
-    v.extend_from_slice(content);
-    v
-}
-
-/// A DER SEQUENCE of already-encoded parts.
-pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-/// A DER OBJECT IDENTIFIER from dotted text.
-pub fn oid(s: &str) -> Vec<u8> {
-    const_oid::ObjectIdentifier::new_unwrap(s).to_der().unwrap()
-}
-
-/// A DER INTEGER (non-negative).
-pub fn int(n: u64) -> Vec<u8> {
-    let mut b = n.to_be_bytes().to_vec();
-    while b.len() > 1 && b[0] == 0 && b[1] & 0x80 == 0 {
-        b.remove(0);
-    }
-    if b[0] & 0x80 != 0 {
-        b.insert(0, 0);
-    }
-    tlv(0x02, &b)
-}
+pub use tee_testpki::der::{ext, int, oid, seq, tlv};
 
 fn name(cn: &str) -> Vec<u8> {
-    let atv = seq(&[&oid("2.5.4.3"), &tlv(0x0C, cn.as_bytes())]);
-    let o = seq(&[
-        &oid("2.5.4.10"),
-        &tlv(0x0C, b"Advanced Micro Devices (FAKE)"),
-    ]);
-    seq(&[&tlv(0x31, &o), &tlv(0x31, &atv)])
+    tee_testpki::der::name(&[
+        ("2.5.4.10", "Advanced Micro Devices (FAKE)"),
+        ("2.5.4.3", cn),
+    ])
 }
 
 fn utc(secs: u64) -> Vec<u8> {
-    let s = UnixTime::from_secs(secs).to_string(); // 2025-07-01T00:00:00Z
-    let b = s.as_bytes();
-    let t = format!(
-        "{}{}{}{}{}{}Z",
-        &s[2..4],
-        &s[5..7],
-        &s[8..10],
-        &s[11..13],
-        &s[14..16],
-        &s[17..19]
-    );
-    assert_eq!(b.len(), 20);
-    tlv(0x17, t.as_bytes())
+    tee_testpki::der::utc_secs(secs)
 }
 
 fn pss_alg() -> Vec<u8> {
@@ -96,11 +46,6 @@ fn pss_alg() -> Vec<u8> {
     let mgf = seq(&[&oid("1.2.840.113549.1.1.8"), &sha]);
     let params = seq(&[&tlv(0xA0, &sha), &tlv(0xA1, &mgf), &tlv(0xA2, &int(48))]);
     seq(&[&oid("1.2.840.113549.1.1.10"), &params])
-}
-
-/// An X.509 extension: OID and OCTET STRING value.
-pub fn ext(o: &str, value: &[u8]) -> Vec<u8> {
-    seq(&[&oid(o), &tlv(0x04, value)])
 }
 
 /// An AMD TCB-component extension (`spl` = security patch level) with INTEGER `v`.
