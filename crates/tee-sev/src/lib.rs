@@ -96,6 +96,8 @@ pub mod roots;
 pub mod seal;
 #[allow(unsafe_code)]
 mod sys;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 
 pub use backend::{SevBackend, SevOptions};

@@ -84,10 +84,6 @@ pub mod roots;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-#[cfg(test)]
-mod tests_cache;
-#[cfg(test)]
-mod tests_e2e;
 mod verify;
 
 pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY};

@@ -1,7 +1,6 @@
 //! The verified-collateral cache: steady state gives exactly the verdicts of
 //! the uncached path (and of dcap-qvl) on every vector and negative; expiry,
 //! revocation, tampering, failures and capacity; concurrency.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +8,8 @@ use std::sync::Arc;
 use tee_core::evidence::{endorsement, format};
 use tee_core::{Authenticity, Error, Evidence, Platform, Result, UnixTime, Verifier};
 
-use crate::testing::{FakeKernel, FakeTd, TestPki};
-use crate::{Collateral, OfflineDir, TdxVerifier, danger};
+use tee_tdx::testing::{FakeKernel, FakeTd, TestPki, seams};
+use tee_tdx::{Collateral, OfflineDir, TdxVerifier, danger};
 
 fn t(s: &str) -> UnixTime {
     UnixTime::parse_rfc3339(s).unwrap()
@@ -111,7 +110,7 @@ fn cases_for(quote: &[u8], coll: &[u8], times: &[UnixTime], step: usize, tag: &s
 
 fn vector_groups() -> Vec<Group> {
     let mut groups = Vec::new();
-    let root = crate::INTEL_SGX_ROOT_CA_DER.to_vec();
+    let root = tee_tdx::INTEL_SGX_ROOT_CA_DER.to_vec();
     if let (Some(q), Some(c)) = (
         read("dcap-qvl/tdx_quote"),
         read("dcap-qvl/tdx_quote_collateral.json"),
@@ -225,10 +224,10 @@ fn fake_pki_group() -> Group {
         x.tee_tcb_svn[..3].copy_from_slice(&s);
         quotes.push((n.into(), quote_for(&pki, x)));
     }
-    let body = crate::quote::Quote::parse(&quotes[0].1).unwrap();
+    let body = tee_tdx::quote::Quote::parse(&quotes[0].1).unwrap();
     let raw_body = quotes[0].1[48..48 + 584].to_vec();
     assert_eq!(
-        crate::quote::Quote::parse(&pki.quote(4, 2, &raw_body))
+        tee_tdx::quote::Quote::parse(&pki.quote(4, 2, &raw_body))
             .unwrap()
             .body,
         body.body
@@ -561,7 +560,7 @@ fn steady_state_is_the_same_from_eight_threads() {
         for th in threads {
             assert_eq!(th.join().unwrap(), sequential);
         }
-        assert!(shared.cache_stats().entries <= crate::DEFAULT_CACHE_CAPACITY);
+        assert!(shared.cache_stats().entries <= tee_tdx::DEFAULT_CACHE_CAPACITY);
     }
 }
 
@@ -644,36 +643,17 @@ fn cached_entry_checks_revocation_per_quote() {
         .unwrap();
     let v = danger::verifier_with_test_root(pki.root_der.clone());
     v.verify_quote(&q, Some(&ok), at()).unwrap();
-    let parsed = crate::quote::Quote::parse(&q).unwrap();
-    let key = crate::cache::key(&pki.root_der, &ok, parsed.pck_chain_pem().unwrap());
-    let e = v.cache.get(&key, at().as_secs()).unwrap();
-    let mut revoked = crate::cache::Entry { ..clone_entry(&e) };
-    revoked.pck_crl_revoked.insert(revoked.pck_serial.clone());
-    v.cache.insert(key, revoked.window, Arc::new(revoked));
+    assert!(seams::revoke_pck_in_cached_entry(
+        &v,
+        &pki.root_der,
+        &q,
+        &ok,
+        at()
+    ));
     assert!(matches!(
         v.verify_quote(&q, Some(&ok), at()),
         Err(Error::Authenticity(Authenticity::Revoked { .. }))
     ));
-}
-
-fn clone_entry(e: &crate::cache::Entry) -> crate::cache::Entry {
-    crate::cache::Entry {
-        window: e.window,
-        claims_window: e.claims_window,
-        tcb_info: e.tcb_info.clone(),
-        qe_identity: e.qe_identity.clone(),
-        pck_key: e.pck_key,
-        pck_table: e.pck_table.clone(),
-        att_key: e.att_key,
-        att_point: e.att_point,
-        att_table: e.att_table.clone(),
-        platform: e.platform,
-        tcb_fmspc: e.tcb_fmspc,
-        pck_serial: e.pck_serial.clone(),
-        pck_ca_serial: e.pck_ca_serial.clone(),
-        pck_crl_revoked: e.pck_crl_revoked.clone(),
-        root_crl_revoked: e.root_crl_revoked.clone(),
-    }
 }
 
 #[test]
@@ -685,7 +665,7 @@ fn tampered_quote_fails_after_its_collateral_was_cached() {
         .unwrap();
     let v = danger::verifier_with_test_root(pki.root_der.clone());
     v.verify_quote(&q, Some(&c), at()).unwrap();
-    let p = crate::quote::Quote::parse(&q).unwrap();
+    let p = tee_tdx::quote::Quote::parse(&q).unwrap();
     let sig_data = p.signed_len + 4;
     let qe_report = sig_data + 128 + 6;
     let auth = qe_report + 384 + 64 + 2;
@@ -803,8 +783,8 @@ fn cache_is_bounded_and_can_be_disabled() {
     v.clear_cache();
     assert_eq!(v.cache_stats().entries, 0);
     assert_eq!(
-        crate::DEFAULT_CACHE_CAPACITY,
-        TdxVerifier::new().cache.capacity()
+        tee_tdx::DEFAULT_CACHE_CAPACITY,
+        seams::cache_capacity(&TdxVerifier::new())
     );
 }
 
@@ -830,7 +810,7 @@ fn another_attestation_key_under_a_cached_pck() {
     assert_eq!(steady, full);
     // Its quote signature is checked: the signature of the first key's quote
     // does not verify under the second key.
-    let p = crate::quote::Quote::parse(&q2).unwrap();
+    let p = tee_tdx::quote::Quote::parse(&q2).unwrap();
     let mut mixed = q2.clone();
     let sig = p.signed_len + 4;
     mixed[sig..sig + 64].copy_from_slice(&q[sig..sig + 64]);

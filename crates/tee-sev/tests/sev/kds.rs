@@ -2,17 +2,15 @@
 #![cfg(feature = "kds")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{FakeFirmware, at, pki};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{Backend, DeviceErrorKind, Error, ReportData, Verifier};
 use tee_fetch::testing::{Scripted, Server};
 use tee_sev::guest::{FirmwareReports, Retry, SnpFirmware};
 use tee_sev::kds::{KdsFetcher, PlainHttp, Response, RetryPolicy, vcek_url};
 use tee_sev::report::{Product, SnpReport};
+use tee_sev::testing::{FakeFirmware, at, pki};
 use tee_sev::{SevBackend, SevOptions};
 
 #[test]

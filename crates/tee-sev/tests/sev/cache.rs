@@ -10,15 +10,13 @@
     missing_docs
 )]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{FakeFirmware, pki, sign_report};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{Authenticity, Claims, Error, Evidence, Result, UnixTime, Verified, Verifier};
 use tee_sev::cache::DEFAULT_CAPACITY;
 use tee_sev::report::Product;
+use tee_sev::testing::{FakeFirmware, pki, sign_report};
 use tee_sev::{SnpVerifier, evidence_from_parts};
 
 fn dir() -> Option<PathBuf> {
@@ -329,13 +327,13 @@ fn another_leaf_is_not_served_from_an_entry() {
     let vcek = p.vcek();
     let fw = FakeFirmware::new(Product::Genoa, 3, SnpSigningKey::Vcek);
     let good = evidence_from_parts(&fw.make_report(&[1; 64], 0), Some(&vcek), &[]).unwrap();
-    fv.verify(&good, common::at()).unwrap();
+    fv.verify(&good, tee_sev::testing::at()).unwrap();
     assert_eq!(stats(&fv), (1, 0, 1));
     // Another reported TCB, signed by the same VCEK key: the SPL check runs on the hit.
     let mut fw2 = FakeFirmware::new(Product::Genoa, 3, SnpSigningKey::Vcek);
     fw2.reported_tcb ^= 1;
     let tcb = evidence_from_parts(&fw2.make_report(&[1; 64], 0), Some(&vcek), &[]).unwrap();
-    match auth(fv.verify(&tcb, common::at())) {
+    match auth(fv.verify(&tcb, tee_sev::testing::at())) {
         Authenticity::Mismatch { what, .. } => assert_eq!(what, "reported TCB"),
         other => panic!("{other:?}"),
     }
@@ -344,7 +342,7 @@ fn another_leaf_is_not_served_from_an_entry() {
     raw[0x1A0] ^= 0x01;
     sign_report(&mut raw, &p.vcek_key);
     let chip = evidence_from_parts(&raw, Some(&vcek), &[]).unwrap();
-    match auth(fv.verify(&chip, common::at())) {
+    match auth(fv.verify(&chip, tee_sev::testing::at())) {
         Authenticity::Mismatch { what, .. } => assert_eq!(what, "chip id"),
         other => panic!("{other:?}"),
     }
@@ -353,7 +351,7 @@ fn another_leaf_is_not_served_from_an_entry() {
     sign_report(&mut raw, &pki(Product::Milan).vcek_key);
     let forged = evidence_from_parts(&raw, Some(&vcek), &[]).unwrap();
     assert!(matches!(
-        auth(fv.verify(&forged, common::at())),
+        auth(fv.verify(&forged, tee_sev::testing::at())),
         Authenticity::BadSignature { .. }
     ));
     assert_eq!(stats(&fv), (1, 3, 1), "all three served from the one entry");
@@ -401,12 +399,12 @@ fn failures_are_never_cached() {
     let raw = fw.make_report(&[2; 64], 0);
     let rogue = evidence_from_parts(&raw, Some(&p.vcek()), &[&p.rogue_ark]).unwrap();
     assert!(matches!(
-        auth(fv.verify(&rogue, common::at())),
+        auth(fv.verify(&rogue, tee_sev::testing::at())),
         Authenticity::UntrustedRoot { .. }
     ));
     let via_asvk = evidence_from_parts(&raw, Some(&p.vcek()), &[&p.asvk]).unwrap();
     assert!(matches!(
-        auth(fv.verify(&via_asvk, common::at())),
+        auth(fv.verify(&via_asvk, tee_sev::testing::at())),
         Authenticity::BadChain { .. }
     ));
     assert_eq!(fv.cache_stats().entries, 0);
@@ -541,8 +539,11 @@ fn aws_lc_gives_the_same_verdicts() {
             bad[0x90] ^= 1;
             for raw in [good, bad] {
                 let ev = evidence_from_parts(&raw, Some(&leaf), &[]).unwrap();
-                let a = p.verifier().verify(&ev, common::at());
-                let b = p.verifier().with_crypto(&AWS_LC).verify(&ev, common::at());
+                let a = p.verifier().verify(&ev, tee_sev::testing::at());
+                let b = p
+                    .verifier()
+                    .with_crypto(&AWS_LC)
+                    .verify(&ev, tee_sev::testing::at());
                 assert_eq!(verdict(&a), verdict(&b), "{product} {signer:?}");
             }
         }
@@ -561,10 +562,13 @@ fn pinned_intermediates_skip_signatures_only_when_checked() {
     let fw = FakeFirmware::new(Product::Genoa, 3, SnpSigningKey::Vcek);
     let ev = evidence_from_parts(&fw.make_report(&[4; 64], 0), Some(&genoa.vcek()), &[]).unwrap();
     assert!(matches!(
-        auth(v.verify(&ev, common::at())),
+        auth(v.verify(&ev, tee_sev::testing::at())),
         Authenticity::BadChain { .. }
     ));
     assert_eq!(v.cache_stats().entries, 0);
     // The consistent test roots: accepted.
-    genoa.verifier().verify(&ev, common::at()).unwrap();
+    genoa
+        .verifier()
+        .verify(&ev, tee_sev::testing::at())
+        .unwrap();
 }

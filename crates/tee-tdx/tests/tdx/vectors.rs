@@ -1,6 +1,5 @@
 //! Every TDX vector of `../shared/vectors/INDEX.md` with its expected
 //! outcome, including the derived negatives (INDEX.md §3–§6).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

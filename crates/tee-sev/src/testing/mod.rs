@@ -2,21 +2,20 @@
 //! extensions), a fake SNP firmware that signs v2/v3/v5 reports with it and
 //! derives keys, and the fake configfs-tsm of `tee_linux::testing` wired
 //! to that firmware. NO SECURITY: test keys only.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    dead_code,
-    unreachable_pub,
-    missing_docs
-)]
+//!
+//! Feature `testing`. Key generation and signing with the fixed test keys
+//! `expect` success: a failure there is a broken test setup, not an input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use der::Encode;
+use crate::cert_table::{self, CertKind};
+use crate::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
+use crate::report::Product;
+use crate::{SnpVerifier, danger};
 use p384::ecdsa::SigningKey;
 use rand::SeedableRng;
 use rsa::RsaPrivateKey;
@@ -25,70 +24,21 @@ use rsa::signature::RandomizedSigner;
 use sha2::{Digest, Sha256, Sha384};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{DeviceErrorKind, Error, Result, UnixTime};
-use tee_sev::cert_table::{self, CertKind};
-use tee_sev::guest::{DerivedKeyRequest, KeyRoot, SnpFirmware, field};
-use tee_sev::report::Product;
-use tee_sev::{SnpVerifier, danger};
 use zeroize::Zeroizing;
 
-// ---------- a minimal DER writer ----------
+// ---------- DER: the one test writer of tee-testpki ----------
 
-pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        v.push(n as u8);
-    } else if n < 0x100 {
-        v.extend_from_slice(&[0x81, n as u8]);
-    } else {
-        v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
-    }
-    v.extend_from_slice(content);
-    v
-}
-
-pub fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-pub fn oid(s: &str) -> Vec<u8> {
-    const_oid::ObjectIdentifier::new_unwrap(s).to_der().unwrap()
-}
-
-pub fn int(n: u64) -> Vec<u8> {
-    let mut b = n.to_be_bytes().to_vec();
-    while b.len() > 1 && b[0] == 0 && b[1] & 0x80 == 0 {
-        b.remove(0);
-    }
-    if b[0] & 0x80 != 0 {
-        b.insert(0, 0);
-    }
-    tlv(0x02, &b)
-}
+pub use tee_testpki::der::{ext, int, oid, seq, tlv};
 
 fn name(cn: &str) -> Vec<u8> {
-    let atv = seq(&[&oid("2.5.4.3"), &tlv(0x0C, cn.as_bytes())]);
-    let o = seq(&[
-        &oid("2.5.4.10"),
-        &tlv(0x0C, b"Advanced Micro Devices (FAKE)"),
-    ]);
-    seq(&[&tlv(0x31, &o), &tlv(0x31, &atv)])
+    tee_testpki::der::name(&[
+        ("2.5.4.10", "Advanced Micro Devices (FAKE)"),
+        ("2.5.4.3", cn),
+    ])
 }
 
 fn utc(secs: u64) -> Vec<u8> {
-    let s = UnixTime::from_secs(secs).to_string(); // 2025-07-01T00:00:00Z
-    let b = s.as_bytes();
-    let t = format!(
-        "{}{}{}{}{}{}Z",
-        &s[2..4],
-        &s[5..7],
-        &s[8..10],
-        &s[11..13],
-        &s[14..16],
-        &s[17..19]
-    );
-    assert_eq!(b.len(), 20);
-    tlv(0x17, t.as_bytes())
+    tee_testpki::der::utc_secs(secs)
 }
 
 fn pss_alg() -> Vec<u8> {
@@ -98,10 +48,7 @@ fn pss_alg() -> Vec<u8> {
     seq(&[&oid("1.2.840.113549.1.1.10"), &params])
 }
 
-pub fn ext(o: &str, value: &[u8]) -> Vec<u8> {
-    seq(&[&oid(o), &tlv(0x04, value)])
-}
-
+/// An AMD TCB-component extension (`spl` = security patch level) with INTEGER `v`.
 pub fn spl(o: &str, v: u8) -> Vec<u8> {
     ext(o, &int(u64::from(v)))
 }
@@ -142,8 +89,11 @@ pub fn cert(
 
 // ---------- the fake AMD PKI ----------
 
+/// `notBefore` of the test certificates.
 pub const NOT_BEFORE: u64 = 1_700_000_000; // 2023-11-14
+/// `notAfter` of the test certificates.
 pub const NOT_AFTER: u64 = 2_200_000_000; // 2039-09-18
+/// A verification time inside every test certificate's validity.
 pub fn at() -> UnixTime {
     UnixTime::from_secs(1_800_000_000) // 2027-01-15
 }
@@ -180,19 +130,28 @@ fn rsa_spki(k: &RsaPrivateKey) -> Vec<u8> {
 /// Certificates of one product.
 #[derive(Clone)]
 pub struct Pki {
+    /// The product.
     pub product: Product,
+    /// The ARK (self-signed root, DER).
     pub ark: Vec<u8>,
+    /// The ASK (signed by the ARK, DER).
     pub ask: Vec<u8>,
+    /// The ASVK (VLEK CA, signed by the ARK, DER).
     pub asvk: Vec<u8>,
     /// An ARK with the same name as `ark` but another key (untrusted).
     pub rogue_ark: Vec<u8>,
+    /// The VCEK signing key.
     pub vcek_key: SigningKey,
+    /// The VLEK signing key.
     pub vlek_key: SigningKey,
+    /// The chip id of the VCEK.
     pub chip_id: [u8; 64],
+    /// The TCB the VCEK certificate names.
     pub reported_tcb: u64,
 }
 
 impl Pki {
+    /// The PKI of `product` (slow: RSA keys; prefer [`pki`]).
     pub fn new(product: Product) -> Self {
         let k = keys();
         let g = product.kds_name();
@@ -258,7 +217,7 @@ impl Pki {
     ) -> Vec<u8> {
         let k = keys();
         let g = self.product.kds_name();
-        let d = tee_sev::report::TcbVersion(tcb).decode(self.product);
+        let d = crate::report::TcbVersion(tcb).decode(self.product);
         let mut exts = vec![
             spl(
                 "1.3.6.1.4.1.3704.1.1",
@@ -319,6 +278,7 @@ impl Pki {
         cert(serial, &issuer, cn, validity, &spki, &exts, signer)
     }
 
+    /// The VCEK certificate (DER).
     pub fn vcek(&self) -> Vec<u8> {
         self.leaf(
             SnpSigningKey::Vcek,
@@ -328,6 +288,7 @@ impl Pki {
         )
     }
 
+    /// The VLEK certificate (DER).
     pub fn vlek(&self) -> Vec<u8> {
         self.leaf(
             SnpSigningKey::Vlek,
@@ -345,6 +306,7 @@ impl Pki {
     }
 }
 
+/// The shared PKI of `product`, built once per process.
 pub fn pki(product: Product) -> &'static Pki {
     static P: OnceLock<Vec<Pki>> = OnceLock::new();
     let all = P.get_or_init(|| Product::ALL.into_iter().map(Pki::new).collect());
@@ -368,6 +330,7 @@ pub fn sign_report(buf: &mut [u8], key: &SigningKey) {
 
 // ---------- the fake firmware ----------
 
+/// A fault the fake firmware injects into its next answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// EBUSY from the ioctl / configfs.
@@ -380,27 +343,41 @@ pub enum Fault {
     WrongReportData,
 }
 
+/// A fake SNP firmware: signs reports of `version` with the test PKI's VCEK or VLEK and derives keys.
 #[derive(Debug)]
 pub struct FakeFirmware {
+    /// The product.
     pub product: Product,
+    /// The report version (2, 3 or 5).
     pub version: u32,
+    /// Which key signs reports.
     pub signer: SnpSigningKey,
+    /// The launch measurement reported.
     pub measurement: [u8; 48],
+    /// The family id reported.
     pub family_id: [u8; 16],
+    /// The guest policy reported.
     pub policy: u64,
+    /// The guest SVN reported.
     pub guest_svn: u32,
+    /// The reported TCB.
     pub reported_tcb: u64,
+    /// The committed TCB.
     pub committed_tcb: u64,
     /// Per-chip secret behind the VCEK-rooted derived keys.
     pub chip_secret: [u8; 32],
     /// Per-launch VM root key.
     pub vmrk: [u8; 32],
+    /// Faults injected into the next answers, in order.
     pub faults: Mutex<VecDeque<Fault>>,
+    /// Report requests answered so far.
     pub report_calls: AtomicUsize,
+    /// Derived-key requests answered so far.
     pub key_calls: AtomicUsize,
 }
 
 impl FakeFirmware {
+    /// A fake firmware of `product` with default guest values.
     pub fn new(product: Product, version: u32, signer: SnpSigningKey) -> Self {
         let p = pki(product);
         Self {
@@ -421,6 +398,7 @@ impl FakeFirmware {
         }
     }
 
+    /// Queue `faults` for the next answers.
     pub fn inject(&self, faults: &[Fault]) {
         self.faults.lock().unwrap().extend(faults.iter().copied());
     }
@@ -528,8 +506,8 @@ impl SnpFirmware for FakeFirmware {
             _ => {}
         }
         // Like firmware: a TCB above the committed one is refused (INVALID_PARAM).
-        let committed = tee_sev::report::TcbVersion(self.committed_tcb).decode(self.product);
-        let asked = tee_sev::report::TcbVersion(req.tcb_version).decode(self.product);
+        let committed = crate::report::TcbVersion(self.committed_tcb).decode(self.product);
+        let asked = crate::report::TcbVersion(req.tcb_version).decode(self.product);
         if req.field_select & field::TCB_VERSION != 0
             && (asked.bootloader > committed.bootloader
                 || asked.tee > committed.tee

@@ -12,6 +12,8 @@
 //!   concurrent writers, I/O errors and non-DCAP outblobs on request.
 #![allow(clippy::missing_errors_doc)]
 
+pub mod seams;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,62 +31,16 @@ use crate::tdreport::TDREPORT_LEN;
 
 // ---------------------------------------------------------------- DER ----
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes = n.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let len = bytes.get(skip..).unwrap_or_default();
-        out.push(0x80 | len.len() as u8);
-        out.extend_from_slice(len);
-    }
-    out.extend_from_slice(content);
-    out
-}
-fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-fn oid(o: &Oid) -> Vec<u8> {
-    tlv(0x06, o.as_bytes())
-}
-fn int(v: u64) -> Vec<u8> {
-    let b = v.to_be_bytes();
-    let skip = b.iter().take_while(|x| **x == 0).count().min(7);
-    let mut c = b.get(skip..).unwrap_or_default().to_vec();
-    if c.first().is_some_and(|x| x & 0x80 != 0) {
-        c.insert(0, 0);
-    }
-    tlv(0x02, &c)
-}
-fn octets(b: &[u8]) -> Vec<u8> {
-    tlv(0x04, b)
-}
-fn bits(b: &[u8]) -> Vec<u8> {
-    let mut c = vec![0];
-    c.extend_from_slice(b);
-    tlv(0x03, &c)
-}
+// The one test DER writer (tee-testpki).
+use tee_testpki::der::{bits, int, octets, oid_of as oid, seq_of as seq, tlv, utc_text as utc};
+
 fn name(cn: &str) -> Vec<u8> {
-    seq(&[
-        tlv(0x31, &seq(&[oid(&CN), tlv(0x0c, cn.as_bytes())])),
-        tlv(
-            0x31,
-            &seq(&[
-                oid(&ORG),
-                tlv(0x0c, b"Intel Corporation (TEST, NO SECURITY)"),
-            ]),
-        ),
+    tee_testpki::der::name(&[
+        ("2.5.4.3", cn),
+        ("2.5.4.10", "Intel Corporation (TEST, NO SECURITY)"),
     ])
 }
-fn utc(s: &str) -> Vec<u8> {
-    tlv(0x17, s.as_bytes())
-}
 
-const CN: Oid = Oid::new_unwrap("2.5.4.3");
-const ORG: Oid = Oid::new_unwrap("2.5.4.10");
 const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 const EC_PUBKEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");

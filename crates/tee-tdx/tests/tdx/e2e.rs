@@ -1,7 +1,6 @@
 //! End-to-end tests over the fakes: fake device / configfs-tsm / tsm-mr →
 //! quote signed by the test PKI → collateral → verify (test root injected
 //! explicitly) → appraise.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -10,10 +9,10 @@ use tee_core::{
     ReportData, RuntimeMeasurement, Support, TcbStatus, UnixTime, Verifier,
 };
 
-use crate::guest::rtmr::CrashPoint;
-use crate::guest::{TdxBackend, TdxRtmr};
-use crate::testing::{FAKE_MR_DIR, FakeKernel, FakeTd, TestPki};
-use crate::{Collateral, TdxVerifier, danger};
+use tee_tdx::guest::{TdxBackend, TdxRtmr};
+use tee_tdx::testing::seams::{Crash, extend_and_crash};
+use tee_tdx::testing::{FAKE_MR_DIR, FakeKernel, FakeTd, TestPki};
+use tee_tdx::{Collateral, TdxVerifier, danger};
 
 fn at() -> UnixTime {
     UnixTime::parse_rfc3339("2025-01-15T00:00:00Z").unwrap()
@@ -30,16 +29,16 @@ fn setup(td: FakeTd) -> (FakeKernel, TestPki, tempfile::TempDir) {
 
 #[test]
 fn ioctl_abi_numbers() {
-    assert_eq!(crate::guest::sys_abi::TDX_CMD_GET_REPORT0, 0xC440_5401);
-    assert_eq!(crate::guest::sys_abi::TDX_REPORT_REQ_LEN, 1088);
-    assert_eq!(crate::guest::sys_abi::iowr(b'T', 1, 1088), 0xC440_5401);
+    assert_eq!(tee_tdx::guest::sys_abi::TDX_CMD_GET_REPORT0, 0xC440_5401);
+    assert_eq!(tee_tdx::guest::sys_abi::TDX_REPORT_REQ_LEN, 1088);
+    assert_eq!(tee_tdx::guest::sys_abi::iowr(b'T', 1, 1088), 0xC440_5401);
     // The value some public code uses is wrong.
-    assert_ne!(crate::guest::sys_abi::TDX_CMD_GET_REPORT0, 0xC040_7401);
+    assert_ne!(tee_tdx::guest::sys_abi::TDX_CMD_GET_REPORT0, 0xC040_7401);
 }
 
 #[test]
 fn open_on_this_machine_is_unsupported_not_a_panic() {
-    if std::path::Path::new(crate::guest::DEV_TDX_GUEST).exists() {
+    if std::path::Path::new(tee_tdx::guest::DEV_TDX_GUEST).exists() {
         return;
     }
     match TdxBackend::open() {
@@ -101,7 +100,7 @@ fn e2e(version: u16) {
     rm.extend(3, "app config", b"config v1").unwrap();
     let rd = ReportData::bind(b"nonce", b"user");
     let ev = backend.attester().unwrap().attest(&rd).unwrap();
-    let q = crate::quote::Quote::parse(&ev.report).unwrap();
+    let q = tee_tdx::quote::Quote::parse(&ev.report).unwrap();
     assert_eq!(q.header.version, version);
     let cj = pki.collateral_json(
         "UpToDate",
@@ -277,20 +276,18 @@ fn rtmr_extend_log_and_crash_recovery() {
     assert_eq!(el.events[1].description, "two");
     assert_eq!(el.replay(4).unwrap()[3], r.read(3).unwrap());
     // The log file is a TCG2 log the CCEL parser reads too.
-    let tcg = crate::ccel::EventLog::parse(&std::fs::read(&log).unwrap()).unwrap();
+    let tcg = tee_tdx::ccel::EventLog::parse(&std::fs::read(&log).unwrap()).unwrap();
     assert_eq!(tcg.replay().unwrap()[3], v2);
 
     // Crash after the pending record, before the extend: dropped on open.
-    r.extend_inner(3, "lost", b"3", CrashPoint::AfterPending)
-        .unwrap();
+    extend_and_crash(&r, 3, "lost", b"3", Crash::AfterPending).unwrap();
     drop(r);
     let r = rtmr(&k, &log).unwrap();
     assert_eq!(r.event_log().unwrap().events.len(), 2);
     assert_eq!(r.read(3).unwrap(), v2);
 
     // Crash after the extend, before the log write: appended on open.
-    r.extend_inner(3, "kept", b"4", CrashPoint::AfterExtend)
-        .unwrap();
+    extend_and_crash(&r, 3, "kept", b"4", Crash::AfterExtend).unwrap();
     drop(r);
     let r = rtmr(&k, &log).unwrap();
     let el = r.event_log().unwrap();
@@ -300,11 +297,10 @@ fn rtmr_extend_log_and_crash_recovery() {
     assert!(!r_pending(&log));
 
     // A torn append (crash mid-write) with the extend done: repaired.
-    r.extend_inner(3, "torn", b"5", CrashPoint::AfterExtend)
-        .unwrap();
-    let rec = crate::guest::applog::AppEvent {
+    extend_and_crash(&r, 3, "torn", b"5", Crash::AfterExtend).unwrap();
+    let rec = tee_tdx::guest::applog::AppEvent {
         rtmr: 3,
-        digest: crate::ccel::sha384(b"5"),
+        digest: tee_tdx::ccel::sha384(b"5"),
         description: "torn".into(),
         payload: b"5".to_vec(),
     }
@@ -444,9 +440,9 @@ fn revoked_pck_tcb_and_debug_qe() {
     assert_eq!(x.tcb_status, TcbStatus::SwHardeningNeeded);
     assert_eq!(x.advisory_ids, vec!["INTEL-SA-00000".to_string()]);
     // A debug-mode QE is refused in every mode.
-    let body = crate::quote::Quote::parse(&ev.report).unwrap();
+    let body = tee_tdx::quote::Quote::parse(&ev.report).unwrap();
     let raw = pki.quote_with_qe_attributes(4, 2, &ev.report[48..48 + 584], 0x13);
-    assert_eq!(crate::quote::Quote::parse(&raw).unwrap().body, body.body);
+    assert_eq!(tee_tdx::quote::Quote::parse(&raw).unwrap().body, body.body);
     let dbg = tee_core::Evidence::new(Platform::Tdx, tee_core::evidence::format::TDX_QUOTE, raw);
     for verifier in [
         danger::verifier_with_test_root(pki.root_der.clone()).without_collateral(),
@@ -468,7 +464,7 @@ fn revoked_pck_tcb_and_debug_qe() {
 
 #[test]
 fn real_fs_against_a_temp_tree() {
-    use crate::guest::{ConfigfsTsm, KernelFs, RealFs};
+    use tee_tdx::guest::{ConfigfsTsm, KernelFs, RealFs};
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("attr");
     std::fs::write(&f, b"").unwrap();
@@ -506,32 +502,17 @@ fn concurrent_quote_requests_never_mix_outputs() {
     // configfs-tsm tree at once: each gets its own report directory, and
     // every quote carries exactly its own report data.
     let (k, pki, dir) = setup(FakeTd::default());
-    let backend = Arc::new(TdxBackend::with_config(k.config(dir.path().join("log"))).unwrap());
+    let backend = TdxBackend::with_config(k.config(dir.path().join("log"))).unwrap();
     let verifier = danger::verifier_with_test_root(pki.root_der.clone()).without_collateral();
-    let handles: Vec<_> = (0..8u8)
-        .map(|t| {
-            let b = backend.clone();
-            std::thread::spawn(move || {
-                (0..6u8)
-                    .map(|i| {
-                        let rd = ReportData::new([t.wrapping_mul(16).wrapping_add(i); 64]);
-                        (rd, b.attester().unwrap().attest(&rd).unwrap())
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut n = 0;
-    for h in handles {
-        for (rd, ev) in h.join().unwrap() {
-            let claims = verifier.verify(&ev, at()).unwrap();
-            assert_eq!(
-                claims.report_data, rd,
-                "a quote came back with another request's data"
-            );
-            n += 1;
-        }
-    }
-    assert_eq!(n, 48);
+    // 8 threads, 6 quotes each.
+    tee_core::conformance::concurrent_attestations_never_mix(
+        &tee_core::conformance::Target {
+            backend: &backend,
+            verifier: &verifier,
+            at: at(),
+            tamper_offsets: Vec::new(),
+        },
+        8,
+    );
     assert_eq!(k.open_reports(), 0, "report directories are removed");
 }

@@ -1,0 +1,7 @@
+//! The one DER writer behind the backends' test PKIs (`tee-sev` and
+//! `tee-tdx`, feature `testing`): just enough DER to hand-build
+//! certificates, CRLs and AMD/Intel extensions with exact control over every
+//! byte, including malformed ones. **NO SECURITY**: test support only.
+#![forbid(unsafe_code)]
+
+pub mod der;
