@@ -34,6 +34,12 @@ fn client(f: &FakeKernelFs, provider: &'static str) -> TsmReportClient<FakeKerne
         .with_retry(Retry::immediate(4))
 }
 
+/// The report succeeded and its outblob echoes `inblob` after the privlevel byte.
+fn assert_echoed(r: tee_core::Result<tee_linux::TsmReport>, inblob: &[u8]) {
+    let r = r.expect("report");
+    assert_eq!(&r.outblob[1..], inblob);
+}
+
 fn kind(r: tee_core::Result<impl std::fmt::Debug>) -> DeviceErrorKind {
     match r {
         Err(Error::Device(d)) => d.kind,
@@ -109,7 +115,7 @@ fn bad_requests_are_misuse() {
     assert!(matches!(c.report(&[0; 64], Some(4)), Err(Error::Misuse(_))));
     f.set_privlevel_floor(Some(2));
     assert!(matches!(c.report(&[0; 64], Some(1)), Err(Error::Misuse(_))));
-    assert!(c.report(&[0; 64], Some(2)).is_ok());
+    assert_echoed(c.report(&[0; 64], Some(2)), &[0; 64]);
     assert_eq!(f.open_reports(), 0);
     // A short inblob reaches the kernel, which needs 64 bytes for a report.
     assert_eq!(kind(c.report(&[0; 32], Some(2))), DeviceErrorKind::Io);
@@ -149,7 +155,7 @@ fn busy_is_retried_then_reported() {
     f.inject(FaultOn::Read("outblob".into()), libc::EBUSY, 5);
     let c = TsmReportClient::new(f.clone(), ROOT, "tdx_guest", Platform::Tdx)
         .with_retry(Retry::immediate(6));
-    assert!(c.report(&[1; 64], None).is_ok());
+    assert_echoed(c.report(&[1; 64], None), &[1; 64]);
     assert_eq!(c.retry(), Retry::immediate(6));
 }
 
@@ -233,7 +239,7 @@ fn a_concurrent_writer_is_detected_retried_and_reported() {
         DeviceErrorKind::ConcurrentUse
     );
     f.clear_faults();
-    assert!(client(&f, "tdx_guest").report(&[3; 64], None).is_ok());
+    assert_echoed(client(&f, "tdx_guest").report(&[3; 64], None), &[3; 64]);
     assert_eq!(f.open_reports(), 0);
 }
 
@@ -242,15 +248,15 @@ fn leftover_directories_are_skipped_and_rmdir_failures_tolerated() {
     let f = tdx_like();
     let c = client(&f, "tdx_guest");
     f.inject(FaultOn::Mkdir, libc::EEXIST, 15);
-    assert!(c.report(&[1; 64], None).is_ok(), "16 names tried");
+    assert_echoed(c.report(&[1; 64], None), &[1; 64]); // 16 names tried
     f.inject(FaultOn::Mkdir, libc::EEXIST, 16);
     assert_eq!(kind(c.report(&[1; 64], None)), DeviceErrorKind::Io);
     f.clear_faults();
     // A failed rmdir does not fail the request; the directory stays.
     f.inject(FaultOn::Rmdir, libc::EBUSY, 1);
-    assert!(c.report(&[1; 64], None).is_ok());
+    assert_echoed(c.report(&[1; 64], None), &[1; 64]);
     assert_eq!(f.open_reports(), 1);
-    assert!(c.report(&[1; 64], None).is_ok());
+    assert_echoed(c.report(&[1; 64], None), &[1; 64]);
     assert_eq!(f.open_reports(), 1, "later directories removed");
 }
 

@@ -178,43 +178,29 @@ mod tests {
         RUST_CRYPTO.p384_public_key(&g).unwrap()
     }
 
+    /// A Milan entry valid in [10, 20].
+    fn entry() -> Arc<Entry> {
+        Arc::new(Entry::new(
+            Product::Milan,
+            ValidityWindow::new(10, 20),
+            key(),
+            AmdExtensions::default(),
+        ))
+    }
+
     #[test]
     fn window_capacity_and_lru_eviction() {
         let c = ChainCache::new(2);
         let k = |i: u8| chain_key(&[i], b"ask", b"vcek");
-        c.insert(
-            k(1),
-            Arc::new(Entry::new(
-                Product::Milan,
-                ValidityWindow::new(10, 20),
-                key(),
-                AmdExtensions::default(),
-            )),
-        );
-        c.insert(
-            k(2),
-            Arc::new(Entry::new(
-                Product::Milan,
-                ValidityWindow::new(10, 20),
-                key(),
-                AmdExtensions::default(),
-            )),
-        );
+        c.insert(k(1), entry());
+        c.insert(k(2), entry());
         // Outside the window: a miss, whatever is stored.
         assert!(c.get(&k(1), 9).is_none());
         assert!(c.get(&k(1), 21).is_none());
         assert!(c.get(&k(1), 10).is_some());
         assert!(c.get(&k(1), 20).is_some());
         // k(2) is now the least recently used: inserting k(3) evicts it.
-        c.insert(
-            k(3),
-            Arc::new(Entry::new(
-                Product::Milan,
-                ValidityWindow::new(10, 20),
-                key(),
-                AmdExtensions::default(),
-            )),
-        );
+        c.insert(k(3), entry());
         assert!(c.get(&k(2), 15).is_none());
         assert!(c.get(&k(1), 15).is_some());
         assert!(c.get(&k(3), 15).is_some());
