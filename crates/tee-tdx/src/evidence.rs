@@ -45,9 +45,7 @@ impl TdxEvidence {
     /// # Errors
     /// As [`Collateral::to_json`].
     pub fn with_collateral(mut self, collateral: &Collateral) -> Result<Self> {
-        self.evidence = self
-            .evidence
-            .with_endorsement(endorsement::TDX_COLLATERAL_JSON, collateral.to_json()?);
+        self.evidence = crate::attach_collateral(self.evidence, collateral)?;
         Ok(self)
     }
 
