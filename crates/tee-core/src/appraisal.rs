@@ -66,8 +66,16 @@ pub struct Policy {
     /// Accept any report data when none is expected (default false: without
     /// an expected value there is no freshness, so appraisal fails).
     pub allow_any_report_data: bool,
-    /// If non-empty, the launch measurement must be one of these.
+    /// The reference launch measurements: the evidence's launch measurement
+    /// must be one of these. Empty means none is configured, and then the
+    /// `measurement` check fails unless the platform section pins the
+    /// workload another way (SEV-SNP ID/author key digests, TDX RTMR
+    /// values) or [`Policy::allow_any_measurement`] is set.
     pub allowed_measurements: Vec<HexBytes>,
+    /// Accept any workload when no reference value is configured (default
+    /// false). The appraisal then says loudly that it did not establish
+    /// which workload runs; only for trying things out.
+    pub allow_any_measurement: bool,
     /// The host data / init-data digest the evidence must carry
     /// (SNP HOST_DATA, TDX MRCONFIGID).
     pub host_data: Option<HexBytes>,
@@ -100,6 +108,7 @@ impl Default for Policy {
             report_data: None,
             allow_any_report_data: false,
             allowed_measurements: Vec::new(),
+            allow_any_measurement: false,
             host_data: None,
             sev_snp: SnpPolicy::default(),
             tdx: TdxPolicy::default(),
@@ -135,6 +144,16 @@ impl Policy {
     pub fn from_toml_bytes(bytes: &[u8]) -> Result<Self> {
         let text = core::str::from_utf8(bytes).map_err(|e| Error::encoding("policy file", e))?;
         Self::from_toml(text)
+    }
+
+    /// The policy as TOML that [`Policy::from_toml`] reads back unchanged
+    /// (what `teectl reference ... --policy-out` writes).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if a value cannot be encoded (not expected for
+    /// policies built through this API).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::encoding("policy file", e))
     }
 
     /// The fail-closed default policy (same as [`Policy::default`]).
@@ -175,6 +194,15 @@ impl Policy {
     #[must_use]
     pub fn allow_measurement(mut self, measurement: impl Into<HexBytes>) -> Self {
         self.allowed_measurements.push(measurement.into());
+        self
+    }
+
+    /// Builder: accept any workload when no reference value is configured
+    /// (`allow_any_measurement`; appraisal then does not establish which
+    /// workload runs, and says so).
+    #[must_use]
+    pub fn allow_any_measurement(mut self, allow: bool) -> Self {
+        self.allow_any_measurement = allow;
         self
     }
 

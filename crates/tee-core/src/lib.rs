@@ -15,6 +15,7 @@ pub mod measurement;
 pub mod platform;
 pub mod platforms;
 pub mod reader;
+pub mod reference;
 pub mod report_data;
 pub mod seal;
 pub mod time;

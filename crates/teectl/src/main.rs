@@ -15,6 +15,7 @@ mod exit;
 mod measure;
 #[cfg(feature = "pef")]
 mod pef;
+mod reference;
 mod seal;
 #[cfg(feature = "sev-snp")]
 mod sev;
@@ -78,6 +79,9 @@ enum Cmd {
     Unseal(seal::SealArgs),
     /// Run the whole flow: detect, attest, verify, appraise, seal, measure.
     Demo,
+    /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
+    #[command(subcommand)]
+    Reference(reference::Cmd),
     /// Check this machine's SEV capabilities (host or guest) with remediation hints.
     #[cfg(feature = "sev-snp")]
     Doctor {
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Seal(a) => seal::seal(&g, &a),
         Cmd::Unseal(a) => seal::unseal(&g, &a),
         Cmd::Demo => demo::run(&g),
+        Cmd::Reference(c) => reference::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),
         #[cfg(feature = "sev-snp")]

@@ -266,6 +266,12 @@ pub struct SnpPolicy {
     pub allowed_family_ids: Vec<HexBytes>,
     /// If non-empty, the image id must be one of these.
     pub allowed_image_ids: Vec<HexBytes>,
+    /// If non-empty, the report's `ID_KEY_DIGEST` (SHA-384 of the ID
+    /// block's public key, 48 bytes) must be one of these.
+    pub allowed_id_key_digests: Vec<HexBytes>,
+    /// If non-empty, the report's `AUTHOR_KEY_DIGEST` (48 bytes) must be
+    /// one of these, and the report must say the author key is enabled.
+    pub allowed_author_key_digests: Vec<HexBytes>,
     /// Whether a guest policy allowing SMT is acceptable (default true).
     pub allow_smt: bool,
     /// Whether a guest policy allowing a migration agent is acceptable (default false).
@@ -280,6 +286,8 @@ impl Default for SnpPolicy {
             vmpl: 0,
             allowed_family_ids: Vec::new(),
             allowed_image_ids: Vec::new(),
+            allowed_id_key_digests: Vec::new(),
+            allowed_author_key_digests: Vec::new(),
             allow_smt: true,
             allow_migration_agent: false,
         }
@@ -356,6 +364,20 @@ impl SnpPolicy {
     #[must_use]
     pub fn allow_image_id(mut self, id: impl Into<HexBytes>) -> Self {
         self.allowed_image_ids.push(id.into());
+        self
+    }
+
+    /// Builder: add an allowed ID key digest (`allowed_id_key_digests`).
+    #[must_use]
+    pub fn allow_id_key_digest(mut self, digest: impl Into<HexBytes>) -> Self {
+        self.allowed_id_key_digests.push(digest.into());
+        self
+    }
+
+    /// Builder: add an allowed author key digest (`allowed_author_key_digests`).
+    #[must_use]
+    pub fn allow_author_key_digest(mut self, digest: impl Into<HexBytes>) -> Self {
+        self.allowed_author_key_digests.push(digest.into());
         self
     }
 
