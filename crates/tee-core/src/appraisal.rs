@@ -2,10 +2,13 @@
 //! explaining every check.
 //!
 //! Defaults deny debug TEEs, deny mock evidence, require the expected
-//! report data (freshness), and apply per-platform defaults (SEV-SNP VMPL 0
+//! report data (freshness), require a reference value for the workload (the
+//! `measurement` check fails unless the policy lists reference launch
+//! measurements, pins the workload through its platform section, or sets
+//! `allow_any_measurement`), and apply per-platform defaults (SEV-SNP VMPL 0
 //! and no migration agent; TDX TCB status `UpToDate` only). Checks that have
-//! nothing configured are listed as `skipped` so a reader sees what was not
-//! checked.
+//! nothing configured are listed as `skipped`, with the key that would
+//! configure them, so a reader sees what was not checked.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -310,6 +313,58 @@ impl Appraisal {
     }
 }
 
+/// The `measurement` check, failing closed: the policy must say which
+/// workload it expects (reference launch measurements, or a platform pin
+/// such as SEV-SNP ID/author key digests or TDX RTMR values), or say
+/// explicitly that any workload is acceptable.
+fn measurement_check(c: &Claims, policy: &Policy, out: &mut Appraisal) {
+    if !policy.allowed_measurements.is_empty() {
+        match c.launch_measurement.value() {
+            Some(m) => {
+                let ok = policy.allowed_measurements.contains(m);
+                out.check(
+                    "measurement",
+                    ok,
+                    if ok {
+                        alloc::format!("launch measurement {m} is a reference value")
+                    } else {
+                        alloc::format!(
+                            "launch measurement {m} is not one of the {} reference value(s) in \
+                             `allowed_measurements` (teectl verify --explain-measurement shows both)",
+                            policy.allowed_measurements.len()
+                        )
+                    },
+                );
+            }
+            None => out.check("measurement", false, "evidence has no launch measurement"),
+        }
+        return;
+    }
+    if let Some(pin) = platforms::workload_pin(&c.platform_claims, policy) {
+        out.skip(
+            "measurement",
+            alloc::format!(
+                "no reference launch measurements; the workload is pinned by {pin} instead"
+            ),
+        );
+    } else if policy.allow_any_measurement {
+        out.skip(
+            "measurement",
+            "ANY WORKLOAD ACCEPTED (allow_any_measurement = true): no reference value is \
+             configured, so this appraisal does not establish which workload runs",
+        );
+    } else {
+        out.check(
+            "measurement",
+            false,
+            "no reference measurement configured: list the expected launch measurement in \
+             `allowed_measurements` (teectl verify --allowed-measurement HEX; compute it with \
+             `teectl reference`), or accept any workload explicitly with \
+             `allow_any_measurement = true` (--allow-any-measurement)",
+        );
+    }
+}
+
 /// Appraise verified claims against a policy. Always returns the full
 /// explanation; call [`Appraisal::into_result`] to turn failures into an error.
 pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
@@ -369,21 +424,13 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
         ),
     }
 
-    if policy.allowed_measurements.is_empty() {
-        out.skip("measurement", "no reference measurements configured");
-    } else {
-        match c.launch_measurement.value() {
-            Some(m) => out.check(
-                "measurement",
-                policy.allowed_measurements.contains(m),
-                alloc::format!("launch measurement {m}"),
-            ),
-            None => out.check("measurement", false, "evidence has no launch measurement"),
-        }
-    }
+    measurement_check(c, policy, &mut out);
 
     match &policy.host_data {
-        None => out.skip("host_data", "no expected host data configured"),
+        None => out.skip(
+            "host_data",
+            "no expected host data configured (set `host_data`)",
+        ),
         Some(want) => match c.host_data.value() {
             Some(h) => out.check("host_data", h == want, alloc::format!("host data {h}")),
             None => out.check("host_data", false, "evidence has no host data"),

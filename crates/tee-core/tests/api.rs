@@ -254,6 +254,12 @@ fn constructed_claims_fail_closed_where_unset() {
         PlatformClaims::SevSnp(snp_claims()),
     );
     let p = Policy::new().expect_report_data(ReportData::zero());
+    // Without a reference value the measurement check fails closed...
+    let failed: Vec<_> = appraise(&c, &p).failed().map(|c| c.name.clone()).collect();
+    assert_eq!(failed, ["measurement"], "{failed:?}");
+    // ...and these claims (built without a launch measurement) pass only
+    // when any workload is explicitly accepted.
+    let p = p.allow_any_measurement(true);
     assert!(appraise(&c, &p).passed(), "{:?}", appraise(&c, &p));
     assert!(!appraise(&c, &p.with_sev_snp(|s| s.vmpl(1))).passed());
 }

@@ -62,7 +62,7 @@ pub struct MockBackendBuilder {
 impl Default for MockBackendBuilder {
     fn default() -> Self {
         Self {
-            measurement: event_digest(b"tee-mock default launch measurement"),
+            measurement: event_digest(crate::reference::DEFAULT_WORKLOAD_IMAGE),
             host_data: [0; 48],
             debug: false,
             instance_secret: *b"tee-mock instance secret, public",

@@ -27,8 +27,11 @@
 //! let claims = MockVerifier::trusting_mock_root().verify(&evidence, UnixTime::now())?;
 //! // The default policy denies mock evidence...
 //! assert!(!appraise(&claims, &Policy::default().expect_report_data(rd)).passed());
-//! // ...unless explicitly allowed.
-//! let policy = Policy::new().allow_mock(true).expect_report_data(rd);
+//! // ...unless explicitly allowed, with the workload's reference measurement.
+//! let policy = Policy::new()
+//!     .allow_mock(true)
+//!     .expect_report_data(rd)
+//!     .allow_measurement(backend.measurement());
 //! assert!(appraise(&claims, &policy).passed());
 //! # Ok::<(), tee_core::Error>(())
 //! ```
@@ -36,6 +39,7 @@
 
 mod backend;
 mod keys;
+pub mod reference;
 pub mod report;
 mod verifier;
 

@@ -69,14 +69,20 @@ fn claims_and_appraisal() {
     // Default policy: mock denied, report data required.
     let a = appraise(&c, &Policy::default());
     let failed: Vec<_> = a.failed().map(|c| c.name.as_str()).collect();
-    assert_eq!(failed, ["mock", "report_data"]);
-    let ok = Policy::new().allow_mock(true).expect_report_data(rd);
+    assert_eq!(failed, ["mock", "report_data", "measurement"]);
+    let ok = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(rd)
+        .allow_measurement([7u8; 48]);
     assert!(appraise(&c, &ok).passed());
     let wrong_rd = Policy::new()
         .allow_mock(true)
         .expect_report_data(ReportData::zero());
     assert!(!appraise(&c, &wrong_rd).passed());
-    let wrong_m = ok.clone().allow_mock(true).allow_measurement([8u8; 48]);
+    let wrong_m = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(rd)
+        .allow_measurement([8u8; 48]);
     assert_eq!(
         appraise(&c, &wrong_m).failed().next().unwrap().name,
         "measurement"
@@ -96,7 +102,10 @@ fn debug_denied_by_default() {
         .verify(&b.attest_default(), AT)
         .unwrap();
     assert!(c.debug);
-    let p = Policy::new().allow_mock(true).expect_report_data(rd);
+    let p = Policy::new()
+        .allow_mock(true)
+        .expect_report_data(rd)
+        .allow_measurement(b.measurement());
     assert_eq!(appraise(&c, &p).failed().next().unwrap().name, "debug");
     assert!(appraise(&c, &p.allow_debug(true)).passed());
 }
@@ -114,7 +123,8 @@ fn tampered_event_log_fails_appraisal() {
     let c = MockVerifier::trusting_mock_root().verify(&ev, AT).unwrap();
     let p = Policy::new()
         .allow_mock(true)
-        .expect_report_data(ReportData::zero());
+        .expect_report_data(ReportData::zero())
+        .allow_measurement(b.measurement());
     assert_eq!(appraise(&c, &p).failed().next().unwrap().name, "event_log");
 }
 

@@ -92,7 +92,49 @@ pub(crate) fn run(g: &Global) -> Result<u8, CliError> {
         4,
         "Appraise against a policy (fails closed, explains every check)",
     );
-    let strict = appraise(&claims, &Policy::default().expect_report_data(rd));
+    // The reference value: what the relying party expects this workload to
+    // measure, computed from its inputs (not read from the evidence), and
+    // written to a policy file that `teectl verify --policy` reads.
+    let reference = if platform == Platform::Mock {
+        let r =
+            tee::mock::reference::launch_measurement(tee::mock::reference::DEFAULT_WORKLOAD_IMAGE);
+        println!(
+            "      reference value computed from the workload image ({}): {}",
+            r.transcript.inputs.first().map_or("", |i| i.value.as_str()),
+            short(&r.value.to_hex())
+        );
+        Some(r.value)
+    } else {
+        // No workload inputs on this machine: the demo pins the measurement
+        // this TEE reports (trust on first use, for the demo only). A relying
+        // party computes it with `teectl reference` instead.
+        let own = claims.launch_measurement.value().cloned();
+        if let Some(m) = &own {
+            println!(
+                "      reference value: this TEE's own launch measurement {} (demo only; \
+                 compute real reference values with `teectl reference`)",
+                short(&m.to_hex())
+            );
+        }
+        own
+    };
+    let mut written = Policy::new();
+    if let Some(m) = reference {
+        written = written.allow_measurement(m);
+    }
+    let policy_path =
+        std::env::temp_dir().join(format!("teectl-demo-policy-{}.toml", std::process::id()));
+    common::write_atomic(&policy_path, written.to_toml()?.as_bytes())?;
+    let loaded = Policy::from_toml_bytes(&common::read(&policy_path)?)?;
+    let _ = std::fs::remove_file(&policy_path);
+    println!(
+        "      wrote it to a policy file: allowed_measurements = [\"{}\"]",
+        loaded
+            .allowed_measurements
+            .first()
+            .map_or_else(String::new, |m| short(&m.to_hex()))
+    );
+    let strict = appraise(&claims, &loaded.clone().expect_report_data(rd));
     if platform == Platform::Mock {
         let why = strict
             .failed()
@@ -100,12 +142,12 @@ pub(crate) fn run(g: &Global) -> Result<u8, CliError> {
             .collect::<Vec<_>>()
             .join(", ");
         println!(
-            "      default policy: {} (failed: {why})",
+            "      that policy as is: {} (failed: {why})",
             verdict(strict.passed())
         );
         println!("      the demo now allows mock evidence explicitly (allow_mock = true):");
     }
-    let policy = Policy::new()
+    let policy = loaded
         .allow_mock(platform == Platform::Mock)
         .expect_report_data(rd);
     let appraisal = appraise(&claims, &policy);

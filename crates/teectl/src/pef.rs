@@ -722,7 +722,8 @@ mod tests {
                 "--nonce",
                 "0102",
                 "--at",
-                at
+                at,
+                "--allow-any-measurement"
             ]),
             0
         );

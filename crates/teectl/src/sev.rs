@@ -122,6 +122,9 @@ mod tests {
         let Some(v) = vectors() else { return };
         let f = |rel: &str| v.join(rel).display().to_string();
         let go_rd = format!("0102030405{}", &ZERO_RD[10..]);
+        // The report's own launch measurement (offset 0x90) as the reference value.
+        let own_measurement =
+            |report: &str| hex::encode(&std::fs::read(f(report)).unwrap()[0x90..0xC0]);
         let base = |report: &str, vcek: &str, at: &str, rd: &str| -> Vec<String> {
             [
                 "verify",
@@ -135,6 +138,8 @@ mod tests {
                 at,
                 "--report-data",
                 rd,
+                "--allowed-measurement",
+                &own_measurement(report),
             ]
             .iter()
             .map(|s| (*s).to_owned())
@@ -153,6 +158,15 @@ mod tests {
             ZERO_RD,
         );
         assert_eq!(run(&milan, &[]), 0);
+        // Without a reference value the same genuine, fresh report fails
+        // appraisal (4); with any workload explicitly accepted it passes.
+        let no_reference = &milan[..milan.len() - 2];
+        assert_eq!(run(no_reference, &[]), 4);
+        assert_eq!(run(no_reference, &["--allow-any-measurement"]), 0);
+        assert_eq!(
+            run(no_reference, &["--allowed-measurement", &"00".repeat(48)]),
+            4
+        );
         let turin = base(
             "ms-tee-av/turin_attestation_report.bin",
             "ms-tee-av/turin_vcek.pem",
@@ -195,7 +209,11 @@ mod tests {
         // VLEK (VMPL 1 needs a policy): valid inside the window, 3 outside.
         let dir = tempfile::tempdir().unwrap();
         let pol = dir.path().join("p.toml");
-        std::fs::write(&pol, "allow_any_report_data = true\n[sev-snp]\nvmpl = 1\n").unwrap();
+        std::fs::write(
+            &pol,
+            "allow_any_report_data = true\nallow_any_measurement = true\n[sev-snp]\nvmpl = 1\n",
+        )
+        .unwrap();
         let pol = pol.display().to_string();
         let vlek = |at: &str| {
             teectl(&[
@@ -240,6 +258,7 @@ mod tests {
         let flipped = dir.path().join("flipped.bin");
         std::fs::write(&flipped, &raw).unwrap();
         let rd = hex::encode(&raw[0x50..0x90]);
+        let m = hex::encode(&raw[0x90..0xC0]);
         assert_eq!(
             teectl(&[
                 "verify",
@@ -272,6 +291,8 @@ mod tests {
                 "2025-01-01T00:00:00Z",
                 "--report-data",
                 &rd,
+                "--allowed-measurement",
+                &m,
             ]),
             0
         );
@@ -293,7 +314,9 @@ mod tests {
                 "--at",
                 "2025-01-01T00:00:00Z",
                 "--report-data",
-                &rd
+                &rd,
+                "--allowed-measurement",
+                &m,
             ]),
             0
         );

@@ -273,6 +273,8 @@ mod tests {
         let q = p("dcap-qvl/tdx_quote");
         let c = p("dcap-qvl/tdx_quote_collateral.json");
         let rd4 = rd("dcap-qvl/tdx_quote", 48);
+        // The quote's own MRTD (TD report body offset 136) as the reference value.
+        let mrtd = hex::encode(&std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap()[184..232]);
         let base = [
             "verify",
             "--platform",
@@ -281,6 +283,8 @@ mod tests {
             &q,
             "--report-data",
             &rd4,
+            "--allowed-measurement",
+            &mrtd,
         ];
         fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
             [base, extra].concat()
@@ -291,6 +295,14 @@ mod tests {
                 &["--collateral", &c, "--at", "2025-07-19T10:00:34Z"]
             )),
             0
+        );
+        // Without a reference value: genuine and fresh, but appraisal fails (4).
+        assert_eq!(
+            code(&with(
+                &base[..base.len() - 2],
+                &["--collateral", &c, "--at", "2025-07-19T10:00:34Z"]
+            )),
+            4
         );
         assert_eq!(
             code(&with(
@@ -448,6 +460,7 @@ mod tests {
             "2025-01-01T00:00:00Z",
             "--report-data",
             &"0".repeat(128),
+            "--allow-any-measurement",
         ];
         assert_eq!(code(&a), 0);
     }

@@ -57,6 +57,15 @@ pub(crate) struct VerifyArgs {
     /// Accept debug TEEs.
     #[arg(long)]
     allow_debug: bool,
+    /// A reference launch measurement (hex; repeatable): added to the
+    /// policy's `allowed_measurements`. Compute it with `teectl reference`.
+    #[arg(long = "allowed-measurement", value_name = "HEX")]
+    allowed_measurements: Vec<String>,
+    /// Accept any workload when no reference value is configured
+    /// (`allow_any_measurement = true`): the appraisal then does not
+    /// establish which workload runs, and the output says so.
+    #[arg(long)]
+    allow_any_measurement: bool,
 }
 
 impl VerifyArgs {
@@ -128,6 +137,14 @@ fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     }
     if a.allow_debug {
         p.allow_debug = true;
+    }
+    for m in &a.allowed_measurements {
+        let bytes = hex::decode(m.trim())
+            .map_err(|e| CliError::usage(format!("--allowed-measurement {m}: not hex ({e})")))?;
+        p.allowed_measurements.push(bytes.into());
+    }
+    if a.allow_any_measurement {
+        p.allow_any_measurement = true;
     }
     if let Some(rd) = a.rd.get()? {
         p.report_data = Some(rd);
@@ -216,6 +233,20 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         "{}",
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
     );
+    // People read stderr: what was not checked, and what would check it.
+    for c in appraisal
+        .checks
+        .iter()
+        .filter(|c| c.outcome == tee::Outcome::Skipped)
+    {
+        eprintln!("teectl: skipped {}: {}", c.name, c.detail);
+    }
+    if policy.allow_any_measurement && policy.allowed_measurements.is_empty() {
+        eprintln!(
+            "teectl: WARNING: --allow-any-measurement / allow_any_measurement = true: \
+             any workload is accepted; this appraisal does not say which workload runs"
+        );
+    }
     if appraisal.passed() {
         Ok(exit::OK)
     } else {

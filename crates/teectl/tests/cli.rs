@@ -44,6 +44,8 @@ fn report_then_verify_exit_codes() {
     let ev = mock_evidence(d.path());
     assert_eq!(ev["platform"], "mock");
 
+    // Genuine (mock allowed) and fresh, but no reference value: the
+    // measurement check fails closed (4) and says what would configure it.
     let o = teectl(
         d.path(),
         &[
@@ -55,7 +57,75 @@ fn report_then_verify_exit_codes() {
             "--allow-mock",
         ],
     );
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("measurement (no reference measurement configured"),
+        "{err}"
+    );
+    assert!(err.contains("--allowed-measurement HEX"), "{err}");
+    assert!(err.contains("--allow-any-measurement"), "{err}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let measurement = j["measurement"].as_str().unwrap().to_owned();
+
+    // Any workload explicitly accepted: passes, loudly.
+    let o = teectl(
+        d.path(),
+        &[
+            "verify",
+            "--evidence",
+            "e.json",
+            "--nonce",
+            "00112233",
+            "--allow-mock",
+            "--allow-any-measurement",
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("WARNING"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ANY WORKLOAD ACCEPTED"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Another reference value: 4.
+    let o = teectl(
+        d.path(),
+        &[
+            "verify",
+            "--evidence",
+            "e.json",
+            "--nonce",
+            "00112233",
+            "--allow-mock",
+            "--allowed-measurement",
+            &"ab".repeat(48),
+        ],
+    );
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not one of the 1 reference value(s)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The workload's own reference value: passes.
+    let o = teectl(
+        d.path(),
+        &[
+            "verify",
+            "--evidence",
+            "e.json",
+            "--nonce",
+            "00112233",
+            "--allow-mock",
+            "--allowed-measurement",
+            &measurement,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("WARNING"), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["platform"], "mock");
     assert_eq!(j["debug"], false);
@@ -280,6 +350,8 @@ fn demo_runs_every_step_on_the_mock() {
         "NO SECURITY",
         "no hardware TEE found",
         "ACCEPTED",
+        "reference value",
+        "passed   measurement",
         "round trip OK",
         "tampered blob refused",
         "matches the evidence",

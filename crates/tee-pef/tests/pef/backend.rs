@@ -161,6 +161,18 @@ fn appraisal_names_the_owner_root() {
         .verify(&ev, AT)
         .unwrap();
     let mut policy = tee_core::Policy::new().expect_report_data(rd);
+    // No reference measurement: fails closed on the measurement check only.
+    let failed: Vec<_> = tee_core::appraise(&claims, &policy)
+        .failed()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(failed, ["measurement"]);
+    let m = claims
+        .launch_measurement
+        .value()
+        .expect("PEF claims carry a measurement")
+        .clone();
+    policy = policy.allow_measurement(m);
     let a = tee_core::appraise(&claims, &policy);
     assert!(a.passed(), "{a:?}");
     let c = a

@@ -110,7 +110,9 @@ fn end_to_end_every_layout_and_key() {
                 assert_eq!(tsm.privlevels_written().as_slice(), &["0".to_string()]);
                 assert_eq!(tsm.removed().len(), 1);
                 assert_eq!(tsm.open_reports(), 0);
-                let policy = Policy::default().expect_report_data(rd);
+                let policy = Policy::default()
+                    .expect_report_data(rd)
+                    .allow_measurement([0x4D; 48]);
                 assert!(
                     appraise(&claims, &policy).passed(),
                     "{ctx}: {:?}",

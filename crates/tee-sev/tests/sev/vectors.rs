@@ -179,11 +179,16 @@ fn go_sev_guest_debug_policy() {
         ),
         (2, 5, 68)
     );
-    // Default appraisal rejects debug; everything else passes.
+    // Default appraisal rejects debug and the missing reference measurement;
+    // with the report's own measurement listed, only debug fails.
     let policy = Policy::default().expect_report_data(ReportData::new(rd));
     let a = appraise(&c, &policy);
     let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
-    assert_eq!(failed, vec!["debug".to_string()]);
+    assert_eq!(failed, ["debug", "measurement"]);
+    let policy = policy.allow_measurement(s.measurement.clone());
+    let a = appraise(&c, &policy);
+    let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
+    assert_eq!(failed, ["debug"]);
     assert!(matches!(a.into_result(), Err(Error::Policy(_))));
     let allow = policy.allow_debug(true);
     assert!(appraise(&c, &allow).passed());
@@ -221,7 +226,9 @@ fn vlek_inside_and_outside_window() {
         other => panic!("{other:?}"),
     }
     // VMPL 1 fails the default VMPL-0 policy, passes when VMPL 1 is required.
-    let mut p = Policy::new().allow_any_report_data(true);
+    let mut p = Policy::new()
+        .allow_any_report_data(true)
+        .allow_any_measurement(true);
     let a = appraise(&c, &p);
     assert_eq!(
         a.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),

@@ -124,7 +124,9 @@ fn e2e(version: u16) {
     assert_eq!(claims.report_data, rd);
     let replay = claims.event_log.as_ref().unwrap();
     assert!(replay.iter().all(|r| r.matches), "{replay:?}");
-    let pol = Policy::default().expect_report_data(rd);
+    let pol = Policy::default()
+        .expect_report_data(rd)
+        .allow_measurement(td.mr_td);
     let app = tee_core::appraise(&claims, &pol);
     assert!(app.passed(), "{app:?}");
     // The Intel root does not accept the test PKI.

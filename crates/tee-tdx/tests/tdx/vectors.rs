@@ -133,7 +133,9 @@ fn dcap_v5_quote_no_matching_tcb_level() {
     assert_eq!(x.tee_tcb_svn2.as_ref().unwrap().0[..3], [0x0d, 1, 3]);
     assert!(x.mr_servicetd.is_some());
     // Default policy rejects it as a TCB status (exit 4), not as inauthentic.
-    let pol = tee_core::Policy::new().allow_any_report_data(true);
+    let pol = tee_core::Policy::new()
+        .allow_any_report_data(true)
+        .allow_measurement(x.mr_td.clone());
     let app = tee_core::appraise(&claims, &pol);
     let failed: Vec<_> = app.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, vec!["tdx.tcb_status".to_string()]);
@@ -628,6 +630,7 @@ fn ccel_table_and_replay_match_cos_quote() {
     );
     let pol = tee_core::Policy::new()
         .allow_any_report_data(true)
+        .allow_any_measurement(true)
         .with_tdx(|t| t.accept_tcb_statuses([TcbStatus::NotEvaluated]));
     let failed: Vec<_> = tee_core::appraise(&claims, &pol)
         .failed()
