@@ -344,6 +344,12 @@ impl<'a> SnpReport<'a> {
         }
     }
 
+    /// `KEY_INFO.AUTHOR_KEY_EN` (bit 0): the launch's ID block carried an
+    /// author key, whose digest is `AUTHOR_KEY_DIGEST`.
+    pub fn author_key_en(&self) -> bool {
+        self.key_info & 1 == 1
+    }
+
     /// `KEY_INFO.MASK_CHIP_KEY`: the firmware did not sign the report.
     pub fn mask_chip_key(&self) -> bool {
         self.key_info >> 1 & 1 == 1

@@ -179,8 +179,11 @@ fn go_sev_guest_debug_policy() {
         ),
         (2, 5, 68)
     );
-    // Default appraisal rejects debug; everything else passes.
-    let policy = Policy::default().expect_report_data(ReportData::new(rd));
+    // Default appraisal rejects debug; everything else passes. The vectors
+    // carry no AMD CRL: unchecked revocation is allowed explicitly.
+    let policy = Policy::default()
+        .expect_report_data(ReportData::new(rd))
+        .with_sev_snp(|s| s.allow_unchecked_revocation(true));
     let a = appraise(&c, &policy);
     let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, vec!["debug".to_string()]);
@@ -221,7 +224,9 @@ fn vlek_inside_and_outside_window() {
         other => panic!("{other:?}"),
     }
     // VMPL 1 fails the default VMPL-0 policy, passes when VMPL 1 is required.
-    let mut p = Policy::new().allow_any_report_data(true);
+    let mut p = Policy::new()
+        .allow_any_report_data(true)
+        .with_sev_snp(|s| s.allow_unchecked_revocation(true));
     let a = appraise(&c, &p);
     assert_eq!(
         a.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),
