@@ -253,7 +253,10 @@ fn constructed_claims_fail_closed_where_unset() {
         },
         PlatformClaims::SevSnp(snp_claims()),
     );
+    // `revocation_checked` starts false (fail closed): denied unless allowed.
     let p = Policy::new().expect_report_data(ReportData::zero());
+    assert!(!appraise(&c, &p).passed());
+    let p = p.with_sev_snp(|s| s.allow_unchecked_revocation(true));
     assert!(appraise(&c, &p).passed(), "{:?}", appraise(&c, &p));
     assert!(!appraise(&c, &p.with_sev_snp(|s| s.vmpl(1))).passed());
 }

@@ -416,7 +416,10 @@ mod tests {
         // A file that is not a CRL: malformed input.
         let bad = dir.path().join("bad.crl");
         std::fs::write(&bad, b"not a crl").unwrap();
-        assert_eq!(args(&["--crl", &bad.display().to_string()]), crate::exit::MALFORMED);
+        assert_eq!(
+            args(&["--crl", &bad.display().to_string()]),
+            crate::exit::MALFORMED
+        );
     }
 
     #[test]

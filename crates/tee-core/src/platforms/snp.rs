@@ -1056,7 +1056,10 @@ mod tests {
             "09".repeat(48)
         ))
         .unwrap();
-        assert_eq!(p.sev_snp.allowed_id_key_digests, vec![HexBytes(vec![7; 48])]);
+        assert_eq!(
+            p.sev_snp.allowed_id_key_digests,
+            vec![HexBytes(vec![7; 48])]
+        );
         assert_eq!(
             p.sev_snp.allowed_author_key_digests,
             vec![HexBytes(vec![9; 48])]
@@ -1111,7 +1114,10 @@ mod tests {
         vlek.signing_key = SnpSigningKey::Vlek;
         vlek.csp_id = Some("CN=cc-us-east-2.amazonaws.com".into());
         let p = SnpPolicy::default().allow_csp_id("CN=cc-us-east-2.amazonaws.com");
-        assert_eq!(outcome(&run(&vlek, &p), "sev-snp.csp_id").0, Outcome::Passed);
+        assert_eq!(
+            outcome(&run(&vlek, &p), "sev-snp.csp_id").0,
+            Outcome::Passed
+        );
         let other = SnpPolicy::default().allow_csp_id("CN=other.example");
         assert_eq!(
             outcome(&run(&vlek, &other), "sev-snp.csp_id").0,

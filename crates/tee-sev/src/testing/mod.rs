@@ -370,13 +370,25 @@ impl Pki {
     /// A CRL named by the ARK but signed by another key.
     pub fn rogue_crl(&self) -> Vec<u8> {
         let ark_cn = format!("ARK-{}", self.product.kds_name());
-        crl(&ark_cn, CRL_THIS_UPDATE, Some(CRL_NEXT_UPDATE), &[], &keys().other)
+        crl(
+            &ark_cn,
+            CRL_THIS_UPDATE,
+            Some(CRL_NEXT_UPDATE),
+            &[],
+            &keys().other,
+        )
     }
 
     /// A CRL issued (named and signed) by the ASK instead of the ARK.
     pub fn ask_crl(&self) -> Vec<u8> {
         let ask_cn = format!("SEV-{}", self.product.kds_name());
-        crl(&ask_cn, CRL_THIS_UPDATE, Some(CRL_NEXT_UPDATE), &[], &keys().ask)
+        crl(
+            &ask_cn,
+            CRL_THIS_UPDATE,
+            Some(CRL_NEXT_UPDATE),
+            &[],
+            &keys().ask,
+        )
     }
 }
 

@@ -117,13 +117,10 @@ impl SnpVerifier {
             leaf_name: if key_name == "VLEK" { "VLEK" } else { "VCEK" },
             leaf: leaf.serial().to_vec(),
         };
-        Ok(Entry::new(
-            roots.product,
-            ValidityWindow::intersect(windows),
-            key,
-            exts,
+        Ok(
+            Entry::new(roots.product, ValidityWindow::intersect(windows), key, exts)
+                .with_serials(serials),
         )
-        .with_serials(serials))
     }
 
     /// The verified chain for this report and these endorsements: from the

@@ -174,7 +174,12 @@ impl SnpVerifier {
 
     /// Check revocation for a verified chain: the evidence's CRLs and the
     /// verifier's. Returns `revocation_checked`.
-    fn revocation(&self, entry: &cache::Entry, evidence_crls: &[AmdCrl], at: UnixTime) -> Result<bool> {
+    fn revocation(
+        &self,
+        entry: &cache::Entry,
+        evidence_crls: &[AmdCrl],
+        at: UnixTime,
+    ) -> Result<bool> {
         let ark = &self.roots_for(entry.product)?.ark;
         crl::check(
             evidence_crls

@@ -11,9 +11,7 @@ use tee_core::{
 };
 use tee_sev::cert_table::{self, CertKind};
 use tee_sev::report::Product;
-use tee_sev::testing::{
-    CRL_NEXT_UPDATE, CRL_THIS_UPDATE, FakeFirmware, at, pki, serial,
-};
+use tee_sev::testing::{CRL_NEXT_UPDATE, CRL_THIS_UPDATE, FakeFirmware, at, pki, serial};
 use tee_sev::{SnpVerifier, evidence_from_parts};
 
 const RD: [u8; 64] = [0x11; 64];
@@ -116,7 +114,11 @@ fn finding14_revoked_ask_asvk_vcek_vlek_are_rejected() {
     }
     // An ASK CRL entry does not revoke the ASVK's chain and vice versa.
     let p = pki(Product::Genoa);
-    let ev = evidence(Product::Genoa, SnpSigningKey::Vlek, Some(p.crl(&[serial::ASK])));
+    let ev = evidence(
+        Product::Genoa,
+        SnpSigningKey::Vlek,
+        Some(p.crl(&[serial::ASK])),
+    );
     let c = verifier(Product::Genoa).verify(&ev, at()).unwrap();
     assert!(snp(&c).revocation_checked);
 }
@@ -127,9 +129,7 @@ fn finding14_crl_time_window() {
     let v = verifier(Product::Milan);
     let ev = evidence(Product::Milan, SnpSigningKey::Vcek, Some(p.crl(&[])));
     // thisUpdate is inclusive, nextUpdate exclusive.
-    assert!(
-        snp(&v.verify(&ev, UnixTime::from_secs(CRL_THIS_UPDATE)).unwrap()).revocation_checked
-    );
+    assert!(snp(&v.verify(&ev, UnixTime::from_secs(CRL_THIS_UPDATE)).unwrap()).revocation_checked);
     assert!(
         snp(&v
             .verify(&ev, UnixTime::from_secs(CRL_NEXT_UPDATE - 1))
@@ -208,7 +208,11 @@ fn finding14_bad_signature_and_wrong_issuer_crls_are_rejected() {
         Authenticity::BadChain { detail } if detail.contains("ARK-Milan")
     ));
     // Not a CRL at all: malformed.
-    let ev = evidence(Product::Turin, SnpSigningKey::Vcek, Some(vec![0x30, 0x03, 1, 2]));
+    let ev = evidence(
+        Product::Turin,
+        SnpSigningKey::Vcek,
+        Some(vec![0x30, 0x03, 1, 2]),
+    );
     assert!(matches!(v.verify(&ev, at()), Err(Error::Malformed(_))));
 }
 

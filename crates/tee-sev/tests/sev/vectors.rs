@@ -664,10 +664,7 @@ fn finding2_id_key_pin_admits_exactly_one_vector() {
                     .allow_id_key_digest(hex::decode(key).unwrap())
             })
     };
-    for (key, admitted, rejected) in [
-        (MS_MILAN_ID_KEY, &cm, &ct),
-        (MS_TURIN_ID_KEY, &ct, &cm),
-    ] {
+    for (key, admitted, rejected) in [(MS_MILAN_ID_KEY, &cm, &ct), (MS_TURIN_ID_KEY, &ct, &cm)] {
         let p = base(key);
         let ok = appraise(admitted, &p);
         assert!(ok.passed(), "{ok:?}");
