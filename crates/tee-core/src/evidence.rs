@@ -37,6 +37,9 @@ pub mod endorsement {
     pub const CERT_CHAIN_PEM: &str = "cert-chain-pem";
     /// An AMD GHCB certificate table (extended report / configfs `auxblob`).
     pub const GHCB_CERT_TABLE: &str = "ghcb-cert-table";
+    /// An AMD KDS certificate revocation list (DER X.509 CRL issued by the
+    /// product's ARK), e.g. from `https://kdsintf.amd.com/vcek/v1/{product}/crl`.
+    pub const AMD_CRL_DER: &str = "amd-kds-crl-der";
     /// Intel DCAP collateral as `QuoteCollateralV3` JSON.
     pub const TDX_COLLATERAL_JSON: &str = "tdx-collateral-v3-json";
     /// A TCG2 crypto-agile event log (binary), e.g. the CCEL log area.

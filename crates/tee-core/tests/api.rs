@@ -253,7 +253,9 @@ fn constructed_claims_fail_closed_where_unset() {
         },
         PlatformClaims::SevSnp(snp_claims()),
     );
+    // `revocation_checked` starts false (fail closed): denied unless allowed.
     let p = Policy::new().expect_report_data(ReportData::zero());
+    let p = p.with_sev_snp(|s| s.allow_unchecked_revocation(true));
     // Without a reference value the measurement check fails closed...
     let failed: Vec<_> = appraise(&c, &p).failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, ["measurement"], "{failed:?}");

@@ -97,6 +97,22 @@ pub(crate) struct Entry {
     pub(crate) key: Arc<dyn P384PublicKey>,
     /// The VCEK/VLEK AMD extensions.
     pub(crate) exts: AmdExtensions,
+    /// Serial numbers (DER INTEGER content bytes) of the intermediate
+    /// (ASK/ASVK) and the leaf (VCEK/VLEK), for the CRL check.
+    pub(crate) serials: Serials,
+}
+
+/// The serial numbers a CRL is searched for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Serials {
+    /// `ASK` or `ASVK`.
+    pub(crate) inter_name: &'static str,
+    /// The intermediate's serial.
+    pub(crate) inter: Vec<u8>,
+    /// `VCEK` or `VLEK`.
+    pub(crate) leaf_name: &'static str,
+    /// The leaf's serial.
+    pub(crate) leaf: Vec<u8>,
 }
 
 impl Entry {
@@ -111,7 +127,14 @@ impl Entry {
             window,
             key,
             exts,
+            serials: Serials::default(),
         }
+    }
+
+    /// This entry with the chain's serial numbers.
+    pub(crate) fn with_serials(mut self, serials: Serials) -> Self {
+        self.serials = serials;
+        self
     }
 }
 

@@ -127,6 +127,11 @@ impl Cert {
         r.tlv_bytes().map_err(|e| bad_der("certificate", e))
     }
 
+    /// The serial number (the DER INTEGER's content bytes).
+    pub fn serial(&self) -> &[u8] {
+        self.cert.tbs_certificate().serial_number().as_bytes()
+    }
+
     /// The subject common name, if any.
     pub fn common_name(&self) -> Option<String> {
         name_cn(self.cert.tbs_certificate().subject())
@@ -259,21 +264,7 @@ impl Cert {
                 alg.oid
             )));
         }
-        let params = alg
-            .parameters
-            .as_ref()
-            .ok_or_else(|| chain("RSASSA-PSS without parameters".into()))?;
-        let pss_ok = match params.decode_as::<rsa::pkcs1::RsaPssParamsOwned>() {
-            Ok(p) => {
-                let mgf_hash = p.mask_gen.parameters.as_ref().map(|h| h.oid);
-                p.hash.oid == OID_SHA384
-                    && p.mask_gen.oid == OID_MGF1
-                    && mgf_hash == Some(OID_SHA384)
-                    && p.salt_len == 48
-            }
-            Err(_) => false,
-        };
-        if !pss_ok {
+        if !pss_sha384_params(alg) {
             return Err(chain(
                 "PSS parameters are not SHA-384/MGF1-SHA-384/salt 48".into(),
             ));
@@ -432,6 +423,27 @@ impl Cert {
             .product_name
             .as_deref()
             .and_then(Product::from_product_name)
+    }
+}
+
+/// Whether `alg` is RSASSA-PSS with SHA-384, MGF1-SHA-384 and salt length
+/// 48 (AMD's certificates and CRLs).
+pub(crate) fn pss_sha384_params(alg: &spki::AlgorithmIdentifierOwned) -> bool {
+    if alg.oid != OID_RSASSA_PSS {
+        return false;
+    }
+    let Some(params) = alg.parameters.as_ref() else {
+        return false;
+    };
+    match params.decode_as::<rsa::pkcs1::RsaPssParamsOwned>() {
+        Ok(p) => {
+            let mgf_hash = p.mask_gen.parameters.as_ref().map(|h| h.oid);
+            p.hash.oid == OID_SHA384
+                && p.mask_gen.oid == OID_MGF1
+                && mgf_hash == Some(OID_SHA384)
+                && p.salt_len == 48
+        }
+        Err(_) => false,
     }
 }
 

@@ -69,7 +69,7 @@
 //!
 //! - [`report`]: the checked report parser; [`cert_table`]: the GHCB
 //!   certificate table (both on [`tee_core::reader::Reader`]); [`certs`]:
-//!   X.509 and AMD extensions; [`roots`]: the pinned AMD certificates (PEM
+//!   X.509 and AMD extensions; [`crl`]: AMD KDS CRLs; [`roots`]: the pinned AMD certificates (PEM
 //!   files under `src/roots/`); [`verify`]: the verifier (`verify/`: chain,
 //!   report checks, claims, endorsements); [`cache`]: its verified-chain
 //!   cache (on [`tee_core::cache::WindowCache`]); [`crypto`]: crypto
@@ -85,6 +85,7 @@ pub mod backend;
 pub mod cache;
 pub mod cert_table;
 pub mod certs;
+pub mod crl;
 pub mod crypto;
 pub mod danger;
 pub mod doctor;

@@ -344,6 +344,12 @@ impl<'a> SnpReport<'a> {
         }
     }
 
+    /// `KEY_INFO.AUTHOR_KEY_EN` (bit 0): the launch's ID block carried an
+    /// author key, whose digest is `AUTHOR_KEY_DIGEST`.
+    pub fn author_key_en(&self) -> bool {
+        self.key_info & 1 == 1
+    }
+
     /// `KEY_INFO.MASK_CHIP_KEY`: the firmware did not sign the report.
     pub fn mask_chip_key(&self) -> bool {
         self.key_info >> 1 & 1 == 1
@@ -412,11 +418,16 @@ impl fmt::Display for ReportDump<'_, '_> {
             "SEV-SNP attestation report (NOT verified; use `teectl verify`)"
         )?;
         writeln!(f, "  version:            {}", r.version)?;
-        match self.product {
-            Some(p) => writeln!(f, "  product:            {}", p.name())?,
-            None => writeln!(
+        match (self.product, r.product()) {
+            (Some(p), Some(_)) => writeln!(f, "  product:            {}", p.name())?,
+            (Some(p), None) => writeln!(
                 f,
-                "  product:            unknown (version 2: pass --vcek to name it)"
+                "  product:            {} (from the VCEK/VLEK; the report does not name it)",
+                p.name()
+            )?,
+            (None, _) => writeln!(
+                f,
+                "  product:            unknown (version 2 does not name it; pass --vcek to name it)"
             )?,
         }
         if let Some([fam, model, step]) = r.cpuid {
@@ -430,18 +441,37 @@ impl fmt::Display for ReportDump<'_, '_> {
             Ok(SnpSigningKey::Vlek) => writeln!(f, "  signing key:        VLEK")?,
             Err(e) => writeln!(f, "  signing key:        invalid ({e})")?,
         }
+        writeln!(
+            f,
+            "  key info:           {:#x} (author key enabled {}, mask chip key {}, signing key {})",
+            r.key_info,
+            yn(r.author_key_en()),
+            yn(r.mask_chip_key()),
+            match r.key_info >> 2 & 0b111 {
+                0 => "VCEK",
+                1 => "VLEK",
+                7 => "none",
+                _ => "reserved",
+            }
+        )?;
         writeln!(f, "  signature algo:     {}", r.sig_algo)?;
         let p = r.guest_policy();
         writeln!(
             f,
-            "  policy:             {:#x} (ABI {}.{}, SMT {}, migration agent {}, debug {}, single socket {})",
+            "  policy:             {:#x} (ABI {}.{}, SMT {}, reserved bit 17 {}, migration agent {}, debug {}, single socket {}, CXL {}, AES-256-XTS {}, RAPL disabled {}, ciphertext hiding {}, page swap disabled {})",
             p.raw,
             p.abi_major,
             p.abi_minor,
             yn(p.smt),
+            yn(p.raw >> 17 & 1 == 1),
             yn(p.migrate_ma),
             yn(p.debug),
-            yn(p.single_socket)
+            yn(p.single_socket),
+            yn(p.cxl_allow),
+            yn(p.mem_aes_256_xts),
+            yn(p.rapl_dis),
+            yn(p.ciphertext_hiding),
+            yn(p.page_swap_disable)
         )?;
         writeln!(f, "  vmpl:               {}", r.vmpl)?;
         writeln!(f, "  guest svn:          {}", r.guest_svn)?;
@@ -463,13 +493,15 @@ impl fmt::Display for ReportDump<'_, '_> {
         let pi = r.platform_info_decoded();
         writeln!(
             f,
-            "  platform info:      {:#x} (SMT {}, TSME {}, ECC {}, RAPL disabled {}, ciphertext hiding {})",
+            "  platform info:      {:#x} (SMT {}, TSME {}, ECC {}, RAPL disabled {}, ciphertext hiding {}, alias check complete {}, SEV-TIO {})",
             pi.raw,
             yn(pi.smt_enabled),
             yn(pi.tsme_enabled),
             yn(pi.ecc_enabled),
             yn(pi.rapl_disabled),
-            yn(pi.ciphertext_hiding_enabled)
+            yn(pi.ciphertext_hiding_enabled),
+            yn(pi.alias_check_complete),
+            yn(pi.sev_tio_enabled)
         )?;
         for (name, t) in [
             ("current tcb:", r.current_tcb),
@@ -478,19 +510,24 @@ impl fmt::Display for ReportDump<'_, '_> {
             ("launch tcb:", r.launch_tcb),
         ] {
             write!(f, "  {name:<19} {:#018x} (", t.0)?;
-            match self.product {
-                Some(p) => {
-                    let d = t.decode(p);
-                    if let Some(fmc) = d.fmc {
-                        write!(f, "fmc {fmc}, ")?;
-                    }
-                    write!(
-                        f,
-                        "bootloader {}, tee {}, snp {}, microcode {}",
-                        d.bootloader, d.tee, d.snp, d.microcode
-                    )?;
-                }
-                None => f.write_str("layout depends on the product")?,
+            // A version 2 report does not name its product: Milan and
+            // Genoa share one layout and Turin (FMC) reports are version 3+,
+            // so the Milan/Genoa layout is shown, marked as inferred.
+            let (layout, inferred) = match self.product {
+                Some(p) => (p, false),
+                None => (Product::Milan, true),
+            };
+            let d = t.decode(layout);
+            if let Some(fmc) = d.fmc {
+                write!(f, "fmc {fmc}, ")?;
+            }
+            write!(
+                f,
+                "bootloader {}, tee {}, snp {}, microcode {}",
+                d.bootloader, d.tee, d.snp, d.microcode
+            )?;
+            if inferred {
+                f.write_str("; Milan/Genoa layout, product inferred")?;
             }
             writeln!(f, ")")?;
         }
@@ -637,5 +674,36 @@ mod tests {
         let p = decode_policy(0x3_001F);
         assert!(p.smt && !p.debug);
         assert_eq!(p.abi_minor, 0x1F);
+    }
+
+    #[test]
+    fn finding13_dump_decodes_every_field() {
+        let mut b = blank(2);
+        b[0x08..0x10].copy_from_slice(&0x03FF_0000u64.to_le_bytes());
+        b[0x40..0x48].copy_from_slice(&0xBFu64.to_le_bytes());
+        b[0x48..0x4C].copy_from_slice(&0b0_0111u32.to_le_bytes());
+        b[0x180..0x188].copy_from_slice(&0x7308_0000_0000_0003u64.to_le_bytes());
+        let r = SnpReport::parse(&b).unwrap();
+        let text = r.to_string();
+        for want in [
+            "product:            unknown (version 2 does not name it",
+            "key info:           0x7 (author key enabled yes, mask chip key yes, signing key VLEK)",
+            "SMT yes, reserved bit 17 yes, migration agent yes, debug yes, single socket yes, CXL yes, AES-256-XTS yes, RAPL disabled yes, ciphertext hiding yes, page swap disabled yes",
+            "(SMT yes, TSME yes, ECC yes, RAPL disabled yes, ciphertext hiding yes, alias check complete yes, SEV-TIO yes)",
+            "reported tcb:       0x7308000000000003 (bootloader 3, tee 0, snp 8, microcode 115; Milan/Genoa layout, product inferred)",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        let named = r.dump(Some(Product::Genoa)).to_string();
+        assert!(
+            named.contains("product:            genoa (from the VCEK/VLEK"),
+            "{named}"
+        );
+        assert!(!named.contains("inferred"), "{named}");
+        let mut b = blank(2);
+        b[0x48..0x4C].copy_from_slice(&0u32.to_le_bytes());
+        let text = SnpReport::parse(&b).unwrap().to_string();
+        assert!(text.contains("author key enabled no, mask chip key no, signing key VCEK"));
+        assert!(text.contains("alias check complete no, SEV-TIO no"));
     }
 }

@@ -147,8 +147,11 @@ pub(crate) fn run(g: &Global) -> Result<u8, CliError> {
         );
         println!("      the demo now allows mock evidence explicitly (allow_mock = true):");
     }
+    // SEV-SNP: the demo fetches no AMD CRL, so it allows unchecked
+    // revocation explicitly (the appraisal shows it).
     let policy = loaded
         .allow_mock(platform == Platform::Mock)
+        .with_sev_snp(|s| s.allow_unchecked_revocation(platform == Platform::SevSnp))
         .expect_report_data(rd);
     let appraisal = appraise(&claims, &policy);
     for c in &appraisal.checks {

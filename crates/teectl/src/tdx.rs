@@ -62,9 +62,10 @@ pub(crate) struct TdxVerifyArgs {
     /// TDX: verify without collateral (the TCB is not evaluated; the claims say so).
     #[arg(long, conflicts_with_all = ["collateral", "collateral_dir"])]
     no_collateral: bool,
-    /// TDX: accept collateral without CRLs (revocation is then not checked; the claims say so).
+    /// TDX: accept collateral without CRLs; SEV-SNP: accept a report checked
+    /// against no AMD CRL (revocation is then not checked; the claims say so).
     #[arg(long)]
-    allow_unchecked_revocation: bool,
+    pub(crate) allow_unchecked_revocation: bool,
     /// TDX: TCB statuses the policy accepts (comma-separated; default UpToDate).
     #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
     accept_tcb_status: Vec<String>,

@@ -69,6 +69,16 @@ pub(crate) struct VerifyArgs {
 }
 
 impl VerifyArgs {
+    /// `--allow-unchecked-revocation` (declared by the TDX flags when built
+    /// in, else by the SEV-SNP flags).
+    #[cfg(feature = "sev-snp")]
+    fn allow_unchecked_revocation(&self) -> bool {
+        #[cfg(feature = "tdx")]
+        return self.tdx.allow_unchecked_revocation;
+        #[cfg(not(feature = "tdx"))]
+        return self.sev.allow_unchecked_revocation;
+    }
+
     fn quote_given(&self) -> bool {
         #[cfg(feature = "tdx")]
         return self.tdx.quote.is_some();
@@ -149,7 +159,11 @@ fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     if let Some(rd) = a.rd.get()? {
         p.report_data = Some(rd);
     }
-    // Every SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
+    // Every other SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
+    #[cfg(feature = "sev-snp")]
+    if platform == Platform::SevSnp {
+        sev::apply_policy(a.allow_unchecked_revocation(), &mut p);
+    }
     #[cfg(feature = "tdx")]
     if platform == Platform::Tdx {
         tdx::apply_policy(&a.tdx, &mut p)?;
@@ -223,6 +237,12 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let at = match &a.at {
         Some(t) => UnixTime::parse_rfc3339(t).map_err(|e| CliError::usage(format!("--at: {e}")))?,
         None => UnixTime::now(),
+    };
+    #[cfg(feature = "sev-snp")]
+    let ev = if ev.platform == Platform::SevSnp {
+        sev::attach_crl(&a.sev, ev)?
+    } else {
+        ev
     };
     let verifiers = verifiers(a, &ev, raw)?;
     let policy = policy(a, ev.platform)?;

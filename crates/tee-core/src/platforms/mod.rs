@@ -12,7 +12,8 @@ mod tdx;
 pub use mock::MockClaims;
 pub use pef::{PefClaims, PefPolicy};
 pub use snp::{
-    SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpPlatformInfo, SnpPolicy, SnpSigningKey, SnpTcb,
+    SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpMinTcbByProduct, SnpPlatformInfo, SnpPolicy,
+    SnpSigningKey, SnpTcb,
 };
 pub use tdx::{TdAttributes, TdxClaims, TdxPolicy, TimeWindow};
 

@@ -306,6 +306,92 @@ impl Pki {
     }
 }
 
+/// Build an AMD-shaped CRL (v2, RSA-PSS/SHA-384) named by `issuer`, signed
+/// by `signer`, listing `revoked` serials.
+pub fn crl(
+    issuer: &str,
+    this_update: u64,
+    next_update: Option<u64>,
+    revoked: &[u64],
+    signer: &RsaPrivateKey,
+) -> Vec<u8> {
+    let mut parts: Vec<Vec<u8>> = vec![int(1), pss_alg(), name(issuer), utc(this_update)];
+    if let Some(n) = next_update {
+        parts.push(utc(n));
+    }
+    if !revoked.is_empty() {
+        let entries: Vec<Vec<u8>> = revoked
+            .iter()
+            .map(|&s| seq(&[&int(s), &utc(this_update)]))
+            .collect();
+        parts.push(seq(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+    }
+    let tbs = seq(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let key = rsa::pss::SigningKey::<Sha384>::new(signer.clone());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(this_update);
+    let sig: Box<[u8]> = key.sign_with_rng(&mut rng, &tbs).into();
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&sig);
+    seq(&[&tbs, &pss_alg(), &tlv(0x03, &bits)])
+}
+
+/// `thisUpdate` of [`Pki::crl`]'s CRLs (2026-12-24).
+pub const CRL_THIS_UPDATE: u64 = 1_798_000_000;
+/// `nextUpdate` of [`Pki::crl`]'s CRLs (2027-02-13; [`at`] lies between).
+pub const CRL_NEXT_UPDATE: u64 = 1_802_400_000;
+
+/// Serial numbers of the fake PKI's certificates.
+pub mod serial {
+    /// The ARK.
+    pub const ARK: u64 = 1;
+    /// The ASK.
+    pub const ASK: u64 = 2;
+    /// The ASVK.
+    pub const ASVK: u64 = 3;
+    /// Every VCEK.
+    pub const VCEK: u64 = 10;
+    /// Every VLEK.
+    pub const VLEK: u64 = 11;
+}
+
+impl Pki {
+    /// The ARK's CRL listing `revoked`, current at [`at`]
+    /// ([`CRL_THIS_UPDATE`], [`CRL_NEXT_UPDATE`]).
+    pub fn crl(&self, revoked: &[u64]) -> Vec<u8> {
+        self.crl_at(revoked, CRL_THIS_UPDATE, Some(CRL_NEXT_UPDATE))
+    }
+
+    /// The ARK's CRL with explicit `thisUpdate` / `nextUpdate`.
+    pub fn crl_at(&self, revoked: &[u64], this_update: u64, next_update: Option<u64>) -> Vec<u8> {
+        let ark_cn = format!("ARK-{}", self.product.kds_name());
+        crl(&ark_cn, this_update, next_update, revoked, &keys().ark)
+    }
+
+    /// A CRL named by the ARK but signed by another key.
+    pub fn rogue_crl(&self) -> Vec<u8> {
+        let ark_cn = format!("ARK-{}", self.product.kds_name());
+        crl(
+            &ark_cn,
+            CRL_THIS_UPDATE,
+            Some(CRL_NEXT_UPDATE),
+            &[],
+            &keys().other,
+        )
+    }
+
+    /// A CRL issued (named and signed) by the ASK instead of the ARK.
+    pub fn ask_crl(&self) -> Vec<u8> {
+        let ask_cn = format!("SEV-{}", self.product.kds_name());
+        crl(
+            &ask_cn,
+            CRL_THIS_UPDATE,
+            Some(CRL_NEXT_UPDATE),
+            &[],
+            &keys().ask,
+        )
+    }
+}
+
 /// The shared PKI of `product`, built once per process.
 pub fn pki(product: Product) -> &'static Pki {
     static P: OnceLock<Vec<Pki>> = OnceLock::new();

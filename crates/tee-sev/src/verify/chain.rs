@@ -9,7 +9,7 @@ use tee_core::platforms::SnpSigningKey;
 use tee_core::{Authenticity, Error, Operation, Platform, Result, UnixTime};
 
 use super::{Endorsements, SnpVerifier};
-use crate::cache::{self, ChainKey, Entry};
+use crate::cache::{self, ChainKey, Entry, Serials};
 use crate::certs::{AmdExtensions, Cert, decode_certs};
 use crate::report::{Product, SnpReport};
 
@@ -62,7 +62,7 @@ impl ProductRoots {
 }
 
 impl SnpVerifier {
-    fn roots_for(&self, product: Product) -> Result<&ProductRoots> {
+    pub(super) fn roots_for(&self, product: Product) -> Result<&ProductRoots> {
         self.roots
             .iter()
             .find(|r| r.product == product)
@@ -111,12 +111,16 @@ impl SnpVerifier {
             inter.validity_secs(),
             leaf.validity_secs(),
         ];
-        Ok(Entry::new(
-            roots.product,
-            ValidityWindow::intersect(windows),
-            key,
-            exts,
-        ))
+        let serials = Serials {
+            inter_name: if inter_name == "ASVK" { "ASVK" } else { "ASK" },
+            inter: inter.serial().to_vec(),
+            leaf_name: if key_name == "VLEK" { "VLEK" } else { "VCEK" },
+            leaf: leaf.serial().to_vec(),
+        };
+        Ok(
+            Entry::new(roots.product, ValidityWindow::intersect(windows), key, exts)
+                .with_serials(serials),
+        )
     }
 
     /// The verified chain for this report and these endorsements: from the

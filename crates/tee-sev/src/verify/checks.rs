@@ -37,6 +37,7 @@ pub(super) fn finish(
     r: &SnpReport<'_>,
     key: SnpSigningKey,
     entry: &Entry,
+    revocation_checked: bool,
     at: UnixTime,
 ) -> Result<Verified<Claims>> {
     let key_name = match key {
@@ -103,9 +104,12 @@ pub(super) fn finish(
         }
     }
 
-    Ok(Verified::assert_verified_by_verifier(claims(
-        r, product, key, at,
-    )))
+    let mut c = claims(r, product, key, at);
+    if let tee_core::PlatformClaims::SevSnp(s) = &mut c.platform_claims {
+        s.csp_id.clone_from(&exts.csp_id);
+        s.revocation_checked = revocation_checked;
+    }
+    Ok(Verified::assert_verified_by_verifier(c))
 }
 
 /// The report's product (from CPUID, v3+) and the certificate's

@@ -25,6 +25,7 @@ pub fn snp_claims(r: &SnpReport<'_>, product: Product, key: SnpSigningKey) -> Sn
     s.host_data = r.host_data.as_slice().into();
     s.id_key_digest = r.id_key_digest.as_slice().into();
     s.author_key_digest = r.author_key_digest.as_slice().into();
+    s.author_key_en = r.author_key_en();
     s.report_id = r.report_id.as_slice().into();
     s.report_id_ma = r.report_id_ma.as_slice().into();
     s.chip_id = r.chip_id.as_slice().into();

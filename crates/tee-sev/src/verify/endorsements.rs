@@ -6,6 +6,7 @@ use tee_core::{Error, Evidence, Platform, Result};
 
 use crate::cert_table::{self, CertKind};
 use crate::certs::{Cert, decode_certs};
+use crate::crl::AmdCrl;
 use crate::report::REPORT_LEN;
 
 /// The endorsements for one report, gathered from wherever they came from.
@@ -16,6 +17,9 @@ pub struct Endorsements {
     pub signing_certs: Vec<Cert>,
     /// Other certificates (ASK, ASVK, ARK), any order.
     pub chain: Vec<Cert>,
+    /// AMD CRLs (`amd-kds-crl-der` endorsements and CRL entries of a GHCB
+    /// certificate table); each must be the product ARK's and current.
+    pub crls: Vec<AmdCrl>,
 }
 
 impl Endorsements {
@@ -48,15 +52,40 @@ impl Endorsements {
                             CertKind::Ask | CertKind::Ark => {
                                 out.chain.push(Cert::from_der(entry.data)?)
                             }
-                            CertKind::Crl | CertKind::Other(_) => {}
+                            CertKind::Crl => out.crls.push(AmdCrl::from_der(entry.data)?),
+                            CertKind::Other(_) => {}
                         }
                     }
                 }
+                endorsement::AMD_CRL_DER => out.crls.push(AmdCrl::from_der(&e.data)?),
                 _ => {}
             }
         }
         Ok(out)
     }
+}
+
+/// Only the CRLs an evidence envelope carries (`amd-kds-crl-der`
+/// endorsements and CRL entries of GHCB certificate tables).
+///
+/// # Errors
+/// [`Error::Malformed`] when a CRL or certificate table does not decode.
+pub(super) fn crls_of(ev: &Evidence) -> Result<Vec<AmdCrl>> {
+    let mut out = Vec::new();
+    for e in &ev.endorsements {
+        match e.kind.as_str() {
+            endorsement::AMD_CRL_DER => out.push(AmdCrl::from_der(&e.data)?),
+            endorsement::GHCB_CERT_TABLE => {
+                for entry in cert_table::parse(&e.data)? {
+                    if entry.kind == CertKind::Crl {
+                        out.push(AmdCrl::from_der(entry.data)?);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Decode a report file: raw 1184 bytes, or hex text (whitespace ignored).

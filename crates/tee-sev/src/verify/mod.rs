@@ -18,12 +18,21 @@
 //!    the received buffer, with `SIGNATURE_ALGO` = 1 and the zero-extension
 //!    of R and S checked;
 //! 7. the certificate's SPL extensions equal `REPORTED_TCB`, and (VCEK) its
-//!    hwID equals `CHIP_ID` (Turin: the first 8 bytes, the rest zero).
+//!    hwID equals `CHIP_ID` (Turin: the first 8 bytes, the rest zero);
+//! 8. revocation: every AMD CRL in the evidence (`amd-kds-crl-der`, or a
+//!    CRL entry of the certificate table) and every CRL configured with
+//!    [`SnpVerifier::with_crl`] for this product's ARK must be issued and
+//!    signed by the ARK and current (`thisUpdate <= at < nextUpdate`), and
+//!    must not list the ASK/ASVK or the VCEK/VLEK
+//!    ([`Authenticity::Revoked`](tee_core::Authenticity::Revoked)). The
+//!    claims say whether a CRL was checked (`revocation_checked`); without
+//!    one, appraisal fails unless the policy sets
+//!    `[sev-snp] allow_unchecked_revocation`.
 
 mod chain;
 mod checks;
 mod claims;
-mod endorsements;
+pub(crate) mod endorsements;
 
 use std::sync::{Arc, OnceLock};
 
@@ -32,6 +41,7 @@ use tee_core::{Claims, Error, Evidence, Platform, Result, UnixTime, Verified, Ve
 
 use crate::cache::{self, CacheStats, ChainCache, DEFAULT_CAPACITY};
 use crate::certs::Cert;
+use crate::crl::{self, AmdCrl, CrlSource};
 use crate::crypto::{CryptoProvider, RUST_CRYPTO};
 use crate::report::{Product, SnpReport};
 use crate::roots::PINNED;
@@ -72,6 +82,7 @@ pub struct SnpVerifier {
     test_roots: bool,
     crypto: &'static dyn CryptoProvider,
     cache: Arc<ChainCache>,
+    crls: Arc<[AmdCrl]>,
 }
 
 impl Default for SnpVerifier {
@@ -111,6 +122,7 @@ impl SnpVerifier {
             test_roots: false,
             crypto: &RUST_CRYPTO,
             cache: Arc::new(ChainCache::new(DEFAULT_CAPACITY)),
+            crls: Arc::from(Vec::new()),
         }
     }
 
@@ -143,6 +155,42 @@ impl SnpVerifier {
         self.crypto = crypto;
         self.cache = Arc::new(ChainCache::new(capacity));
         self
+    }
+
+    /// This verifier also checking every report whose chain ends at the ARK
+    /// that issued `der` (a DER AMD KDS CRL, e.g. from
+    /// `kds::KdsFetcher::crl` or a file) against it. The CRL is verified at
+    /// each verification (signature by the pinned ARK, `thisUpdate <= at <
+    /// nextUpdate`); CRLs of other products' ARKs are ignored for a report.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] if `der` is not a CRL.
+    pub fn with_crl(mut self, der: &[u8]) -> Result<Self> {
+        let mut all: Vec<AmdCrl> = self.crls.iter().cloned().collect();
+        all.push(AmdCrl::from_der(der)?);
+        self.crls = Arc::from(all);
+        Ok(self)
+    }
+
+    /// Check revocation for a verified chain: the evidence's CRLs and the
+    /// verifier's. Returns `revocation_checked`.
+    fn revocation(
+        &self,
+        entry: &cache::Entry,
+        evidence_crls: &[AmdCrl],
+        at: UnixTime,
+    ) -> Result<bool> {
+        let ark = &self.roots_for(entry.product)?.ark;
+        crl::check(
+            evidence_crls
+                .iter()
+                .map(|c| (CrlSource::Evidence, c))
+                .chain(self.crls.iter().map(|c| (CrlSource::Verifier, c))),
+            ark,
+            &entry.serials,
+            at,
+            self.crypto,
+        )
     }
 
     /// The crypto provider in use.
@@ -188,6 +236,7 @@ impl SnpVerifier {
             test_roots: true,
             crypto: &RUST_CRYPTO,
             cache: Arc::new(ChainCache::new(DEFAULT_CAPACITY)),
+            crls: Arc::from(Vec::new()),
         }
     }
 
@@ -204,7 +253,8 @@ impl SnpVerifier {
         let r = SnpReport::parse(raw)?;
         let key = preamble(&r)?;
         let (entry, _) = self.chain_entry(&r, key, endorsements, at)?;
-        finish(&r, key, &entry, at)
+        let checked = self.revocation(&entry, &endorsements.crls, at)?;
+        finish(&r, key, &entry, checked, at)
     }
 }
 
@@ -241,14 +291,16 @@ impl Verifier for SnpVerifier {
         if let Some(pk) = &presented
             && let Some(entry) = self.cache.get_presented(pk, at.as_secs())
         {
-            return finish(&r, key, &entry, at);
+            let checked = self.revocation(&entry, &endorsements::crls_of(evidence)?, at)?;
+            return finish(&r, key, &entry, checked, at);
         }
         let e = Endorsements::from_evidence(evidence)?;
         let (entry, chain_key) = self.chain_entry(&r, key, &e, at)?;
+        let checked = self.revocation(&entry, &e.crls, at)?;
         if let Some(pk) = presented {
             self.cache.index(pk, chain_key);
         }
-        finish(&r, key, &entry, at)
+        finish(&r, key, &entry, checked, at)
     }
 }
 

@@ -110,9 +110,11 @@ fn end_to_end_every_layout_and_key() {
                 assert_eq!(tsm.privlevels_written().as_slice(), &["0".to_string()]);
                 assert_eq!(tsm.removed().len(), 1);
                 assert_eq!(tsm.open_reports(), 0);
+                // The fake tsm attaches no AMD CRL: opt in explicitly.
                 let policy = Policy::default()
                     .expect_report_data(rd)
-                    .allow_measurement([0x4D; 48]);
+                    .allow_measurement([0x4D; 48])
+                    .with_sev_snp(|s| s.allow_unchecked_revocation(true));
                 assert!(
                     appraise(&claims, &policy).passed(),
                     "{ctx}: {:?}",

@@ -11,4 +11,5 @@ mod cache;
 #[cfg(feature = "kds")]
 mod kds;
 mod props;
+mod revocation;
 mod vectors;

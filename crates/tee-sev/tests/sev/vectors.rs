@@ -180,8 +180,11 @@ fn go_sev_guest_debug_policy() {
         (2, 5, 68)
     );
     // Default appraisal rejects debug and the missing reference measurement;
-    // with the report's own measurement listed, only debug fails.
-    let policy = Policy::default().expect_report_data(ReportData::new(rd));
+    // with the report's own measurement listed, only debug fails. The vectors
+    // carry no AMD CRL: unchecked revocation is allowed explicitly.
+    let policy = Policy::default()
+        .expect_report_data(ReportData::new(rd))
+        .with_sev_snp(|s| s.allow_unchecked_revocation(true));
     let a = appraise(&c, &policy);
     let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
     assert_eq!(failed, ["debug", "measurement"]);
@@ -228,7 +231,8 @@ fn vlek_inside_and_outside_window() {
     // VMPL 1 fails the default VMPL-0 policy, passes when VMPL 1 is required.
     let mut p = Policy::new()
         .allow_any_report_data(true)
-        .allow_any_measurement(true);
+        .allow_any_measurement(true)
+        .with_sev_snp(|s| s.allow_unchecked_revocation(true));
     let a = appraise(&c, &p);
     assert_eq!(
         a.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -629,4 +633,108 @@ fn differential_against_sev_crate() {
         parsed_by_sev >= 4,
         "sev parsed only {parsed_by_sev} vectors"
     );
+}
+
+/// ID_KEY_DIGEST of `ms-tee-av/milan_attestation_report.bin`.
+const MS_MILAN_ID_KEY: &str = "0ad79ceb0b648b0e6a90d8aa9f6ea24c33a968b6632085353145e8b19a4741a2dab9ba342e13be4fc0d225e889cc1a58";
+/// ID_KEY_DIGEST of `ms-tee-av/turin_attestation_report.bin`.
+const MS_TURIN_ID_KEY: &str = "4068e9ae4b315aa4b33938ce0ed01a3d5d8e80eb98eab479a0558cd7de9d4d40d6d80d328d90732688a42b13a0cd6405";
+
+#[test]
+fn finding2_id_key_pin_admits_exactly_one_vector() {
+    need_vectors!();
+    let milan = &VECTORS[3];
+    let turin = &VECTORS[4];
+    let cm = verify(&evidence(milan, true), milan.at).unwrap();
+    let ct = verify(&evidence(turin, true), turin.at).unwrap();
+    // Same family and image ids, different ID keys, no author key.
+    for c in [&cm, &ct] {
+        let s = snp(c);
+        assert_eq!(s.family_id.to_hex(), "01000000000000000000000000000000");
+        assert_eq!(s.image_id.to_hex(), "02000000000000000000000000000000");
+        assert!(!s.author_key_en);
+        assert!(s.author_key_digest.iter().all(|&b| b == 0));
+        assert!(!s.revocation_checked, "the vectors carry no AMD CRL");
+    }
+    assert_eq!(snp(&cm).id_key_digest.to_hex(), MS_MILAN_ID_KEY);
+    assert_eq!(snp(&ct).id_key_digest.to_hex(), MS_TURIN_ID_KEY);
+
+    let base = |key: &str| {
+        Policy::new()
+            .expect_report_data(ReportData::zero())
+            .allow_any_measurement(true)
+            .with_sev_snp(|s| {
+                s.allow_unchecked_revocation(true)
+                    .allow_family_id(hex::decode("01000000000000000000000000000000").unwrap())
+                    .allow_image_id(hex::decode("02000000000000000000000000000000").unwrap())
+                    .allow_id_key_digest(hex::decode(key).unwrap())
+            })
+    };
+    for (key, admitted, rejected) in [(MS_MILAN_ID_KEY, &cm, &ct), (MS_TURIN_ID_KEY, &ct, &cm)] {
+        let p = base(key);
+        let ok = appraise(admitted, &p);
+        assert!(ok.passed(), "{ok:?}");
+        let bad = appraise(rejected, &p);
+        assert_eq!(
+            bad.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            vec!["sev-snp.id_key_digest"],
+            "{bad:?}"
+        );
+    }
+    // The family/image ids alone admit both; without a pinned key the
+    // policy fails both (the ids are not worth anything unpinned).
+    let ids_only = Policy::new()
+        .expect_report_data(ReportData::zero())
+        .allow_any_measurement(true)
+        .with_sev_snp(|s| {
+            s.allow_unchecked_revocation(true)
+                .allow_family_id(hex::decode("01000000000000000000000000000000").unwrap())
+        });
+    for c in [&cm, &ct] {
+        let a = appraise(c, &ids_only);
+        assert_eq!(
+            a.failed().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            vec!["sev-snp.family_id"]
+        );
+    }
+    // An author-key pin fails both: AUTHOR_KEY_EN is 0 in each report.
+    let author = Policy::new()
+        .expect_report_data(ReportData::zero())
+        .allow_any_measurement(true)
+        .with_sev_snp(|s| {
+            s.allow_unchecked_revocation(true)
+                .allow_author_key_digest(hex::decode(MS_MILAN_ID_KEY).unwrap())
+        });
+    for c in [&cm, &ct] {
+        assert!(!appraise(c, &author).passed());
+    }
+}
+
+#[test]
+fn finding8_vlek_csp_id_in_claims() {
+    need_vectors!();
+    let v = &VECTORS[2];
+    let c = verify(&evidence(v, true), v.at).unwrap();
+    assert_eq!(
+        snp(&c).csp_id.as_deref(),
+        Some("CN=cc-us-east-2.amazonaws.com")
+    );
+    let m = &VECTORS[3];
+    let cm = verify(&evidence(m, true), m.at).unwrap();
+    assert_eq!(snp(&cm).csp_id, None);
+    let p = Policy::new()
+        .allow_any_report_data(true)
+        .allow_any_measurement(true)
+        .with_sev_snp(|s| {
+            s.vmpl(1)
+                .allow_unchecked_revocation(true)
+                .allow_csp_id("CN=cc-us-east-2.amazonaws.com")
+        });
+    assert!(appraise(&c, &p).passed(), "{:?}", appraise(&c, &p));
+    let other = p.clone().with_sev_snp(|s| {
+        let mut s = s;
+        s.allowed_csp_ids = vec!["CN=other.example".into()];
+        s
+    });
+    assert!(!appraise(&c, &other).passed());
 }
