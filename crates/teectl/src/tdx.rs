@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tee::tdx::ccel::{CcelTable, EventLog};
+use tee::tdx::ccel::{CcelTable, DataCheck, EventLog};
 use tee::tdx::evidence::TdxEvidence;
 use tee::tdx::quote::Quote;
 use tee::tdx::tdreport::{TDREPORT_LEN, TdReport};
@@ -143,6 +143,16 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
                 log.len
             ));
             out(log.to_string().trim_end());
+            // Data checked against digests defined over it (a changed event
+            // fails here, naming its index); descriptions are unverified.
+            let checks = log.check_data().map_err(ctx(&file))?;
+            let count = |k: DataCheck| checks.iter().filter(|c| **c == k).count();
+            out(&format!(
+                "event data: {} verified, {} unverified (descriptions only: the digest does not cover them), {} not extended",
+                count(DataCheck::Verified),
+                count(DataCheck::Unverified),
+                count(DataCheck::NotExtended)
+            ));
             let regs = log.replay().map_err(ctx(&file))?;
             let reported = match &quote {
                 Some(q) => Some(

@@ -331,7 +331,49 @@ fn finding11_explicit_backend_mock_seals_and_says_no_security() {
     );
 }
 
-#[allow(dead_code)]
-fn _vectors_used() -> PathBuf {
-    vectors()
+// ---------- finding 6: event data must match its digest ----------
+
+/// Byte offset of event `index`'s data in a TCG2 SHA-384 log.
+fn event_data_offset(b: &[u8], index: usize) -> usize {
+    let le32 = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let mut o = 32 + le32(28);
+    for _ in 0..index {
+        o += 66 + le32(o + 62);
+    }
+    o + 66
+}
+
+#[test]
+fn finding6_tdx_eventlog_tampered_cmdline_fails_with_its_index() {
+    let Ok(log) = std::fs::read(vectors().join("go-tdx-guest/ccel/ccel_data.dat")) else {
+        assert!(std::env::var_os("CI").is_none(), "vectors missing");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("log.bin"), &log).unwrap();
+    let o = teectl(d.path(), &["tdx", "eventlog", "log.bin"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("EV_EFI_BOOT_SERVICES_APPLICATION: image at 0xbcb5c018, 0xe1c10 bytes [unverified: description only]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("event data: 31 verified, 12 unverified"),
+        "{out}"
+    );
+    // One byte of the kernel command line (event 40) changed.
+    let mut bad = log.clone();
+    let at = event_data_offset(&bad, 40);
+    assert_eq!(&bad[at..at + 16], b"kernel_cmdline: ");
+    bad[at + 30] ^= 0x01;
+    std::fs::write(d.path().join("bad.bin"), &bad).unwrap();
+    let o = teectl(d.path(), &["tdx", "eventlog", "bad.bin"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("event 40 (EV_IPL)"), "{e}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("DATA DOES NOT MATCH ITS DIGEST"),
+        "listing marks the event"
+    );
 }
