@@ -5,6 +5,16 @@
 //! is recorded as an [`Event`]; a verifier replays the [`EventLog`] with
 //! [`EventLog::replay`] and compares the result with the registers the
 //! evidence reports ([`EventLog::check_against`]).
+//!
+//! An event's description means something only if the digest covers it.
+//! An event that carries its `data` is checked (`digest == SHA-384(data)`,
+//! else the replay fails naming the event); a producer that checked the
+//! data under its own format's rule (the TCG event log parser of a
+//! backend) marks the event with [`Event::mark_data_verified`]; every other
+//! event is listed in [`ReplayCheck::unverified_events`]: its description
+//! is only what the log says was measured. Logs the SDK writes itself
+//! record every event's data, and their verifiers require it
+//! ([`EventLog::require_data`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -49,6 +59,11 @@ pub struct Event {
     /// `SHA-384(data)`; firmware events that hash something else omit it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_b64")]
     pub data: Option<Vec<u8>>,
+    /// Set in-process only by a producer that checked the (absent) data
+    /// against the digest itself; never read from JSON, so evidence cannot
+    /// claim it.
+    #[serde(skip)]
+    checked_by_producer: bool,
 }
 
 mod opt_b64 {
@@ -80,6 +95,7 @@ impl Event {
             digest: HexBytes(event_digest(&data).to_vec()),
             description: description.into(),
             data: Some(data),
+            checked_by_producer: false,
         }
     }
 
@@ -90,7 +106,24 @@ impl Event {
             digest: HexBytes(digest.to_vec()),
             description: description.into(),
             data: None,
+            checked_by_producer: false,
         }
+    }
+
+    /// Mark that the producer checked the event's data against its digest
+    /// under the log format's own rule (e.g. a TCG event type whose digest
+    /// is defined over the event data), although the data is not carried.
+    #[must_use]
+    pub fn mark_data_verified(mut self) -> Self {
+        self.checked_by_producer = true;
+        self
+    }
+
+    /// Whether the description is backed by data the digest covers: the
+    /// event carries its data (checked by [`EventLog::replay`]) or was
+    /// marked by its producer ([`Event::mark_data_verified`]).
+    pub fn data_verified(&self) -> bool {
+        self.data.is_some() || self.checked_by_producer
     }
 }
 
@@ -150,6 +183,11 @@ pub struct ReplayCheck {
     pub reported: HexBytes,
     /// Whether they are equal.
     pub matches: bool,
+    /// The events extending this register whose description is not backed
+    /// by data the digest covers (`"event N: description"`, N the index in
+    /// the log): what they say was measured is unverified.
+    #[serde(default)]
+    pub unverified_events: Vec<String>,
 }
 
 impl EventLog {
@@ -190,6 +228,26 @@ impl EventLog {
         Ok(regs)
     }
 
+    /// Require every event to carry its data (so [`EventLog::replay`]
+    /// checks it): for logs the SDK writes itself, where every digest is
+    /// `SHA-384(data)` and an event without data can only be one whose data
+    /// was removed.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] (field `data`) naming the first event without data.
+    pub fn require_data(&self) -> Result<()> {
+        match self.events.iter().position(|e| e.data.is_none()) {
+            Some(i) => Err(Error::bad_field(
+                "event log",
+                "data",
+                format_args!(
+                    "event {i} has no data (every event of this log records the data it measured)"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Replay and compare with every reported register.
     ///
     /// # Errors
@@ -207,6 +265,13 @@ impl EventLog {
                     replayed: HexBytes(replayed.to_vec()),
                     matches: r.value.0 == replayed,
                     reported: r.value.clone(),
+                    unverified_events: self
+                        .events
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.register == r.index && !e.data_verified())
+                        .map(|(i, e)| alloc::format!("event {i}: {}", e.description))
+                        .collect(),
                 }
             })
             .collect())
@@ -274,6 +339,7 @@ mod tests {
             digest: HexBytes(vec![0; 47]),
             description: String::new(),
             data: None,
+            checked_by_producer: false,
         };
         assert!(
             EventLog {
@@ -282,5 +348,83 @@ mod tests {
             .replay(4)
             .is_err()
         );
+    }
+
+    fn log_of(events: Vec<Event>) -> EventLog {
+        EventLog::new(events)
+    }
+
+    fn reported(log: &EventLog, n: u32) -> Vec<RegisterValue> {
+        log.replay(n)
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RegisterValue::new(i as u32, r.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn finding6_events_without_data_are_listed_unverified() {
+        let log = log_of(vec![
+            Event::new(0, "with data", b"x".to_vec()),
+            Event::from_digest(0, "digest only", [7; 48]),
+            Event::from_digest(1, "checked by its producer", [8; 48]).mark_data_verified(),
+        ]);
+        let checks = log.check_against(&reported(&log, 2)).unwrap();
+        assert!(checks.iter().all(|c| c.matches));
+        assert_eq!(checks[0].unverified_events, ["event 1: digest only"]);
+        assert!(checks[1].unverified_events.is_empty());
+        assert!(!log.events[1].data_verified() && log.events[2].data_verified());
+    }
+
+    #[test]
+    fn finding6_data_verified_is_never_read_from_json() {
+        let ev = Event::from_digest(0, "claimed", [7; 48]).mark_data_verified();
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(!json.contains("checked"), "{json}");
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert!(!back.data_verified());
+        // And JSON that tries to set it is refused (unknown field).
+        let forged = json.replacen('{', "{\"checked_by_producer\":true,", 1);
+        assert!(serde_json::from_str::<Event>(&forged).is_err());
+    }
+
+    #[test]
+    fn finding6_changed_data_fails_the_replay_with_its_index() {
+        let mut log = log_of(vec![
+            Event::new(0, "a", b"x".to_vec()),
+            Event::new(1, "cmdline", b"security=apparmor".to_vec()),
+        ]);
+        log.events[1].data = Some(b"security=none".to_vec());
+        match log.replay(2) {
+            Err(Error::Malformed(m)) => match m.kind {
+                crate::MalformedKind::BadField { field, detail } => {
+                    assert_eq!(field, "digest");
+                    assert!(detail.starts_with("event 1 "), "{detail}");
+                }
+                k => panic!("{k:?}"),
+            },
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn finding6_require_data_names_the_event_without_data() {
+        let mut log = log_of(vec![
+            Event::new(0, "a", b"x".to_vec()),
+            Event::new(0, "b", b"y".to_vec()),
+        ]);
+        assert_eq!(log.require_data().map_err(|e| e.to_string()), Ok(()));
+        log.events[1].data = None;
+        match log.require_data() {
+            Err(Error::Malformed(m)) => match m.kind {
+                crate::MalformedKind::BadField { field, detail } => {
+                    assert_eq!(field, "data");
+                    assert!(detail.starts_with("event 1 "), "{detail}");
+                }
+                k => panic!("{k:?}"),
+            },
+            r => panic!("{r:?}"),
+        }
     }
 }

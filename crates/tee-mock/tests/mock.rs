@@ -128,6 +128,58 @@ fn tampered_event_log_fails_appraisal() {
     assert_eq!(appraise(&c, &p).failed().next().unwrap().name, "event_log");
 }
 
+/// The field and detail of a `BadField` error.
+fn bad_field(e: Error) -> (&'static str, String) {
+    match e {
+        Error::Malformed(m) => match m.kind {
+            tee_core::MalformedKind::BadField { field, detail } => (field, detail),
+            k => panic!("{k:?}"),
+        },
+        e => panic!("{e:?}"),
+    }
+}
+
+fn mock_with_events() -> tee_core::Evidence {
+    let b = MockBackend::new();
+    let rm = b.runtime_measurement().unwrap();
+    rm.extend(0, "a", b"x").unwrap();
+    rm.extend(1, "cmdline", b"security=apparmor").unwrap();
+    b.attest_default()
+}
+
+#[test]
+fn finding6_mock_event_data_must_match_its_digest() {
+    let ev = mock_with_events();
+    let v = MockVerifier::trusting_mock_root();
+    let c = v.verify(&ev, AT).unwrap();
+    let replay = c.event_log.as_ref().unwrap();
+    assert!(
+        replay
+            .iter()
+            .all(|r| r.matches && r.unverified_events.is_empty())
+    );
+    // The description's data replaced, the digest kept: the replay fails
+    // naming the event.
+    let mut changed = ev.clone();
+    changed.event_log.as_mut().unwrap().events[1].data = Some(b"security=none".to_vec());
+    let (field, detail) = bad_field(v.verify(&changed, AT).unwrap_err());
+    assert_eq!(field, "digest");
+    assert!(detail.starts_with("event 1 "), "{detail}");
+}
+
+#[test]
+fn finding6_mock_event_without_data_is_refused() {
+    let mut ev = mock_with_events();
+    ev.event_log.as_mut().unwrap().events[1].data = None;
+    let (field, detail) = bad_field(
+        MockVerifier::trusting_mock_root()
+            .verify(&ev, AT)
+            .unwrap_err(),
+    );
+    assert_eq!(field, "data");
+    assert!(detail.starts_with("event 1 "), "{detail}");
+}
+
 #[test]
 fn endorsement_tampering() {
     let ev = MockBackend::new().attest_default();

@@ -19,8 +19,13 @@
 //! version recorded is the one current at sealing time: after a firmware
 //! update the guest can still ask for a key at the older (recorded) TCB,
 //! which the firmware allows while it is not above the committed TCB.
+//!
+//! The blob is input, not configuration: the root key, the VMPL and which
+//! of TCB version / guest SVN are mixed in come from the unsealer's own
+//! [`SealKeyConfig`], and a blob recording anything else is refused
+//! ([`tee_core::UnsealError::KeyMismatch`]) before any key is derived.
 
-use tee_core::{Error, Platform, Result, SealBinding, SealingKeySource};
+use tee_core::{Error, Platform, Result, SealBinding, SealingKeySource, UnsealError};
 use zeroize::Zeroizing;
 
 use crate::guest::{DerivedKeyRequest, KeyRoot, MAX_VMPL, SnpFirmware, field};
@@ -205,13 +210,170 @@ impl SealingKeySource for SnpKeySource {
                 "does not match the seal binding",
             ));
         }
+        self.check_against_config(binding, &req)?;
         self.retry.run(|| self.fw.get_derived_key(&req))
+    }
+}
+
+impl SnpKeySource {
+    /// The unsealer's own [`SealKeyConfig`] decides the root key, the VMPL
+    /// and whether the TCB version and guest SVN are mixed in; the blob only
+    /// supplies the recorded TCB / SVN *values* (which the firmware refuses
+    /// above the committed TCB / current SVN). A blob asking for anything
+    /// else is refused with [`UnsealError::KeyMismatch`]: the firmware
+    /// derives keys for any VMPL at or above the caller's, so without this a
+    /// VMPL3 workload could plant a blob sealed under its own VMPL3 key that
+    /// a VMPL0 unsealer would open as its own (and a VMRK blob would survive
+    /// nothing a VCEK configuration promises).
+    fn check_against_config(&self, binding: SealBinding, req: &DerivedKeyRequest) -> Result<()> {
+        let want = self.field_select(binding);
+        let values_ok = (req.field_select & field::TCB_VERSION != 0 || req.tcb_version == 0)
+            && (req.field_select & field::GUEST_SVN != 0 || req.guest_svn == 0);
+        if req.root != self.config.root
+            || req.vmpl != self.config.vmpl
+            || req.field_select != want
+            || !values_ok
+        {
+            return Err(UnsealError::KeyMismatch.into());
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "testing")]
+    mod finding9 {
+        use std::sync::Arc;
+        use std::sync::atomic::Ordering;
+
+        use tee_core::platforms::SnpSigningKey;
+        use tee_core::{EnvelopeSealer, SealPolicy, Sealer};
+
+        use super::*;
+        use crate::report::Product;
+        use crate::testing::FakeFirmware;
+
+        fn fw() -> Arc<FakeFirmware> {
+            Arc::new(FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek))
+        }
+
+        fn sealer(fw: &Arc<FakeFirmware>, config: SealKeyConfig) -> EnvelopeSealer<SnpKeySource> {
+            EnvelopeSealer::new(SnpKeySource::new(fw.clone(), config))
+        }
+
+        fn refused(r: Result<Zeroizing<Vec<u8>>>) {
+            assert!(
+                matches!(r, Err(Error::Unseal(UnsealError::KeyMismatch))),
+                "{r:?}"
+            );
+        }
+
+        /// A VMPL3 workload seals under its own VMPL3 key; the VMPL0
+        /// unsealer on the same guest must not open it as its own.
+        #[test]
+        fn finding9_vmpl3_blob_is_refused_at_vmpl0() {
+            let fw = fw();
+            let pol = SealPolicy::measurement("db");
+            let vmpl3 = SealKeyConfig {
+                vmpl: 3,
+                ..SealKeyConfig::default()
+            };
+            let planted = sealer(&fw, vmpl3).seal(b"attacker data", &pol).unwrap();
+            // The VMPL3 workload itself opens it (the blob is well formed).
+            assert_eq!(
+                &*sealer(&fw, vmpl3).unseal(&planted, &pol).unwrap(),
+                b"attacker data"
+            );
+            let keys_before = fw.key_calls.load(Ordering::SeqCst);
+            refused(sealer(&fw, SealKeyConfig::default()).unseal(&planted, &pol));
+            // Refused before the firmware was asked for the VMPL3 key.
+            assert_eq!(fw.key_calls.load(Ordering::SeqCst), keys_before);
+            // Its own blobs still open at VMPL0.
+            let own = sealer(&fw, SealKeyConfig::default())
+                .seal(b"mine", &pol)
+                .unwrap();
+            assert_eq!(
+                &*sealer(&fw, SealKeyConfig::default())
+                    .unseal(&own, &pol)
+                    .unwrap(),
+                b"mine"
+            );
+        }
+
+        #[test]
+        fn finding9_root_key_comes_from_the_unsealer() {
+            let fw = fw();
+            let pol = SealPolicy::measurement("db");
+            let vmrk = SealKeyConfig {
+                root: KeyRoot::Vmrk,
+                ..SealKeyConfig::default()
+            };
+            let vmrk_blob = sealer(&fw, vmrk).seal(b"x", &pol).unwrap();
+            refused(sealer(&fw, SealKeyConfig::default()).unseal(&vmrk_blob, &pol));
+            let vcek_blob = sealer(&fw, SealKeyConfig::default())
+                .seal(b"y", &pol)
+                .unwrap();
+            refused(sealer(&fw, vmrk).unseal(&vcek_blob, &pol));
+        }
+
+        #[test]
+        fn finding9_tcb_and_svn_selection_come_from_the_unsealer() {
+            let fw = fw();
+            let pol = SealPolicy::measurement("db");
+            let no_tcb = SealKeyConfig {
+                mix_tcb_version: false,
+                ..SealKeyConfig::default()
+            };
+            let with_svn = SealKeyConfig {
+                mix_guest_svn: true,
+                ..SealKeyConfig::default()
+            };
+            // A blob without the TCB mixed in is not opened by an unsealer
+            // that mixes it in, and the other way round.
+            let b = sealer(&fw, no_tcb).seal(b"x", &pol).unwrap();
+            refused(sealer(&fw, SealKeyConfig::default()).unseal(&b, &pol));
+            let b = sealer(&fw, SealKeyConfig::default())
+                .seal(b"x", &pol)
+                .unwrap();
+            refused(sealer(&fw, no_tcb).unseal(&b, &pol));
+            // Guest SVN likewise.
+            let b = sealer(&fw, SealKeyConfig::default())
+                .seal(b"x", &pol)
+                .unwrap();
+            refused(sealer(&fw, with_svn).unseal(&b, &pol));
+            let b = sealer(&fw, with_svn).seal(b"x", &pol).unwrap();
+            refused(sealer(&fw, SealKeyConfig::default()).unseal(&b, &pol));
+            assert_eq!(&*sealer(&fw, with_svn).unseal(&b, &pol).unwrap(), b"x");
+        }
+
+        #[test]
+        fn finding9_unselected_values_must_be_zero() {
+            let src = SnpKeySource::new(fw(), SealKeyConfig::default());
+            let binding = SealBinding::Measurement;
+            let good = DerivedKeyRequest {
+                root: KeyRoot::Vcek,
+                field_select: src.field_select(binding),
+                vmpl: 0,
+                guest_svn: 0,
+                tcb_version: 0x7308_0000_0000_0003,
+            };
+            assert!(
+                src.derive_key(binding, &good.to_params())
+                    .is_ok_and(|k| k.len() == 32)
+            );
+            let svn = DerivedKeyRequest {
+                guest_svn: 5,
+                ..good
+            };
+            assert!(matches!(
+                src.derive_key(binding, &svn.to_params()),
+                Err(Error::Unseal(UnsealError::KeyMismatch))
+            ));
+        }
+    }
 
     #[test]
     fn params_round_trip_and_reject() {

@@ -13,6 +13,9 @@ use crate::{BackendChoice, exit};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Global {
     pub(crate) backend: BackendChoice,
+    /// Whether `--backend` was given on the command line (not only through
+    /// `TEE_BACKEND` or the default).
+    pub(crate) backend_on_command_line: bool,
 }
 
 /// An error with its exit code: one clear line, optional detail for `-v`.
@@ -58,15 +61,111 @@ impl From<Error> for CliError {
     }
 }
 
-/// Read a whole file.
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    fs::read(path).map_err(|e| CliError::io(path, &e))
+/// Size limits of the files teectl reads, each suited to its format and
+/// checked before the file is read whole (README "Files and limits").
+pub(crate) mod limit {
+    /// An SEV-SNP report: 1184 bytes, as hex text about 2.4 KiB.
+    pub(crate) const SNP_REPORT: u64 = 4 << 10;
+    /// A TDX quote or TDREPORT (binary or hex).
+    pub(crate) const QUOTE: u64 = 64 << 10;
+    /// A PEF owner-MAC report.
+    pub(crate) const PEF_REPORT: u64 = 64 << 10;
+    /// A certificate or certificate chain (DER, PEM or a certificate table).
+    pub(crate) const CERTS: u64 = 64 << 10;
+    /// A key file (PEM).
+    pub(crate) const KEY: u64 = 64 << 10;
+    /// TDX collateral JSON.
+    pub(crate) const COLLATERAL: u64 = 1 << 20;
+    /// An event log (CCEL / TCG2, binary or hex).
+    pub(crate) const EVENT_LOG: u64 = 8 << 20;
+    /// A policy file (TOML).
+    pub(crate) const POLICY: u64 = 1 << 20;
+    /// Evidence JSON.
+    pub(crate) const EVIDENCE: u64 = 16 << 20;
+    /// User data bound with a nonce, and data measured by `measure extend`.
+    pub(crate) const USER_DATA: u64 = 16 << 20;
+    /// A file to seal.
+    pub(crate) const SEAL_INPUT: u64 = 256 << 20;
+    /// A sealed blob: the largest plaintext plus the envelope header.
+    pub(crate) const SEALED: u64 = SEAL_INPUT + (64 << 10);
+    /// A guest image part (kernel, initrd, RTAS) or an initrd to wrap.
+    pub(crate) const IMAGE: u64 = 512 << 20;
+    /// An ESM blob or a file carried in one.
+    pub(crate) const ESM_BLOB: u64 = 16 << 20;
+}
+
+/// A byte count for messages: `4 KiB`, `16 MiB`, or bytes.
+pub(crate) fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n.is_multiple_of(1 << 30) => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+fn too_large(path: &Path, what: &str, size: Option<u64>, limit: u64) -> CliError {
+    let size = match size {
+        Some(s) => format!("{s} bytes"),
+        None => "larger".to_string(),
+    };
+    CliError {
+        code: exit::MALFORMED,
+        message: format!(
+            "{}: {what} is {size}, over the {} limit ({limit} bytes) for a {what}",
+            path.display(),
+            human(limit)
+        ),
+        detail: None,
+    }
+}
+
+/// Read a whole file of at most `limit` bytes. The size is checked before
+/// reading (metadata), and the read itself stops after `limit + 1` bytes, so
+/// a file that grows, or reports no size (a pipe, `/proc`), cannot make the
+/// read unbounded. Over the limit: exit 2 (malformed input), naming the limit.
+pub(crate) fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, CliError> {
+    use std::io::Read;
+    let f = fs::File::open(path).map_err(|e| CliError::io(path, &e))?;
+    let meta = f.metadata().map_err(|e| CliError::io(path, &e))?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(path, what, Some(meta.len()), limit));
+    }
+    let cap = if meta.is_file() { meta.len() } else { 0 };
+    let mut out = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+    f.take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| CliError::io(path, &e))?;
+    if out.len() as u64 > limit {
+        return Err(too_large(path, what, None, limit));
+    }
+    Ok(out)
 }
 
 /// Write a file atomically: a temporary file in the same directory, synced,
 /// then renamed over the target. A crash leaves either the old file or the
-/// complete new one, never a truncated one.
+/// complete new one, never a truncated one. Not for secrets: see
+/// [`write_secret_atomic`].
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
+    write_atomic_mode(path, data, None)
+}
+
+/// [`write_atomic`] for secrets and plaintext (unsealed data, private keys):
+/// the temporary file is created with mode 0600 from the start (never
+/// readable by others, whatever the umask), and an existing target's
+/// narrower mode is kept (mode = existing & 0600), never widened.
+pub(crate) fn write_secret_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
+    let mode = match fs::metadata(path) {
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o600
+        }
+        Err(_) => 0o600,
+    };
+    write_atomic_mode(path, data, Some(mode))
+}
+
+fn write_atomic_mode(path: &Path, data: &[u8], mode: Option<u32>) -> Result<(), CliError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -79,10 +178,19 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = dir.join(tmp_name);
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        if let Some(mode) = mode {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Created with `mode` (the umask can only narrow it); set exactly
+            // below, before any byte is written.
+            opts.mode(mode);
+        }
+        let mut f = opts.open(&tmp)?;
+        if let Some(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -133,7 +241,7 @@ impl ReportDataArgs {
         if let Some(n) = &self.nonce {
             let nonce = parse_hex("--nonce", n)?;
             let user = match &self.user_data {
-                Some(p) => read(p)?,
+                Some(p) => read_bounded(p, limit::USER_DATA, "user data file")?,
                 None => Vec::new(),
             };
             return Ok(Some(ReportData::bind(&nonce, &user)));

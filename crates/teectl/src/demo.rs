@@ -125,7 +125,11 @@ pub(crate) fn run(g: &Global) -> Result<u8, CliError> {
     let policy_path =
         std::env::temp_dir().join(format!("teectl-demo-policy-{}.toml", std::process::id()));
     common::write_atomic(&policy_path, written.to_toml()?.as_bytes())?;
-    let loaded = Policy::from_toml_bytes(&common::read(&policy_path)?)?;
+    let loaded = Policy::from_toml_bytes(&common::read_bounded(
+        &policy_path,
+        common::limit::POLICY,
+        "policy file",
+    )?)?;
     let _ = std::fs::remove_file(&policy_path);
     println!(
         "      wrote it to a policy file: allowed_measurements = [\"{}\"]",

@@ -25,7 +25,7 @@ mod verify;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub(crate) use common::{CliError, Global};
 
@@ -36,6 +36,10 @@ struct Cli {
     /// Backend to use: auto detects this machine's TEE (never the mock).
     #[arg(long, global = true, env = "TEE_BACKEND", default_value = "auto")]
     backend: BackendChoice,
+    /// Whether `--backend` came from the command line (not `TEE_BACKEND` or
+    /// the default); set from the parsed matches.
+    #[arg(skip)]
+    backend_on_command_line: bool,
     /// More detail on errors.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -106,6 +110,7 @@ enum Cmd {
 fn run(cli: Cli) -> Result<u8, CliError> {
     let g = Global {
         backend: cli.backend,
+        backend_on_command_line: cli.backend_on_command_line,
     };
     match cli.cmd {
         Cmd::Detect { json } => common::detect(json),
@@ -128,8 +133,17 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    // Parsed through `ArgMatches` to know where `--backend` came from: an
+    // environment variable alone must not select the mock for sealing.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let cli = match parsed {
+        Ok((mut c, m)) => {
+            c.backend_on_command_line =
+                m.value_source("backend") == Some(clap::parser::ValueSource::CommandLine);
+            c
+        }
         Err(e) => {
             use clap::error::ErrorKind;
             let code = match e.kind() {

@@ -70,7 +70,7 @@ pub(crate) fn run(g: &Global, cmd: MeasureCmd) -> Result<u8, CliError> {
             description,
         } => {
             let bytes = match (data, text) {
-                (Some(p), _) => common::read(&p)?,
+                (Some(p), _) => common::read_bounded(&p, common::limit::USER_DATA, "data file")?,
                 (None, Some(t)) => t.into_bytes(),
                 (None, None) => return Err(CliError::usage("give --data FILE or --text STRING")),
             };

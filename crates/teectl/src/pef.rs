@@ -157,9 +157,17 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
             bootargs,
             rtas,
         } => {
-            let (k, i) = (common::read(&kernel)?, common::read(&initrd)?);
+            let (k, i) = (
+                common::read_bounded(&kernel, common::limit::IMAGE, "kernel")?,
+                common::read_bounded(&initrd, common::limit::IMAGE, "initrd")?,
+            );
             let d = match rtas {
-                Some(r) => Digests::compute(&common::read(&r)?, &k, &i, &bootargs)?,
+                Some(r) => Digests::compute(
+                    &common::read_bounded(&r, common::limit::IMAGE, "RTAS image")?,
+                    &k,
+                    &i,
+                    &bootargs,
+                )?,
                 None => Digests::for_slof(&k, &i, &bootargs)?,
             };
             println!("{}", hex::encode(d.measurement()));
@@ -190,15 +198,20 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
-    let kernel = common::read(&a.kernel)?;
-    let initrd = common::read(&a.initrd)?;
+    let kernel = common::read_bounded(&a.kernel, common::limit::IMAGE, "kernel")?;
+    let initrd = common::read_bounded(&a.initrd, common::limit::IMAGE, "initrd")?;
     let digests = match &a.rtas {
-        Some(p) => Digests::compute(&common::read(p)?, &kernel, &initrd, &a.bootargs)?,
+        Some(p) => Digests::compute(
+            &common::read_bounded(p, common::limit::IMAGE, "RTAS image")?,
+            &kernel,
+            &initrd,
+            &a.bootargs,
+        )?,
         None => Digests::for_slof(&kernel, &initrd, &a.bootargs)?,
     };
     let origin = match &a.origin_key {
         Some(p) => {
-            let pem = common::read(p)?;
+            let pem = common::read_bounded(p, common::limit::KEY, "key file")?;
             // A private key (as `esm generate` pairs them) works too: its public half is used.
             let r = if String::from_utf8_lossy(&pem).contains("PRIVATE KEY") {
                 RsaKeyPair::from_pkcs8_pem(&String::from_utf8_lossy(&pem))
@@ -212,7 +225,7 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
             let k = RsaKeyPair::generate()?;
             let priv_path = sibling(&a.output, ".origin-key.pem");
             let pub_path = sibling(&a.output, ".origin-pub.pem");
-            common::write_atomic(&priv_path, k.to_pkcs8_pem()?.as_bytes())?;
+            common::write_secret_atomic(&priv_path, k.to_pkcs8_pem()?.as_bytes())?;
             common::write_atomic(&pub_path, &k.public_pem()?)?;
             eprintln!(
                 "generated origin key: {} (private, unencrypted: keep it safe) and {}",
@@ -224,7 +237,7 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
     };
     let mut b = EsmBlobBuilder::new(&origin, "origin key")?;
     for p in &a.tpm_pub {
-        let r = RecipientKey::from_pem(&common::read(p)?)
+        let r = RecipientKey::from_pem(&common::read_bounded(p, common::limit::KEY, "key file")?)
             .map_err(|e| CliError::from(e).context(p.display()))?;
         let name = b.authorize(
             &r,
@@ -251,7 +264,7 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
         let (name, file) = spec
             .split_once('=')
             .ok_or_else(|| CliError::usage(format!("--attach {spec}: expected NAME=FILE")))?;
-        let data = common::read(Path::new(file))?;
+        let data = common::read_bounded(Path::new(file), common::limit::ESM_BLOB, "attached file")?;
         b.attach(name, &data, &format!("attachment {name}"))?;
     }
     let blob = b.build()?;
@@ -267,10 +280,14 @@ fn blob_file_name(blob: &Path) -> Result<String, CliError> {
 }
 
 fn wrap_initrd(blob_path: &Path, initrd: &Path, out: &Path) -> Result<u8, CliError> {
-    let blob = common::read(blob_path)?;
+    let blob = common::read_bounded(blob_path, common::limit::ESM_BLOB, "ESM blob")?;
     EsmBlob::parse(&blob).map_err(|e| CliError::from(e).context(blob_path.display()))?;
     let name = blob_file_name(blob_path)?;
-    let wrapped = cpio::wrap_initrd(&common::read(initrd)?, &blob, &name)?;
+    let wrapped = cpio::wrap_initrd(
+        &common::read_bounded(initrd, common::limit::IMAGE, "initrd")?,
+        &blob,
+        &name,
+    )?;
     common::write_atomic(out, &wrapped)?;
     println!(
         "wrote {} ({} bytes): cpio opt/ibm/pef/{name} ({} bytes, 512-aligned) + initrd",
@@ -282,7 +299,7 @@ fn wrap_initrd(blob_path: &Path, initrd: &Path, out: &Path) -> Result<u8, CliErr
 }
 
 fn inspect(path: &Path, json: bool) -> Result<u8, CliError> {
-    let file = common::read(path)?;
+    let file = common::read_bounded(path, common::limit::IMAGE, "ESM blob or initrd")?;
     let blob = extract_blob(&file)
         .and_then(EsmBlob::parse)
         .map_err(|e| CliError::from(e).context(path.display()))?;
@@ -298,10 +315,14 @@ fn inspect(path: &Path, json: bool) -> Result<u8, CliError> {
 
 fn check(a: &CheckArgs) -> Result<u8, CliError> {
     let machine = SimMachine::load(&a.machine)?;
-    let initrd = common::read(&a.initrd)?;
-    let mut image = GuestImage::new(common::read(&a.kernel)?, initrd.clone(), a.bootargs.clone());
+    let initrd = common::read_bounded(&a.initrd, common::limit::IMAGE, "initrd")?;
+    let mut image = GuestImage::new(
+        common::read_bounded(&a.kernel, common::limit::IMAGE, "kernel")?,
+        initrd.clone(),
+        a.bootargs.clone(),
+    );
     if let Some(r) = &a.rtas {
-        image.rtas = common::read(r)?;
+        image.rtas = common::read_bounded(r, common::limit::IMAGE, "RTAS image")?;
     }
     let mut uv = machine.boot()?;
     let o = launch(&mut uv, 1, &image);
@@ -364,7 +385,7 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
 }
 
 fn show(path: &Path) -> Result<u8, CliError> {
-    let bytes = common::read(path)?;
+    let bytes = common::read_bounded(path, common::limit::EVIDENCE, "report or evidence JSON")?;
     let report = match Evidence::from_json(&bytes) {
         Ok(ev) => ev.report,
         Err(_) => bytes,
@@ -522,7 +543,7 @@ pub(crate) fn evidence(report: Option<&Path>) -> Result<Evidence, CliError> {
     let p = report.ok_or_else(|| {
         CliError::usage("PEF: give --report FILE (a raw owner-MAC report) or --evidence FILE")
     })?;
-    let bytes = common::read(p)?;
+    let bytes = common::read_bounded(p, common::limit::PEF_REPORT, "PEF report")?;
     tee::pef::report::parse(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
     Ok(Evidence::new(
         Platform::Pef,
@@ -535,7 +556,7 @@ pub(crate) fn evidence(report: Option<&Path>) -> Result<Evidence, CliError> {
 pub(crate) fn verifier(a: &PefVerifyArgs) -> Result<Box<dyn Verifier>, CliError> {
     match &a.attestation_key {
         Some(p) => Ok(Box::new(
-            PefVerifier::with_key(&common::read(p)?)
+            PefVerifier::with_key(&common::read_bounded(p, common::limit::KEY, "key file")?)
                 .map_err(|e| CliError::from(e).context(p.display()))?,
         )),
         // Fails verification with MissingEndorsement, explaining the key is needed.

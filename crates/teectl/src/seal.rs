@@ -1,11 +1,13 @@
-//! `teectl seal` / `teectl unseal`: file in, file out (written atomically).
+//! `teectl seal` / `teectl unseal`: file in, file out (written atomically;
+//! unsealed plaintext created with mode 0600). The mock backend seals only
+//! when `--backend mock` is given on the command line.
 
 use std::path::PathBuf;
 
-use tee::{SealBinding, SealPolicy};
+use tee::{Backend, Platform, SealBinding, SealPolicy};
 
-use crate::Global;
 use crate::common::{self, CliError};
+use crate::{BackendChoice, Global};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct SealArgs {
@@ -62,10 +64,31 @@ impl SealArgs {
     }
 }
 
+/// The backend for sealing. The mock's sealing key is public, so the mock
+/// is used only when `--backend mock` is on the command line: `TEE_BACKEND=mock`
+/// alone (say, left in a shell profile) is a usage error, never a silent
+/// fallback to a key everyone has.
+fn sealing_backend(g: &Global, op: &str) -> Result<Box<dyn Backend>, CliError> {
+    if g.backend == BackendChoice::Mock && !g.backend_on_command_line {
+        return Err(CliError::usage(format!(
+            "refusing to {op} with the mock backend chosen by TEE_BACKEND alone: the mock's \
+             sealing key is public (NO SECURITY); pass --backend mock on the command line \
+             to {op} with it anyway"
+        )));
+    }
+    let backend = common::open_backend(g)?;
+    if backend.platform() == Platform::Mock {
+        eprintln!(
+            "teectl: using the MOCK backend: NO SECURITY (its sealing key is public: anyone can unseal what it seals)"
+        );
+    }
+    Ok(backend)
+}
+
 pub(crate) fn seal(g: &Global, a: &SealArgs) -> Result<u8, CliError> {
     a.check_paths()?;
-    let data = common::read(&a.input)?;
-    let backend = common::open_backend(g)?;
+    let backend = sealing_backend(g, "seal")?;
+    let data = common::read_bounded(&a.input, common::limit::SEAL_INPUT, "file to seal")?;
     let blob = backend.sealer()?.seal(&data, &a.policy())?;
     common::write_atomic(&a.output, &blob)?;
     eprintln!(
@@ -79,10 +102,11 @@ pub(crate) fn seal(g: &Global, a: &SealArgs) -> Result<u8, CliError> {
 
 pub(crate) fn unseal(g: &Global, a: &SealArgs) -> Result<u8, CliError> {
     a.check_paths()?;
-    let blob = common::read(&a.input)?;
-    let backend = common::open_backend(g)?;
+    let backend = sealing_backend(g, "unseal")?;
+    let blob = common::read_bounded(&a.input, common::limit::SEALED, "sealed blob")?;
     let data = backend.sealer()?.unseal(&blob, &a.policy())?;
-    common::write_atomic(&a.output, &data)?;
+    // Plaintext: created 0600, an existing target's narrower mode kept.
+    common::write_secret_atomic(&a.output, &data)?;
     eprintln!("unsealed {} bytes to {}", data.len(), a.output.display());
     Ok(0)
 }

@@ -58,7 +58,7 @@ pub(crate) fn attach_crl(a: &SnpVerifyArgs, ev: Evidence) -> Result<Evidence, Cl
     match &a.crl {
         None => Ok(ev),
         Some(p) => {
-            let der = common::read(p)?;
+            let der = common::read_bounded(p, common::limit::CERTS, "AMD CRL")?;
             // Decoded here so that a file that is not a CRL names itself.
             tee::sev::crl::AmdCrl::from_der(&der)
                 .map_err(|e| CliError::from(e).context(p.display()))?;
@@ -77,7 +77,8 @@ pub(crate) fn apply_policy(allow_unchecked_revocation: bool, p: &mut tee::Policy
 pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
     match cmd {
         Cmd::Show { file, vcek } => {
-            let bytes = common::read(&file)?;
+            let bytes =
+                common::read_bounded(&file, common::limit::EVIDENCE, "report or evidence JSON")?;
             let (raw, json_product) = match Evidence::from_json(&bytes) {
                 // The evidence's own VCEK/VLEK names the product of a
                 // version 2 report (not verified: this is a dump).
@@ -95,8 +96,12 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
             };
             let cert_product = match &vcek {
                 Some(p) => {
-                    let certs = tee::sev::certs::decode_certs(&common::read(p)?)
-                        .map_err(|e| CliError::from(e).context(p.display()))?;
+                    let certs = tee::sev::certs::decode_certs(&common::read_bounded(
+                        p,
+                        common::limit::CERTS,
+                        "certificate file",
+                    )?)
+                    .map_err(|e| CliError::from(e).context(p.display()))?;
                     certs.first().and_then(|c| c.product())
                 }
                 None => json_product,
@@ -113,11 +118,19 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
 pub(crate) fn evidence(report: Option<&Path>, a: &SnpVerifyArgs) -> Result<Evidence, CliError> {
     let report_path =
         report.ok_or_else(|| CliError::usage("--platform sev-snp needs --report FILE"))?;
-    let report = common::read(report_path)?;
-    let vcek = a.vcek.as_ref().map(|p| common::read(p)).transpose()?;
+    let report = common::read_bounded(report_path, common::limit::SNP_REPORT, "SEV-SNP report")?;
+    let vcek = a
+        .vcek
+        .as_ref()
+        .map(|p| common::read_bounded(p, common::limit::CERTS, "certificate file"))
+        .transpose()?;
     let mut chain = Vec::new();
     for p in [&a.ask, &a.ark, &a.cert_chain].into_iter().flatten() {
-        chain.push(common::read(p)?);
+        chain.push(common::read_bounded(
+            p,
+            common::limit::CERTS,
+            "certificate file",
+        )?);
     }
     let chain_refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
     snpv::evidence_from_parts(&report, vcek.as_deref(), &chain_refs).map_err(CliError::from)

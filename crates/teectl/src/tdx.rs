@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tee::tdx::ccel::{CcelTable, EventLog};
+use tee::tdx::ccel::{CcelTable, DataCheck, EventLog};
 use tee::tdx::evidence::TdxEvidence;
 use tee::tdx::quote::Quote;
 use tee::tdx::tdreport::{TDREPORT_LEN, TdReport};
@@ -75,8 +75,8 @@ pub(crate) struct TdxVerifyArgs {
 }
 
 /// Read a binary file, accepting hex text too.
-fn read_bin(p: &Path) -> Result<Vec<u8>, CliError> {
-    let b = common::read(p)?;
+fn read_bin(p: &Path, limit: u64, what: &str) -> Result<Vec<u8>, CliError> {
+    let b = common::read_bounded(p, limit, what)?;
     let looks_hex = !b.is_empty()
         && b.iter()
             .all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace());
@@ -106,7 +106,7 @@ fn out(s: &str) {
 pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
     match cmd {
         Cmd::Show { file } => {
-            let b = read_bin(&file)?;
+            let b = read_bin(&file, common::limit::QUOTE, "quote or TDREPORT")?;
             if b.len() == TDREPORT_LEN && b.first() == Some(&0x81) {
                 let r = TdReport::parse(&b).map_err(ctx(&file))?;
                 out(&r.to_string());
@@ -128,7 +128,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
         Cmd::Eventlog { file, quote } => {
-            let b = read_bin(&file)?;
+            let b = read_bin(&file, common::limit::EVENT_LOG, "event log")?;
             if b.starts_with(b"CCEL") {
                 let t = CcelTable::parse(&b).map_err(ctx(&file))?;
                 out(&format!(
@@ -144,9 +144,24 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
                 log.len
             ));
             out(log.to_string().trim_end());
+            // Data checked against digests defined over it (a changed event
+            // fails here, naming its index); descriptions are unverified.
+            let checks = log.check_data().map_err(ctx(&file))?;
+            let count = |k: DataCheck| checks.iter().filter(|c| **c == k).count();
+            out(&format!(
+                "event data: {} verified, {} unverified (descriptions only: the digest does not cover them), {} not extended",
+                count(DataCheck::Verified),
+                count(DataCheck::Unverified),
+                count(DataCheck::NotExtended)
+            ));
             let regs = log.replay().map_err(ctx(&file))?;
             let reported = match &quote {
-                Some(q) => Some(Quote::parse(&read_bin(q)?).map_err(ctx(q))?.body.rtmr),
+                Some(q) => Some(
+                    Quote::parse(&read_bin(q, common::limit::QUOTE, "quote")?)
+                        .map_err(ctx(q))?
+                        .body
+                        .rtmr,
+                ),
                 None => None,
             };
             let mut all = true;
@@ -180,9 +195,16 @@ pub(crate) fn evidence(a: &TdxVerifyArgs) -> Result<Evidence, CliError> {
             "TDX: give --quote FILE (or --evidence FILE)",
         ));
     };
-    let mut ev = TdxEvidence::from_quote(&read_bin(qp)?).map_err(ctx(qp))?;
+    let mut ev =
+        TdxEvidence::from_quote(&read_bin(qp, common::limit::QUOTE, "quote")?).map_err(ctx(qp))?;
     if let Some(lp) = &a.event_log {
-        ev = ev.with_event_log(&common::read(lp)?).map_err(ctx(lp))?;
+        ev = ev
+            .with_event_log(&common::read_bounded(
+                lp,
+                common::limit::EVENT_LOG,
+                "event log",
+            )?)
+            .map_err(ctx(lp))?;
     }
     Ok(ev.build())
 }
@@ -196,7 +218,12 @@ pub(crate) fn verifier(
 ) -> Result<Box<dyn Verifier>, CliError> {
     let mut v = TdxVerifier::new();
     if let Some(p) = &a.collateral {
-        let c = Collateral::from_json(&common::read(p)?).map_err(ctx(p))?;
+        let c = Collateral::from_json(&common::read_bounded(
+            p,
+            common::limit::COLLATERAL,
+            "collateral JSON",
+        )?)
+        .map_err(ctx(p))?;
         v = v.with_collateral(c);
     } else if let Some(d) = &a.collateral_dir {
         if !d.is_dir() {

@@ -138,8 +138,12 @@ fn verifiers(a: &VerifyArgs, ev: &Evidence, raw: bool) -> Result<Verifiers, CliE
 /// The policy: the file (or the fail-closed default), then command-line overrides.
 fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     let mut p = match &a.policy {
-        Some(path) => Policy::from_toml_bytes(&common::read(path)?)
-            .map_err(|e| CliError::from(e).context(path.display()))?,
+        Some(path) => Policy::from_toml_bytes(&common::read_bounded(
+            path,
+            common::limit::POLICY,
+            "policy file",
+        )?)
+        .map_err(|e| CliError::from(e).context(path.display()))?,
         None => Policy::default(),
     };
     if a.allow_mock {
@@ -223,7 +227,7 @@ fn to_value<T: serde::Serialize + ?Sized>(v: &T) -> Result<Value, CliError> {
 pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let (ev, raw) = match &a.evidence {
         Some(p) => {
-            let bytes = common::read(p)?;
+            let bytes = common::read_bounded(p, common::limit::EVIDENCE, "evidence JSON")?;
             let ev =
                 Evidence::from_json(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
             (ev, false)

@@ -523,10 +523,11 @@ impl Verifier for TdxVerifier {
         let mut firmware = false;
         if let Some(bin) = evidence.endorsement(endorsement::TCG2_EVENT_LOG) {
             let parsed = crate::ccel::EventLog::parse(bin)?;
-            log.events.extend(parsed.to_core_events());
+            log.events.extend(parsed.to_core_events()?);
             firmware = true;
         }
         if let Some(app) = &evidence.event_log {
+            app.require_data()?;
             log.events.extend(app.events.iter().cloned());
         }
         if (firmware || evidence.event_log.is_some())
