@@ -294,7 +294,8 @@ struct Full {
 
 /// The per-quote checks every mode runs: QE vendor, PCK chain to the
 /// pinned root (no revocation yet), QE report signature by the PCK, QE
-/// report (debug mode, binding of the attestation key), quote signature.
+/// report (debug mode, binding of the attestation key), the QE is Intel's
+/// TD QE ([`qe::check_intel_td_qe`]), quote signature.
 fn own_checks(
     raw: &[u8],
     q: &Quote,
@@ -309,6 +310,7 @@ fn own_checks(
         .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
     qe::check_report_signature(q, leaf)?;
     qe::check_report(q)?;
+    qe::check_intel_td_qe(q)?;
     qe::check_quote_signature(raw, q)?;
     chain::pck_platform(leaf)
 }
@@ -441,6 +443,7 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
         return Err(bad("QE report signature"));
     }
     qe::check_report(q)?;
+    qe::check_intel_td_qe(q)?;
     if q.attestation_key == e.att_key {
         let signed = q
             .signed_bytes(raw)

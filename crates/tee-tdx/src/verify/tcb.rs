@@ -128,7 +128,6 @@ pub(crate) struct TcbInfo {
     pub(crate) issue_date: String,
     pub(crate) next_update: String,
     pub(crate) fmspc: String,
-    #[allow(dead_code)]
     pub(crate) pce_id: String,
     #[allow(dead_code)]
     pub(crate) tcb_type: u32,
@@ -335,18 +334,28 @@ impl QeIdentity {
     }
 
     /// A TDX quote needs the TD QE's identity (`TD_QE`, version 2 or 3).
+    /// The error names what was given (Intel's SGX QE identity `QE`, the
+    /// QVE's `QVE`, or another id) and what was expected.
     pub(crate) fn check_is_td_qe(&self) -> Result<()> {
-        if self.id != "TD_QE" || ![2, 3].contains(&self.version) {
-            return Err(Authenticity::Mismatch {
-                what: "QE identity",
-                detail: format!(
-                    "QE identity {} version {} is not a TD QE identity (TD_QE version 2 or 3)",
-                    self.id, self.version
-                ),
-            }
-            .into());
+        if self.id == "TD_QE" && [2, 3].contains(&self.version) {
+            return Ok(());
         }
-        Ok(())
+        let given = match self.id.as_str() {
+            "QE" => format!("an SGX QE identity (id QE, version {})", self.version),
+            "QVE" => format!(
+                "an SGX quote verification enclave identity (id QVE, version {})",
+                self.version
+            ),
+            "TD_QE" => format!("a TD_QE identity of unsupported version {}", self.version),
+            other => format!("an identity with id {other:?} version {}", self.version),
+        };
+        Err(Authenticity::Mismatch {
+            what: "QE identity",
+            detail: format!(
+                "the collateral's QE identity is {given}; a TDX quote needs a TD_QE identity (id TD_QE, version 2 or 3)"
+            ),
+        }
+        .into())
     }
 }
 
@@ -356,6 +365,8 @@ pub(crate) struct Platform {
     pub(crate) fmspc: [u8; 6],
     pub(crate) cpu_svn: [u8; 16],
     pub(crate) pce_svn: u16,
+    /// The PCE-ID of the PCK certificate (compared with the TCB info's `pceId`).
+    pub(crate) pce_id: [u8; 2],
 }
 
 /// The result of a TCB evaluation: status and advisories, or `None` when
@@ -374,9 +385,11 @@ fn qe_mismatch(detail: String) -> Error {
 fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
     let r = &q.qe.qe_report;
     if r.mr_signer != id.mrsigner {
-        return Err(qe_mismatch(
-            "QE MRSIGNER differs from the QE identity".into(),
-        ));
+        return Err(qe_mismatch(format!(
+            "QE MRSIGNER {} differs from the QE identity's {}",
+            hex::encode_upper(r.mr_signer),
+            hex::encode_upper(id.mrsigner)
+        )));
     }
     if r.attributes[0] & 0x02 != 0 {
         return Err(Authenticity::Mismatch {
@@ -387,14 +400,17 @@ fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
     }
     if r.isv_prod_id != id.isvprodid {
         return Err(qe_mismatch(format!(
-            "QE ISVPRODID {} != {}",
+            "QE ISVPRODID {} differs from the QE identity's {}",
             r.isv_prod_id, id.isvprodid
         )));
     }
     let want = u32::from_le_bytes(id.miscselect);
     let mask = u32::from_le_bytes(id.miscselect_mask);
     if r.misc_select & mask != want & mask {
-        return Err(qe_mismatch("QE MISCSELECT differs (masked)".into()));
+        return Err(qe_mismatch(format!(
+            "QE MISCSELECT {:#010x} differs from the QE identity's {want:#010x} under mask {mask:#010x}",
+            r.misc_select
+        )));
     }
     let attrs_ok = id
         .attributes
@@ -403,13 +419,28 @@ fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
         .zip(&r.attributes)
         .all(|((e, m), a)| e & m == a & m);
     if !attrs_ok {
-        return Err(qe_mismatch("QE ATTRIBUTES differ (masked)".into()));
+        return Err(qe_mismatch(format!(
+            "QE ATTRIBUTES {} differ from the QE identity's {} under mask {}",
+            hex::encode_upper(r.attributes),
+            hex::encode_upper(id.attributes),
+            hex::encode_upper(id.attributes_mask)
+        )));
     }
     let level = id
         .tcb_levels
         .iter()
         .find(|l| r.isv_svn >= l.tcb.isvsvn)
-        .ok_or_else(|| qe_mismatch(format!("QE ISVSVN {} below every level", r.isv_svn)))?;
+        .ok_or_else(|| {
+            qe_mismatch(format!(
+                "QE ISVSVN {} is below every QE identity TCB level (lowest {})",
+                r.isv_svn,
+                id.tcb_levels
+                    .iter()
+                    .map(|l| l.tcb.isvsvn)
+                    .min()
+                    .unwrap_or(0)
+            ))
+        })?;
     ensure_valid(level.tcb_status, QE_IDENTITY_STATUSES, "QE identity")?;
     Ok(level)
 }
@@ -505,17 +536,23 @@ fn module_identity_matches(info: &TcbInfo, q: &Quote) -> Result<()> {
     let signer = hex_array::<48>(signer, "tdxModule mrsigner")?;
     let attrs = hex_array::<8>(attrs, "tdxModule attributes")?;
     let mask = hex_array::<8>(mask, "tdxModule attributesMask")?;
-    let bad = |detail: &str| -> Error {
+    let bad = |detail: String| -> Error {
         Authenticity::Mismatch {
             what: "TDX module identity",
-            detail: detail.into(),
+            detail,
         }
         .into()
     };
     if b.mr_signer_seam != signer {
-        return Err(bad(
-            "MRSIGNER_SEAM differs from the TCB info's TDX module signer",
-        ));
+        return Err(Authenticity::Mismatch {
+            what: "TDX module signer",
+            detail: format!(
+                "MRSIGNER_SEAM {} is not the TCB info's TDX module signer {}",
+                hex::encode_upper(b.mr_signer_seam),
+                hex::encode_upper(signer)
+            ),
+        }
+        .into());
     }
     for ((e, m), a) in attrs
         .iter()
@@ -523,10 +560,19 @@ fn module_identity_matches(info: &TcbInfo, q: &Quote) -> Result<()> {
         .zip(&b.seam_attributes.to_le_bytes())
     {
         if e & m != a & m {
-            return Err(bad("SEAMATTRIBUTES differ (masked)"));
+            return Err(bad(format!(
+                "SEAMATTRIBUTES {:#018x} differ from the TCB info's {} under mask {}",
+                b.seam_attributes,
+                hex::encode_upper(attrs),
+                hex::encode_upper(mask)
+            )));
         }
         if a & !m != 0 {
-            return Err(bad("SEAMATTRIBUTES has bits set outside the mask"));
+            return Err(bad(format!(
+                "SEAMATTRIBUTES {:#018x} has bits set outside the TCB info's mask {}",
+                b.seam_attributes,
+                hex::encode_upper(mask)
+            )));
         }
     }
     Ok(())
@@ -556,6 +602,18 @@ pub(crate) fn evaluate(
     let tcb_fmspc = info.fmspc_bytes()?;
     if p.fmspc != tcb_fmspc {
         return Err(super::fmspc_mismatch(p.fmspc, tcb_fmspc));
+    }
+    let pce_id = hex_array::<2>(&info.pce_id, "pceId")?;
+    if p.pce_id != pce_id {
+        return Err(Authenticity::Mismatch {
+            what: "PCE-ID",
+            detail: format!(
+                "the PCK certificate's PCE-ID {} differs from the TCB info's pceId {}",
+                hex::encode_upper(p.pce_id),
+                hex::encode_upper(pce_id)
+            ),
+        }
+        .into());
     }
     if info.version < 3 || info.id != "TDX" {
         return Err(Authenticity::Mismatch {
