@@ -9,6 +9,7 @@
 //! [`tee_core::Error`]s; "no matching TCB level" is a verdict, not an error.
 
 use serde::Deserialize;
+use tee_core::platforms::TdxTcbLevel;
 use tee_core::{Authenticity, Error, Result, TcbStatus, UnixTime};
 
 use crate::quote::Quote;
@@ -131,7 +132,6 @@ pub(crate) struct TcbInfo {
     pub(crate) pce_id: String,
     #[allow(dead_code)]
     pub(crate) tcb_type: u32,
-    #[allow(dead_code)]
     pub(crate) tcb_evaluation_data_number: u32,
     pub(crate) tcb_levels: Vec<TcbLevel>,
     #[serde(default)]
@@ -213,7 +213,6 @@ pub(crate) struct QeIdentity {
     pub(crate) version: u8,
     pub(crate) issue_date: String,
     pub(crate) next_update: String,
-    #[allow(dead_code)]
     pub(crate) tcb_evaluation_data_number: u32,
     #[serde(with = "hex_array")]
     pub(crate) miscselect: [u8; 4],
@@ -369,9 +368,112 @@ pub(crate) struct Platform {
     pub(crate) pce_id: [u8; 2],
 }
 
-/// The result of a TCB evaluation: status and advisories, or `None` when
-/// no TCB level matches the platform.
-pub(crate) type Evaluated = Option<(TcbStatus, Vec<String>)>;
+/// The result of a TCB evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Evaluated {
+    /// The status (`NoMatchingTcbLevel` when no level matches).
+    pub(crate) status: TcbStatus,
+    pub(crate) advisory_ids: Vec<String>,
+    /// The matched platform level's `tcbDate` (launch TCB).
+    pub(crate) tcb_date: Option<UnixTime>,
+    /// The matched TDX module level's `tcbDate`.
+    pub(crate) module_tcb_date: Option<UnixTime>,
+    /// The newer levels (platform, module, QE), closest first.
+    pub(crate) newer: Vec<TdxTcbLevel>,
+    /// `tcbEvaluationDataNumber` of the TCB info and the QE identity.
+    pub(crate) evaluation_data_numbers: (u32, u32),
+    /// The TCB info's `issueDate`.
+    pub(crate) tcb_info_issue_date: Option<UnixTime>,
+}
+
+fn date(s: &str) -> Option<UnixTime> {
+    UnixTime::parse_rfc3339(s).ok()
+}
+
+/// The components of `t` the platform is short of.
+fn short_of(t: &Tcb, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, (have, need)) in p.cpu_svn.iter().zip(&t.sgx_components).enumerate() {
+        if *have < need.svn {
+            out.push(format!("sgxtcbcomponents[{i}] {have} < {}", need.svn));
+        }
+    }
+    if p.pce_svn < t.pce_svn {
+        out.push(format!("pcesvn {} < {}", p.pce_svn, t.pce_svn));
+    }
+    let skip = if tee_tcb_svn[1] > 0 { 2 } else { 0 };
+    for (i, (have, need)) in tee_tcb_svn
+        .iter()
+        .zip(&t.tdx_components)
+        .enumerate()
+        .skip(skip)
+    {
+        if *have < need.svn {
+            out.push(format!(
+                "tdxtcbcomponents[{i}] (tee_tcb_svn[{i}]) {have} < {}",
+                need.svn
+            ));
+        }
+    }
+    out
+}
+
+/// The levels newer than the matched ones, closest first: platform levels
+/// above the matched one (all of them when none matched), TDX module
+/// levels above the matched one, QE identity levels above the matched one.
+fn newer_levels(
+    info: &TcbInfo,
+    qe_identity: &QeIdentity,
+    q: &Quote,
+    p: &Platform,
+    matched: Option<usize>,
+) -> Vec<TdxTcbLevel> {
+    let svn = &q.body.tee_tcb_svn;
+    let mut out = Vec::new();
+    let above = matched.unwrap_or(info.tcb_levels.len());
+    for l in info.tcb_levels.iter().take(above).rev() {
+        if let Some(d) = date(&l.tcb_date) {
+            out.push(
+                TdxTcbLevel::new("platform", d, l.tcb_status.to_core())
+                    .with_short(short_of(&l.tcb, p, svn)),
+            );
+        }
+    }
+    if let Ok(Some(m)) = info.module_identity(svn) {
+        let at = m
+            .tcb_levels
+            .iter()
+            .position(|l| svn[0] >= l.tcb.isvsvn)
+            .unwrap_or(m.tcb_levels.len());
+        for l in m.tcb_levels.iter().take(at).rev() {
+            if let Some(d) = date(&l.tcb_date) {
+                out.push(
+                    TdxTcbLevel::new("tdx_module", d, l.tcb_status.to_core()).with_short(vec![
+                        format!(
+                            "TDX module ISVSVN (tee_tcb_svn[0]) {} < {}",
+                            svn[0], l.tcb.isvsvn
+                        ),
+                    ]),
+                );
+            }
+        }
+    }
+    let isv = q.qe.qe_report.isv_svn;
+    let at = qe_identity
+        .tcb_levels
+        .iter()
+        .position(|l| isv >= l.tcb.isvsvn)
+        .unwrap_or(qe_identity.tcb_levels.len());
+    for l in qe_identity.tcb_levels.iter().take(at).rev() {
+        if let Some(d) = date(&l.tcb_date) {
+            out.push(
+                TdxTcbLevel::new("qe", d, l.tcb_status.to_core())
+                    .with_short(vec![format!("QE ISVSVN {isv} < {}", l.tcb.isvsvn)]),
+            );
+        }
+    }
+    out
+}
 
 fn qe_mismatch(detail: String) -> Error {
     Authenticity::Mismatch {
@@ -471,25 +573,31 @@ fn level_met(level: &TcbLevel, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Result<b
     Ok(sgx && p.pce_svn >= t.pce_svn && tdx)
 }
 
+/// What one TCB (launch or current) matched.
+struct Matched {
+    status: Status,
+    advisories: Vec<String>,
+    /// Index of the platform level in (canonical) matching order.
+    index: usize,
+    module_date: Option<String>,
+}
+
 /// The platform level converged with the module level, or `None` (no match).
-fn tdx_tcb(
-    info: &TcbInfo,
-    p: &Platform,
-    tee_tcb_svn: &[u8; 16],
-) -> Result<Option<(Status, Vec<String>)>> {
+fn tdx_tcb(info: &TcbInfo, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Result<Option<Matched>> {
     let mut found = None;
-    for l in &info.tcb_levels {
+    for (i, l) in info.tcb_levels.iter().enumerate() {
         if level_met(l, p, tee_tcb_svn)? {
-            found = Some(l);
+            found = Some((i, l));
             break;
         }
     }
-    let Some(level) = found else {
+    let Some((index, level)) = found else {
         return Ok(None);
     };
     ensure_valid(level.tcb_status, TCB_INFO_STATUSES, "TCB info")?;
     let mut status = level.tcb_status;
     let mut advisories = level.advisory_ids.clone();
+    let mut module_date = None;
     if let Some(identity) = info.module_identity(tee_tcb_svn)? {
         let m = identity
             .tcb_levels
@@ -498,15 +606,23 @@ fn tdx_tcb(
             .ok_or_else(|| Authenticity::Mismatch {
                 what: "TDX module identity",
                 detail: format!(
-                    "TDX module ISVSVN {} is below every TDX module TCB level",
-                    tee_tcb_svn[0]
+                    "TDX module ISVSVN (tee_tcb_svn[0]) {} is below every TDX module TCB level of {} (lowest {})",
+                    tee_tcb_svn[0],
+                    identity.id,
+                    identity.tcb_levels.iter().map(|l| l.tcb.isvsvn).min().unwrap_or(0)
                 ),
             })?;
         ensure_valid(m.tcb_status, TDX_MODULE_STATUSES, "TDX module identity")?;
         status = status.converge(m.tcb_status);
         merge_advisories(&mut advisories, &m.advisory_ids);
+        module_date = Some(m.tcb_date.clone());
     }
-    Ok(Some((status, advisories)))
+    Ok(Some(Matched {
+        status,
+        advisories,
+        index,
+        module_date,
+    }))
 }
 
 fn merge_advisories(into: &mut Vec<String>, more: &[String]) {
@@ -626,21 +742,40 @@ pub(crate) fn evaluate(
         .into());
     }
     let b = &q.body;
+    let mut out = Evaluated {
+        status: TcbStatus::NoMatchingTcbLevel,
+        advisory_ids: Vec::new(),
+        tcb_date: None,
+        module_tcb_date: None,
+        newer: Vec::new(),
+        evaluation_data_numbers: (
+            info.tcb_evaluation_data_number,
+            qe_identity.tcb_evaluation_data_number,
+        ),
+        tcb_info_issue_date: date(&info.issue_date),
+    };
     let Some(launch) = tdx_tcb(info, p, &b.tee_tcb_svn)? else {
-        return Ok(None);
+        out.newer = newer_levels(info, qe_identity, q, p, None);
+        return Ok(out);
     };
     module_identity_matches(info, q)?;
+    out.newer = newer_levels(info, qe_identity, q, p, Some(launch.index));
+    out.tcb_date = info
+        .tcb_levels
+        .get(launch.index)
+        .and_then(|l| date(&l.tcb_date));
+    out.module_tcb_date = launch.module_date.as_deref().and_then(date);
     let current = match b.tee_tcb_svn2 {
         None => None,
         Some(svn2) => match tdx_tcb(info, p, &svn2)? {
-            None => return Ok(None),
+            None => return Ok(out),
             Some(c) => Some(c),
         },
     };
-    let mut status = launch.0.converge(qe.tcb_status);
-    let mut advisories = launch.1;
+    let mut status = launch.status.converge(qe.tcb_status);
+    let mut advisories = launch.advisories;
     merge_advisories(&mut advisories, &qe.advisory_ids);
-    let current = current.map(|(s, _)| s.converge(qe.tcb_status));
+    let current = current.map(|c| c.status.converge(qe.tcb_status));
     if status == Status::Revoked || current == Some(Status::Revoked) {
         return Err(Authenticity::Revoked {
             what: "platform TCB (TCB status Revoked)".into(),
@@ -650,7 +785,9 @@ pub(crate) fn evaluate(
     if let Some(c) = current {
         status = status.relaunch(c);
     }
-    Ok(Some((status.to_core(), advisories)))
+    out.status = status.to_core();
+    out.advisory_ids = advisories;
+    Ok(out)
 }
 
 #[cfg(test)]
