@@ -1232,6 +1232,53 @@ mod tests {
     }
 
     #[test]
+    fn finding15_grace_only_for_out_of_date_and_fails_closed() {
+        let day = |s: &str| parse_policy_date(s).unwrap();
+        let ood = |newer: Vec<TdxTcbLevel>| TdxClaims {
+            tcb_status: TcbStatus::OutOfDate,
+            newer_tcb_levels: newer,
+            ..claims()
+        };
+        let newer = vec![TdxTcbLevel::new(
+            "platform",
+            day("2025-01-01"),
+            TcbStatus::UpToDate,
+        )];
+        let p = TdxPolicy::default().out_of_date_grace_days(14);
+        // at() is 2025-01-15: 14 days after the newer level is the end.
+        assert_eq!(failed(&ood(newer.clone()), &p), vec!["tdx.tcb_status"]);
+        let p = TdxPolicy::default().out_of_date_grace_days(15);
+        assert!(failed(&ood(newer.clone()), &p).is_empty());
+        // Without a dated newer level the grace cannot apply.
+        let mut a = Appraisal::default();
+        appraise(&ood(Vec::new()), &p, at(), &mut a);
+        assert_eq!(a.failed().count(), 1);
+        assert!(a.checks[0].detail.contains("cannot be applied"), "{a:?}");
+        // Other statuses are decided by accepted_tcb_statuses alone.
+        let c = TdxClaims {
+            tcb_status: TcbStatus::OutOfDateConfigurationNeeded,
+            ..ood(newer.clone())
+        };
+        assert_eq!(failed(&c, &p), vec!["tdx.tcb_status"]);
+        // With the grace set, OutOfDate in the list no longer bypasses it.
+        let p = TdxPolicy::default()
+            .accept_tcb_status(TcbStatus::OutOfDate)
+            .out_of_date_grace_days(1);
+        assert_eq!(failed(&ood(newer), &p), vec!["tdx.tcb_status"]);
+        // Dates: a day or a timestamp; anything else is a parse error.
+        assert_eq!(day("2024-03-13"), day("2024-03-13T00:00:00Z"));
+        assert!(parse_policy_date("2024-3-13").is_err());
+        let p = TdxPolicy::default().min_tcb_date(day("2024-03-14"));
+        assert_eq!(failed(&claims(), &p), vec!["tdx.min_tcb_date"]);
+        let not_evaluated = TdxClaims {
+            tcb_date: None,
+            ..claims()
+        };
+        let p = TdxPolicy::default().min_tcb_date(day("2000-01-01"));
+        assert_eq!(failed(&not_evaluated, &p), vec!["tdx.min_tcb_date"]);
+    }
+
+    #[test]
     fn policy_toml_section() {
         let p: crate::Policy = crate::Policy::from_toml(
             "[tdx]\naccepted_tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\"]\nallow_service_td = true\nxfam_mask = 255\nxfam_value = 231\n",
