@@ -456,7 +456,7 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
 
     match &c.platform_claims {
         PlatformClaims::SevSnp(s) => platforms::appraise_snp(s, &policy.sev_snp, &mut out),
-        PlatformClaims::Tdx(t) => platforms::appraise_tdx(t, &policy.tdx, &mut out),
+        PlatformClaims::Tdx(t) => platforms::appraise_tdx(t, &policy.tdx, c.verified_at, &mut out),
         PlatformClaims::Pef(p) => platforms::appraise_pef(&c.trust, p, &policy.pef, &mut out),
         PlatformClaims::Mock(_) => {}
     }

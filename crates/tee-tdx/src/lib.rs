@@ -91,4 +91,5 @@ pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles
 pub use fetch::{attach_collateral, fetch_collateral};
 pub use guest::TdxBackend;
 pub use roots::INTEL_SGX_ROOT_CA_DER;
+pub use verify::qe::INTEL_TD_QE_MRSIGNER;
 pub use verify::{CollateralSource, TdxVerifier};

@@ -72,6 +72,24 @@ pub(crate) struct TdxVerifyArgs {
     /// TDX: a CCEL / TCG2 event log to replay against the quote's RTMRs.
     #[arg(long, value_name = "FILE")]
     event_log: Option<PathBuf>,
+    /// TDX: minimum tcbDate of the matched TCB level (YYYY-MM-DD or RFC 3339; `[tdx] min_tcb_date`).
+    #[arg(long, value_name = "DATE")]
+    min_tcb_date: Option<String>,
+    /// TDX: accept OutOfDate while the newer TCB level is less than N days old (`[tdx] out_of_date_grace_days`).
+    #[arg(long, value_name = "N")]
+    out_of_date_grace_days: Option<u32>,
+    /// TDX: advisories that must not apply (comma-separated; `[tdx] denied_advisories`).
+    #[arg(long, value_name = "ID1,ID2", value_delimiter = ',')]
+    deny_advisory: Vec<String>,
+    /// TDX: the only advisories that may apply (comma-separated; `[tdx] allowed_advisories`).
+    #[arg(long, value_name = "ID1,ID2", value_delimiter = ',')]
+    allow_advisory: Vec<String>,
+    /// TDX: minimum tcbEvaluationDataNumber of the TCB info and QE identity (`[tdx] min_tcb_evaluation_data_number`).
+    #[arg(long, value_name = "N")]
+    min_tcb_evaluation_data_number: Option<u32>,
+    /// TDX: require collateral from this verifier (--collateral / --collateral-dir), not from the evidence (`[tdx] require_verifier_collateral`).
+    #[arg(long)]
+    require_verifier_collateral: bool,
 }
 
 /// Read a binary file, accepting hex text too.
@@ -265,6 +283,29 @@ pub(crate) fn apply_policy(a: &TdxVerifyArgs, p: &mut Policy) -> Result<(), CliE
             names.push(st);
         }
         p.tdx.accepted_tcb_statuses = names;
+    }
+    if let Some(d) = &a.min_tcb_date {
+        let t = tee::platforms::parse_policy_date(d).map_err(|e| {
+            CliError::usage(format!(
+                "--min-tcb-date {d}: {e} (expected YYYY-MM-DD or an RFC 3339 timestamp)"
+            ))
+        })?;
+        p.tdx.min_tcb_date = Some(t);
+    }
+    if let Some(n) = a.out_of_date_grace_days {
+        p.tdx.out_of_date_grace_days = Some(n);
+    }
+    p.tdx
+        .denied_advisories
+        .extend(a.deny_advisory.iter().cloned());
+    p.tdx
+        .allowed_advisories
+        .extend(a.allow_advisory.iter().cloned());
+    if let Some(n) = a.min_tcb_evaluation_data_number {
+        p.tdx.min_tcb_evaluation_data_number = Some(n);
+    }
+    if a.require_verifier_collateral {
+        p.tdx.require_verifier_collateral = true;
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ pub use snp::{
     SnpClaims, SnpGuestPolicy, SnpMinTcb, SnpMinTcbByProduct, SnpPlatformInfo, SnpPolicy,
     SnpSigningKey, SnpTcb,
 };
-pub use tdx::{TdAttributes, TdxClaims, TdxPolicy, TimeWindow};
+pub use tdx::{
+    CollateralOrigin, TdAttributes, TdxClaims, TdxPolicy, TdxTcbLevel, TimeWindow,
+    parse_policy_date,
+};
 
 pub(crate) use pef::appraise as appraise_pef;
 pub(crate) use snp::appraise as appraise_snp;

@@ -35,6 +35,67 @@ pub struct TimeWindow {
     pub not_after: UnixTime,
 }
 
+/// Where the collateral of a TDX verification came from: the verifier
+/// knows, and records it in the claims (`collateral_source`) so that the
+/// relying party can require its own (`[tdx] require_verifier_collateral`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CollateralOrigin {
+    /// Carried in the evidence (chosen by the attester).
+    Evidence,
+    /// The verifier's own source (given to the verifier by the relying party).
+    Verifier,
+}
+
+impl CollateralOrigin {
+    /// `"evidence"` or `"verifier"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Evidence => "evidence",
+            Self::Verifier => "verifier",
+        }
+    }
+}
+
+/// A TCB level of the collateral newer than the one the platform matched
+/// (for the explanation of a failed TCB check: how far behind the platform
+/// is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TdxTcbLevel {
+    /// `"platform"` (TCB info level), `"tdx_module"` (TDX module identity
+    /// level) or `"qe"` (QE identity level).
+    pub component: String,
+    /// The level's `tcbDate`.
+    pub tcb_date: UnixTime,
+    /// The level's TCB status.
+    pub tcb_status: TcbStatus,
+    /// The components the platform is short of for this level, e.g.
+    /// `"tdxtcbcomponents[2] 3 < 5"`.
+    pub short: Vec<String>,
+}
+
+impl TdxTcbLevel {
+    /// A level of `component` dated `tcb_date` with `tcb_status`, with no
+    /// short components recorded yet.
+    pub fn new(component: impl Into<String>, tcb_date: UnixTime, tcb_status: TcbStatus) -> Self {
+        Self {
+            component: component.into(),
+            tcb_date,
+            tcb_status,
+            short: Vec::new(),
+        }
+    }
+
+    /// Builder: the components the platform is short of.
+    #[must_use]
+    pub fn with_short(mut self, short: Vec<String>) -> Self {
+        self.short = short;
+        self
+    }
+}
+
 /// Raw claims of a verified TDX quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -88,6 +149,30 @@ pub struct TdxClaims {
     pub tcb_evaluated: bool,
     /// Whether revocation (CRLs) was checked.
     pub revocation_checked: bool,
+    /// Where the collateral came from (`None` without collateral).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collateral_source: Option<CollateralOrigin>,
+    /// `tcbEvaluationDataNumber` of the TCB info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcb_evaluation_data_number: Option<u32>,
+    /// `tcbEvaluationDataNumber` of the QE identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qe_tcb_evaluation_data_number: Option<u32>,
+    /// `issueDate` of the TCB info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcb_info_issue_date: Option<UnixTime>,
+    /// `tcbDate` of the platform TCB level that matched (`None` without
+    /// collateral or when no level matched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcb_date: Option<UnixTime>,
+    /// `tcbDate` of the TDX module TCB level that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tdx_module_tcb_date: Option<UnixTime>,
+    /// The levels newer than the matched ones (platform, TDX module, QE),
+    /// the closest first within each component; every platform level when
+    /// none matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub newer_tcb_levels: Vec<TdxTcbLevel>,
 }
 
 impl TdAttributes {
@@ -144,6 +229,13 @@ impl TdxClaims {
             collateral_window: None,
             tcb_evaluated: false,
             revocation_checked: false,
+            collateral_source: None,
+            tcb_evaluation_data_number: None,
+            qe_tcb_evaluation_data_number: None,
+            tcb_info_issue_date: None,
+            tcb_date: None,
+            tdx_module_tcb_date: None,
+            newer_tcb_levels: Vec::new(),
         }
     }
 }
@@ -190,6 +282,68 @@ pub struct TdxPolicy {
     /// Accept a TD without SEPT_VE_DISABLE (bit 28), which lets the host
     /// inject #VE on EPT violations; default false.
     pub allow_sept_ve: bool,
+    /// Minimum `tcbEvaluationDataNumber` of both the TCB info and the QE
+    /// identity (collateral freshness chosen by the relying party).
+    pub min_tcb_evaluation_data_number: Option<u32>,
+    /// The collateral must come from the verifier's own source, not from
+    /// the evidence (`collateral_source = "verifier"`); default false.
+    pub require_verifier_collateral: bool,
+    /// Minimum `tcbDate` of the matched platform TCB level (RFC 3339 date
+    /// `2024-03-13` or timestamp `2024-03-13T00:00:00Z`).
+    #[serde(
+        deserialize_with = "opt_date::deserialize",
+        serialize_with = "opt_date::serialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_tcb_date: Option<UnixTime>,
+    /// Accept `OutOfDate` only while the newer level's `tcbDate` is less
+    /// than this many days before the verification time (decides
+    /// `OutOfDate` by itself, whether or not `accepted_tcb_statuses` lists it).
+    pub out_of_date_grace_days: Option<u32>,
+    /// Advisories that must not apply (case-insensitive).
+    pub denied_advisories: Vec<String>,
+    /// When non-empty, every advisory that applies must be in this list.
+    pub allowed_advisories: Vec<String>,
+}
+
+mod opt_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::time::UnixTime;
+
+    /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 timestamp.
+    pub(crate) fn parse(s: &str) -> crate::Result<UnixTime> {
+        let s = s.trim();
+        if s.len() == 10 {
+            UnixTime::parse_rfc3339(&alloc::format!("{s}T00:00:00Z"))
+        } else {
+            UnixTime::parse_rfc3339(s)
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<UnixTime>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| parse(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+
+    pub(crate) fn serialize<S: Serializer>(t: &Option<UnixTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&alloc::format!("{t}")),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Parse a policy date as `[tdx] min_tcb_date` does: `YYYY-MM-DD`
+/// (midnight UTC) or an RFC 3339 timestamp.
+///
+/// # Errors
+/// [`crate::Error::Malformed`] if it is neither.
+pub fn parse_policy_date(s: &str) -> crate::Result<UnixTime> {
+    opt_date::parse(s)
 }
 
 /// TD attribute bits that must be zero (TDX module ABI, table 3.23).
@@ -221,6 +375,12 @@ impl Default for TdxPolicy {
             allow_unchecked_revocation: false,
             allow_migratable: false,
             allow_sept_ve: false,
+            min_tcb_evaluation_data_number: None,
+            require_verifier_collateral: false,
+            min_tcb_date: None,
+            out_of_date_grace_days: None,
+            denied_advisories: Vec::new(),
+            allowed_advisories: Vec::new(),
         }
     }
 }
@@ -353,27 +513,296 @@ impl TdxPolicy {
         self.allow_sept_ve = allow;
         self
     }
+
+    /// Builder: require this minimum `tcbEvaluationDataNumber` of the TCB
+    /// info and the QE identity (`min_tcb_evaluation_data_number`).
+    #[must_use]
+    pub fn min_tcb_evaluation_data_number(mut self, n: u32) -> Self {
+        self.min_tcb_evaluation_data_number = Some(n);
+        self
+    }
+
+    /// Builder: require collateral from the verifier's own source
+    /// (`require_verifier_collateral`).
+    #[must_use]
+    pub fn require_verifier_collateral(mut self, require: bool) -> Self {
+        self.require_verifier_collateral = require;
+        self
+    }
+
+    /// Builder: require the matched TCB level's `tcbDate` at or after
+    /// `date` (`min_tcb_date`).
+    #[must_use]
+    pub fn min_tcb_date(mut self, date: UnixTime) -> Self {
+        self.min_tcb_date = Some(date);
+        self
+    }
+
+    /// Builder: accept `OutOfDate` while the newer level is less than
+    /// `days` days old (`out_of_date_grace_days`).
+    #[must_use]
+    pub fn out_of_date_grace_days(mut self, days: u32) -> Self {
+        self.out_of_date_grace_days = Some(days);
+        self
+    }
+
+    /// Builder: deny this advisory (`denied_advisories`).
+    #[must_use]
+    pub fn deny_advisory(mut self, id: impl Into<String>) -> Self {
+        self.denied_advisories.push(id.into());
+        self
+    }
+
+    /// Builder: allow this advisory (`allowed_advisories`; once one is
+    /// allowed, every advisory that applies must be allowed).
+    #[must_use]
+    pub fn allow_advisory(mut self, id: impl Into<String>) -> Self {
+        self.allowed_advisories.push(id.into());
+        self
+    }
 }
 
-pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
-    let accepted = p.accepted_tcb_statuses.contains(&c.tcb_status);
+const DAY: u64 = 86_400;
+
+/// The date part of a time (`2024-03-13`).
+fn day(t: UnixTime) -> String {
+    let s = format!("{t}");
+    s.get(..10).map(str::to_string).unwrap_or(s)
+}
+
+/// The `OutOfDate` grace decision: `Some((accepted, detail))` when the
+/// policy sets `out_of_date_grace_days` and the status is `OutOfDate`.
+fn grace(c: &TdxClaims, p: &TdxPolicy, at: UnixTime) -> Option<(bool, String)> {
+    let days = p.out_of_date_grace_days?;
+    if c.tcb_status != TcbStatus::OutOfDate {
+        return None;
+    }
+    // The grace period runs from the first newer level (the earliest date
+    // among the newer levels: when the platform became out of date).
+    let Some(newer) = c.newer_tcb_levels.iter().map(|l| l.tcb_date).min() else {
+        return Some((
+            false,
+            format!(
+                "OutOfDate with no newer TCB level dated in the claims: the {days}-day grace \
+                 ([tdx] out_of_date_grace_days) cannot be applied"
+            ),
+        ));
+    };
+    let until = newer
+        .as_secs()
+        .saturating_add(u64::from(days).saturating_mul(DAY));
+    let ok = at.as_secs() < until;
+    Some((
+        ok,
+        format!(
+            "OutOfDate {} the {days}-day grace ([tdx] out_of_date_grace_days) after the newer \
+             level of {}: grace ends {}",
+            if ok { "within" } else { "past" },
+            day(newer),
+            UnixTime::from_secs(until)
+        ),
+    ))
+}
+
+/// Whether the policy accepts a TCB level with this status and date
+/// (status accepted, or `OutOfDate` within the grace; date not before
+/// `min_tcb_date`).
+fn level_would_pass(l: &TdxTcbLevel, p: &TdxPolicy, at: UnixTime) -> bool {
+    let status_ok = p.accepted_tcb_statuses.contains(&l.tcb_status)
+        || (l.tcb_status == TcbStatus::OutOfDate
+            && p.out_of_date_grace_days.is_some_and(|d| {
+                at.as_secs() < l.tcb_date.as_secs().saturating_add(u64::from(d) * DAY)
+            }));
+    status_ok && p.min_tcb_date.is_none_or(|m| l.tcb_date >= m)
+}
+
+/// How far behind the platform is: the level that matched, its date, the
+/// first newer level that would pass and which components are short.
+fn behind(c: &TdxClaims, p: &TdxPolicy, at: UnixTime) -> String {
+    let mut parts = Vec::new();
+    match c.tcb_date {
+        Some(d) => parts.push(format!(
+            "matched platform TCB level of {} (TCB status {})",
+            day(d),
+            c.tcb_status.name()
+        )),
+        None if c.tcb_evaluated => parts.push("no platform TCB level matched".to_string()),
+        None => {
+            return "TCB not evaluated (no collateral): give the verifier collateral".to_string();
+        }
+    }
+    if let Some(d) = c.tdx_module_tcb_date {
+        parts.push(format!("TDX module TCB level of {}", day(d)));
+    }
+    // The first (closest) newer level of each component that would pass.
+    let mut seen = Vec::new();
+    for l in &c.newer_tcb_levels {
+        if seen.contains(&l.component) || !level_would_pass(l, p, at) {
+            continue;
+        }
+        seen.push(l.component.clone());
+        let behind_days = c
+            .tcb_date
+            .filter(|_| l.component == "platform")
+            .map(|d| {
+                format!(
+                    ", {} days newer",
+                    l.tcb_date.as_secs().saturating_sub(d.as_secs()) / DAY
+                )
+            })
+            .unwrap_or_default();
+        parts.push(format!(
+            "first {} level that would pass: {} ({}{behind_days}), short: {}",
+            l.component.replace('_', " "),
+            day(l.tcb_date),
+            l.tcb_status.name(),
+            if l.short.is_empty() {
+                "nothing (another component decides)".to_string()
+            } else {
+                l.short.join(", ")
+            }
+        ));
+    }
+    if seen.is_empty() && !c.newer_tcb_levels.is_empty() {
+        parts.push("no newer TCB level in the collateral would pass this policy".to_string());
+    }
+    parts.join("; ")
+}
+
+pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, at: UnixTime, out: &mut Appraisal) {
     let accepted_names: Vec<&str> = p.accepted_tcb_statuses.iter().map(|s| s.name()).collect();
     let advisories = if c.advisory_ids.is_empty() {
         String::new()
     } else {
         format!(", advisories {}", c.advisory_ids.join(", "))
     };
+    let (accepted, grace_detail) = match grace(c, p, at) {
+        Some((ok, d)) => (ok, format!("; {d}")),
+        None => (
+            p.accepted_tcb_statuses.contains(&c.tcb_status),
+            String::new(),
+        ),
+    };
+    let explain = if accepted {
+        String::new()
+    } else {
+        format!("; {}", behind(c, p, at))
+    };
     out.check(
         "tdx.tcb_status",
         accepted,
         format!(
-            "TCB status {}{advisories} (accepted: {})",
+            "TCB status {}{advisories} (accepted: {}){grace_detail}{explain}",
             c.tcb_status.name(),
             accepted_names.join(", "),
         ),
     );
+    match p.min_tcb_date {
+        None => out.skip(
+            "tdx.min_tcb_date",
+            "no minimum TCB date configured (set [tdx] min_tcb_date)",
+        ),
+        Some(min) => {
+            let ok = c.tcb_date.is_some_and(|d| d >= min);
+            let have = c.tcb_date.map_or_else(
+                || "no matched TCB level date".to_string(),
+                |d| format!("matched TCB level date {}", day(d)),
+            );
+            out.check(
+                "tdx.min_tcb_date",
+                ok,
+                if ok {
+                    format!("{have}, minimum {}", day(min))
+                } else {
+                    format!("{have}, minimum {}; {}", day(min), behind(c, p, at))
+                },
+            );
+        }
+    }
+    if p.denied_advisories.is_empty() && p.allowed_advisories.is_empty() {
+        out.skip(
+            "tdx.advisories",
+            "no advisory policy configured (set [tdx] denied_advisories or allowed_advisories)",
+        );
+    } else {
+        let has = |list: &[String], a: &str| list.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let denied: Vec<&str> = c
+            .advisory_ids
+            .iter()
+            .filter(|a| has(&p.denied_advisories, a))
+            .map(String::as_str)
+            .collect();
+        let unlisted: Vec<&str> = if p.allowed_advisories.is_empty() {
+            Vec::new()
+        } else {
+            c.advisory_ids
+                .iter()
+                .filter(|a| !has(&p.allowed_advisories, a))
+                .map(String::as_str)
+                .collect()
+        };
+        let ok = denied.is_empty() && unlisted.is_empty();
+        let mut detail = if c.advisory_ids.is_empty() {
+            "no advisories apply".to_string()
+        } else {
+            format!("advisories {}", c.advisory_ids.join(", "))
+        };
+        if !denied.is_empty() {
+            detail.push_str(&format!("; denied: {}", denied.join(", ")));
+        }
+        if !unlisted.is_empty() {
+            detail.push_str(&format!(
+                "; not in [tdx] allowed_advisories: {}",
+                unlisted.join(", ")
+            ));
+        }
+        out.check("tdx.advisories", ok, detail);
+    }
+    match p.min_tcb_evaluation_data_number {
+        None => out.skip(
+            "tdx.tcb_evaluation_data_number",
+            "no minimum configured (set [tdx] min_tcb_evaluation_data_number)",
+        ),
+        Some(min) => {
+            let (t, q) = (
+                c.tcb_evaluation_data_number,
+                c.qe_tcb_evaluation_data_number,
+            );
+            let ok = t.is_some_and(|t| t >= min) && q.is_some_and(|q| q >= min);
+            let show = |v: Option<u32>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+            out.check(
+                "tdx.tcb_evaluation_data_number",
+                ok,
+                format!(
+                    "TCB info tcbEvaluationDataNumber {}, QE identity {}, minimum {min}",
+                    show(t),
+                    show(q)
+                ),
+            );
+        }
+    }
+    let source = c
+        .collateral_source
+        .map_or("none (no collateral)", CollateralOrigin::name);
+    if p.require_verifier_collateral {
+        out.check(
+            "tdx.collateral_source",
+            c.collateral_source == Some(CollateralOrigin::Verifier),
+            format!("collateral from {source}; the verifier's own collateral is required"),
+        );
+    } else {
+        out.skip(
+            "tdx.collateral_source",
+            format!(
+                "collateral from {source}; any source accepted (set [tdx] require_verifier_collateral)"
+            ),
+        );
+    }
     if !c.tcb_evaluated {
-        out.skip("tdx.revocation", "TCB not evaluated (no collateral)");
+        out.skip(
+            "tdx.revocation",
+            "TCB not evaluated (no collateral); give the verifier collateral with CRLs",
+        );
     } else {
         out.check(
             "tdx.revocation",
@@ -381,9 +810,9 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             if c.revocation_checked {
                 "certificate revocation checked against the CRLs"
             } else if p.allow_unchecked_revocation {
-                "revocation NOT checked (collateral without CRLs), explicitly allowed"
+                "revocation NOT checked (collateral without CRLs), explicitly allowed ([tdx] allow_unchecked_revocation)"
             } else {
-                "revocation NOT checked (collateral without CRLs); denied unless explicitly allowed"
+                "revocation NOT checked (collateral without CRLs); denied unless explicitly allowed ([tdx] allow_unchecked_revocation)"
             },
         );
     }
@@ -394,7 +823,10 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             p.allow_service_td,
             format!("TD is bound to a service TD (MRSERVICETD {m})"),
         ),
-        _ => out.skip("tdx.mr_servicetd", "no service TD binding"),
+        _ => out.skip(
+            "tdx.mr_servicetd",
+            "no service TD binding (a binding needs [tdx] allow_service_td)",
+        ),
     }
     for (i, list) in [
         &p.allowed_rtmr0,
@@ -407,14 +839,17 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
     {
         let name = ["tdx.rtmr0", "tdx.rtmr1", "tdx.rtmr2", "tdx.rtmr3"][i];
         if list.is_empty() {
-            out.skip(name, "no allowed values configured");
+            out.skip(
+                name,
+                format!("no allowed values configured (set [tdx] allowed_rtmr{i})"),
+            );
         } else {
             let have = [&c.rtmr0, &c.rtmr1, &c.rtmr2, &c.rtmr3][i];
             out.check(name, list.contains(have), format!("{have}"));
         }
     }
     match &p.mr_owner {
-        None => out.skip("tdx.mr_owner", "no MROWNER configured"),
+        None => out.skip("tdx.mr_owner", "no MROWNER configured (set [tdx] mr_owner)"),
         Some(want) => out.check(
             "tdx.mr_owner",
             *want == c.mr_owner,
@@ -422,7 +857,10 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         ),
     }
     match &p.mr_owner_config {
-        None => out.skip("tdx.mr_owner_config", "no MROWNERCONFIG configured"),
+        None => out.skip(
+            "tdx.mr_owner_config",
+            "no MROWNERCONFIG configured (set [tdx] mr_owner_config)",
+        ),
         Some(want) => out.check(
             "tdx.mr_owner_config",
             *want == c.mr_owner_config,
@@ -430,7 +868,10 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
         ),
     }
     match &p.min_tee_tcb_svn {
-        None => out.skip("tdx.min_tee_tcb_svn", "no minimum TEE TCB SVN configured"),
+        None => out.skip(
+            "tdx.min_tee_tcb_svn",
+            "no minimum TEE TCB SVN configured (set [tdx] min_tee_tcb_svn)",
+        ),
         Some(min) => {
             let ok = min.len() <= c.tee_tcb_svn.len()
                 && min.iter().zip(c.tee_tcb_svn.iter()).all(|(m, h)| h >= m);
@@ -441,6 +882,12 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
             );
         }
     }
+    if p.xfam_mask.is_none() {
+        out.skip(
+            "tdx.xfam",
+            "no XFAM rule configured (set [tdx] xfam_mask and xfam_value)",
+        );
+    }
     if let Some(mask) = p.xfam_mask {
         out.check(
             "tdx.xfam",
@@ -449,6 +896,12 @@ pub(crate) fn appraise(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
                 "xfam {:#018x} & {mask:#018x}, expected {:#018x}",
                 c.xfam, p.xfam_value
             ),
+        );
+    }
+    if p.attributes_mask.is_none() {
+        out.skip(
+            "tdx.td_attributes",
+            "no TD attributes rule configured (set [tdx] attributes_mask and attributes_value)",
         );
     }
     if let Some(mask) = p.attributes_mask {
@@ -477,7 +930,10 @@ fn td_attribute_rules(c: &TdxClaims, p: &TdxPolicy, out: &mut Appraisal) {
     );
     let td15 = c.tee_tcb_svn2.is_some();
     if raw & TD_ATTRIBUTE_SERVTD_EXT == 0 {
-        out.skip("tdx.servtd_ext", "SERVTD_EXT not set");
+        out.skip(
+            "tdx.servtd_ext",
+            "SERVTD_EXT not set (nothing to configure: allowed only in a TD 1.5 body)",
+        );
     } else {
         out.check(
             "tdx.servtd_ext",
@@ -555,12 +1011,23 @@ mod tests {
             collateral_window: None,
             tcb_evaluated: true,
             revocation_checked: true,
+            collateral_source: Some(CollateralOrigin::Evidence),
+            tcb_evaluation_data_number: Some(17),
+            qe_tcb_evaluation_data_number: Some(17),
+            tcb_info_issue_date: Some(UnixTime::from_secs(1_735_689_600)),
+            tcb_date: Some(UnixTime::from_secs(1_710_288_000)),
+            tdx_module_tcb_date: None,
+            newer_tcb_levels: Vec::new(),
         }
+    }
+
+    fn at() -> UnixTime {
+        UnixTime::parse_rfc3339("2025-01-15T00:00:00Z").unwrap()
     }
 
     fn failed(c: &TdxClaims, p: &TdxPolicy) -> Vec<String> {
         let mut a = Appraisal::default();
-        appraise(c, p, &mut a);
+        appraise(c, p, at(), &mut a);
         a.failed().map(|c| c.name.clone()).collect()
     }
 
@@ -598,7 +1065,7 @@ mod tests {
         };
         assert!(failed(&c, &p).is_empty());
         let mut a = Appraisal::default();
-        appraise(&c, &p, &mut a);
+        appraise(&c, &p, at(), &mut a);
         assert!(
             a.checks[0]
                 .detail
@@ -762,6 +1229,53 @@ mod tests {
             ..TdxPolicy::default()
         };
         assert_eq!(failed(&claims(), &p), vec!["tdx.min_tee_tcb_svn"]);
+    }
+
+    #[test]
+    fn finding15_grace_only_for_out_of_date_and_fails_closed() {
+        let day = |s: &str| parse_policy_date(s).unwrap();
+        let ood = |newer: Vec<TdxTcbLevel>| TdxClaims {
+            tcb_status: TcbStatus::OutOfDate,
+            newer_tcb_levels: newer,
+            ..claims()
+        };
+        let newer = vec![TdxTcbLevel::new(
+            "platform",
+            day("2025-01-01"),
+            TcbStatus::UpToDate,
+        )];
+        let p = TdxPolicy::default().out_of_date_grace_days(14);
+        // at() is 2025-01-15: 14 days after the newer level is the end.
+        assert_eq!(failed(&ood(newer.clone()), &p), vec!["tdx.tcb_status"]);
+        let p = TdxPolicy::default().out_of_date_grace_days(15);
+        assert!(failed(&ood(newer.clone()), &p).is_empty());
+        // Without a dated newer level the grace cannot apply.
+        let mut a = Appraisal::default();
+        appraise(&ood(Vec::new()), &p, at(), &mut a);
+        assert_eq!(a.failed().count(), 1);
+        assert!(a.checks[0].detail.contains("cannot be applied"), "{a:?}");
+        // Other statuses are decided by accepted_tcb_statuses alone.
+        let c = TdxClaims {
+            tcb_status: TcbStatus::OutOfDateConfigurationNeeded,
+            ..ood(newer.clone())
+        };
+        assert_eq!(failed(&c, &p), vec!["tdx.tcb_status"]);
+        // With the grace set, OutOfDate in the list no longer bypasses it.
+        let p = TdxPolicy::default()
+            .accept_tcb_status(TcbStatus::OutOfDate)
+            .out_of_date_grace_days(1);
+        assert_eq!(failed(&ood(newer), &p), vec!["tdx.tcb_status"]);
+        // Dates: a day or a timestamp; anything else is a parse error.
+        assert_eq!(day("2024-03-13"), day("2024-03-13T00:00:00Z"));
+        assert!(parse_policy_date("2024-3-13").is_err());
+        let p = TdxPolicy::default().min_tcb_date(day("2024-03-14"));
+        assert_eq!(failed(&claims(), &p), vec!["tdx.min_tcb_date"]);
+        let not_evaluated = TdxClaims {
+            tcb_date: None,
+            ..claims()
+        };
+        let p = TdxPolicy::default().min_tcb_date(day("2000-01-01"));
+        assert_eq!(failed(&not_evaluated, &p), vec!["tdx.min_tcb_date"]);
     }
 
     #[test]

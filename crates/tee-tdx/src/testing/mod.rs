@@ -148,6 +148,8 @@ pub struct TestPlatform {
     pub cpu_svn: [u8; 16],
     /// PCESVN.
     pub pce_svn: u16,
+    /// PCEID (the PCK's PCE-ID extension; Intel's PCE is `0000`).
+    pub pce_id: [u8; 2],
 }
 
 impl Default for TestPlatform {
@@ -156,6 +158,7 @@ impl Default for TestPlatform {
             fmspc: [0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00],
             cpu_svn: [3; 16],
             pce_svn: 11,
+            pce_id: [0, 0],
         }
     }
 }
@@ -175,8 +178,17 @@ pub struct TestPki {
     pub pck_der: Vec<u8>,
     /// Platform values in the PCK.
     pub platform: TestPlatform,
-    /// QE MRSIGNER.
+    /// QE MRSIGNER of the QE reports in quotes (default: Intel's TD QE
+    /// signer, [`crate::INTEL_TD_QE_MRSIGNER`]).
     pub qe_mr_signer: [u8; 32],
+    /// What the collateral's QE identity says (`id`, `version`,
+    /// `mrsigner`; default `TD_QE`, 2, Intel's TD QE signer).
+    pub qe_identity: (String, u8, [u8; 32]),
+    /// The TCB info's `pceId` (default `0000`).
+    pub tcb_info_pce_id: String,
+    /// `tcbEvaluationDataNumber` of the TCB info and of the QE identity
+    /// (default 17 and 17).
+    pub tcb_evaluation_data_numbers: (u32, u32),
 }
 
 /// Root CA subject.
@@ -225,7 +237,7 @@ impl TestPki {
         let sgx = seq(&[
             seq(&[sgx_oid(".1"), octets(&[0x11; 16])]),
             seq(&[sgx_oid(".2"), seq(&tcb)]),
-            seq(&[sgx_oid(".3"), octets(&[0, 0])]),
+            seq(&[sgx_oid(".3"), octets(&platform.pce_id)]),
             seq(&[sgx_oid(".4"), octets(&platform.fmspc)]),
             seq(&[sgx_oid(".5"), tlv(0x0a, &[0])]),
         ]);
@@ -255,8 +267,19 @@ impl TestPki {
             pck_ca_der,
             pck_der,
             platform,
-            qe_mr_signer: Sha256::digest(b"test QE signer").into(),
+            qe_mr_signer: crate::INTEL_TD_QE_MRSIGNER,
+            qe_identity: ("TD_QE".into(), 2, crate::INTEL_TD_QE_MRSIGNER),
+            tcb_info_pce_id: "0000".into(),
+            tcb_evaluation_data_numbers: (17, 17),
         }
+    }
+
+    /// The same PKI whose QE reports carry this MRSIGNER (a rogue "QE"
+    /// certified by the PCE). The collateral's QE identity is unchanged.
+    #[must_use]
+    pub fn with_qe_mr_signer(mut self, mr_signer: [u8; 32]) -> Self {
+        self.qe_mr_signer = mr_signer;
+        self
     }
 
     /// The same PKI and platform with another attestation key (a QE that
@@ -426,7 +449,7 @@ impl TestPki {
         let tdx = *tee_tcb_svn;
         let tcb_info = format!(
             "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"fmspc\":\"{}\",\
-             \"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\
+             \"pceId\":\"{pce_id}\",\"tcbType\":0,\"tcbEvaluationDataNumber\":{eval},\
              \"tdxModule\":{{\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}},\
              \"tdxModuleIdentities\":[{{\"id\":\"TDX_{:02X}\",\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\
              \"tcbLevels\":[{{\"tcb\":{{\"isvsvn\":{}}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}}]}}],\
@@ -445,6 +468,8 @@ impl TestPki {
             } else {
                 ",\"advisoryIDs\":[\"INTEL-SA-00000\"]".into()
             },
+            pce_id = self.tcb_info_pce_id,
+            eval = self.tcb_evaluation_data_numbers.0,
         );
         self.sign_collateral(&tcb_info, issue, next_update, revoke_pck)
     }
@@ -453,12 +478,33 @@ impl TestPki {
     /// and status, in this JSON order) and TDX module levels (module ISVSVN
     /// and status) for module version `module_version`. A level that is not
     /// `UpToDate` carries the advisory `INTEL-SA-1000<n>` (`n` its index;
-    /// module levels `INTEL-SA-2000<n>`).
+    /// module levels `INTEL-SA-2000<n>`). Every level is dated 2024-03-13.
     pub fn collateral_json_levels(
         &self,
         module_version: u8,
         module_levels: &[(u8, &str)],
         levels: &[([u8; 16], &str)],
+        issue: &str,
+        next_update: &str,
+    ) -> Vec<u8> {
+        const DATE: &str = "2024-03-13T00:00:00Z";
+        let module: Vec<(u8, &str, &str)> = module_levels
+            .iter()
+            .map(|(v, st)| (*v, *st, DATE))
+            .collect();
+        let levels: Vec<([u8; 16], &str, &str)> =
+            levels.iter().map(|(t, st)| (*t, *st, DATE)).collect();
+        self.collateral_json_dated_levels(module_version, &module, &levels, issue, next_update)
+    }
+
+    /// As [`TestPki::collateral_json_levels`], each level with its
+    /// `tcbDate` (RFC 3339): module levels `(isvsvn, status, date)`,
+    /// platform levels `(tdx components, status, date)`.
+    pub fn collateral_json_dated_levels(
+        &self,
+        module_version: u8,
+        module_levels: &[(u8, &str, &str)],
+        levels: &[([u8; 16], &str, &str)],
         issue: &str,
         next_update: &str,
     ) -> Vec<u8> {
@@ -478,9 +524,9 @@ impl TestPki {
         let module: Vec<String> = module_levels
             .iter()
             .enumerate()
-            .map(|(i, (isvsvn, st))| {
+            .map(|(i, (isvsvn, st, date))| {
                 format!(
-                    "{{\"tcb\":{{\"isvsvn\":{isvsvn}}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{st}\"{}}}",
+                    "{{\"tcb\":{{\"isvsvn\":{isvsvn}}},\"tcbDate\":\"{date}\",\"tcbStatus\":\"{st}\"{}}}",
                     adv(2, i, st)
                 )
             })
@@ -488,9 +534,9 @@ impl TestPki {
         let platform: Vec<String> = levels
             .iter()
             .enumerate()
-            .map(|(i, (tdx, st))| {
+            .map(|(i, (tdx, st, date))| {
                 format!(
-                    "{{\"tcb\":{{\"sgxtcbcomponents\":[{}],\"pcesvn\":{},\"tdxtcbcomponents\":[{}]}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{st}\"{}}}",
+                    "{{\"tcb\":{{\"sgxtcbcomponents\":[{}],\"pcesvn\":{},\"tdxtcbcomponents\":[{}]}},\"tcbDate\":\"{date}\",\"tcbStatus\":\"{st}\"{}}}",
                     comps(&self.platform.cpu_svn),
                     self.platform.pce_svn,
                     comps(tdx),
@@ -500,7 +546,7 @@ impl TestPki {
             .collect();
         let tcb_info = format!(
             "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"fmspc\":\"{}\",\
-             \"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\
+             \"pceId\":\"{pce_id}\",\"tcbType\":0,\"tcbEvaluationDataNumber\":{eval},\
              \"tdxModule\":{{\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"}},\
              \"tdxModuleIdentities\":[{{\"id\":\"TDX_{module_version:02X}\",\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\
              \"tcbLevels\":[{}]}}],\"tcbLevels\":[{}]}}",
@@ -509,6 +555,8 @@ impl TestPki {
             "0".repeat(96),
             module.join(","),
             platform.join(","),
+            pce_id = self.tcb_info_pce_id,
+            eval = self.tcb_evaluation_data_numbers.0,
         );
         self.sign_collateral(&tcb_info, issue, next_update, false)
     }
@@ -522,11 +570,14 @@ impl TestPki {
     ) -> Vec<u8> {
         let (tk, tcert) = self.tcb_signing();
         let qe_identity = format!(
-            "{{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"tcbEvaluationDataNumber\":17,\
+            "{{\"id\":\"{}\",\"version\":{},\"issueDate\":\"{issue}\",\"nextUpdate\":\"{next_update}\",\"tcbEvaluationDataNumber\":{},\
              \"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\",\
              \"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"{}\",\"isvprodid\":2,\
              \"tcbLevels\":[{{\"tcb\":{{\"isvsvn\":4}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}}]}}",
-            hex::encode_upper(self.qe_mr_signer)
+            self.qe_identity.0,
+            self.qe_identity.1,
+            self.tcb_evaluation_data_numbers.1,
+            hex::encode_upper(self.qe_identity.2)
         );
         let short = |s: &str| -> String {
             // 2025-06-19T10:16:03Z -> 250619101603Z

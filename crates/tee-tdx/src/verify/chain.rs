@@ -64,7 +64,7 @@ fn octets<const N: usize>(v: AnyRef<'_>, what: &str) -> Result<[u8; N]> {
     <[u8; N]>::try_from(v.value()).map_err(|_| ext_err(format_args!("{what} is not {N} bytes")))
 }
 
-/// FMSPC, CPUSVN and PCESVN from the PCK certificate's SGX extension (which
+/// FMSPC, CPUSVN, PCESVN and PCE-ID from the PCK certificate's SGX extension (which
 /// must also carry the PPID, PCE-ID and SGX type).
 pub(crate) fn pck_platform(leaf: &Certificate) -> Result<Platform> {
     let ext = leaf
@@ -75,9 +75,10 @@ pub(crate) fn pck_platform(leaf: &Certificate) -> Result<Platform> {
         .find(|x| x.extn_id == SGX_EXTENSION)
         .ok_or_else(|| ext_err("missing"))?;
     let top = entries(ext.extn_value.as_bytes())?;
-    for required in [PPID, PCEID, SGX_TYPE] {
+    for required in [PPID, SGX_TYPE] {
         find(&top, required)?;
     }
+    let pce_id = octets::<2>(find(&top, PCEID)?, "PCE-ID")?;
     let fmspc = octets::<6>(find(&top, FMSPC)?, "FMSPC")?;
     let tcb = find(&top, TCB)?;
     let tcb_der = tcb.to_der().map_err(ext_err)?;
@@ -92,6 +93,7 @@ pub(crate) fn pck_platform(leaf: &Certificate) -> Result<Platform> {
         fmspc,
         cpu_svn,
         pce_svn,
+        pce_id,
     })
 }
 

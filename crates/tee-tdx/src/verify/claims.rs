@@ -2,7 +2,7 @@
 
 use tee_core::claims::{Claim, TcbSummary};
 use tee_core::evidence::format;
-use tee_core::platforms::TdxClaims;
+use tee_core::platforms::{CollateralOrigin, TdxClaims};
 use tee_core::{
     Claims, HexBytes, Platform, PlatformClaims, RegisterValue, ReportData, Result, TcbStatus,
     TrustRoot, UnixTime,
@@ -19,23 +19,38 @@ pub(crate) fn build_claims(
     q: &Quote,
     fmspc: Option<[u8; 6]>,
     outcome: TcbOutcome,
+    source: Option<CollateralOrigin>,
     at: UnixTime,
 ) -> Result<Claims> {
     let b = &q.body;
     let attrs = b.attributes();
     let fmspc = fmspc.map(|f| f.to_vec()).unwrap_or_default();
-    let (tcb_status, advisory_ids, window, evaluated, revocation_checked) = match outcome {
+    let (e, window, revocation_checked) = match outcome {
         TcbOutcome::Evaluated {
-            status,
-            advisory_ids,
+            evaluated,
             window,
             revocation_checked,
-        } => (status, advisory_ids, Some(window), true, revocation_checked),
-        TcbOutcome::NotEvaluated => (TcbStatus::NotEvaluated, Vec::new(), None, false, false),
+        } => (Some(evaluated), Some(window), revocation_checked),
+        TcbOutcome::NotEvaluated => (None, None, false),
     };
+    let evaluated = e.is_some();
+    let tcb_status = e.as_ref().map_or(TcbStatus::NotEvaluated, |e| e.status);
+    let advisory_ids = e
+        .as_ref()
+        .map(|e| e.advisory_ids.clone())
+        .unwrap_or_default();
     let h = |x: &[u8]| HexBytes(x.to_vec());
     let mut tdx = TdxClaims::new(q.header.version, tcb_status);
     tdx.advisory_ids = advisory_ids.clone();
+    if let Some(e) = e {
+        tdx.collateral_source = source;
+        tdx.tcb_evaluation_data_number = Some(e.evaluation_data_numbers.0);
+        tdx.qe_tcb_evaluation_data_number = Some(e.evaluation_data_numbers.1);
+        tdx.tcb_info_issue_date = e.tcb_info_issue_date;
+        tdx.tcb_date = e.tcb_date;
+        tdx.tdx_module_tcb_date = e.module_tcb_date;
+        tdx.newer_tcb_levels = e.newer;
+    }
     tdx.fmspc = HexBytes(fmspc);
     tdx.mr_td = h(&b.mr_td);
     tdx.rtmr0 = h(&b.rtmr[0]);

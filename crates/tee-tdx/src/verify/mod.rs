@@ -14,10 +14,10 @@
 use std::borrow::Cow;
 
 use tee_core::evidence::{endorsement, format};
-use tee_core::platforms::TimeWindow;
+use tee_core::platforms::{CollateralOrigin, TimeWindow};
 use tee_core::{
-    Authenticity, Claim, Claims, Error, Evidence, Platform, RegisterValue, Result, TcbStatus,
-    UnixTime, Verified, Verifier,
+    Authenticity, Claim, Claims, Error, Evidence, Platform, RegisterValue, Result, UnixTime,
+    Verified, Verifier,
 };
 use x509_cert::Certificate;
 
@@ -77,8 +77,7 @@ impl Default for TdxVerifier {
 /// What the TCB evaluation gave.
 pub(crate) enum TcbOutcome {
     Evaluated {
-        status: TcbStatus,
-        advisory_ids: Vec<String>,
+        evaluated: tcb::Evaluated,
         window: TimeWindow,
         revocation_checked: bool,
     },
@@ -183,7 +182,8 @@ impl TdxVerifier {
     }
 
     /// Verify a raw quote (with optional collateral per the configured
-    /// source) and return the TDX claims.
+    /// source) and return the TDX claims. Collateral given here is the
+    /// verifier's own (claims `collateral_source = "verifier"`).
     ///
     /// # Errors
     /// As [`Verifier::verify`].
@@ -194,7 +194,7 @@ impl TdxVerifier {
         at: UnixTime,
     ) -> Result<Claims> {
         let q = Quote::parse(raw)?;
-        self.verify_parsed(raw, &q, collateral, at)
+        self.verify_parsed(raw, &q, collateral, CollateralOrigin::Verifier, at)
     }
 
     fn verify_parsed(
@@ -202,6 +202,7 @@ impl TdxVerifier {
         raw: &[u8],
         q: &Quote,
         collateral: Option<&Collateral>,
+        origin: CollateralOrigin,
         at: UnixTime,
     ) -> Result<Claims> {
         match collateral {
@@ -213,9 +214,9 @@ impl TdxVerifier {
                 }
                 let certs = chain::quote_pck_chain(q)?;
                 let pck = own_checks(raw, q, &certs, &self.root_der, at)?;
-                build_claims(q, Some(pck.fmspc), TcbOutcome::NotEvaluated, at)
+                build_claims(q, Some(pck.fmspc), TcbOutcome::NotEvaluated, None, at)
             }
-            Some(c) => self.verify_with_collateral(raw, q, c, at),
+            Some(c) => self.verify_with_collateral(raw, q, c, origin, at),
         }
     }
 
@@ -227,6 +228,7 @@ impl TdxVerifier {
         raw: &[u8],
         q: &Quote,
         c: &Collateral,
+        origin: CollateralOrigin,
         at: UnixTime,
     ) -> Result<Claims> {
         // Cached: the quote's PCK chain under collateral with CRLs that
@@ -241,7 +243,7 @@ impl TdxVerifier {
             && let Some(e) = self.cache.get(k, at.as_secs())
         {
             let outcome = steady_state(raw, q, &e)?;
-            return build_claims(q, Some(e.platform.fmspc), outcome, at);
+            return build_claims(q, Some(e.platform.fmspc), outcome, Some(origin), at);
         }
         let full = full_with_collateral(
             raw,
@@ -267,7 +269,13 @@ impl TdxVerifier {
                 self.cache.insert(k, e.window, Arc::new(e));
             }
         }
-        build_claims(q, Some(full.pck.platform.fmspc), full.outcome, at)
+        build_claims(
+            q,
+            Some(full.pck.platform.fmspc),
+            full.outcome,
+            Some(origin),
+            at,
+        )
     }
 }
 
@@ -294,7 +302,8 @@ struct Full {
 
 /// The per-quote checks every mode runs: QE vendor, PCK chain to the
 /// pinned root (no revocation yet), QE report signature by the PCK, QE
-/// report (debug mode, binding of the attestation key), quote signature.
+/// report (debug mode, binding of the attestation key), the QE is Intel's
+/// TD QE ([`qe::check_intel_td_qe`]), quote signature.
 fn own_checks(
     raw: &[u8],
     q: &Quote,
@@ -309,6 +318,7 @@ fn own_checks(
         .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
     qe::check_report_signature(q, leaf)?;
     qe::check_report(q)?;
+    qe::check_intel_td_qe(q)?;
     qe::check_quote_signature(raw, q)?;
     chain::pck_platform(leaf)
 }
@@ -409,10 +419,8 @@ fn full_with_collateral(
         crls.check_path(&certs, at)?;
     }
     let evaluated = tcb::evaluate(q, &tcb_info, &qe_identity, &platform)?;
-    let (status, advisory_ids) = evaluated.unwrap_or((TcbStatus::NoMatchingTcbLevel, Vec::new()));
     let outcome = TcbOutcome::Evaluated {
-        status,
-        advisory_ids,
+        evaluated,
         window: dates.window(),
         revocation_checked: crls.is_some(),
     };
@@ -441,6 +449,7 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
         return Err(bad("QE report signature"));
     }
     qe::check_report(q)?;
+    qe::check_intel_td_qe(q)?;
     if q.attestation_key == e.att_key {
         let signed = q
             .signed_bytes(raw)
@@ -466,10 +475,8 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
         .into());
     }
     let evaluated = tcb::evaluate(q, &e.tcb_info, &e.qe_identity, &e.platform)?;
-    let (status, advisory_ids) = evaluated.unwrap_or((TcbStatus::NoMatchingTcbLevel, Vec::new()));
     Ok(TcbOutcome::Evaluated {
-        status,
-        advisory_ids,
+        evaluated,
         window: e.claims_window,
         revocation_checked: true,
     })
@@ -514,7 +521,12 @@ impl Verifier for TdxVerifier {
         let raw = &evidence.report;
         let q = Quote::parse(raw)?;
         let collateral = self.collateral_for(evidence)?;
-        let mut claims = self.verify_parsed(raw, &q, collateral.as_deref(), at)?;
+        // The verifier knows where its collateral came from.
+        let origin = match self.source {
+            CollateralSource::FromEvidence => CollateralOrigin::Evidence,
+            CollateralSource::Given(_) | CollateralSource::None => CollateralOrigin::Verifier,
+        };
+        let mut claims = self.verify_parsed(raw, &q, collateral.as_deref(), origin, at)?;
         // Event logs: the firmware CCEL (TCG2 binary) and/or application
         // events. With the firmware log every RTMR is compared; with only
         // an application log, the registers it extends plus RTMR3 (the

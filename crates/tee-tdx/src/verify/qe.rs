@@ -52,6 +52,80 @@ pub(crate) fn check_report(q: &Quote) -> Result<()> {
     Ok(())
 }
 
+/// MRSIGNER of Intel's TD quoting enclave (every `TD_QE` identity Intel
+/// publishes names it).
+pub const INTEL_TD_QE_MRSIGNER: [u8; 32] = [
+    0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17, 0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
+    0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf, 0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5,
+];
+/// ISVPRODID of Intel's TD QE.
+pub(crate) const INTEL_TD_QE_ISVPRODID: u16 = 2;
+/// MISCSELECT of Intel's TD QE identity, and its mask.
+pub(crate) const INTEL_TD_QE_MISCSELECT: (u32, u32) = (0, 0xffff_ffff);
+/// ATTRIBUTES of Intel's TD QE identity (`11000000…`), and its mask
+/// (`FBFFFFFFFFFFFFFF0000000000000000`): INIT and MODE64BIT set, DEBUG
+/// clear, PROVISIONKEY ignored, XFRM ignored.
+pub(crate) const INTEL_TD_QE_ATTRIBUTES: ([u8; 16], [u8; 16]) = (
+    [0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [
+        0xfb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0,
+    ],
+);
+
+fn not_intel_td_qe(detail: String) -> Error {
+    Authenticity::Mismatch {
+        what: "QE identity (Intel TD QE)",
+        detail,
+    }
+    .into()
+}
+
+/// The QE report is that of Intel's TD quoting enclave: MRSIGNER
+/// [`INTEL_TD_QE_MRSIGNER`], ISVPRODID 2, MISCSELECT and ATTRIBUTES under
+/// the masks of Intel's TD QE identity. Runs in every mode (with and
+/// without collateral, with and without CRLs, cached): Intel's PCE
+/// certifies the report of *any* local enclave with the PROVISION_KEY
+/// attribute, so the PCK signature alone does not prove that Intel's QE
+/// signed the quote.
+pub(crate) fn check_intel_td_qe(q: &Quote) -> Result<()> {
+    let r = &q.qe.qe_report;
+    if r.mr_signer != INTEL_TD_QE_MRSIGNER {
+        return Err(not_intel_td_qe(format!(
+            "QE MRSIGNER {} is not Intel's TD QE signer (expected {})",
+            hex::encode_upper(r.mr_signer),
+            hex::encode_upper(INTEL_TD_QE_MRSIGNER)
+        )));
+    }
+    if r.isv_prod_id != INTEL_TD_QE_ISVPRODID {
+        return Err(not_intel_td_qe(format!(
+            "QE ISVPRODID {} is not Intel's TD QE (expected {INTEL_TD_QE_ISVPRODID})",
+            r.isv_prod_id
+        )));
+    }
+    let (misc, misc_mask) = INTEL_TD_QE_MISCSELECT;
+    if r.misc_select & misc_mask != misc & misc_mask {
+        return Err(not_intel_td_qe(format!(
+            "QE MISCSELECT {:#010x} differs from Intel's TD QE ({misc:#010x} under mask {misc_mask:#010x})",
+            r.misc_select
+        )));
+    }
+    let (attrs, mask) = INTEL_TD_QE_ATTRIBUTES;
+    let ok = attrs
+        .iter()
+        .zip(&mask)
+        .zip(&r.attributes)
+        .all(|((e, m), a)| e & m == a & m);
+    if !ok {
+        return Err(not_intel_td_qe(format!(
+            "QE ATTRIBUTES {} differ from Intel's TD QE ({} under mask {})",
+            hex::encode_upper(r.attributes),
+            hex::encode_upper(attrs),
+            hex::encode_upper(mask)
+        )));
+    }
+    Ok(())
+}
+
 /// The quote (header and body) is signed by the attestation key.
 pub(crate) fn check_quote_signature(raw: &[u8], q: &Quote) -> Result<()> {
     let signed = q

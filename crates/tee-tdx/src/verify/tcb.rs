@@ -9,6 +9,7 @@
 //! [`tee_core::Error`]s; "no matching TCB level" is a verdict, not an error.
 
 use serde::Deserialize;
+use tee_core::platforms::TdxTcbLevel;
 use tee_core::{Authenticity, Error, Result, TcbStatus, UnixTime};
 
 use crate::quote::Quote;
@@ -128,11 +129,9 @@ pub(crate) struct TcbInfo {
     pub(crate) issue_date: String,
     pub(crate) next_update: String,
     pub(crate) fmspc: String,
-    #[allow(dead_code)]
     pub(crate) pce_id: String,
     #[allow(dead_code)]
     pub(crate) tcb_type: u32,
-    #[allow(dead_code)]
     pub(crate) tcb_evaluation_data_number: u32,
     pub(crate) tcb_levels: Vec<TcbLevel>,
     #[serde(default)]
@@ -214,7 +213,6 @@ pub(crate) struct QeIdentity {
     pub(crate) version: u8,
     pub(crate) issue_date: String,
     pub(crate) next_update: String,
-    #[allow(dead_code)]
     pub(crate) tcb_evaluation_data_number: u32,
     #[serde(with = "hex_array")]
     pub(crate) miscselect: [u8; 4],
@@ -335,18 +333,28 @@ impl QeIdentity {
     }
 
     /// A TDX quote needs the TD QE's identity (`TD_QE`, version 2 or 3).
+    /// The error names what was given (Intel's SGX QE identity `QE`, the
+    /// QVE's `QVE`, or another id) and what was expected.
     pub(crate) fn check_is_td_qe(&self) -> Result<()> {
-        if self.id != "TD_QE" || ![2, 3].contains(&self.version) {
-            return Err(Authenticity::Mismatch {
-                what: "QE identity",
-                detail: format!(
-                    "QE identity {} version {} is not a TD QE identity (TD_QE version 2 or 3)",
-                    self.id, self.version
-                ),
-            }
-            .into());
+        if self.id == "TD_QE" && [2, 3].contains(&self.version) {
+            return Ok(());
         }
-        Ok(())
+        let given = match self.id.as_str() {
+            "QE" => format!("an SGX QE identity (id QE, version {})", self.version),
+            "QVE" => format!(
+                "an SGX quote verification enclave identity (id QVE, version {})",
+                self.version
+            ),
+            "TD_QE" => format!("a TD_QE identity of unsupported version {}", self.version),
+            other => format!("an identity with id {other:?} version {}", self.version),
+        };
+        Err(Authenticity::Mismatch {
+            what: "QE identity",
+            detail: format!(
+                "the collateral's QE identity is {given}; a TDX quote needs a TD_QE identity (id TD_QE, version 2 or 3)"
+            ),
+        }
+        .into())
     }
 }
 
@@ -356,11 +364,116 @@ pub(crate) struct Platform {
     pub(crate) fmspc: [u8; 6],
     pub(crate) cpu_svn: [u8; 16],
     pub(crate) pce_svn: u16,
+    /// The PCE-ID of the PCK certificate (compared with the TCB info's `pceId`).
+    pub(crate) pce_id: [u8; 2],
 }
 
-/// The result of a TCB evaluation: status and advisories, or `None` when
-/// no TCB level matches the platform.
-pub(crate) type Evaluated = Option<(TcbStatus, Vec<String>)>;
+/// The result of a TCB evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Evaluated {
+    /// The status (`NoMatchingTcbLevel` when no level matches).
+    pub(crate) status: TcbStatus,
+    pub(crate) advisory_ids: Vec<String>,
+    /// The matched platform level's `tcbDate` (launch TCB).
+    pub(crate) tcb_date: Option<UnixTime>,
+    /// The matched TDX module level's `tcbDate`.
+    pub(crate) module_tcb_date: Option<UnixTime>,
+    /// The newer levels (platform, module, QE), closest first.
+    pub(crate) newer: Vec<TdxTcbLevel>,
+    /// `tcbEvaluationDataNumber` of the TCB info and the QE identity.
+    pub(crate) evaluation_data_numbers: (u32, u32),
+    /// The TCB info's `issueDate`.
+    pub(crate) tcb_info_issue_date: Option<UnixTime>,
+}
+
+fn date(s: &str) -> Option<UnixTime> {
+    UnixTime::parse_rfc3339(s).ok()
+}
+
+/// The components of `t` the platform is short of.
+fn short_of(t: &Tcb, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, (have, need)) in p.cpu_svn.iter().zip(&t.sgx_components).enumerate() {
+        if *have < need.svn {
+            out.push(format!("sgxtcbcomponents[{i}] {have} < {}", need.svn));
+        }
+    }
+    if p.pce_svn < t.pce_svn {
+        out.push(format!("pcesvn {} < {}", p.pce_svn, t.pce_svn));
+    }
+    let skip = if tee_tcb_svn[1] > 0 { 2 } else { 0 };
+    for (i, (have, need)) in tee_tcb_svn
+        .iter()
+        .zip(&t.tdx_components)
+        .enumerate()
+        .skip(skip)
+    {
+        if *have < need.svn {
+            out.push(format!(
+                "tdxtcbcomponents[{i}] (tee_tcb_svn[{i}]) {have} < {}",
+                need.svn
+            ));
+        }
+    }
+    out
+}
+
+/// The levels newer than the matched ones, closest first: platform levels
+/// above the matched one (all of them when none matched), TDX module
+/// levels above the matched one, QE identity levels above the matched one.
+fn newer_levels(
+    info: &TcbInfo,
+    qe_identity: &QeIdentity,
+    q: &Quote,
+    p: &Platform,
+    matched: Option<usize>,
+) -> Vec<TdxTcbLevel> {
+    let svn = &q.body.tee_tcb_svn;
+    let mut out = Vec::new();
+    let above = matched.unwrap_or(info.tcb_levels.len());
+    for l in info.tcb_levels.iter().take(above).rev() {
+        if let Some(d) = date(&l.tcb_date) {
+            out.push(
+                TdxTcbLevel::new("platform", d, l.tcb_status.to_core())
+                    .with_short(short_of(&l.tcb, p, svn)),
+            );
+        }
+    }
+    if let Ok(Some(m)) = info.module_identity(svn) {
+        let at = m
+            .tcb_levels
+            .iter()
+            .position(|l| svn[0] >= l.tcb.isvsvn)
+            .unwrap_or(m.tcb_levels.len());
+        for l in m.tcb_levels.iter().take(at).rev() {
+            if let Some(d) = date(&l.tcb_date) {
+                out.push(
+                    TdxTcbLevel::new("tdx_module", d, l.tcb_status.to_core()).with_short(vec![
+                        format!(
+                            "TDX module ISVSVN (tee_tcb_svn[0]) {} < {}",
+                            svn[0], l.tcb.isvsvn
+                        ),
+                    ]),
+                );
+            }
+        }
+    }
+    let isv = q.qe.qe_report.isv_svn;
+    let at = qe_identity
+        .tcb_levels
+        .iter()
+        .position(|l| isv >= l.tcb.isvsvn)
+        .unwrap_or(qe_identity.tcb_levels.len());
+    for l in qe_identity.tcb_levels.iter().take(at).rev() {
+        if let Some(d) = date(&l.tcb_date) {
+            out.push(
+                TdxTcbLevel::new("qe", d, l.tcb_status.to_core())
+                    .with_short(vec![format!("QE ISVSVN {isv} < {}", l.tcb.isvsvn)]),
+            );
+        }
+    }
+    out
+}
 
 fn qe_mismatch(detail: String) -> Error {
     Authenticity::Mismatch {
@@ -374,9 +487,11 @@ fn qe_mismatch(detail: String) -> Error {
 fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
     let r = &q.qe.qe_report;
     if r.mr_signer != id.mrsigner {
-        return Err(qe_mismatch(
-            "QE MRSIGNER differs from the QE identity".into(),
-        ));
+        return Err(qe_mismatch(format!(
+            "QE MRSIGNER {} differs from the QE identity's {}",
+            hex::encode_upper(r.mr_signer),
+            hex::encode_upper(id.mrsigner)
+        )));
     }
     if r.attributes[0] & 0x02 != 0 {
         return Err(Authenticity::Mismatch {
@@ -387,14 +502,17 @@ fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
     }
     if r.isv_prod_id != id.isvprodid {
         return Err(qe_mismatch(format!(
-            "QE ISVPRODID {} != {}",
+            "QE ISVPRODID {} differs from the QE identity's {}",
             r.isv_prod_id, id.isvprodid
         )));
     }
     let want = u32::from_le_bytes(id.miscselect);
     let mask = u32::from_le_bytes(id.miscselect_mask);
     if r.misc_select & mask != want & mask {
-        return Err(qe_mismatch("QE MISCSELECT differs (masked)".into()));
+        return Err(qe_mismatch(format!(
+            "QE MISCSELECT {:#010x} differs from the QE identity's {want:#010x} under mask {mask:#010x}",
+            r.misc_select
+        )));
     }
     let attrs_ok = id
         .attributes
@@ -403,13 +521,28 @@ fn qe_level<'a>(q: &Quote, id: &'a QeIdentity) -> Result<&'a QeTcbLevel> {
         .zip(&r.attributes)
         .all(|((e, m), a)| e & m == a & m);
     if !attrs_ok {
-        return Err(qe_mismatch("QE ATTRIBUTES differ (masked)".into()));
+        return Err(qe_mismatch(format!(
+            "QE ATTRIBUTES {} differ from the QE identity's {} under mask {}",
+            hex::encode_upper(r.attributes),
+            hex::encode_upper(id.attributes),
+            hex::encode_upper(id.attributes_mask)
+        )));
     }
     let level = id
         .tcb_levels
         .iter()
         .find(|l| r.isv_svn >= l.tcb.isvsvn)
-        .ok_or_else(|| qe_mismatch(format!("QE ISVSVN {} below every level", r.isv_svn)))?;
+        .ok_or_else(|| {
+            qe_mismatch(format!(
+                "QE ISVSVN {} is below every QE identity TCB level (lowest {})",
+                r.isv_svn,
+                id.tcb_levels
+                    .iter()
+                    .map(|l| l.tcb.isvsvn)
+                    .min()
+                    .unwrap_or(0)
+            ))
+        })?;
     ensure_valid(level.tcb_status, QE_IDENTITY_STATUSES, "QE identity")?;
     Ok(level)
 }
@@ -440,25 +573,31 @@ fn level_met(level: &TcbLevel, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Result<b
     Ok(sgx && p.pce_svn >= t.pce_svn && tdx)
 }
 
+/// What one TCB (launch or current) matched.
+struct Matched {
+    status: Status,
+    advisories: Vec<String>,
+    /// Index of the platform level in (canonical) matching order.
+    index: usize,
+    module_date: Option<String>,
+}
+
 /// The platform level converged with the module level, or `None` (no match).
-fn tdx_tcb(
-    info: &TcbInfo,
-    p: &Platform,
-    tee_tcb_svn: &[u8; 16],
-) -> Result<Option<(Status, Vec<String>)>> {
+fn tdx_tcb(info: &TcbInfo, p: &Platform, tee_tcb_svn: &[u8; 16]) -> Result<Option<Matched>> {
     let mut found = None;
-    for l in &info.tcb_levels {
+    for (i, l) in info.tcb_levels.iter().enumerate() {
         if level_met(l, p, tee_tcb_svn)? {
-            found = Some(l);
+            found = Some((i, l));
             break;
         }
     }
-    let Some(level) = found else {
+    let Some((index, level)) = found else {
         return Ok(None);
     };
     ensure_valid(level.tcb_status, TCB_INFO_STATUSES, "TCB info")?;
     let mut status = level.tcb_status;
     let mut advisories = level.advisory_ids.clone();
+    let mut module_date = None;
     if let Some(identity) = info.module_identity(tee_tcb_svn)? {
         let m = identity
             .tcb_levels
@@ -467,15 +606,23 @@ fn tdx_tcb(
             .ok_or_else(|| Authenticity::Mismatch {
                 what: "TDX module identity",
                 detail: format!(
-                    "TDX module ISVSVN {} is below every TDX module TCB level",
-                    tee_tcb_svn[0]
+                    "TDX module ISVSVN (tee_tcb_svn[0]) {} is below every TDX module TCB level of {} (lowest {})",
+                    tee_tcb_svn[0],
+                    identity.id,
+                    identity.tcb_levels.iter().map(|l| l.tcb.isvsvn).min().unwrap_or(0)
                 ),
             })?;
         ensure_valid(m.tcb_status, TDX_MODULE_STATUSES, "TDX module identity")?;
         status = status.converge(m.tcb_status);
         merge_advisories(&mut advisories, &m.advisory_ids);
+        module_date = Some(m.tcb_date.clone());
     }
-    Ok(Some((status, advisories)))
+    Ok(Some(Matched {
+        status,
+        advisories,
+        index,
+        module_date,
+    }))
 }
 
 fn merge_advisories(into: &mut Vec<String>, more: &[String]) {
@@ -505,17 +652,23 @@ fn module_identity_matches(info: &TcbInfo, q: &Quote) -> Result<()> {
     let signer = hex_array::<48>(signer, "tdxModule mrsigner")?;
     let attrs = hex_array::<8>(attrs, "tdxModule attributes")?;
     let mask = hex_array::<8>(mask, "tdxModule attributesMask")?;
-    let bad = |detail: &str| -> Error {
+    let bad = |detail: String| -> Error {
         Authenticity::Mismatch {
             what: "TDX module identity",
-            detail: detail.into(),
+            detail,
         }
         .into()
     };
     if b.mr_signer_seam != signer {
-        return Err(bad(
-            "MRSIGNER_SEAM differs from the TCB info's TDX module signer",
-        ));
+        return Err(Authenticity::Mismatch {
+            what: "TDX module signer",
+            detail: format!(
+                "MRSIGNER_SEAM {} is not the TCB info's TDX module signer {}",
+                hex::encode_upper(b.mr_signer_seam),
+                hex::encode_upper(signer)
+            ),
+        }
+        .into());
     }
     for ((e, m), a) in attrs
         .iter()
@@ -523,10 +676,19 @@ fn module_identity_matches(info: &TcbInfo, q: &Quote) -> Result<()> {
         .zip(&b.seam_attributes.to_le_bytes())
     {
         if e & m != a & m {
-            return Err(bad("SEAMATTRIBUTES differ (masked)"));
+            return Err(bad(format!(
+                "SEAMATTRIBUTES {:#018x} differ from the TCB info's {} under mask {}",
+                b.seam_attributes,
+                hex::encode_upper(attrs),
+                hex::encode_upper(mask)
+            )));
         }
         if a & !m != 0 {
-            return Err(bad("SEAMATTRIBUTES has bits set outside the mask"));
+            return Err(bad(format!(
+                "SEAMATTRIBUTES {:#018x} has bits set outside the TCB info's mask {}",
+                b.seam_attributes,
+                hex::encode_upper(mask)
+            )));
         }
     }
     Ok(())
@@ -557,6 +719,18 @@ pub(crate) fn evaluate(
     if p.fmspc != tcb_fmspc {
         return Err(super::fmspc_mismatch(p.fmspc, tcb_fmspc));
     }
+    let pce_id = hex_array::<2>(&info.pce_id, "pceId")?;
+    if p.pce_id != pce_id {
+        return Err(Authenticity::Mismatch {
+            what: "PCE-ID",
+            detail: format!(
+                "the PCK certificate's PCE-ID {} differs from the TCB info's pceId {}",
+                hex::encode_upper(p.pce_id),
+                hex::encode_upper(pce_id)
+            ),
+        }
+        .into());
+    }
     if info.version < 3 || info.id != "TDX" {
         return Err(Authenticity::Mismatch {
             what: "TCB info type",
@@ -568,21 +742,40 @@ pub(crate) fn evaluate(
         .into());
     }
     let b = &q.body;
+    let mut out = Evaluated {
+        status: TcbStatus::NoMatchingTcbLevel,
+        advisory_ids: Vec::new(),
+        tcb_date: None,
+        module_tcb_date: None,
+        newer: Vec::new(),
+        evaluation_data_numbers: (
+            info.tcb_evaluation_data_number,
+            qe_identity.tcb_evaluation_data_number,
+        ),
+        tcb_info_issue_date: date(&info.issue_date),
+    };
     let Some(launch) = tdx_tcb(info, p, &b.tee_tcb_svn)? else {
-        return Ok(None);
+        out.newer = newer_levels(info, qe_identity, q, p, None);
+        return Ok(out);
     };
     module_identity_matches(info, q)?;
+    out.newer = newer_levels(info, qe_identity, q, p, Some(launch.index));
+    out.tcb_date = info
+        .tcb_levels
+        .get(launch.index)
+        .and_then(|l| date(&l.tcb_date));
+    out.module_tcb_date = launch.module_date.as_deref().and_then(date);
     let current = match b.tee_tcb_svn2 {
         None => None,
         Some(svn2) => match tdx_tcb(info, p, &svn2)? {
-            None => return Ok(None),
+            None => return Ok(out),
             Some(c) => Some(c),
         },
     };
-    let mut status = launch.0.converge(qe.tcb_status);
-    let mut advisories = launch.1;
+    let mut status = launch.status.converge(qe.tcb_status);
+    let mut advisories = launch.advisories;
     merge_advisories(&mut advisories, &qe.advisory_ids);
-    let current = current.map(|(s, _)| s.converge(qe.tcb_status));
+    let current = current.map(|c| c.status.converge(qe.tcb_status));
     if status == Status::Revoked || current == Some(Status::Revoked) {
         return Err(Authenticity::Revoked {
             what: "platform TCB (TCB status Revoked)".into(),
@@ -592,7 +785,9 @@ pub(crate) fn evaluate(
     if let Some(c) = current {
         status = status.relaunch(c);
     }
-    Ok(Some((status.to_core(), advisories)))
+    out.status = status.to_core();
+    out.advisory_ids = advisories;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -10,5 +10,6 @@
 
 mod cache;
 mod e2e;
+mod findings;
 mod proptests;
 mod vectors;
