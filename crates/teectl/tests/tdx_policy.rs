@@ -27,6 +27,8 @@ fn run(extra: &[&str]) -> (i32, String) {
         .to_string();
     let raw = std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap();
     let rd = hex::encode(&raw[48 + 520..48 + 584]);
+    // The quote's own MRTD as the reference value (not under test here).
+    let mrtd = hex::encode(&raw[48 + 136..48 + 184]);
     let mut args = vec![
         "verify",
         "--platform",
@@ -35,6 +37,8 @@ fn run(extra: &[&str]) -> (i32, String) {
         &q,
         "--report-data",
         &rd,
+        "--allowed-measurement",
+        &mrtd,
         "--at",
         "2025-07-19T10:00:34Z",
     ];
