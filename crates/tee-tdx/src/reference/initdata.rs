@@ -91,7 +91,9 @@ impl InitDataAlg {
             }
             found = Some(Self::from_name(name)?);
         }
-        found.ok_or_else(|| Error::bad_field(W, "algorithm", "missing (no top-level `algorithm = ...`)"))
+        found.ok_or_else(|| {
+            Error::bad_field(W, "algorithm", "missing (no top-level `algorithm = ...`)")
+        })
     }
 }
 

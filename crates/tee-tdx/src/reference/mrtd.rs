@@ -214,7 +214,8 @@ impl Replay {
         let gpa = s.memory_address + (page * PAGE) as u64;
         let content = data.get(page * PAGE..).unwrap_or_default();
         for c in 0..PAGE / CHUNK {
-            self.h.update(buffer(b"MR.EXTEND", gpa + (c * CHUNK) as u64));
+            self.h
+                .update(buffer(b"MR.EXTEND", gpa + (c * CHUNK) as u64));
             // MR.EXTEND sections are fully backed by raw data (checked at
             // parse); the zero fill below is never reached for them.
             match content.get(c * CHUNK..(c + 1) * CHUNK) {

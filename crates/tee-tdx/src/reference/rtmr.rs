@@ -104,7 +104,10 @@ impl RtmrReference {
 /// (MRTD cannot be extended) or above 4; an app-log event naming a
 /// register above 3, with a digest that is not 48 bytes, or whose recorded
 /// data does not hash to its digest.
-pub fn rtmr_reference(ccel_log: &[u8], app_log: Option<&tee_core::EventLog>) -> Result<RtmrReference> {
+pub fn rtmr_reference(
+    ccel_log: &[u8],
+    app_log: Option<&tee_core::EventLog>,
+) -> Result<RtmrReference> {
     let log = ccel::EventLog::parse(ccel_log)?;
     let mut regs = [[0u8; 48]; 4];
     let mut transcripts: [Transcript; 4] = Default::default();
@@ -160,7 +163,8 @@ pub fn rtmr_reference(ccel_log: &[u8], app_log: Option<&tee_core::EventLog>) -> 
     }
     if let Some(app) = app_log {
         for (index, ev) in app.events.iter().enumerate() {
-            let bad = |detail: String| Err(Error::bad_field("application event log", "events", detail));
+            let bad =
+                |detail: String| Err(Error::bad_field("application event log", "events", detail));
             if ev.register > 3 {
                 return bad(format!(
                     "event {index} names register {} (TDX has RTMR0..3)",

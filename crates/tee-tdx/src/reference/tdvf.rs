@@ -443,7 +443,10 @@ fn validate(s: &TdvfSection, image_len: usize) -> Result<()> {
     if s.memory_address.checked_add(s.memory_data_size).is_none() {
         return bad(
             "MemoryDataSize",
-            format!("{ty}: {:#x} + {:#x} overflows", s.memory_address, s.memory_data_size),
+            format!(
+                "{ty}: {:#x} + {:#x} overflows",
+                s.memory_address, s.memory_data_size
+            ),
         );
     }
     if u64::from(s.raw_data_size) > s.memory_data_size {

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sha2::{Digest, Sha256, Sha384};
+use tee_core::evidence::format;
 use tee_core::measurement::extend_sha384;
 use tee_core::{
-    Error, Evidence, EventLog as CoreLog, MalformedKind, Platform, Policy, TcbStatus, UnixTime,
+    Error, EventLog as CoreLog, Evidence, MalformedKind, Platform, Policy, TcbStatus, UnixTime,
     Verifier, appraise,
 };
-use tee_core::evidence::format;
 use tee_tdx::ccel::EventLog;
 use tee_tdx::quote::Quote;
 use tee_tdx::reference::tdvf::{MAX_TDVF_LEN, MetadataLocation, TDX_METADATA_GUID};
@@ -145,15 +145,36 @@ fn synthetic_mrtd_reproduces_the_worked_examples() {
     // Prefix digests after the BFV and the CFV (fact sheet §4.3).
     let (da, db) = (section_digests(&a), section_digests(&b));
     assert_eq!(da.len(), 5);
-    assert!(da[0].starts_with("72865e18") && da[0].ends_with("c8f4"), "{}", da[0]);
-    assert!(da[1].starts_with("c4a3fcfc") && da[1].ends_with("354f"), "{}", da[1]);
-    assert!(db[0].starts_with("a0fef7e2") && db[0].ends_with("ff3b"), "{}", db[0]);
-    assert!(db[1].starts_with("9bde023c") && db[1].ends_with("1813"), "{}", db[1]);
+    assert!(
+        da[0].starts_with("72865e18") && da[0].ends_with("c8f4"),
+        "{}",
+        da[0]
+    );
+    assert!(
+        da[1].starts_with("c4a3fcfc") && da[1].ends_with("354f"),
+        "{}",
+        da[1]
+    );
+    assert!(
+        db[0].starts_with("a0fef7e2") && db[0].ends_with("ff3b"),
+        "{}",
+        db[0]
+    );
+    assert!(
+        db[1].starts_with("9bde023c") && db[1].ends_with("1813"),
+        "{}",
+        db[1]
+    );
     // PermMem (PAGE.AUG) adds nothing: its digest equals TempMem's.
     assert_eq!(da[3], da[4]);
     assert_eq!(db[3], db[4]);
     // The transcript names the inputs and ends with the final value.
-    let inputs: Vec<_> = a.transcript.inputs.iter().map(|i| (i.name.as_str(), i.value.as_str())).collect();
+    let inputs: Vec<_> = a
+        .transcript
+        .inputs
+        .iter()
+        .map(|i| (i.name.as_str(), i.value.as_str()))
+        .collect();
     assert_eq!(inputs[0].0, "tdvf");
     assert!(inputs[0].1.contains(SYNTH_SHA256), "{inputs:?}");
     assert_eq!(inputs[1], ("page_add_order", "one-pass"));
@@ -205,7 +226,11 @@ fn synthetic_mrtd_equals_an_independent_stream_hash() {
 fn page_transcript_lists_every_operation_with_its_gpa() {
     let img = synth();
     let a = mrtd(&img, one_pass().detail(TranscriptDetail::Pages)).unwrap();
-    assert_eq!(a.value.to_hex(), SYNTH_ONE_PASS, "detail must not change the value");
+    assert_eq!(
+        a.value.to_hex(),
+        SYNTH_ONE_PASS,
+        "detail must not change the value"
+    );
     let adds: Vec<u64> = a
         .transcript
         .steps
@@ -215,14 +240,39 @@ fn page_transcript_lists_every_operation_with_its_gpa() {
         .collect();
     assert_eq!(
         adds,
-        [0xFFFF_E000, 0xFFFF_F000, 0xFFFF_D000, 0x80_9000, 0x80_A000, 0x80_0000]
+        [
+            0xFFFF_E000,
+            0xFFFF_F000,
+            0xFFFF_D000,
+            0x80_9000,
+            0x80_A000,
+            0x80_0000
+        ]
     );
     let ops: Vec<&str> = a.transcript.steps.iter().map(|s| s.op.as_str()).collect();
     // One-pass: ADD, EXTEND, ADD, EXTEND for the BFV.
-    assert_eq!(&ops[..5], ["MEM.PAGE.ADD", "MR.EXTEND", "MEM.PAGE.ADD", "MR.EXTEND", "SECTION"]);
+    assert_eq!(
+        &ops[..5],
+        [
+            "MEM.PAGE.ADD",
+            "MR.EXTEND",
+            "MEM.PAGE.ADD",
+            "MR.EXTEND",
+            "SECTION"
+        ]
+    );
     let b = mrtd(&img, two_pass().detail(TranscriptDetail::Pages)).unwrap();
     let ops: Vec<&str> = b.transcript.steps.iter().map(|s| s.op.as_str()).collect();
-    assert_eq!(&ops[..5], ["MEM.PAGE.ADD", "MEM.PAGE.ADD", "MR.EXTEND", "MR.EXTEND", "SECTION"]);
+    assert_eq!(
+        &ops[..5],
+        [
+            "MEM.PAGE.ADD",
+            "MEM.PAGE.ADD",
+            "MR.EXTEND",
+            "MR.EXTEND",
+            "SECTION"
+        ]
+    );
     assert_eq!(
         a.transcript.steps.iter().filter(|s| s.index == 0).count(),
         1
@@ -266,7 +316,10 @@ fn oversized_image_is_rejected_before_parsing() {
 #[test]
 fn unknown_version_and_types_are_typed_errors() {
     let v2 = synth_with(&descriptor(2, &SYNTH_SECTIONS));
-    assert_eq!(malformed(Tdvf::parse(&v2)), MalformedKind::UnsupportedVersion(2));
+    assert_eq!(
+        malformed(Tdvf::parse(&v2)),
+        MalformedKind::UnsupportedVersion(2)
+    );
     for ty in [7, 8, 9, 0xFFFF_FFFF] {
         let (f, d) = bad_field(Tdvf::parse(&with_section(2, |s| s.4 = ty)));
         assert_eq!(f, "Type");
@@ -282,17 +335,41 @@ fn unknown_version_and_types_are_typed_errors() {
 #[test]
 fn section_geometry_is_validated() {
     let cases: Vec<(Vec<u8>, &str, &str)> = vec![
-        (with_section(2, |s| s.2 = 0x80_9800), "MemoryAddress", "not 4 KiB aligned"),
-        (with_section(2, |s| s.3 = 0x2001), "MemoryDataSize", "not a 4 KiB multiple"),
-        (with_section(1, |s| s.1 = 0x2000), "RawDataSize", "exceeds MemoryDataSize"),
-        (with_section(1, |s| s.0 = 0x2800), "DataOffset", "ends past the image"),
+        (
+            with_section(2, |s| s.2 = 0x80_9800),
+            "MemoryAddress",
+            "not 4 KiB aligned",
+        ),
+        (
+            with_section(2, |s| s.3 = 0x2001),
+            "MemoryDataSize",
+            "not a 4 KiB multiple",
+        ),
+        (
+            with_section(1, |s| s.1 = 0x2000),
+            "RawDataSize",
+            "exceeds MemoryDataSize",
+        ),
+        (
+            with_section(1, |s| s.0 = 0x2800),
+            "DataOffset",
+            "ends past the image",
+        ),
         (
             with_section(0, |s| s.3 = 0x3000),
             "RawDataSize",
             "MR.EXTEND section needs RawDataSize = MemoryDataSize",
         ),
-        (with_section(2, |s| s.2 = u64::MAX & !0xFFF), "MemoryDataSize", "overflows"),
-        (with_section(3, |s| s.3 = 1 << 40), "MemoryDataSize", "more than"),
+        (
+            with_section(2, |s| s.2 = u64::MAX & !0xFFF),
+            "MemoryDataSize",
+            "overflows",
+        ),
+        (
+            with_section(3, |s| s.3 = 1 << 40),
+            "MemoryDataSize",
+            "more than",
+        ),
     ];
     for (img, field, needle) in cases {
         let (f, d) = bad_field(Tdvf::parse(&img));
@@ -317,7 +394,10 @@ fn descriptor_and_footer_are_validated() {
     d[4] = 0xB1;
     assert!(matches!(
         malformed(Tdvf::parse(&synth_with(&d))),
-        MalformedKind::BadLength { expected: 0xB0, actual: 0xB1 }
+        MalformedKind::BadLength {
+            expected: 0xB0,
+            actual: 0xB1
+        }
     ));
     // N = 0; N too large for the image.
     let (f, _) = bad_field(Tdvf::parse(&synth_with(&descriptor(1, &[]))));
@@ -366,7 +446,10 @@ fn td_shim_pointer_is_used_when_the_guid_and_signature_check_out() {
     // The footer area is zero in both images and outside every measured
     // page except the CFV's and BFV's raw data: the BFV covers file
     // 0x1000..0x3000, so the value differs from the original.
-    assert_ne!(mrtd(&img, one_pass()).unwrap().value.to_hex(), SYNTH_ONE_PASS);
+    assert_ne!(
+        mrtd(&img, one_pass()).unwrap().value.to_hex(),
+        SYNTH_ONE_PASS
+    );
     // A pointer to a place without the GUID is not followed.
     img[0x3000 - 0x20..0x3000 - 0x1C].copy_from_slice(&0x1000u32.to_le_bytes());
     let (f, _) = bad_field(Tdvf::parse(&img));
@@ -449,7 +532,14 @@ fn debian_inteltdx_image_matches_the_fact_sheet() {
     let got: Vec<_> = t
         .sections
         .iter()
-        .map(|s| (s.section_type, s.memory_address, s.memory_data_size, s.attributes))
+        .map(|s| {
+            (
+                s.section_type,
+                s.memory_address,
+                s.memory_data_size,
+                s.attributes,
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -476,7 +566,14 @@ fn debian_inteltdx_image_matches_the_fact_sheet() {
         b.value.to_hex(),
         "b90b236113eb4c0d4df4ef590568c14e6028a3a31d7e8ac63dee9845df5008d3ebf82d4f5974e933798f65d7a279b9a9"
     );
-    assert!(a.transcript.steps.last().unwrap().detail.contains("5614848"));
+    assert!(
+        a.transcript
+            .steps
+            .last()
+            .unwrap()
+            .detail
+            .contains("5614848")
+    );
 }
 
 // ---------------------------------------------------------------- RTMRs ----
@@ -524,7 +621,12 @@ fn rtmrs_from_the_real_ccel_equal_the_quote() {
         if let Some(last) = r.events_for(i as u32).last() {
             assert_eq!(last.rtmr_after, rv.value);
         }
-        let steps: Vec<_> = rv.transcript.steps.iter().filter(|s| s.op.starts_with("EXTEND")).collect();
+        let steps: Vec<_> = rv
+            .transcript
+            .steps
+            .iter()
+            .filter(|s| s.op.starts_with("EXTEND"))
+            .collect();
         assert_eq!(steps.len(), per[i]);
     }
     let cfv = r
@@ -532,9 +634,16 @@ fn rtmrs_from_the_real_ccel_equal_the_quote() {
         .iter()
         .find(|e| e.type_name == "EV_EFI_PLATFORM_FIRMWARE_BLOB2")
         .unwrap();
-    assert_eq!((cfv.rtmr, cfv.source, cfv.event_type), (0, EventSource::Ccel, Some(0x8000_000A)));
+    assert_eq!(
+        (cfv.rtmr, cfv.source, cfv.event_type),
+        (0, EventSource::Ccel, Some(0x8000_000A))
+    );
     assert!(r.events.iter().all(|e| e.description.chars().count() <= 96));
-    assert!(r.events.iter().any(|e| e.type_name == "EV_IPL" && e.rtmr == 2));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.type_name == "EV_IPL" && e.rtmr == 2)
+    );
 }
 
 fn app_log() -> CoreLog {
@@ -565,14 +674,23 @@ fn app_log_extends_rtmr3_on_top_of_the_ccel() {
     // of the wrong size.
     let mut bad = app_log();
     bad.events[1].data = Some(b"other".to_vec());
-    assert!(matches!(rtmr_reference(&data, Some(&bad)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        rtmr_reference(&data, Some(&bad)),
+        Err(Error::Malformed(_))
+    ));
     let mut bad = app_log();
     bad.events[0].register = 4;
-    assert!(matches!(rtmr_reference(&data, Some(&bad)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        rtmr_reference(&data, Some(&bad)),
+        Err(Error::Malformed(_))
+    ));
     let mut bad = app_log();
     bad.events[0].digest.0.pop();
     bad.events[0].data = None;
-    assert!(matches!(rtmr_reference(&data, Some(&bad)), Err(Error::Malformed(_))));
+    assert!(matches!(
+        rtmr_reference(&data, Some(&bad)),
+        Err(Error::Malformed(_))
+    ));
 }
 
 #[test]
@@ -618,10 +736,15 @@ fn rtmr_policy_passes_the_matching_quote_and_fails_another() {
     // Through TOML, as `teectl reference tdx --policy-out` writes it.
     let p = Policy::from_toml(&policy(base, None, Some(&r), None).to_toml().unwrap()).unwrap();
     assert_eq!(p.tdx.allowed_rtmr0.len(), 1);
-    assert_eq!(p.tdx.allowed_rtmr3, vec![tee_core::bytes::HexBytes(vec![0; 48])]);
+    assert_eq!(
+        p.tdx.allowed_rtmr3,
+        vec![tee_core::bytes::HexBytes(vec![0; 48])]
+    );
     let v = TdxVerifier::new().without_collateral();
     let at = t("2025-01-01T00:00:00Z");
-    let good = v.verify(&Evidence::new(Platform::Tdx, format::TDX_QUOTE, q), at).unwrap();
+    let good = v
+        .verify(&Evidence::new(Platform::Tdx, format::TDX_QUOTE, q), at)
+        .unwrap();
     let a = appraise(&good, &p);
     assert!(a.passed(), "{:?}", a.failed().collect::<Vec<_>>());
     for name in ["tdx.rtmr0", "tdx.rtmr1", "tdx.rtmr2", "tdx.rtmr3"] {
@@ -629,9 +752,15 @@ fn rtmr_policy_passes_the_matching_quote_and_fails_another() {
         assert_eq!(c.outcome, tee_core::Outcome::Passed, "{name}");
     }
     let bad = v
-        .verify(&Evidence::new(Platform::Tdx, format::TDX_QUOTE, other), t("2023-07-01T01:00:00Z"))
+        .verify(
+            &Evidence::new(Platform::Tdx, format::TDX_QUOTE, other),
+            t("2023-07-01T01:00:00Z"),
+        )
         .unwrap();
-    let failed: Vec<String> = appraise(&bad, &p).failed().map(|c| c.name.clone()).collect();
+    let failed: Vec<String> = appraise(&bad, &p)
+        .failed()
+        .map(|c| c.name.clone())
+        .collect();
     assert!(failed.contains(&"tdx.rtmr0".to_string()), "{failed:?}");
     assert!(failed.contains(&"tdx.rtmr1".to_string()), "{failed:?}");
 }
@@ -650,7 +779,11 @@ fn mr_config_id_follows_the_kata_rule() {
     let mut want = Sha256::digest(s.as_bytes()).to_vec();
     want.extend_from_slice(&[0; 16]);
     assert_eq!(v.value.0, want);
-    assert!(v.transcript.steps[0].detail.contains("zero-padded from 32 to 48"));
+    assert!(
+        v.transcript.steps[0]
+            .detail
+            .contains("zero-padded from 32 to 48")
+    );
     let s = init_data_sha512();
     let v = mr_config_id(s.as_bytes()).unwrap();
     assert_eq!(v.value.0, sha2::Sha512::digest(s.as_bytes())[..48].to_vec());
@@ -668,7 +801,10 @@ fn mr_config_id_follows_the_kata_rule() {
             "{bad}"
         );
     }
-    assert!(matches!(mr_config_id(&[0xff, 0xfe]), Err(Error::Malformed(_))));
+    assert!(matches!(
+        mr_config_id(&[0xff, 0xfe]),
+        Err(Error::Malformed(_))
+    ));
 }
 
 fn init_data_sha512() -> String {
@@ -683,8 +819,12 @@ fn mrtd_and_mr_config_id_policy_on_a_fake_quote() {
     let base = Policy::new()
         .allow_any_report_data(true)
         .with_tdx(|t| t.accept_tcb_statuses([TcbStatus::NotEvaluated]));
-    let p = Policy::from_toml(&policy(base.clone(), Some(&m), None, Some(&c)).to_toml().unwrap())
-        .unwrap();
+    let p = Policy::from_toml(
+        &policy(base.clone(), Some(&m), None, Some(&c))
+            .to_toml()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(p.allowed_measurements, vec![m.value.clone()]);
     assert_eq!(p.host_data.as_ref(), Some(&c.value));
     let pki = TestPki::default();
@@ -700,7 +840,10 @@ fn mrtd_and_mr_config_id_policy_on_a_fake_quote() {
     let at = t("2025-01-15T00:00:00Z");
     let mr: [u8; 48] = m.value.0.clone().try_into().unwrap();
     let cfg: [u8; 48] = c.value.0.clone().try_into().unwrap();
-    let claims = |q| v.verify(&Evidence::new(Platform::Tdx, format::TDX_QUOTE, q), at).unwrap();
+    let claims = |q| {
+        v.verify(&Evidence::new(Platform::Tdx, format::TDX_QUOTE, q), at)
+            .unwrap()
+    };
     let ok = appraise(&claims(quote_for(mr, cfg)), &p);
     assert!(ok.passed(), "{:?}", ok.failed().collect::<Vec<_>>());
     // The two-pass MRTD of the same image is another TD: measurement fails.
@@ -709,7 +852,11 @@ fn mrtd_and_mr_config_id_policy_on_a_fake_quote() {
     let failed: Vec<_> = a.failed().collect();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].name, "measurement");
-    assert!(failed[0].detail.contains(SYNTH_TWO_PASS), "{}", failed[0].detail);
+    assert!(
+        failed[0].detail.contains(SYNTH_TWO_PASS),
+        "{}",
+        failed[0].detail
+    );
     // Other init-data: host_data fails.
     let a = appraise(&claims(quote_for(mr, [0xc0; 48])), &p);
     let failed: Vec<_> = a.failed().map(|c| c.name.clone()).collect();
