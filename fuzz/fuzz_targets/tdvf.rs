@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(t) = Tdvf::parse(data) {
         for order in [PageAddOrder::OnePass, PageAddOrder::TwoPass] {
             let v = mrtd_of(&t, data, MrtdOptions::new(order));
-            assert_eq!(v.value.len(), 48);
+            assert!(matches!(v, Ok(ref v) if v.value.len() == 48));
         }
     }
 });

@@ -8,9 +8,9 @@
 //! TDH.MR.FINALIZE ends the stream: MRTD is its digest.
 
 use sha2::{Digest, Sha256, Sha384};
-use tee_core::Result;
 use tee_core::bytes::HexBytes;
 use tee_core::reference::{ReferenceValue, Transcript};
+use tee_core::{Error, Result};
 
 use super::tdvf::{Tdvf, TdvfSection};
 
@@ -91,19 +91,43 @@ impl MrtdOptions {
 /// As [`Tdvf::parse`].
 pub fn mrtd(image: &[u8], opts: MrtdOptions) -> Result<ReferenceValue> {
     let tdvf = Tdvf::parse(image)?;
-    Ok(mrtd_of(&tdvf, image, opts))
+    mrtd_of(&tdvf, image, opts)
 }
 
-/// The MRTD of an already parsed TDVF (`image` must be the parsed bytes).
-pub fn mrtd_of(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ReferenceValue {
+/// The MRTD of an already parsed TDVF; `image` must be the bytes it was
+/// parsed from.
+///
+/// # Errors
+/// [`Error::Misuse`] if `image` does not have the parsed image's length.
+pub fn mrtd_of(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> Result<ReferenceValue> {
+    if image.len() != tdvf.image_len {
+        return Err(Error::Misuse(
+            format!(
+                "mrtd_of: the image has {} bytes, the parsed TDVF {}",
+                image.len(),
+                tdvf.image_len
+            )
+            .into(),
+        ));
+    }
+    // The file digest the transcript names runs beside the replay (both
+    // are single sequential hash streams over the same bytes).
+    let (file_sha256, replay) = std::thread::scope(|s| {
+        let sha = std::thread::Builder::new()
+            .name("tdvf-sha256".into())
+            .spawn_scoped(s, || Sha256::digest(image));
+        let replay = replay(tdvf, image, opts);
+        let sha = match sha {
+            Ok(h) => h.join().unwrap_or_else(|_| Sha256::digest(image)),
+            Err(_) => Sha256::digest(image),
+        };
+        (sha, replay)
+    });
+    let (value, steps) = replay;
     let mut t = Transcript::default();
     t.input(
         "tdvf",
-        format!(
-            "{} bytes, sha256 {}",
-            image.len(),
-            hex::encode(Sha256::digest(image))
-        ),
+        format!("{} bytes, sha256 {}", image.len(), hex::encode(file_sha256)),
     );
     t.input("page_add_order", opts.order.name());
     t.input(
@@ -115,11 +139,19 @@ pub fn mrtd_of(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ReferenceValue {
             tdvf.sections.len()
         ),
     );
+    t.steps = steps.steps;
+    Ok(ReferenceValue::new("tdx.mr_td", value, t))
+}
+
+/// The replay: the MRTD and the transcript steps.
+fn replay(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ([u8; 48], Transcript) {
+    let t = Transcript::default();
     let mut r = Replay {
         h: Sha384::new(),
         hashed: 0,
         detail: opts.detail,
         t,
+        scratch: [0u8; EXTEND_PAGE_BYTES],
     };
     for (i, s) in tdvf.sections.iter().enumerate() {
         let data = s.raw_data(image);
@@ -178,7 +210,7 @@ pub fn mrtd_of(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ReferenceValue {
         format!("MRTD over {} hashed bytes", r.hashed),
         Some(HexBytes(value.to_vec())),
     );
-    ReferenceValue::new("tdx.mr_td", value, r.t)
+    (value, r.t)
 }
 
 fn pages(s: &TdvfSection) -> usize {
@@ -190,7 +222,13 @@ struct Replay {
     hashed: u64,
     detail: TranscriptDetail,
     t: Transcript,
+    /// One page of EXTEND input (16 × (buffer + chunk)), hashed in one
+    /// update so that SHA-384 runs over long contiguous input.
+    scratch: [u8; EXTEND_PAGE_BYTES],
 }
+
+/// Bytes one page of TDH.MR.EXTEND hashes.
+const EXTEND_PAGE_BYTES: usize = (PAGE / CHUNK) * (128 + CHUNK);
 
 impl Replay {
     fn page_add(&mut self, s: &TdvfSection, page: usize) {
@@ -213,17 +251,18 @@ impl Replay {
     fn extend_page(&mut self, s: &TdvfSection, data: &[u8], page: usize) {
         let gpa = s.memory_address + (page * PAGE) as u64;
         let content = data.get(page * PAGE..).unwrap_or_default();
-        for c in 0..PAGE / CHUNK {
-            self.h
-                .update(buffer(b"MR.EXTEND", gpa + (c * CHUNK) as u64));
+        for (c, out) in self.scratch.chunks_exact_mut(128 + CHUNK).enumerate() {
+            let (head, body) = out.split_at_mut(128);
+            head.copy_from_slice(&buffer(b"MR.EXTEND", gpa + (c * CHUNK) as u64));
             // MR.EXTEND sections are fully backed by raw data (checked at
             // parse); the zero fill below is never reached for them.
             match content.get(c * CHUNK..(c + 1) * CHUNK) {
-                Some(chunk) => self.h.update(chunk),
-                None => self.h.update([0u8; CHUNK]),
+                Some(chunk) => body.copy_from_slice(chunk),
+                None => body.fill(0),
             }
-            self.hashed += 128 + CHUNK as u64;
         }
+        self.h.update(self.scratch);
+        self.hashed += EXTEND_PAGE_BYTES as u64;
         if self.detail == TranscriptDetail::Pages {
             self.t.step(
                 "MR.EXTEND",

@@ -131,6 +131,18 @@ fn synthetic_image_is_the_fact_sheet_image() {
     assert_eq!(t.sections[0].pages(), 2);
     assert_eq!(t.sections[0].raw_data(&img)[0], 0x22);
     assert_eq!(t.sections[0].raw_data(&img).len(), 0x2000);
+    // Replaying a parsed TDVF over other bytes is a misuse, not a value.
+    assert!(matches!(
+        tee_tdx::reference::mrtd_of(&t, &img[..0x2000], one_pass()),
+        Err(Error::Misuse(_))
+    ));
+    assert_eq!(
+        tee_tdx::reference::mrtd_of(&t, &img, one_pass())
+            .unwrap()
+            .value
+            .to_hex(),
+        SYNTH_ONE_PASS
+    );
 }
 
 #[test]
