@@ -44,10 +44,10 @@ pub fn policy(
     mr_config_id: Option<&ReferenceValue>,
 ) -> Policy {
     let mut p = base;
-    if let Some(m) = mr_td {
-        if !p.allowed_measurements.contains(&m.value) {
-            p = p.allow_measurement(m.value.clone());
-        }
+    if let Some(m) = mr_td
+        && !p.allowed_measurements.contains(&m.value)
+    {
+        p = p.allow_measurement(m.value.clone());
     }
     if let Some(r) = rtmrs {
         p = p.with_tdx(|t| r.apply_to(t));

@@ -177,12 +177,12 @@ pub fn rtmr_reference(
                     ev.digest.len()
                 ));
             };
-            if let Some(d) = &ev.data {
-                if event_digest(d) != digest {
-                    return bad(format!(
-                        "event {index}: recorded data does not hash to its digest"
-                    ));
-                }
+            if let Some(d) = &ev.data
+                && event_digest(d) != digest
+            {
+                return bad(format!(
+                    "event {index}: recorded data does not hash to its digest"
+                ));
             }
             push(
                 &mut regs,

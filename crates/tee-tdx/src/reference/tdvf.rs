@@ -290,32 +290,33 @@ impl Tdvf {
 /// Find the descriptor: the footer table first, then the td-shim pointer
 /// (only when the GUID and signature check out there).
 fn locate(image: &[u8]) -> Result<(usize, MetadataLocation)> {
-    if let Some(entries) = footer_table(image)? {
-        if let Some(e) = entries.iter().find(|e| e.guid == TDX_METADATA_OFFSET_GUID) {
-            let r = Reader::new(W_FOOTER, &e.data);
-            let off = r.u32_at(0)? as usize;
-            let desc = image
-                .len()
-                .checked_sub(off)
-                .filter(|d| *d >= 16)
-                .ok_or_else(|| {
-                    Error::bad_field(
-                        W_FOOTER,
-                        "TDX metadata offset",
-                        format_args!("{off:#x} does not point inside the image"),
-                    )
-                })?;
-            if !guid_and_signature_at(image, desc) {
-                return Err(Error::bad_field(
-                    W_TDVF,
-                    "Signature",
-                    format_args!(
-                        "no TDX metadata GUID and `TDVF` signature at file offset {desc:#x}"
-                    ),
-                ));
-            }
-            return Ok((desc, MetadataLocation::FooterTable));
+    let entries = footer_table(image)?;
+    if let Some(e) = entries
+        .iter()
+        .flatten()
+        .find(|e| e.guid == TDX_METADATA_OFFSET_GUID)
+    {
+        let r = Reader::new(W_FOOTER, &e.data);
+        let off = r.u32_at(0)? as usize;
+        let desc = image
+            .len()
+            .checked_sub(off)
+            .filter(|d| *d >= 16)
+            .ok_or_else(|| {
+                Error::bad_field(
+                    W_FOOTER,
+                    "TDX metadata offset",
+                    format_args!("{off:#x} does not point inside the image"),
+                )
+            })?;
+        if !guid_and_signature_at(image, desc) {
+            return Err(Error::bad_field(
+                W_TDVF,
+                "Signature",
+                format_args!("no TDX metadata GUID and `TDVF` signature at file offset {desc:#x}"),
+            ));
         }
+        return Ok((desc, MetadataLocation::FooterTable));
     }
     if let Some(ptr) = image.len().checked_sub(0x20) {
         let r = Reader::new(W_TDVF, image);
@@ -428,13 +429,13 @@ fn validate(s: &TdvfSection, image_len: usize) -> Result<()> {
             format!("{ty}: MR.EXTEND and PAGE.AUG together (an augmented page cannot be extended)"),
         );
     }
-    if s.memory_address % PAGE != 0 {
+    if !s.memory_address.is_multiple_of(PAGE) {
         return bad(
             "MemoryAddress",
             format!("{ty}: {:#x} is not 4 KiB aligned", s.memory_address),
         );
     }
-    if s.memory_data_size % PAGE != 0 {
+    if !s.memory_data_size.is_multiple_of(PAGE) {
         return bad(
             "MemoryDataSize",
             format!("{ty}: {:#x} is not a 4 KiB multiple", s.memory_data_size),

@@ -373,7 +373,7 @@ fn section_geometry_is_validated() {
             "MR.EXTEND section needs RawDataSize = MemoryDataSize",
         ),
         (
-            with_section(2, |s| s.2 = u64::MAX & !0xFFF),
+            with_section(2, |s| s.2 = !0xFFFu64),
             "MemoryDataSize",
             "overflows",
         ),
