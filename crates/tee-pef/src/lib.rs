@@ -28,7 +28,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`abi`] | ultracall/hypercall numbers, return codes, register packing |
-//! | [`reference`] | the ESM measurement as a reference value with its transcript, and its policy |
+//! | [`reference`](mod@reference) | the ESM measurement as a reference value with its transcript, and its policy |
 //! | [`report`] | the `pef-owner-mac-v1` report: producer and parser |
 //! | `verify` | [`PefVerifier`] (re-exported here and from [`report`]) |
 //! | [`crypto`] | RSA-OAEP wrapping, AES-256-GCM, digests |
