@@ -31,4 +31,20 @@ seed pef_report
 seed esm_blob crates/tee-pef/tests/data/*
 seed tdreport "$V"/guest-components/tdx_report_1.bin
 seed ccel_event_log "$V"/go-tdx-guest/ccel/ccel_data.dat "$V"/go-tdx-guest/ccel/ccel_table.dat
+# TDVF: the Debian image when given ($TEE_OVMF_INTELTDX), plus the synthetic image of
+# shared/design/reference-values.md §4.3 built here.
+python3 - "$tmp/tdx-synth.bin" <<'PY'
+import struct, sys
+b = bytearray(0x3000); b[0:0x1000] = b"\x11" * 0x1000; b[0x1000:0x2000] = b"\x22" * 0x1000
+b[0x2000:0x2010] = bytes.fromhex("f3f9eae98e16d544a8eb7f4d8738f6ae")
+secs = [(0x1000, 0x2000, 0xFFFFE000, 0x2000, 0, 1), (0, 0x1000, 0xFFFFD000, 0x1000, 1, 0),
+        (0, 0, 0x809000, 0x2000, 2, 0), (0, 0, 0x800000, 0x1000, 3, 0), (0, 0, 0x900000, 0x1000, 4, 2)]
+d = b"TDVF" + struct.pack("<III", 0xB0, 1, 5) + b"".join(struct.pack("<IIQQII", *s) for s in secs)
+b[0x2010:0x2010 + len(d)] = d
+e = 0x3000 - 32
+b[e - 16:e] = bytes.fromhex("de82b596b21ff745baeaa366c55a082d"); b[e - 18:e - 16] = struct.pack("<H", 0x28)
+b[e - 40:e - 18] = struct.pack("<IH", 0xFF0, 22) + bytes.fromhex("35657ae44a989847865e4685a7bf8ec2")
+open(sys.argv[1], "wb").write(b)
+PY
+seed tdvf "$tmp/tdx-synth.bin" ${TEE_OVMF_INTELTDX:+"$TEE_OVMF_INTELTDX"}
 echo "corpora seeded under $C"

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod peers;
+mod reference_tdx;
 mod snp;
 mod tdx;
 
@@ -101,6 +102,22 @@ fn main() {
     let mut b = Bench { rows: Vec::new() };
     let mut lines: Vec<String> = Vec::new();
 
+    // `tee-bench mrtd`: only the MRTD figures (no vectors needed).
+    if std::env::args().nth(1).as_deref() == Some("mrtd") {
+        if let Some(m) = reference_tdx::ours(&mut b) {
+            println!(
+                "RATIO tdx_mrtd_one_pass_4mib_vs_sha384_floor {:.3}",
+                m.one_pass_vs_floor
+            );
+            println!(
+                "RATIO tdx_mrtd_two_pass_4mib_vs_sha384_floor {:.3}",
+                m.two_pass_vs_floor
+            );
+            println!("FIGURE tdx_mrtd_stream_bytes {}", m.stream_len);
+        }
+        return;
+    }
+
     let Some(vec) = vectors() else {
         eprintln!(
             "tee-bench: test vectors not found (set TEE_TEST_VECTORS); SNP and TDX figures need them"
@@ -131,6 +148,7 @@ fn main() {
     // ---- Ours
     let snp = snp::ours(&mut b, &vec);
     let tdx = tdx::ours(&mut b, &vec);
+    let mrtd = reference_tdx::ours(&mut b);
 
     // ---- Sealing and mock round trips
     let (seal_4k, seal_1m) = peers::sealing(&mut b);
@@ -180,6 +198,17 @@ fn main() {
             "RATIO tdx_steady_vs_dcap_qvl {:.3}",
             o.steady_vs_dcap_qvl
         ));
+    }
+    if let Some(m) = mrtd {
+        lines.push(format!(
+            "RATIO tdx_mrtd_one_pass_4mib_vs_sha384_floor {:.3}",
+            m.one_pass_vs_floor
+        ));
+        lines.push(format!(
+            "RATIO tdx_mrtd_two_pass_4mib_vs_sha384_floor {:.3}",
+            m.two_pass_vs_floor
+        ));
+        lines.push(format!("FIGURE tdx_mrtd_stream_bytes {}", m.stream_len));
     }
     lines.push(format!(
         "FIGURE seal_1mib_mb_per_s {:.0}",

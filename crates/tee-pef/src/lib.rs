@@ -28,6 +28,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`abi`] | ultracall/hypercall numbers, return codes, register packing |
+//! | [`reference`](mod@reference) | the ESM measurement as a reference value with its transcript, and its policy |
 //! | [`report`] | the `pef-owner-mac-v1` report: producer and parser |
 //! | `verify` | [`PefVerifier`] (re-exported here and from [`report`]) |
 //! | [`crypto`] | RSA-OAEP wrapping, AES-256-GCM, digests |
@@ -85,6 +86,7 @@ pub mod esm;
 pub mod fdt;
 pub mod guest;
 pub mod inspect;
+pub mod reference;
 pub mod report;
 mod seal;
 #[cfg(feature = "sim")]

@@ -80,6 +80,7 @@ pub mod guest;
 pub mod pcs;
 mod pki;
 pub mod quote;
+pub mod reference;
 pub mod roots;
 pub mod tdreport;
 #[cfg(any(test, feature = "testing"))]

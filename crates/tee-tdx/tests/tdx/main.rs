@@ -4,6 +4,8 @@
 //! - `proptests`: no input makes a parser or the verifier panic;
 //! - `e2e`: the fakes of the `testing` feature end to end (device,
 //!   configfs-tsm, tsm-mr → quote → collateral → verify → appraise);
+//! - `reference`: MRTD from TDVF images, RTMRs from the CCEL vector,
+//!   MRCONFIGID, the policies they make, hostile TDVF input;
 //! - `cache`: the verified-collateral cache against the uncached path and
 //!   the dcap-qvl oracle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,4 +14,5 @@ mod cache;
 mod e2e;
 mod findings;
 mod proptests;
+mod reference;
 mod vectors;

@@ -6,6 +6,8 @@
 //! One submodule per platform, each owning its flags; this module only
 //! dispatches.
 
+#[cfg(feature = "pef")]
+mod pef;
 #[cfg(feature = "sev-snp")]
 mod snp;
 #[cfg(feature = "tdx")]
@@ -23,6 +25,9 @@ pub(crate) enum Cmd {
     /// Intel TDX: MRTD from a TDVF image; RTMRs from a known-good event log.
     #[cfg(feature = "tdx")]
     Tdx(tdx::Args),
+    /// IBM PEF: the ESM measurement from the kernel, initrd and boot arguments.
+    #[cfg(feature = "pef")]
+    Pef(pef::Args),
 }
 
 pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
@@ -31,5 +36,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
         Cmd::SevSnp(a) => snp::run(a),
         #[cfg(feature = "tdx")]
         Cmd::Tdx(a) => tdx::run(a),
+        #[cfg(feature = "pef")]
+        Cmd::Pef(a) => pef::run(a),
     }
 }
