@@ -90,6 +90,8 @@ pub(crate) mod limit {
     pub(crate) const SEALED: u64 = SEAL_INPUT + (64 << 10);
     /// A guest image part (kernel, initrd, RTAS) or an initrd to wrap.
     pub(crate) const IMAGE: u64 = 512 << 20;
+    /// A firmware image (OVMF / TDVF) for reference-value computation.
+    pub(crate) const FIRMWARE: u64 = 64 << 20;
     /// An ESM blob or a file carried in one.
     pub(crate) const ESM_BLOB: u64 = 16 << 20;
 }

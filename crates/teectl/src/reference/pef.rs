@@ -40,9 +40,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> Result<u8, CliError> {
-    let kernel = common::read(&a.kernel)?;
-    let initrd = common::read(&a.initrd)?;
-    let rtas = a.rtas.as_deref().map(common::read).transpose()?;
+    let image =
+        |p: &std::path::Path, what: &str| common::read_bounded(p, common::limit::IMAGE, what);
+    let kernel = image(&a.kernel, "kernel")?;
+    let initrd = image(&a.initrd, "initrd")?;
+    let rtas = a
+        .rtas
+        .as_deref()
+        .map(|p| image(p, "RTAS image"))
+        .transpose()?;
     let v = r::esm_measurement(rtas.as_deref(), &kernel, &initrd, &a.bootargs)?;
     if let Some(p) = &a.policy_out {
         let mut s = String::from(

@@ -86,7 +86,7 @@ fn compute(a: &Args) -> Result<Computed, CliError> {
     };
     let mr_td = match &a.tdvf {
         Some(p) => {
-            let img = common::read(p)?;
+            let img = common::read_bounded(p, common::limit::FIRMWARE, "TDVF image")?;
             let mut v = r::mrtd(&img, MrtdOptions::new(order).detail(detail)).map_err(ctx(p))?;
             prepend_path(&mut v, "tdvf_path", p);
             Some(v)
@@ -95,17 +95,7 @@ fn compute(a: &Args) -> Result<Computed, CliError> {
     };
     let app = match &a.app_log {
         Some(p) => {
-            let b = common::read(p)?;
-            if b.len() > MAX_APP_LOG {
-                return Err(CliError::from(tee::Error::malformed(
-                    "application event log",
-                    tee::MalformedKind::BadLength {
-                        expected: MAX_APP_LOG,
-                        actual: b.len(),
-                    },
-                ))
-                .context(p.display()));
-            }
+            let b = common::read_bounded(p, MAX_APP_LOG as u64, "application event log")?;
             let log: EventLog = serde_json::from_slice(&b)
                 .map_err(|e| CliError::from(tee::Error::encoding("application event log", e)))
                 .map_err(|e| e.context(p.display()))?;
@@ -115,14 +105,14 @@ fn compute(a: &Args) -> Result<Computed, CliError> {
     };
     let rtmrs = match &a.event_log {
         Some(p) => {
-            let b = common::read(p)?;
+            let b = common::read_bounded(p, common::limit::EVENT_LOG, "event log")?;
             Some(r::rtmr_reference(&b, app.as_ref()).map_err(ctx(p))?)
         }
         None => None,
     };
     let mr_config_id = match &a.init_data {
         Some(p) => {
-            let b = common::read(p)?;
+            let b = common::read_bounded(p, common::limit::USER_DATA, "init data")?;
             let mut v = r::mr_config_id(&b).map_err(ctx(p))?;
             prepend_path(&mut v, "init_data_path", p);
             Some(v)
