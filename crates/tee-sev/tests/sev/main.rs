@@ -11,4 +11,5 @@ mod cache;
 #[cfg(feature = "kds")]
 mod kds;
 mod props;
+mod reference;
 mod vectors;
