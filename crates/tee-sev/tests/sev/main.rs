@@ -12,4 +12,5 @@ mod cache;
 mod kds;
 mod props;
 mod reference;
+mod reference_id;
 mod vectors;
