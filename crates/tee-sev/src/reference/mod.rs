@@ -34,6 +34,9 @@ pub use id_block::{
     ID_AUTH_LEN, ID_BLOCK_LEN, IdBlockInputs, IdMaterial, amd_public_key, amd_signature,
     key_digest, signing_key_from_pem,
 };
+/// The signing key type of ID and author keys (P-384 ECDSA).
+pub type IdSigningKey = p384::ecdsa::SigningKey;
+
 pub use launch::{
     DEFAULT_GUEST_FEATURES, FileInput, LaunchDigest, MAX_VCPUS, SnpLaunch, StepGroup, snp_ovmf_hash,
 };
