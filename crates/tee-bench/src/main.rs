@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod peers;
+mod reference_snp;
 mod snp;
 mod tdx;
 
@@ -131,6 +132,7 @@ fn main() {
     // ---- Ours
     let snp = snp::ours(&mut b, &vec);
     let tdx = tdx::ours(&mut b, &vec);
+    reference_snp::ours(&mut b, &mut lines);
 
     // ---- Sealing and mock round trips
     let (seal_4k, seal_1m) = peers::sealing(&mut b);
