@@ -33,12 +33,12 @@ impl<'a> FileInput<'a> {
         Self { name, data }
     }
 
-    fn describe(&self) -> String {
+    fn describe_with(&self, sha256: &[u8]) -> String {
         format!(
             "{} ({} bytes, sha256 {})",
             self.name,
             self.data.len(),
-            hex::encode(Sha256::digest(self.data))
+            hex::encode(sha256)
         )
     }
 }
@@ -225,16 +225,32 @@ fn firmware_pages(chain: &mut Chain, ovmf: &Ovmf<'_>) {
 /// [`Error::Malformed`] if the image does not parse (see [`Ovmf::parse`]).
 pub fn snp_ovmf_hash(ovmf: FileInput<'_>) -> Result<LaunchDigest> {
     let parsed = Ovmf::parse(ovmf.data)?;
-    let mut t = Transcript::default();
-    t.input("ovmf", ovmf.describe());
-    t.input("mode", "firmware pages only (seed for --snp-ovmf-hash)");
-    let mut chain = Chain::new([0; 48], t);
-    firmware_pages(&mut chain, &parsed);
+    let mut chain = Chain::new([0; 48], Transcript::default());
+    let sha = with_file_sha256(ovmf.data, || firmware_pages(&mut chain, &parsed));
+    chain.transcript.input("ovmf", ovmf.describe_with(&sha));
+    chain
+        .transcript
+        .input("mode", "firmware pages only (seed for --snp-ovmf-hash)");
     Ok(LaunchDigest {
         digest: chain.ld,
         reference: ReferenceValue::new("sev-snp.ovmf-hash", chain.ld, chain.transcript),
         groups: chain.groups,
         notes: Vec::new(),
+    })
+}
+
+/// Run `work` while another thread computes the SHA-256 of `data` for the
+/// transcript (the two are independent; on one core they run in turn).
+fn with_file_sha256(data: &[u8], work: impl FnOnce()) -> [u8; 32] {
+    std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn_scoped(s, || -> [u8; 32] { Sha256::digest(data).into() });
+        work();
+        match h.map(|h| h.join()) {
+            Ok(Ok(d)) => d,
+            _ => Sha256::digest(data).into(),
+        }
     })
 }
 
@@ -424,8 +440,10 @@ impl<'a> SnpLaunch<'a> {
         }
 
         // ---- inputs
+        // The transcript's inputs come first; the firmware's SHA-256 is
+        // computed beside the page hashes and filled in afterwards.
         let mut t = Transcript::default();
-        t.input("ovmf", self.ovmf.describe());
+        t.input("ovmf", "");
         match self.ovmf_hash {
             Some(seed) => t.input(
                 "ovmf_hash",
@@ -447,11 +465,11 @@ impl<'a> SnpLaunch<'a> {
         t.input("ap_reset_eip", format!("{ap_eip:#010x}"));
         match (&self.kernel, &hashes) {
             (Some(k), Some(h)) => {
-                t.input("kernel", format!("{}", k.describe()));
+                t.input("kernel", k.describe_with(&h.kernel));
                 t.input(
                     "initrd",
                     match self.initrd {
-                        Some(i) => i.describe(),
+                        Some(i) => i.describe_with(&h.initrd),
                         None => format!("none (sha256 of empty: {})", hex::encode(h.initrd)),
                     },
                 );
@@ -488,18 +506,17 @@ impl<'a> SnpLaunch<'a> {
         );
 
         // ---- steps
-        let mut chain = match self.ovmf_hash {
-            Some(seed) => {
-                let mut c = Chain::new(seed, t);
-                c.close("precomputed firmware digest (seed)".into());
-                c
+        let mut chain = Chain::new(self.ovmf_hash.unwrap_or([0; 48]), t);
+        let ovmf_sha = match self.ovmf_hash {
+            Some(_) => {
+                chain.close("precomputed firmware digest (seed)".into());
+                Sha256::digest(self.ovmf.data).into()
             }
-            None => {
-                let mut c = Chain::new([0; 48], t);
-                firmware_pages(&mut c, &ovmf);
-                c
-            }
+            None => with_file_sha256(self.ovmf.data, || firmware_pages(&mut chain, &ovmf)),
         };
+        if let Some(i) = chain.transcript.inputs.first_mut() {
+            i.value = self.ovmf.describe_with(&ovmf_sha);
+        }
         let gce = self.vmm_type == VmmType::Gce;
         let ec2 = self.vmm_type == VmmType::Ec2;
         for (i, s) in ovmf.sections.iter().enumerate() {
