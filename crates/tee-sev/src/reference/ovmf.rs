@@ -163,7 +163,7 @@ impl<'a> Ovmf<'a> {
                 },
             ));
         }
-        if data.is_empty() || data.len() % PAGE_SIZE != 0 {
+        if data.is_empty() || !data.len().is_multiple_of(PAGE_SIZE) {
             return Err(bad(
                 WHAT,
                 "size",
@@ -326,7 +326,7 @@ impl<'a> Ovmf<'a> {
                     format_args!("section {i} at {gpa:#x} has unknown type {raw:#x}"),
                 ));
             };
-            if gpa as usize % PAGE_SIZE != 0 {
+            if !(gpa as usize).is_multiple_of(PAGE_SIZE) {
                 return Err(bad(
                     WHAT_META,
                     "section gpa",
@@ -340,7 +340,7 @@ impl<'a> Ovmf<'a> {
                 kind,
                 SectionType::SnpSecMem | SectionType::SvsmCaa | SectionType::SnpKernelHashes
             );
-            if page_range && size as usize % PAGE_SIZE != 0 {
+            if page_range && !(size as usize).is_multiple_of(PAGE_SIZE) {
                 return Err(bad(
                     WHAT_META,
                     "section size",

@@ -953,7 +953,7 @@ fn differential_synthetic_matrix() {
             let name = ty.name.unwrap();
             for vmm in VmmType::ALL {
                 for n in [1u32, 2, 3, 5, 8, 13, 21, 32, 47, 64] {
-                    if (n as usize + i) % 3 != 0 && n > 3 {
+                    if !(n as usize + i).is_multiple_of(3) && n > 3 {
                         continue; // sample the larger counts
                     }
                     let c = Case::new(img, n, name).vmm(vmm);

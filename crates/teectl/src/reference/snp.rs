@@ -20,15 +20,15 @@ pub(crate) struct Args {
     #[command(subcommand)]
     cmd: Option<Sub>,
     #[command(flatten)]
-    launch: LaunchArgs,
+    launch: Box<LaunchArgs>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     /// The launch digest (the same as giving these flags without a subcommand).
-    Launch(LaunchArgs),
+    Launch(Box<LaunchArgs>),
     /// An ID block and ID auth for QEMU, signed with the ID (and author) key.
-    IdBlock(IdBlockArgs),
+    IdBlock(Box<IdBlockArgs>),
     /// HOST_DATA for a Confidential Containers init-data document.
     HostData(HostDataArgs),
 }
