@@ -30,6 +30,22 @@ seed tdx_collateral "$V"/dcap-qvl/tdx_quote_collateral.json "$V"/dcap-qvl/tdx_qu
 seed pef_report
 seed esm_blob crates/tee-pef/tests/data/*
 seed tdreport "$V"/guest-components/tdx_report_1.bin
+python3 - "$tmp" <<'PY'
+# The synthetic SNP image of crates/tee-sev/tests/sev/reference.rs, behind one control byte.
+import struct, sys, uuid
+g = lambda s: uuid.UUID(s).bytes_le
+f = bytearray(8192); f[:4096] = b"\x5a" * 4096
+secs = [(0x800000, 0x2000, 1), (0x802000, 0x1000, 2), (0x803000, 0x1000, 3), (0x804000, 0x1000, 4), (0x810000, 0x1000, 0x10), (0x811000, 0x1000, 1)]
+m = b"ASEV" + struct.pack("<III", 16 + 12 * len(secs), 1, len(secs)) + b"".join(struct.pack("<III", *s) for s in secs)
+f[0x1000:0x1000 + len(m)] = m
+t = b""
+for data, guid in [(struct.pack("<I", 0x1000), "dc886566-984a-4798-a75e-5585a7bf67cc"), (struct.pack("<II", 0x810C00, 0x400), "7255371f-3a3b-4b04-927b-1da6efa8d454"), (struct.pack("<I", 0x80B004), "00f771de-1a7e-4fcb-890e-68c77e2fb44e")]:
+    t += data + struct.pack("<H", len(data) + 18) + g(guid)
+t += struct.pack("<H", len(t) + 18) + g("96b582de-1fb2-45f7-baea-a366c55a082d")
+f[0x1FE0 - len(t):0x1FE0] = t
+open(sys.argv[1] + "/snp_synth.bin", "wb").write(bytes([0x31]) + bytes(f))
+PY
+seed snp_ovmf "$tmp/snp_synth.bin"
 seed ccel_event_log "$V"/go-tdx-guest/ccel/ccel_data.dat "$V"/go-tdx-guest/ccel/ccel_table.dat
 # TDVF: the Debian image when given ($TEE_OVMF_INTELTDX), plus the synthetic image of
 # shared/design/reference-values.md §4.3 built here.

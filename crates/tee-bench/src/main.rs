@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod peers;
+mod reference_snp;
 mod reference_tdx;
 mod snp;
 mod tdx;
@@ -148,6 +149,7 @@ fn main() {
     // ---- Ours
     let snp = snp::ours(&mut b, &vec);
     let tdx = tdx::ours(&mut b, &vec);
+    reference_snp::ours(&mut b, &mut lines);
     let mrtd = reference_tdx::ours(&mut b);
 
     // ---- Sealing and mock round trips

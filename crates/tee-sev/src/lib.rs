@@ -92,6 +92,7 @@ pub mod doctor;
 pub mod guest;
 #[cfg(feature = "kds")]
 pub mod kds;
+pub mod reference;
 pub mod report;
 pub mod roots;
 pub mod seal;

@@ -66,6 +66,12 @@ pub(crate) struct VerifyArgs {
     /// establish which workload runs, and the output says so.
     #[arg(long)]
     allow_any_measurement: bool,
+    /// When the measurement check fails, print the evidence's launch
+    /// measurement next to every reference value, with the bytes where they
+    /// first differ (recompute yours with `teectl reference ... --explain`
+    /// and diff the transcripts).
+    #[arg(long)]
+    explain_measurement: bool,
 }
 
 impl VerifyArgs {
@@ -257,6 +263,9 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         "{}",
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
     );
+    if a.explain_measurement {
+        explain_measurement(&claims, &policy, &appraisal);
+    }
     // People read stderr: what was not checked, and what would check it.
     for c in appraisal
         .checks
@@ -281,6 +290,44 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         eprintln!("teectl: appraisal failed: {}", failed.join("; "));
         Ok(exit::POLICY)
     }
+}
+
+/// `--explain-measurement`: the evidence's launch measurement beside each
+/// reference value, and where each first differs.
+fn explain_measurement(claims: &Claims, policy: &Policy, appraisal: &tee::Appraisal) {
+    let failed = appraisal.failed().any(|c| c.name == "measurement");
+    if !failed {
+        eprintln!("teectl: explain-measurement: the measurement check did not fail");
+        return;
+    }
+    let Some(have) = claims.launch_measurement.value() else {
+        eprintln!("teectl: explain-measurement: the evidence carries no launch measurement");
+        return;
+    };
+    eprintln!("teectl: explain-measurement:");
+    eprintln!("  evidence   {have}");
+    if policy.allowed_measurements.is_empty() {
+        eprintln!(
+            "  reference  (none configured: compute one with `teectl reference ... --policy-out FILE`)"
+        );
+    }
+    for want in &policy.allowed_measurements {
+        let first = have
+            .iter()
+            .zip(want.iter())
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || format!("lengths differ ({} vs {} bytes)", have.len(), want.len()),
+                |i| format!("first differs at byte {i}"),
+            );
+        eprintln!("  reference  {want}  ({first})");
+    }
+    eprintln!(
+        "  a launch digest changes with every input: firmware build, kernel/initrd/command line, \
+         vCPU count and type, VMM type, guest features (SNP); page-add order (TDX). \
+         Recompute with `teectl reference ... --explain` and diff the transcripts \
+         (docs/reference-values.md)."
+    );
 }
 
 #[cfg(test)]

@@ -101,13 +101,28 @@ fn report_then_verify_exit_codes() {
             "--allow-mock",
             "--allowed-measurement",
             &"ab".repeat(48),
+            "--explain-measurement",
         ],
     );
     assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
     assert!(
-        stderr(&o).contains("is not one of the 1 reference value(s)"),
-        "{}",
-        stderr(&o)
+        err.contains("is not one of the 1 reference value(s)"),
+        "{err}"
+    );
+    // --explain-measurement: both values side by side, and where they differ.
+    assert!(err.contains(&format!("evidence   {measurement}")), "{err}");
+    let first = measurement
+        .as_bytes()
+        .chunks(2)
+        .position(|b| b != b"ab")
+        .unwrap();
+    assert!(
+        err.contains(&format!(
+            "reference  {}  (first differs at byte {first})",
+            "ab".repeat(48)
+        )),
+        "{err}"
     );
 
     // The workload's own reference value: passes.

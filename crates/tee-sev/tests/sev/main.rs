@@ -11,5 +11,7 @@ mod cache;
 #[cfg(feature = "kds")]
 mod kds;
 mod props;
+mod reference;
+mod reference_id;
 mod revocation;
 mod vectors;

@@ -1,0 +1,602 @@
+//! `teectl reference sev-snp`: launch digests on the fact sheet's synthetic
+//! image, `--explain` / `--json`, `--policy-out` read back by `teectl
+//! verify --policy`, `id-block` with the fact sheet's keys, `host-data`,
+//! and the exit codes of every failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn teectl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_teectl"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn guid(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Vec<u8> {
+    [
+        &d1.to_le_bytes()[..],
+        &d2.to_le_bytes(),
+        &d3.to_le_bytes(),
+        &d4,
+    ]
+    .concat()
+}
+
+/// The fact sheet's `snp-synth.bin` (8192 bytes, sha256 33f3eb79…).
+fn synth(kernel_hashes: bool) -> Vec<u8> {
+    let mut f = vec![0u8; 8192];
+    f[..4096].fill(0x5A);
+    let mut secs = vec![
+        (0x80_0000u32, 0x2000u32, 1u32),
+        (0x80_2000, 0x1000, 2),
+        (0x80_3000, 0x1000, 3),
+        (0x80_4000, 0x1000, 4),
+        (0x81_0000, 0x1000, 0x10),
+        (0x81_1000, 0x1000, 1),
+    ];
+    if !kernel_hashes {
+        secs.remove(4);
+    }
+    let mut m = b"ASEV".to_vec();
+    m.extend((16 + 12 * secs.len() as u32).to_le_bytes());
+    m.extend(1u32.to_le_bytes());
+    m.extend((secs.len() as u32).to_le_bytes());
+    for (g, s, t) in secs {
+        m.extend(g.to_le_bytes());
+        m.extend(s.to_le_bytes());
+        m.extend(t.to_le_bytes());
+    }
+    f[0x1000..0x1000 + m.len()].copy_from_slice(&m);
+    let mut t = Vec::new();
+    for (data, g) in [
+        (
+            0x1000u32.to_le_bytes().to_vec(),
+            guid(
+                0xdc886566,
+                0x984a,
+                0x4798,
+                [0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc],
+            ),
+        ),
+        (
+            [0x81_0C00u32.to_le_bytes(), 0x400u32.to_le_bytes()].concat(),
+            guid(
+                0x7255371f,
+                0x3a3b,
+                0x4b04,
+                [0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54],
+            ),
+        ),
+        (
+            0x0080_B004u32.to_le_bytes().to_vec(),
+            guid(
+                0x00f771de,
+                0x1a7e,
+                0x4fcb,
+                [0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e],
+            ),
+        ),
+    ] {
+        t.extend(&data);
+        t.extend(((data.len() + 18) as u16).to_le_bytes());
+        t.extend(g);
+    }
+    t.extend(((t.len() + 18) as u16).to_le_bytes());
+    t.extend(guid(
+        0x96b582de,
+        0x1fb2,
+        0x45f7,
+        [0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d],
+    ));
+    f[0x1FE0 - t.len()..0x1FE0].copy_from_slice(&t);
+    f
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("synth.bin"), synth(true)).unwrap();
+        std::fs::write(dir.path().join("synth-nokh.bin"), synth(false)).unwrap();
+        std::fs::write(dir.path().join("kernel.bin"), [b'A'; 4096]).unwrap();
+        std::fs::write(dir.path().join("initrd.bin"), [b'B'; 4096]).unwrap();
+        Self { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        teectl(self.path(), args)
+    }
+}
+
+const KERNEL: [&str; 6] = [
+    "--kernel",
+    "kernel.bin",
+    "--initrd",
+    "initrd.bin",
+    "--append",
+    "console=ttyS0",
+];
+
+#[test]
+fn launch_digest_matches_the_fact_sheet() {
+    let f = Fixture::new();
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "1",
+        "--vcpu-type",
+        "EPYC-v4",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(
+        stdout(&o).trim(),
+        "6cb0cde5bf4ad28518cfdd1245808c659700dad3f86c4fcaefb62bb64e5c443d1ae1b93aaef66fdc414e99d85fec7b59"
+    );
+    // The `launch` spelling is the same command.
+    let mut args = vec![
+        "reference",
+        "sev-snp",
+        "launch",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+    ];
+    args.extend(KERNEL);
+    let o = f.run(&args);
+    assert_eq!(
+        stdout(&o).trim(),
+        "de7efec2af9249cccf6c2fadc9d7a764ec740fc98ad767dab024165f48c69fd3688dc0cfbb5692ac680ab1d9480ef659"
+    );
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+        "--vmm-type",
+        "gce",
+    ]);
+    assert_eq!(
+        stdout(&o).trim(),
+        "f86f369d9ee0501b8676438039f4a9adea09212b3352437130cd0dbdecc6ee3047e73bbe175fa82a06639ce626ece746"
+    );
+    // --vcpu-sig gives the same as the named type.
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "4",
+        "--vcpu-sig",
+        "0xa10f10",
+    ]);
+    assert_eq!(
+        stdout(&o).trim(),
+        "9bcf2bafda34767c4abefbea4509ded92584f7f6a4967a1d485707a28fc6e82aff6a386d8ee7555bb8093bf3f9730da7"
+    );
+    // Seed mode.
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--print-ovmf-hash",
+    ]);
+    let seed = stdout(&o).trim().to_owned();
+    assert_eq!(
+        seed,
+        "61a6fc152f45be4012008ef4983c1f2365bbb17c218716363b7a0ef4f56fc5fb54a5f2c6d8e7b6710792f66af98c1979"
+    );
+    let mut args = vec![
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+        "--snp-ovmf-hash",
+        &seed,
+    ];
+    args.extend(KERNEL);
+    assert_eq!(
+        stdout(&f.run(&args)).trim(),
+        "de7efec2af9249cccf6c2fadc9d7a764ec740fc98ad767dab024165f48c69fd3688dc0cfbb5692ac680ab1d9480ef659"
+    );
+}
+
+#[test]
+fn explain_and_json() {
+    let f = Fixture::new();
+    let mut args = vec![
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+        "--explain",
+    ];
+    args.extend(KERNEL);
+    let o = f.run(&args);
+    let text = stdout(&o);
+    assert!(
+        text.contains("sha256 33f3eb79fec92156c3e355aa4a4606b34b97f1cbbd2ce96051be4503ec59f26e"),
+        "{text}"
+    );
+    assert!(text.contains("SNP_KERNEL_HASHES (NORMAL, hashes table)"));
+    assert!(text.contains("EPYC-Milan (CPUID signature 0x00a00f11)"));
+    assert!(text.trim_end().ends_with("measurement de7efec2af9249cccf6c2fadc9d7a764ec740fc98ad767dab024165f48c69fd3688dc0cfbb5692ac680ab1d9480ef659"));
+    // Without a kernel, --explain warns that kernel-hashes=off launches look the same.
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "1",
+        "--vcpu-type",
+        "EPYC",
+        "--explain",
+    ]);
+    assert!(stdout(&o).contains("kernel-hashes=off"));
+
+    let mut args = vec![
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+        "--json",
+    ];
+    args.extend(KERNEL);
+    let j: serde_json::Value = serde_json::from_slice(&f.run(&args).stdout).unwrap();
+    assert_eq!(
+        j["measurement"],
+        "de7efec2af9249cccf6c2fadc9d7a764ec740fc98ad767dab024165f48c69fd3688dc0cfbb5692ac680ab1d9480ef659"
+    );
+    let steps = j["transcript"]["steps"].as_array().unwrap();
+    // 2 firmware pages, 2+1+1+1+1+1 metadata pages, 2 VMSAs.
+    assert_eq!(steps.len(), 11);
+    assert_eq!(steps[7]["op"], "PAGE_UPDATE(NORMAL)");
+    assert_eq!(steps[7]["gpa"], 0x81_0000);
+    assert_eq!(steps.last().unwrap()["digest_after"], j["measurement"]);
+    let names: Vec<_> = j["transcript"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "ovmf",
+        "kernel",
+        "initrd",
+        "append",
+        "vcpus",
+        "vcpu_type",
+        "vmm_type",
+        "guest_features",
+    ] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+}
+
+#[test]
+fn policy_out_is_read_by_verify() {
+    let f = Fixture::new();
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "1",
+        "--vcpu-type",
+        "EPYC-v4",
+        "--policy-out",
+        "p.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(f.path().join("p.toml")).unwrap();
+    let p = tee_core::Policy::from_toml(&text).unwrap();
+    assert_eq!(
+        p.allowed_measurements[0].to_hex(),
+        "6cb0cde5bf4ad28518cfdd1245808c659700dad3f86c4fcaefb62bb64e5c443d1ae1b93aaef66fdc414e99d85fec7b59"
+    );
+    assert!(!p.allow_any_measurement);
+    assert!(text.contains("# ") && text.contains("vcpus: 1"));
+    // `teectl verify --policy` reads it: mock evidence has another measurement, so the appraisal fails (exit 4).
+    let o = f.run(&[
+        "--backend",
+        "mock",
+        "report",
+        "--nonce",
+        "00112233",
+        "-o",
+        "e.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = f.run(&[
+        "verify",
+        "--evidence",
+        "e.json",
+        "--nonce",
+        "00112233",
+        "--allow-mock",
+        "--policy",
+        "p.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("measurement"));
+    // No temporary file is left behind.
+    let left: Vec<_> = std::fs::read_dir(f.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn failures_have_their_exit_codes() {
+    let f = Fixture::new();
+    std::fs::write(f.path().join("odd.bin"), [0u8; 5000]).unwrap();
+    std::fs::write(f.path().join("nometa.bin"), [0u8; 8192]).unwrap();
+    let mut unknown = synth(true);
+    unknown[0x1000 + 16 + 8] = 7; // first section's type
+    std::fs::write(f.path().join("unknown.bin"), unknown).unwrap();
+    let base = |ovmf: &'static str| {
+        vec![
+            "reference",
+            "sev-snp",
+            "--ovmf",
+            ovmf,
+            "--vcpus",
+            "1",
+            "--vcpu-type",
+            "EPYC",
+        ]
+    };
+    let code = |args: Vec<&str>| f.run(&args).status.code();
+    // Malformed firmware: exit 2.
+    for img in ["odd.bin", "nometa.bin", "unknown.bin"] {
+        assert_eq!(code(base(img)), Some(2), "{img}");
+    }
+    let o = f.run(&base("unknown.bin"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("section type"));
+    // Usage / I/O: exit 1.
+    assert_eq!(code(base("missing.bin")), Some(1));
+    let mut a = base("synth.bin");
+    a[7] = "EPYC-X";
+    assert_eq!(code(a), Some(1));
+    assert_eq!(
+        code(vec![
+            "reference",
+            "sev-snp",
+            "--ovmf",
+            "synth.bin",
+            "--vcpus",
+            "1"
+        ]),
+        Some(1),
+        "QEMU needs a vCPU type"
+    );
+    let mut a = base("synth.bin");
+    a.extend(["--vmm-type", "kvm"]);
+    assert_eq!(code(a), Some(1));
+    let mut a = base("synth.bin");
+    a.extend(["--guest-features", "0x800"]);
+    assert_eq!(code(a), Some(1));
+    let mut a = base("synth.bin");
+    a.extend(["--snp-ovmf-hash", "abcd"]);
+    assert_eq!(code(a), Some(1));
+    let mut a = base("synth-nokh.bin");
+    a.extend(["--kernel", "kernel.bin"]);
+    assert_eq!(code(a), Some(1), "no SNP_KERNEL_HASHES section");
+    // An initrd without a kernel, no --ovmf: usage errors (exit 1).
+    assert_eq!(
+        code(vec![
+            "reference",
+            "sev-snp",
+            "--ovmf",
+            "synth.bin",
+            "--vcpus",
+            "1",
+            "--vcpu-type",
+            "EPYC",
+            "--initrd",
+            "initrd.bin"
+        ]),
+        Some(1)
+    );
+    assert_eq!(code(vec!["reference", "sev-snp", "--vcpus", "1"]), Some(1));
+    // A firmware file over 64 MiB is refused before it is read (exit 2).
+    let big = std::fs::File::create(f.path().join("big.bin")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    assert_eq!(code(base("big.bin")), Some(2));
+}
+
+const ID_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDA+Xzn/NGtTcYdpaYUy
+lw6nH8uAf2aTl6ucxeup3Ts6jn/iN3puIcUkDblxAZhzk+2hZANiAARzbR2tyeR2
+a/ubrbCOzQ1hLcSO+JmuoRWTZJpiXqOUbVrxPAbLhHUcB4ZcnPd6rtXdYM+F2MWp
+SG4Q+jb6GwH9VKJ4k0loYfbhiIN7lShSxdip/tiy5UlWVp+ebyHJOy8=
+-----END PRIVATE KEY-----
+";
+const AUTHOR_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDBF8VCODXRYev05NhS8KF9WvyBOQMXSZtBRe2cAwDGExpK6uaRjvfOL
+iyy9FwdJ4BWgBwYFK4EEACKhZANiAAStOWtiyihonMCaL/GKKJOKZ/Wv82SFDUCb
+uOzNhntAAn+EsXN63dzSWZrTiIugrjqtwfRSMcWAAGzTvqsqUwwpn7u6SDaQmD6w
+icttH65iRHKHNQ2NnUL3OfApHHzf/AQ=
+-----END EC PRIVATE KEY-----
+";
+const LD: &str = "f28285ef780e8a9bb8e8e9fc025f7f8af23c6532078753fbbb82abc2747dd414a6c7d74bfe6a492360cdba9b801708af";
+
+fn id_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "reference",
+        "sev-snp",
+        "id-block",
+        "--measurement",
+        LD,
+        "--id-key",
+        "id.pem",
+        "--family-id",
+        "01010101010101010101010101010101",
+        "--image-id",
+        "02020202020202020202020202020202",
+        "--guest-svn",
+        "7",
+        "--policy",
+        "0x30000",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn id_block_with_the_fact_sheet_keys() {
+    let f = Fixture::new();
+    std::fs::write(f.path().join("id.pem"), ID_PEM).unwrap();
+    std::fs::write(f.path().join("author.pem"), AUTHOR_PEM).unwrap();
+    let o = f.run(&id_args(&[
+        "--author-key",
+        "author.pem",
+        "--json",
+        "--policy-out",
+        "id.toml",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        j["id_block"],
+        "8oKF73gOipu46On8Al9/ivI8ZTIHh1P7u4KrwnR91BSmx9dL/mpJI2DNupuAFwivAQEBAQEBAQEBAQEBAQEBAQICAgICAgICAgICAgICAgIBAAAABwAAAAAAAwAAAAAA"
+    );
+    assert_eq!(
+        j["id_key_digest"],
+        "331b8555d67b8564f6c1d6b781d6ba9fd3a5273b959704e66738b9b72070f25294a41a27742a63bd521b4287908173f4"
+    );
+    assert_eq!(
+        j["author_key_digest"],
+        "7ed121a8e4d736c4fc4e7ad72236a27f8713664e700d3f3f81844b0813daa294ac61ccc623ec6d4e6d3b419e9c10e368"
+    );
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD
+        .decode(j["id_auth"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(auth.len(), 4096);
+    assert!(
+        j["qemu"]
+            .as_str()
+            .unwrap()
+            .ends_with("author-key-enabled=on")
+    );
+    let p =
+        tee_core::Policy::from_toml(&std::fs::read_to_string(f.path().join("id.toml")).unwrap())
+            .unwrap();
+    assert_eq!(p.allowed_measurements[0].to_hex(), LD);
+    assert_eq!(
+        p.sev_snp.allowed_id_key_digests[0].to_hex(),
+        j["id_key_digest"].as_str().unwrap()
+    );
+    assert_eq!(
+        p.sev_snp.allowed_author_key_digests[0].to_hex(),
+        j["author_key_digest"].as_str().unwrap()
+    );
+    assert_eq!(p.sev_snp.min_guest_svn, Some(7));
+
+    // Text output without an author key.
+    let o = f.run(&id_args(&[]));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("policy=0x30000,id-block=8oKF73gO"),
+        "{text}"
+    );
+    assert!(text.contains("author-key-enabled=off"));
+    assert!(text.contains("id_key_digest: 331b8555"));
+
+    // Failures: bad key file (2), missing key (1), wrong-length ids (1), bad policy bits (1).
+    std::fs::write(
+        f.path().join("bad.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let mut a = id_args(&[]);
+    a[6] = "bad.pem";
+    assert_eq!(f.run(&a).status.code(), Some(2));
+    a[6] = "none.pem";
+    assert_eq!(f.run(&a).status.code(), Some(1));
+    let mut a = id_args(&[]);
+    a[8] = "0101";
+    assert_eq!(f.run(&a).status.code(), Some(1));
+    let mut a = id_args(&[]);
+    a[14] = "0x10000";
+    assert_eq!(f.run(&a).status.code(), Some(1));
+}
+
+#[test]
+fn host_data_from_init_data() {
+    let f = Fixture::new();
+    let doc = "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package agent_policy\"\n";
+    std::fs::write(f.path().join("init.toml"), doc).unwrap();
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "host-data",
+        "--init-data",
+        "init.toml",
+        "--policy-out",
+        "h.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let text = stdout(&o);
+    let mut lines = text.lines();
+    let hex_line = lines.next().unwrap();
+    assert_eq!(hex_line.len(), 64);
+    assert!(lines.next().unwrap().starts_with("host-data="));
+    let p = tee_core::Policy::from_toml(&std::fs::read_to_string(f.path().join("h.toml")).unwrap())
+        .unwrap();
+    assert_eq!(p.host_data.unwrap().to_hex(), hex_line);
+    std::fs::write(f.path().join("bad.toml"), doc.replace("sha256", "crc32")).unwrap();
+    assert_eq!(
+        f.run(&[
+            "reference",
+            "sev-snp",
+            "host-data",
+            "--init-data",
+            "bad.toml"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
