@@ -66,6 +66,9 @@ pub(crate) struct VerifyArgs {
     /// establish which workload runs, and the output says so.
     #[arg(long)]
     allow_any_measurement: bool,
+    /// EAR token output (`--ear-out`, `--ear-key`, `--ear-kid`).
+    #[command(flatten)]
+    ear: crate::ear::EarOutArgs,
 }
 
 impl VerifyArgs {
@@ -249,6 +252,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
     let json = output(&claims, &appraisal)?;
+    crate::ear::write_token(&a.ear, &claims, &appraisal, &policy, a.rd.nonce.as_deref())?;
     println!(
         "{}",
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
