@@ -11,6 +11,7 @@
 
 mod common;
 mod demo;
+mod ear;
 mod exit;
 mod measure;
 #[cfg(feature = "pef")]
@@ -83,6 +84,9 @@ enum Cmd {
     Unseal(seal::SealArgs),
     /// Run the whole flow: detect, attest, verify, appraise, seal, measure.
     Demo,
+    /// EAR attestation-result tokens: verify one, print a key's JWKS.
+    #[command(subcommand)]
+    Ear(ear::Cmd),
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
@@ -120,6 +124,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Seal(a) => seal::seal(&g, &a),
         Cmd::Unseal(a) => seal::unseal(&g, &a),
         Cmd::Demo => demo::run(&g),
+        Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),

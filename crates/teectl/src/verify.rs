@@ -72,6 +72,9 @@ pub(crate) struct VerifyArgs {
     /// and diff the transcripts).
     #[arg(long)]
     explain_measurement: bool,
+    /// EAR token output (`--ear-out`, `--ear-key`, `--ear-kid`).
+    #[command(flatten)]
+    ear: crate::ear::EarOutArgs,
 }
 
 impl VerifyArgs {
@@ -259,6 +262,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
     let json = output(&claims, &appraisal)?;
+    crate::ear::write_token(&a.ear, &claims, &appraisal, &policy, a.rd.nonce.as_deref())?;
     println!(
         "{}",
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
