@@ -114,13 +114,24 @@ pub trait Verifier: Send + Sync + Debug {
     /// The platform whose evidence this verifies.
     fn platform(&self) -> Platform;
 
-    /// Verify `evidence` as of `at`.
+    /// Implementations: check the authenticity of `evidence` as of `at` and
+    /// return its claims. Callers use [`Verifier::verify`], which is the only
+    /// way to obtain [`Verified`] claims.
     ///
     /// # Errors
     /// [`Error::Malformed`] for unparsable evidence, [`Error::Authenticity`]
     /// for evidence that is not authentic at `at`, [`Error::Misuse`] for
     /// evidence of another platform.
-    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>>;
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims>;
+
+    /// Verify `evidence` as of `at`: [`Verifier::check_authenticity`], its
+    /// claims marked [`Verified`].
+    ///
+    /// # Errors
+    /// As [`Verifier::check_authenticity`].
+    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+        self.check_authenticity(evidence, at).map(Verified::checked)
+    }
 }
 
 /// Runtime measurement registers (SHA-384) with an event log.

@@ -6,21 +6,33 @@ use serde::Serialize;
 
 /// A value that a verifier has checked for authenticity.
 ///
-/// Only verifier implementations create it, through
-/// [`Verified::assert_verified_by_verifier`]; application code receives it
-/// from [`crate::Verifier::verify`] and passes it to [`crate::appraise`].
-/// It dereferences to the value but has no public constructor in the
-/// ordinary sense and no `Deserialize`, so claims read back from JSON are
-/// never `Verified`.
+/// It has no public constructor: the only way to obtain one is
+/// [`crate::Verifier::verify`], the trait's provided method, which wraps what
+/// the implementation's [`crate::Verifier::check_authenticity`] returned.
+/// Application code receives it from a verifier and passes it to
+/// [`crate::appraise`]; making one from arbitrary claims takes writing (and
+/// using) a verifier of one's own, which is visible in the code. It
+/// dereferences to the value and has no `Deserialize`, so claims read back
+/// from JSON are never `Verified`.
+///
+/// Neither a constructor nor the tuple field is reachable from outside
+/// the crate:
+///
+/// ```compile_fail,E0624
+/// let forged = tee_core::Verified::checked(tee_core::ReportData::zero());
+/// ```
+///
+/// ```compile_fail,E0423
+/// let forged = tee_core::Verified(tee_core::ReportData::zero());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Verified<T>(T);
 
 impl<T> Verified<T> {
-    /// For verifier implementations only: wrap a value whose authenticity
-    /// the caller has just checked. Calling it anywhere else defeats the
-    /// purpose of the type; the name says so on purpose.
-    pub fn assert_verified_by_verifier(value: T) -> Self {
+    /// Wrap a value a [`crate::Verifier`] has just checked (only
+    /// [`crate::Verifier::verify`] calls this).
+    pub(crate) fn checked(value: T) -> Self {
         Self(value)
     }
 

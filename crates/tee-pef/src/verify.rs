@@ -8,7 +8,7 @@ use tee_core::evidence::format::PEF_OWNER_MAC;
 use tee_core::platforms::PefClaims;
 use tee_core::{
     Authenticity, Claim, Claims, Error, Evidence, HexBytes, Platform, PlatformClaims, Result,
-    TrustRoot, UnixTime, Verified, Verifier,
+    TrustRoot, UnixTime, Verifier,
 };
 use zeroize::Zeroizing;
 
@@ -67,7 +67,7 @@ impl Verifier for PefVerifier {
         Platform::Pef
     }
 
-    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
         if evidence.platform != Platform::Pef {
             return Err(Error::Misuse(
                 format!("PefVerifier given {} evidence", evidence.platform).into(),
@@ -130,6 +130,6 @@ impl Verifier for PefVerifier {
         claims.runtime_registers =
             Claim::NotApplicable(Cow::Borrowed("PEF has no runtime measurement registers"));
         claims.host_data = Claim::NotApplicable(Cow::Borrowed("PEF has no host data field"));
-        Ok(Verified::assert_verified_by_verifier(claims))
+        Ok(claims)
     }
 }

@@ -228,7 +228,7 @@ mod tests {
             self.platform
         }
 
-        fn verify(&self, _: &Evidence, _: UnixTime) -> Result<Verified<Claims>> {
+        fn check_authenticity(&self, _: &Evidence, _: UnixTime) -> Result<Claims> {
             self.log.lock().unwrap().push(self.platform);
             Err(Error::Misuse("recording verifier".into()))
         }

@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use tee::evidence::format;
 use tee::{
-    Authenticity, Claims, Error, Evidence, Platform, Policy, ReportData, UnixTime, Verified,
-    Verifier, appraise,
+    Authenticity, Claims, Error, Evidence, Platform, Policy, ReportData, UnixTime, Verifier,
+    appraise,
 };
 use tee_core::conformance::{self, Target};
 
@@ -50,7 +50,7 @@ impl Verifier for Recording {
         self.platform
     }
 
-    fn verify(&self, _: &Evidence, _: UnixTime) -> tee::Result<Verified<Claims>> {
+    fn check_authenticity(&self, _: &Evidence, _: UnixTime) -> tee::Result<Claims> {
         self.asked.lock().unwrap().push(self.platform);
         Err(Error::Misuse("recording verifier".into()))
     }

@@ -3,7 +3,7 @@
 //! signature and the certificate extensions vs. the report.
 
 use tee_core::platforms::SnpSigningKey;
-use tee_core::{Authenticity, Claims, Error, Result, UnixTime, Verified};
+use tee_core::{Authenticity, Claims, Error, Result, UnixTime};
 
 use super::claims::claims;
 use crate::cache::Entry;
@@ -39,7 +39,7 @@ pub(super) fn finish(
     entry: &Entry,
     revocation_checked: bool,
     at: UnixTime,
-) -> Result<Verified<Claims>> {
+) -> Result<Claims> {
     let key_name = match key {
         SnpSigningKey::Vcek => "VCEK",
         SnpSigningKey::Vlek => "VLEK",
@@ -109,7 +109,7 @@ pub(super) fn finish(
         s.csp_id.clone_from(&exts.csp_id);
         s.revocation_checked = revocation_checked;
     }
-    Ok(Verified::assert_verified_by_verifier(c))
+    Ok(c)
 }
 
 /// The report's product (from CPUID, v3+) and the certificate's

@@ -250,11 +250,35 @@ impl SnpVerifier {
         endorsements: &Endorsements,
         at: UnixTime,
     ) -> Result<Verified<Claims>> {
-        let r = SnpReport::parse(raw)?;
-        let key = preamble(&r)?;
-        let (entry, _) = self.chain_entry(&r, key, endorsements, at)?;
-        let checked = self.revocation(&entry, &endorsements.crls, at)?;
-        finish(&r, key, &entry, checked, at)
+        /// This verifier, over the raw report and endorsements it was given
+        /// (the evidence argument is the same report in an envelope).
+        #[derive(Debug)]
+        struct Parts<'a> {
+            verifier: &'a SnpVerifier,
+            endorsements: &'a Endorsements,
+        }
+        impl Verifier for Parts<'_> {
+            fn platform(&self) -> Platform {
+                Platform::SevSnp
+            }
+            fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
+                let r = SnpReport::parse(&evidence.report)?;
+                let key = preamble(&r)?;
+                let (entry, _) = self.verifier.chain_entry(&r, key, self.endorsements, at)?;
+                let checked = self
+                    .verifier
+                    .revocation(&entry, &self.endorsements.crls, at)?;
+                finish(&r, key, &entry, checked, at)
+            }
+        }
+        let parts = Parts {
+            verifier: self,
+            endorsements,
+        };
+        parts.verify(
+            &Evidence::new(Platform::SevSnp, format::SEV_SNP_REPORT, raw.to_vec()),
+            at,
+        )
     }
 }
 
@@ -263,7 +287,7 @@ impl Verifier for SnpVerifier {
         Platform::SevSnp
     }
 
-    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
         if evidence.platform != Platform::SevSnp || evidence.format != format::SEV_SNP_REPORT {
             return Err(Error::Misuse(
                 format!(

@@ -17,7 +17,7 @@ use tee_core::evidence::{endorsement, format};
 use tee_core::platforms::{CollateralOrigin, TimeWindow};
 use tee_core::{
     Authenticity, Claim, Claims, Error, Evidence, Platform, RegisterValue, Result, UnixTime,
-    Verified, Verifier,
+    Verifier,
 };
 use x509_cert::Certificate;
 
@@ -508,7 +508,7 @@ impl Verifier for TdxVerifier {
         Platform::Tdx
     }
 
-    fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
         if evidence.platform != Platform::Tdx || evidence.format != format::TDX_QUOTE {
             return Err(Error::Misuse(
                 format!(
@@ -554,6 +554,6 @@ impl Verifier for TdxVerifier {
                 .collect();
             claims.event_log = Some(log.check_against(&wanted)?);
         }
-        Ok(Verified::assert_verified_by_verifier(claims))
+        Ok(claims)
     }
 }
