@@ -18,7 +18,7 @@
 //! freshness are checked by the verifier, not here.
 //!
 //! The transport is [`tee_fetch::Transport`] (re-exported here with the
-//! built-in [`PlainHttp`] for `http://` mirrors and tests, and [`Https`] with
+//! built-in [`PlainHttp`] for `http://` mirrors and tests, and `Https` with
 //! feature `kds-https`); busy answers (`429`, `5xx`) and transient network
 //! failures are retried by a [`RetryPolicy`]. Each download is also a
 //! sans-IO [`KdsFetch`], so an async program can drive it with
