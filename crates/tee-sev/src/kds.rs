@@ -7,14 +7,18 @@
 //!   `fmcSPL` first;
 //! - chains: `/vcek/v1/{product}/cert_chain` (ASK, ARK) and
 //!   `/vlek/v1/{product}/cert_chain` (ASVK, ARK);
-//! - CRL: `/vcek/v1/{product}/crl`.
+//! - CRLs: `/vcek/v1/{product}/crl` (VCEK chain) and `/vlek/v1/{product}/crl`
+//!   (VLEK chain).
 //!
 //! VLEKs are not public (the cloud provider loads them), so they cannot be
 //! fetched. Certificates are cached in a directory with the [`crate::backend::DirCache`]
-//! layout (they never change for a given URL); CRLs are never cached.
+//! layout (they never change for a given URL); CRLs are never cached. Every
+//! body is parse-checked before it is returned (a certificate, a PEM chain,
+//! a DER CRL via [`crate::crl::AmdCrl`]); a CRL's issuer, signature and
+//! freshness are checked by the verifier, not here.
 //!
 //! The transport is [`tee_fetch::Transport`] (re-exported here with the
-//! built-in [`PlainHttp`] for `http://` mirrors and tests, and [`Https`] with
+//! built-in [`PlainHttp`] for `http://` mirrors and tests, and `Https` with
 //! feature `kds-https`); busy answers (`429`, `5xx`) and transient network
 //! failures are retried by a [`RetryPolicy`]. Each download is also a
 //! sans-IO [`KdsFetch`], so an async program can drive it with
@@ -47,12 +51,14 @@ enum KdsFile {
     Vcek,
     /// A PEM certificate chain.
     Chain,
-    /// A CRL (not parsed here; the verifier checks it).
+    /// A DER CRL (decoded here; its issuer, signature and freshness are
+    /// the verifier's to check).
     Crl,
 }
 
 /// One KDS download as a sans-IO [`Fetch`]: a GET of one URL whose `200`
-/// body is checked (a certificate for VCEKs and chains). Statuses map like
+/// body is checked (a certificate for VCEKs and chains, a decodable
+/// [`crate::crl::AmdCrl`] for CRLs: anything else is [`Error::Malformed`]). Statuses map like
 /// [`FetchError`]'s conversion (`404` → `Device(NotFound)`, `429`/`503` →
 /// `Device(Busy)`); a transport that cannot speak the URL's scheme is
 /// [`Error::Unsupported`].
@@ -83,10 +89,20 @@ impl KdsFetch {
         }
     }
 
-    /// The CRL of `product`.
+    /// The CRL of `product`'s VCEK chain (`/vcek/v1/{product}/crl`).
     pub fn crl(base: &str, product: Product) -> Self {
+        Self::crl_of(base, product, false)
+    }
+
+    /// The CRL of `product`'s VLEK chain (`/vlek/v1/{product}/crl`).
+    pub fn vlek_crl(base: &str, product: Product) -> Self {
+        Self::crl_of(base, product, true)
+    }
+
+    fn crl_of(base: &str, product: Product, vlek: bool) -> Self {
+        let kind = if vlek { "vlek" } else { "vcek" };
         Self {
-            url: format!("{base}/vcek/v1/{}/crl", product.kds_name()),
+            url: format!("{base}/{kind}/v1/{}/crl", product.kds_name()),
             file: KdsFile::Crl,
         }
     }
@@ -100,7 +116,7 @@ impl KdsFetch {
         match self.file {
             KdsFile::Vcek => Cert::from_der(body).map(|_| ()),
             KdsFile::Chain => crate::certs::decode_certs(body).map(|_| ()),
-            KdsFile::Crl => Ok(()),
+            KdsFile::Crl => crate::crl::AmdCrl::from_der(body).map(|_| ()),
         }
     }
 }
@@ -298,12 +314,23 @@ impl KdsFetcher {
         )
     }
 
-    /// The product's CRL (DER), always fetched fresh (never cached).
+    /// The CRL (DER) of the product's VCEK chain, always fetched fresh
+    /// (never cached).
     ///
     /// # Errors
-    /// Transport errors.
+    /// Transport errors, or [`Error::Malformed`] when the response is not
+    /// one DER CRL ([`crate::crl::AmdCrl::from_der`]).
     pub fn crl(&self, product: Product) -> Result<Vec<u8>> {
         self.run(KdsFetch::crl(&self.base, product))
+    }
+
+    /// The CRL (DER) of the product's VLEK chain (`/vlek/v1/{product}/crl`),
+    /// always fetched fresh (never cached).
+    ///
+    /// # Errors
+    /// As [`KdsFetcher::crl`].
+    pub fn vlek_crl(&self, product: Product) -> Result<Vec<u8>> {
+        self.run(KdsFetch::vlek_crl(&self.base, product))
     }
 }
 

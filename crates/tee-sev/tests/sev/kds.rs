@@ -13,6 +13,11 @@ use tee_sev::report::{Product, SnpReport};
 use tee_sev::testing::{FakeFirmware, at, pki};
 use tee_sev::{SevBackend, SevOptions};
 
+/// A well-formed (fake-ARK) Milan CRL.
+fn milan_crl() -> Vec<u8> {
+    pki(Product::Milan).crl(&[])
+}
+
 #[test]
 fn url_rules() {
     let m = FakeFirmware::new(Product::Milan, 3, SnpSigningKey::Vcek).make_report(&[0; 64], 0);
@@ -66,7 +71,7 @@ fn fetch_cache_and_verify() {
         tee_sev::verify::to_pem(&p.ark)
     );
     srv.route("/vcek/v1/Turin/cert_chain", 200, chain.clone().into_bytes());
-    srv.route("/vcek/v1/Turin/crl", 200, b"crl-bytes".to_vec());
+    srv.route("/vcek/v1/Turin/crl", 200, p.crl(&[]));
     let cache = tempfile::tempdir().unwrap();
     let kds = Arc::new(
         KdsFetcher::new(&base, Box::new(PlainHttp::default()))
@@ -86,15 +91,15 @@ fn fetch_cache_and_verify() {
     kds.cert_chain(Product::Turin, false).unwrap();
     assert_eq!(srv.hits("/vcek/v1/Turin/cert_chain"), 1);
     // CRL: never cached.
-    kds.crl(Product::Turin).unwrap();
+    assert_eq!(kds.crl(Product::Turin).unwrap(), p.crl(&[]));
     kds.crl(Product::Turin).unwrap();
     assert_eq!(srv.hits("/vcek/v1/Turin/crl"), 2);
     // Rate limiting (429/503) is retried; too much of it is a Busy error.
     srv.route_seq(
         "/vcek/v1/Milan/crl",
-        vec![(429, vec![]), (503, vec![]), (200, b"crl".to_vec())],
+        vec![(429, vec![]), (503, vec![]), (200, milan_crl())],
     );
-    assert_eq!(kds.crl(Product::Milan).unwrap(), b"crl");
+    assert_eq!(kds.crl(Product::Milan).unwrap(), milan_crl());
     assert_eq!(srv.hits("/vcek/v1/Milan/crl"), 3);
     srv.route("/vcek/v1/Genoa/crl", 429, vec![]);
     match kds.crl(Product::Genoa) {
@@ -168,9 +173,9 @@ fn https_is_refused_by_the_plain_client() {
     let kds = KdsFetcher::new("https://kdsintf.amd.com", fake.clone());
     fake.respond(
         "https://kdsintf.amd.com/vcek/v1/Milan/crl",
-        Response::new(200, b"crl".to_vec()),
+        Response::new(200, milan_crl()),
     );
-    assert_eq!(kds.crl(Product::Milan).unwrap(), b"crl");
+    assert_eq!(kds.crl(Product::Milan).unwrap(), milan_crl());
 }
 
 /// Retries over the scripted transport: 5xx and transient failures are
@@ -186,10 +191,13 @@ fn retry_policy_over_the_scripted_transport() {
         vec![
             Err(tee_sev::kds::FetchError::Timeout { url: crl.into() }),
             Ok(Response::new(500, Vec::new())),
-            Ok(Response::new(200, b"crl".to_vec())),
+            Ok(Response::new(200, pki(Product::Genoa).crl(&[]))),
         ],
     );
-    assert_eq!(kds.crl(Product::Genoa).unwrap(), b"crl");
+    assert_eq!(
+        kds.crl(Product::Genoa).unwrap(),
+        pki(Product::Genoa).crl(&[])
+    );
     assert_eq!(fake.hits(crl), 3);
     let chain = "http://kds.test/vcek/v1/Genoa/cert_chain";
     match kds.cert_chain(Product::Genoa, false) {
@@ -219,10 +227,10 @@ fn https_transport_maps_statuses() {
     let srv = Server::start();
     srv.route_seq(
         "/vcek/v1/Milan/crl",
-        vec![(200, b"hello".to_vec()), (404, vec![]), (429, vec![])],
+        vec![(200, milan_crl()), (404, vec![]), (429, vec![])],
     );
     let t = KdsFetcher::new(srv.base(), Https::default()).with_retry(RetryPolicy::none());
-    assert_eq!(t.crl(Product::Milan).unwrap(), b"hello");
+    assert_eq!(t.crl(Product::Milan).unwrap(), milan_crl());
     assert!(
         matches!(t.crl(Product::Milan), Err(Error::Device(d)) if d.kind == DeviceErrorKind::NotFound)
     );
@@ -238,4 +246,78 @@ fn https_transport_maps_statuses() {
     let t = KdsFetcher::new(format!("https://127.0.0.1:{closed}"), Https::default())
         .with_retry(RetryPolicy::none());
     assert!(matches!(t.crl(Product::Milan), Err(Error::Device(_))));
+}
+
+/// Issue 10 finding 14 follow-up: the KDS has a second CRL per product for
+/// the VLEK chain (`/vlek/v1/{product}/crl`), and a downloaded CRL is
+/// decoded (`AmdCrl`) before it is returned: a body that is not one DER CRL
+/// is `Malformed`, for both addresses and for the sans-IO fetch.
+#[test]
+fn finding14_vlek_crl_address_and_crls_are_parse_checked() {
+    use tee_fetch::Fetch as _;
+    use tee_sev::kds::KdsFetch;
+    use tee_sev::testing::serial;
+
+    assert_eq!(
+        KdsFetch::vlek_crl("https://kdsintf.amd.com", Product::Genoa).url(),
+        "https://kdsintf.amd.com/vlek/v1/Genoa/crl"
+    );
+    assert_eq!(
+        KdsFetch::crl("https://kdsintf.amd.com", Product::Genoa).url(),
+        "https://kdsintf.amd.com/vcek/v1/Genoa/crl"
+    );
+
+    let fake = Arc::new(Scripted::new());
+    let kds = KdsFetcher::new("http://kds.test/", fake.clone()).with_retry(RetryPolicy::none());
+    let vcek_crl = "http://kds.test/vcek/v1/Turin/crl";
+    let vlek_crl = "http://kds.test/vlek/v1/Turin/crl";
+    let p = pki(Product::Turin);
+    let good_vlek = p.crl(&[serial::VLEK]);
+    fake.respond(vlek_crl, Response::new(200, good_vlek.clone()));
+    assert_eq!(kds.vlek_crl(Product::Turin).unwrap(), good_vlek);
+    assert_eq!(fake.hits(vlek_crl), 1);
+    assert_eq!(fake.hits(vcek_crl), 0, "the VLEK CRL has its own address");
+    // The VCEK CRL address is unscripted here: a 404, not the VLEK CRL.
+    match kds.crl(Product::Turin) {
+        Err(Error::Device(d)) => assert_eq!(d.kind, DeviceErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+
+    // Not a CRL: garbage, a truncated CRL, a certificate, trailing bytes.
+    let mut trailing = p.crl(&[]);
+    trailing.push(0);
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"crl-bytes".to_vec()),
+        ("empty", Vec::new()),
+        ("truncated", p.crl(&[])[..100].to_vec()),
+        ("a certificate", p.ark.clone()),
+        ("trailing byte", trailing),
+    ];
+    for (what, body) in bad {
+        for (url, vlek) in [(vcek_crl, false), (vlek_crl, true)] {
+            fake.respond(url, Response::new(200, body.clone()));
+            let got = if vlek {
+                kds.vlek_crl(Product::Turin)
+            } else {
+                kds.crl(Product::Turin)
+            };
+            assert!(
+                matches!(got, Err(Error::Malformed(_))),
+                "{what} at {url}: {got:?}"
+            );
+        }
+        // The same check in the sans-IO fetch.
+        let f = KdsFetch::vlek_crl("http://kds.test", Product::Turin);
+        assert!(
+            matches!(
+                f.finish(vec![Response::new(200, body.clone())]),
+                Err(Error::Malformed(_))
+            ),
+            "{what}"
+        );
+    }
+    // A well-formed CRL from another issuer still decodes: its issuer and
+    // signature are the verifier's to check (it is rejected there).
+    fake.respond(vcek_crl, Response::new(200, p.rogue_crl()));
+    assert_eq!(kds.crl(Product::Turin).unwrap(), p.rogue_crl());
 }
