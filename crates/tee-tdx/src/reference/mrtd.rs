@@ -155,26 +155,27 @@ fn replay(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ([u8; 48], Transcript
     };
     for (i, s) in tdvf.sections.iter().enumerate() {
         let data = s.raw_data(image);
-        match opts.order {
-            PageAddOrder::OnePass => {
-                for p in 0..pages(s) {
-                    if !s.page_aug() {
+        // A PAGE.AUG section is accepted by the guest later: no page of it
+        // is added or extended, so it is not walked at all (its size is
+        // not bounded by `MAX_ADDED_MEMORY` and may be the whole RAM).
+        if !s.page_aug() {
+            match opts.order {
+                PageAddOrder::OnePass => {
+                    for p in 0..pages(s) {
+                        r.page_add(s, p);
+                        if s.mr_extend() {
+                            r.extend_page(s, data, p);
+                        }
+                    }
+                }
+                PageAddOrder::TwoPass => {
+                    for p in 0..pages(s) {
                         r.page_add(s, p);
                     }
                     if s.mr_extend() {
-                        r.extend_page(s, data, p);
-                    }
-                }
-            }
-            PageAddOrder::TwoPass => {
-                if !s.page_aug() {
-                    for p in 0..pages(s) {
-                        r.page_add(s, p);
-                    }
-                }
-                if s.mr_extend() {
-                    for p in 0..pages(s) {
-                        r.extend_page(s, data, p);
+                        for p in 0..pages(s) {
+                            r.extend_page(s, data, p);
+                        }
                     }
                 }
             }

@@ -14,10 +14,12 @@ use tee_core::{Error, MalformedKind, Result};
 /// Largest firmware image accepted (64 MiB; real TDVF images are 2–4 MiB).
 pub const MAX_TDVF_LEN: usize = 64 << 20;
 
-/// Largest amount of memory the sections may ask the VMM to add (4 GiB:
-/// the firmware lives below 4 GiB). Bounds the replay's work on hostile
-/// input.
-pub const MAX_ADDED_MEMORY: u64 = 1 << 32;
+/// Largest amount of memory the sections may ask the VMM to add with
+/// MEM.PAGE.ADD (256 MiB, 65 536 pages; real TDVF images add a few MiB:
+/// firmware volumes, TD HOB and temporary memory). Bounds the replay's work
+/// on hostile input: a section claiming gigabytes would otherwise cost
+/// millions of hashes.
+pub const MAX_ADDED_MEMORY: u64 = 256 << 20;
 
 /// GUID bytes of the footer table GUID `96b582de-1fb2-45f7-baea-a366c55a082d`.
 pub const FOOTER_GUID: [u8; 16] = [

@@ -877,3 +877,53 @@ fn mrtd_and_mr_config_id_policy_on_a_fake_quote() {
     let p2 = policy(p.clone(), Some(&m), None, None);
     assert_eq!(p2.allowed_measurements.len(), 1);
 }
+
+/// Regression: a mutated TempMem size of a few GiB made the property test
+/// run for minutes (one MEM.PAGE.ADD hash per claimed page). A section set
+/// adding more than `MAX_ADDED_MEMORY` is refused before any replay; one
+/// just inside the bound still measures.
+#[test]
+fn huge_added_memory_is_refused_before_the_replay() {
+    use tee_tdx::reference::tdvf::MAX_ADDED_MEMORY;
+    let img = with_section(3, |s| s.3 = 3 << 30);
+    let started = std::time::Instant::now();
+    let (_, detail) = bad_field(Tdvf::parse(&img));
+    assert!(detail.contains("more than"), "{detail}");
+    assert!(matches!(mrtd(&img, one_pass()), Err(Error::Malformed(_))));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The bound itself: the other sections add 0x5000 bytes.
+    // TempMem moved to 256 MiB so that it overlaps no other section.
+    let ok = with_section(3, |s| {
+        s.2 = 0x1000_0000;
+        s.3 = MAX_ADDED_MEMORY - 0x5000;
+    });
+    assert_eq!(Tdvf::parse(&ok).unwrap().sections.len(), 5);
+    let over = with_section(3, |s| {
+        s.2 = 0x1000_0000;
+        s.3 = MAX_ADDED_MEMORY - 0x4000;
+    });
+    assert!(matches!(Tdvf::parse(&over), Err(Error::Malformed(_))));
+}
+
+/// Regression: a PAGE.AUG section (PermMem) claiming nearly all of the
+/// address space made the one-pass replay walk 2^52 pages doing nothing
+/// (the property test hung about one run in three). AUG sections are not
+/// walked: the replay ends at once, hashing only the other sections' pages.
+#[test]
+fn huge_page_aug_section_is_not_walked() {
+    let img = with_section(4, |s| s.3 = 0xFFFF_0000_0000_0000);
+    let small = mrtd(&synth(), one_pass()).unwrap();
+    let started = std::time::Instant::now();
+    for opts in [one_pass(), two_pass()] {
+        let v = mrtd(&img, opts).unwrap();
+        let perm = &v.transcript.steps[4];
+        assert!(perm.detail.contains("PAGE.AUG: not in MRTD"), "{perm:?}");
+        // Same number of hashed bytes as with the one-page PermMem (the
+        // descriptor bytes differ, and the BFV covers them, so the values do).
+        assert_eq!(
+            v.transcript.steps.last().unwrap().detail,
+            small.transcript.steps.last().unwrap().detail
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
