@@ -352,3 +352,76 @@ fn capabilities_follow_the_accessors() {
     }
     assert!(caps.unsupported_error(Operation::Attestation).is_none());
 }
+
+/// Finding 3: no default admits any workload. A genuine, fresh SEV-SNP
+/// report appraised with the default policy fails the measurement check,
+/// naming the keys and flags that configure it; each way of configuring it
+/// (reference values, an ID key pin, an explicit allow) is visible.
+#[test]
+fn finding3_default_policy_admits_no_workload() {
+    let pc = PlatformClaims::SevSnp(snp_claims());
+    let mut c = Claims::new(
+        Platform::SevSnp,
+        "test",
+        TrustRoot::Hardware {
+            vendor: "AMD".into(),
+        },
+        ReportData::zero(),
+        false,
+        UnixTime::from_secs(1),
+        pc,
+    );
+    c.launch_measurement = tee_core::Claim::Value(HexBytes(vec![7; 48]));
+    let platform = c.platform;
+    let c = tee_core::Verifier::verify(
+        &Given(c),
+        &Evidence::new(platform, "test", vec![]),
+        UnixTime::from_secs(1),
+    )
+    .unwrap();
+    let base = Policy::new()
+        .expect_report_data(ReportData::zero())
+        .with_sev_snp(|s| s.allow_unchecked_revocation(true));
+    let check = |p: &Policy| {
+        appraise(&c, p)
+            .checks
+            .into_iter()
+            .find(|k| k.name == "measurement")
+            .unwrap()
+    };
+    // Default: failed, and the detail says what would configure it.
+    let m = check(&base);
+    assert_eq!(m.outcome, tee_core::Outcome::Failed);
+    for key in [
+        "allowed_measurements",
+        "--allowed-measurement",
+        "allow_any_measurement",
+        "--allow-any-measurement",
+    ] {
+        assert!(m.detail.contains(key), "{key}: {}", m.detail);
+    }
+    assert!(!appraise(&c, &base).passed());
+    // The reference value: passed; another one: failed.
+    let ok = base.clone().allow_measurement(vec![7u8; 48]);
+    assert_eq!(check(&ok).outcome, tee_core::Outcome::Passed);
+    assert!(appraise(&c, &ok).passed());
+    let other = base.clone().allow_measurement(vec![8u8; 48]);
+    assert_eq!(check(&other).outcome, tee_core::Outcome::Failed);
+    // An ID key pin stands in for the measurement (its own check decides).
+    let pinned = base
+        .clone()
+        .with_sev_snp(|s| s.allow_id_key_digest(vec![0u8; 48]));
+    let m = check(&pinned);
+    assert_eq!(m.outcome, tee_core::Outcome::Skipped);
+    assert!(
+        m.detail.contains("[sev-snp] allowed_id_key_digests"),
+        "{}",
+        m.detail
+    );
+    // Any workload, explicitly: skipped, loudly.
+    let any = base.allow_any_measurement(true);
+    let m = check(&any);
+    assert_eq!(m.outcome, tee_core::Outcome::Skipped);
+    assert!(m.detail.contains("ANY WORKLOAD ACCEPTED"), "{}", m.detail);
+    assert!(appraise(&c, &any).passed());
+}
