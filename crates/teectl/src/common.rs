@@ -63,6 +63,12 @@ impl From<Error> for CliError {
 
 /// Size limits of the files teectl reads, each suited to its format and
 /// checked before the file is read whole (README "Files and limits").
+// Which limits are read depends on the backends compiled in (a build
+// without any has no raw reports, quotes or images to read).
+#[cfg_attr(
+    not(all(feature = "sev-snp", feature = "tdx", feature = "pef")),
+    allow(dead_code)
+)]
 pub(crate) mod limit {
     /// An SEV-SNP report: 1184 bytes, as hex text about 2.4 KiB.
     pub(crate) const SNP_REPORT: u64 = 4 << 10;
