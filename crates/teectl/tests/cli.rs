@@ -13,6 +13,13 @@ fn teectl(dir: &Path, args: &[&str]) -> Output {
         .expect("run teectl")
 }
 
+/// `teectl verify --evidence e.json --nonce 00112233 EXTRA...` in `dir`.
+fn verify_mock(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--evidence", "e.json", "--nonce", "00112233"];
+    args.extend_from_slice(extra);
+    teectl(dir, &args)
+}
+
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")
 }
@@ -46,17 +53,7 @@ fn report_then_verify_exit_codes() {
 
     // Genuine (mock allowed) and fresh, but no reference value: the
     // measurement check fails closed (4) and says what would configure it.
-    let o = teectl(
-        d.path(),
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            "00112233",
-            "--allow-mock",
-        ],
-    );
+    let o = verify_mock(d.path(), &["--allow-mock"]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -69,18 +66,7 @@ fn report_then_verify_exit_codes() {
     let measurement = j["measurement"].as_str().unwrap().to_owned();
 
     // Any workload explicitly accepted: passes, loudly.
-    let o = teectl(
-        d.path(),
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            "00112233",
-            "--allow-mock",
-            "--allow-any-measurement",
-        ],
-    );
+    let o = verify_mock(d.path(), &["--allow-mock", "--allow-any-measurement"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("WARNING"), "{}", stderr(&o));
     assert!(
@@ -90,14 +76,9 @@ fn report_then_verify_exit_codes() {
     );
 
     // Another reference value: 4.
-    let o = teectl(
+    let o = verify_mock(
         d.path(),
         &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            "00112233",
             "--allow-mock",
             "--allowed-measurement",
             &"ab".repeat(48),
@@ -126,18 +107,9 @@ fn report_then_verify_exit_codes() {
     );
 
     // The workload's own reference value: passes.
-    let o = teectl(
+    let o = verify_mock(
         d.path(),
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            "00112233",
-            "--allow-mock",
-            "--allowed-measurement",
-            &measurement,
-        ],
+        &["--allow-mock", "--allowed-measurement", &measurement],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!stderr(&o).contains("WARNING"), "{}", stderr(&o));

@@ -45,18 +45,15 @@ fn setup(dir: &Path) -> String {
         ],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = teectl(
-        dir,
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
-            "--allow-mock",
-        ],
-    );
+    let o = verify_mock(dir, &["--allow-mock"]);
     json(&o)["measurement"].as_str().unwrap().to_owned()
+}
+
+/// `teectl verify --evidence e.json --nonce NONCE EXTRA...` in `dir`.
+fn verify_mock(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--evidence", "e.json", "--nonce", NONCE];
+    args.extend_from_slice(extra);
+    teectl(dir, &args)
 }
 
 fn ear_verify(dir: &Path, token: &str, jwks: &str, extra: &[&str]) -> Output {
@@ -73,14 +70,9 @@ fn verify_writes_a_token_signed_by_the_given_key() {
     let key = SigningKey::generate(Alg::Es256).unwrap();
     std::fs::write(dir.join("k.pem"), key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
 
-    let o = teectl(
+    let o = verify_mock(
         dir,
         &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
             "--allow-mock",
             "--allowed-measurement",
             &m,
@@ -184,14 +176,9 @@ fn ephemeral_key_is_announced_and_its_jwks_written() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let m = setup(dir);
-    let o = teectl(
+    let o = verify_mock(
         dir,
         &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
             "--allow-mock",
             "--allowed-measurement",
             &m,
@@ -221,18 +208,7 @@ fn failed_appraisal_still_gets_a_contraindicated_token() {
     let dir = d.path();
     setup(dir);
     // Mock not allowed, no reference measurement: appraisal fails (4).
-    let o = teectl(
-        dir,
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
-            "--ear-out",
-            "t.jwt",
-        ],
-    );
+    let o = verify_mock(dir, &["--ear-out", "t.jwt"]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let o = ear_verify(dir, "t.jwt", "t.jwt.jwks.json", &["--nonce", NONCE]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
@@ -280,18 +256,7 @@ fn ear_flag_errors() {
     assert!(stderr(&o).contains("8 to 64 bytes"), "{}", stderr(&o));
     assert!(!dir.join("t.jwt").exists());
     // --ear-key needs --ear-out.
-    let o = teectl(
-        dir,
-        &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
-            "--ear-key",
-            "k.pem",
-        ],
-    );
+    let o = verify_mock(dir, &["--ear-key", "k.pem"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     // A key file that is not a supported key.
     std::fs::write(
@@ -301,14 +266,9 @@ fn ear_flag_errors() {
     .unwrap();
     let o = teectl(dir, &["ear", "jwks", "--key", "bad.pem"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    let o = teectl(
+    let o = verify_mock(
         dir,
         &[
-            "verify",
-            "--evidence",
-            "e.json",
-            "--nonce",
-            NONCE,
             "--allow-mock",
             "--allowed-measurement",
             &m,
