@@ -397,12 +397,20 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                 },
                 "in an SEV-SNP guest, load the sev-guest module (CONFIG_SEV_GUEST); otherwise launch the VM as SEV-SNP",
             ));
-            checks.push(check(
-                "configfs-tsm",
-                tsm,
-                if tsm { "/sys/kernel/config/tsm/report present" } else { "configfs-tsm report interface absent" },
-                "mount configfs (`mount -t configfs none /sys/kernel/config`) on Linux 6.7+ with CONFIG_TSM_REPORTS",
-            ));
+            if !tsm && sev_guest {
+                // The backend falls back to the /dev/sev-guest ioctls.
+                checks.push(info(
+                    "configfs-tsm",
+                    "configfs-tsm report interface absent; reports come through /dev/sev-guest",
+                ));
+            } else {
+                checks.push(check(
+                    "configfs-tsm",
+                    tsm,
+                    if tsm { "/sys/kernel/config/tsm/report present" } else { "configfs-tsm report interface absent" },
+                    "mount configfs (`mount -t configfs none /sys/kernel/config`) on Linux 6.7+ with CONFIG_TSM_REPORTS",
+                ));
+            }
             if let Some(probe) = provider {
                 checks.push(match probe {
                     Ok(()) => info("configfs-tsm.provider", "provider sev_guest"),

@@ -253,3 +253,82 @@ pub(crate) fn run(a: &DoctorArgs) -> Result<u8, CliError> {
     let d = diagnose(&root, here)?;
     print(&d, a.json)
 }
+
+#[cfg(all(test, feature = "tdx"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use tee_tdx::doctor::{DoctorEnv, run};
+    use tee_tdx::testing::{FakeKernel, FakeTd, TestPki};
+
+    use super::*;
+
+    fn td_root() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, c) in [
+            ("dev/tdx_guest", ""),
+            (
+                "proc/cpuinfo",
+                "vendor_id : GenuineIntel\nflags : fpu hypervisor tdx_guest\n",
+            ),
+            ("proc/sys/kernel/osrelease", "6.16.0\n"),
+        ] {
+            let f = d.path().join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, c).unwrap();
+        }
+        d
+    }
+
+    /// The exit-code table end to end on a working fake TD (0) and on the
+    /// same TD whose quote fails (4); nothing at all is 5.
+    #[test]
+    fn exit_codes_follow_the_verdicts() {
+        let root = td_root();
+        let k = FakeKernel::new(TestPki::default(), FakeTd::default());
+        let env = DoctorEnv::with_guest(root.path(), &k.config(root.path().join("log")));
+        let det = tee::detect_with_root(root.path());
+        assert_eq!(det.environment.name(), "bare-metal TDX guest");
+        let d = finish(det.clone(), vec![tdx_section(&run(&env)).unwrap()]);
+        assert_eq!((d.verdict, d.exit_code), (Verdict::Ready, 0));
+
+        k.fs().inject(
+            tee_linux_fault(),
+            5, // EIO
+            u32::MAX,
+        );
+        let d = finish(det.clone(), vec![tdx_section(&run(&env)).unwrap()]);
+        assert_eq!((d.verdict, d.exit_code), (Verdict::Problem, 4));
+        let j = serde_json::to_value(&d).unwrap();
+        let quote = j["sections"][0]["report"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "quote")
+            .unwrap()
+            .clone();
+        assert_eq!(quote["status"], "missing");
+        assert!(quote["remediation"].as_str().unwrap().contains("qgsd"));
+
+        let none = finish(det, Vec::new());
+        assert_eq!((none.verdict, none.exit_code), (Verdict::NoCapability, 5));
+        // A problem anywhere outweighs a ready part.
+        let ready = Section {
+            name: "sev-snp",
+            verdict: Verdict::Ready,
+            report: serde_json::Value::Null,
+            text: String::new(),
+        };
+        let bad = Section {
+            name: "tdx",
+            verdict: Verdict::Problem,
+            report: serde_json::Value::Null,
+            text: String::new(),
+        };
+        let both = finish(tee::detect_with_root(root.path()), vec![ready, bad]);
+        assert_eq!(both.exit_code, 4);
+    }
+
+    fn tee_linux_fault() -> tee_linux::testing::FaultOn {
+        tee_linux::testing::FaultOn::Read("outblob".into())
+    }
+}
