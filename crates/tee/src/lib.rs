@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod detect;
+pub mod gcp;
 
 use std::collections::BTreeMap;
 use std::path::Path;
