@@ -15,6 +15,7 @@
 //!   the `generation` race check, directory cleanup on every path;
 //! - [`sysfs`]: measurement registers exposed as sysfs files (tsm-mr),
 //!   read and extended by writing ([`SysfsRegisters`]);
+//! - [`kmsg`]: the kernel log read without blocking (diagnostics);
 //! - [`tpm`]: the seam for a TPM command transport ([`TpmTransport`]);
 //! - `testing` (feature `testing`): one fake kernel filesystem that behaves
 //!   like the kernel, with injectable faults. NO SECURITY.
@@ -24,6 +25,7 @@
 #![deny(unsafe_code)]
 
 pub mod fs;
+pub mod kmsg;
 pub mod retry;
 mod sys;
 pub mod sysfs;

@@ -151,6 +151,19 @@ pub enum Status {
     Missing,
 }
 
+/// The doctor's verdict (`teectl doctor` exit codes 0, 4, 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A working SEV-SNP guest, or a host ready to run SEV-SNP guests.
+    Ready,
+    /// SEV is present but a check failed (e.g. an SEV-SNP CPU with SNP off
+    /// in KVM, an SEV guest without SNP, a missing guest driver).
+    Problem,
+    /// No SEV capability (not an SEV guest; a host without SEV-SNP).
+    NoCapability,
+}
+
 /// One check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckResult {
@@ -170,6 +183,8 @@ pub struct CheckResult {
 pub struct DoctorReport {
     /// Host or guest.
     pub role: Role,
+    /// The verdict.
+    pub verdict: Verdict,
     /// CPU vendor string.
     pub vendor: Option<String>,
     /// Decoded Fn8000_001F (absent when the leaf is not available).
@@ -231,6 +246,7 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
         None => "CPUID Fn8000_001F not available".to_owned(),
     };
     let summary;
+    let verdict;
     match role {
         Role::Host => {
             let s = sev.clone();
@@ -315,7 +331,15 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                     "SEV guests pin their memory: raise the VMM's memlock limit (ulimit -l unlimited / LimitMEMLOCK=infinity)".to_owned()
                 }),
             });
-            summary = if checks.iter().all(|c| c.status != Status::Missing) {
+            let all_ok = checks.iter().all(|c| c.status != Status::Missing);
+            verdict = if !(amd && has(1) && has(4)) {
+                Verdict::NoCapability
+            } else if all_ok {
+                Verdict::Ready
+            } else {
+                Verdict::Problem
+            };
+            summary = if all_ok {
                 "bare-metal host ready to run SEV-SNP guests".to_owned()
             } else if amd && has(4) {
                 "bare-metal AMD host whose CPU supports SEV-SNP; see the missing items to enable it"
@@ -334,11 +358,23 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                 None => (false, false, false),
             };
             let cpu_says_sev = sev.as_ref().is_some_and(|s| s.has(1));
-            let snp_guest = sev_guest || active_snp;
+            // The provider is only visible inside a report directory: the
+            // probe creates one (and removes it).
+            let provider = tsm.then(|| {
+                crate::guest::ConfigfsTsm::new(crate::guest::StdFs, tsm_root.clone()).probe()
+            });
+            let tsm_sev = matches!(provider, Some(Ok(())));
+            // Another provider (tdx_guest): configfs-tsm is no SEV signal.
+            let tsm_other = matches!(provider, Some(Err(tee_core::Error::Unsupported(_))));
+            let snp_guest = sev_guest || active_snp || tsm_sev;
             checks.push(info("cpu.sev", cpuid_detail));
             // In a VM with no sign of SEV at all, missing guest interfaces
             // are expected, not problems: report them calmly.
-            let any_sev = cpu_says_sev || active_sev || sev_guest || tsm;
+            let any_sev = cpu_says_sev
+                || active_sev
+                || sev_guest
+                || tsm_sev
+                || (tsm && !tsm_other && (amd || vendor.is_none()));
             let check = |name, ok, detail: &str, fix: &str| {
                 if any_sev {
                     check(name, ok, detail, fix)
@@ -351,23 +387,34 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
             };
             checks.push(check(
                 "dev.sev-guest",
-                sev_guest,
-                if sev_guest { "/dev/sev-guest present" } else { "/dev/sev-guest absent" },
+                sev_guest || tsm_sev,
+                if sev_guest {
+                    "/dev/sev-guest present"
+                } else if tsm_sev {
+                    "/dev/sev-guest absent; reports come through configfs-tsm"
+                } else {
+                    "/dev/sev-guest absent"
+                },
                 "in an SEV-SNP guest, load the sev-guest module (CONFIG_SEV_GUEST); otherwise launch the VM as SEV-SNP",
             ));
-            checks.push(check(
-                "configfs-tsm",
-                tsm,
-                if tsm { "/sys/kernel/config/tsm/report present" } else { "configfs-tsm report interface absent" },
-                "mount configfs (`mount -t configfs none /sys/kernel/config`) on Linux 6.7+ with CONFIG_TSM_REPORTS",
-            ));
-            if tsm {
-                // The provider is only visible inside a report directory.
-                let probe =
-                    crate::guest::ConfigfsTsm::new(crate::guest::StdFs, tsm_root.clone()).probe();
+            if !tsm && sev_guest {
+                // The backend falls back to the /dev/sev-guest ioctls.
+                checks.push(info(
+                    "configfs-tsm",
+                    "configfs-tsm report interface absent; reports come through /dev/sev-guest",
+                ));
+            } else {
+                checks.push(check(
+                    "configfs-tsm",
+                    tsm,
+                    if tsm { "/sys/kernel/config/tsm/report present" } else { "configfs-tsm report interface absent" },
+                    "mount configfs (`mount -t configfs none /sys/kernel/config`) on Linux 6.7+ with CONFIG_TSM_REPORTS",
+                ));
+            }
+            if let Some(probe) = provider {
                 checks.push(match probe {
                     Ok(()) => info("configfs-tsm.provider", "provider sev_guest"),
-                    Err(tee_core::Error::Unsupported(u)) => CheckResult {
+                    Err(tee_core::Error::Unsupported(u)) if any_sev => CheckResult {
                         name: "configfs-tsm.provider",
                         status: Status::Missing,
                         detail: u.reason.into_owned(),
@@ -376,6 +423,10 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                                 .into(),
                         ),
                     },
+                    Err(tee_core::Error::Unsupported(u)) => info(
+                        "configfs-tsm.provider",
+                        format!("{} (not an SEV guest)", u.reason),
+                    ),
                     Err(e) => info(
                         "configfs-tsm.provider",
                         format!("provider not inspected ({e}); run as root to check"),
@@ -397,8 +448,18 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                     "SEV_STATUS not readable (needs root and the msr module); skipped",
                 ),
             });
-            summary = if snp_guest {
+            let all_ok = checks.iter().all(|c| c.status != Status::Missing);
+            verdict = if !any_sev {
+                Verdict::NoCapability
+            } else if snp_guest && all_ok {
+                Verdict::Ready
+            } else {
+                Verdict::Problem
+            };
+            summary = if snp_guest && all_ok {
                 "SEV-SNP guest: attestation reports are available".to_owned()
+            } else if snp_guest {
+                "SEV-SNP guest whose attestation interfaces are not all working: see the missing items".to_owned()
             } else if active_sev || cpu_says_sev {
                 "SEV or SEV-ES guest without SEV-SNP: no attestation reports from the guest"
                     .to_owned()
@@ -420,6 +481,7 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
     }
     DoctorReport {
         role,
+        verdict,
         vendor,
         cpuid: sev,
         summary,
@@ -551,6 +613,7 @@ mod tests {
         assert_eq!(r.role, Role::Guest);
         assert_eq!(r.vendor.as_deref(), Some("AuthenticAMD"));
         assert!(r.summary.contains("not an SEV guest"), "{}", r.summary);
+        assert_eq!(r.verdict, Verdict::NoCapability);
         let names: Vec<_> = r.checks.iter().map(|c| c.name).collect();
         assert!(
             !names.iter().any(|n| n.starts_with("kvm_amd")),
@@ -582,6 +645,7 @@ mod tests {
             r.summary,
             "SEV-SNP guest: attestation reports are available"
         );
+        assert_eq!(r.verdict, Verdict::Ready);
         assert!(
             r.checks
                 .iter()
@@ -620,5 +684,36 @@ mod tests {
         );
         assert!(!r.checks.iter().any(|c| c.name == "dev.sev-guest"));
         assert!(r.summary.contains("supports SEV-SNP"));
+        assert_eq!(r.verdict, Verdict::Problem);
+        // Everything on: ready.
+        std::fs::write(params.join("sev_snp"), "Y\n").unwrap();
+        std::fs::create_dir_all(host.path().join("dev")).unwrap();
+        std::fs::write(host.path().join("dev/sev"), b"").unwrap();
+        std::fs::write(host.path().join("dev/kvm"), b"").unwrap();
+        std::fs::create_dir_all(host.path().join("proc/self")).unwrap();
+        std::fs::write(
+            host.path().join("proc/self/limits"),
+            "Max locked memory         unlimited            unlimited            bytes\n",
+        )
+        .unwrap();
+        let r = run(host.path(), &cpu);
+        assert_eq!(r.verdict, Verdict::Ready, "{:?}", r.checks);
+        // An Intel host: no SEV capability, whatever KVM says.
+        let intel = Fake(vec![
+            (
+                0,
+                [
+                    0xd,
+                    u32::from_le_bytes(*b"Genu"),
+                    u32::from_le_bytes(*b"ntel"),
+                    u32::from_le_bytes(*b"ineI"),
+                ],
+            ),
+            (1, [0; 4]),
+            (0x8000_0000, [0x8000_0008, 0, 0, 0]),
+        ]);
+        let r = run(host.path(), &intel);
+        assert_eq!(r.role, Role::Host);
+        assert_eq!(r.verdict, Verdict::NoCapability);
     }
 }

@@ -72,6 +72,7 @@ mod cache;
 pub mod ccel;
 pub mod collateral;
 pub mod danger;
+pub mod doctor;
 pub mod evidence;
 mod fastverify;
 mod fetch;

@@ -2,11 +2,12 @@
 #![forbid(unsafe_code)]
 
 pub mod detect;
+pub mod gcp;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use detect::{Detection, Probe, detect, detect_with_root};
+pub use detect::{Cloud, Detection, Environment, Probe, detect, detect_with_root};
 pub use tee_core::*;
 #[cfg(feature = "mock")]
 pub use tee_mock as mock;
@@ -74,18 +75,46 @@ pub fn open_detected() -> Result<Box<dyn Backend>> {
 
 /// [`open_detected`] with the probed filesystem rooted at `root` (tests).
 ///
+/// An Azure CVM goes to [`open_azure`] (never to the bare backend, whose
+/// device is absent there, and never to the mock).
+///
 /// # Errors
-/// As [`open_detected`].
+/// As [`open_detected`]; [`open_azure`]'s errors on an Azure CVM.
 pub fn open_detected_with_root(root: &Path) -> Result<Box<dyn Backend>> {
     let d = detect_with_root(root);
-    match d.detected {
-        Some(p) => open(p),
-        None => Err(Error::device(
-            DeviceErrorKind::NotFound,
-            "TEE guest interfaces",
-            format_args!("no hardware TEE detected ({})", d.summary()),
-        )),
+    match d.environment {
+        Environment::AzureCvm { platform } => open_azure(platform),
+        _ => match d.detected {
+            Some(p) => open(p),
+            None => Err(Error::device(
+                DeviceErrorKind::NotFound,
+                "TEE guest interfaces",
+                format_args!("no hardware TEE detected ({})", d.summary()),
+            )),
+        },
     }
+}
+
+/// The message of [`open_azure`] until the Azure backend is wired in.
+pub const AZURE_BACKEND_MISSING: &str = "this build has no Azure vTPM backend (crate tee-azure): \
+     on an Azure CVM the TEE is behind the paravisor and the bare guest devices are absent";
+
+/// Open the backend of an Azure confidential VM (`platform` SEV-SNP or TDX
+/// behind the paravisor; evidence through the vTPM).
+///
+/// **HOOK**: the Azure vTPM backend (`tee-azure`) is opened here, and only
+/// here, once it is part of the facade. Until then this answers
+/// [`Error::Unsupported`] naming the missing backend; it never opens the
+/// bare SEV-SNP/TDX backend or the mock.
+///
+/// # Errors
+/// [`Error::Unsupported`] (operation [`Operation::Open`]).
+pub fn open_azure(platform: Platform) -> Result<Box<dyn Backend>> {
+    Err(Error::unsupported(
+        platform,
+        Operation::Open,
+        AZURE_BACKEND_MISSING,
+    ))
 }
 
 /// A set of verifiers, at most one per platform, dispatching by the

@@ -308,29 +308,69 @@ pub(crate) fn report(g: &Global, a: &ReportArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-pub(crate) fn detect(json: bool) -> Result<u8, CliError> {
-    let d = tee::detect();
-    if json {
+/// `teectl detect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DetectArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Probe a filesystem mounted at DIR instead of `/` (a container that
+    /// sees the host's /sys, /proc and /dev under a mount; prepared trees in
+    /// tests).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
+}
+
+/// `teectl detect`: exit 0 when a TEE environment is detected, 5 when none.
+pub(crate) fn detect(a: &DetectArgs) -> Result<u8, CliError> {
+    let d = match &a.root {
+        Some(r) if !r.is_dir() => {
+            return Err(CliError::usage(format!(
+                "--root {}: not a directory",
+                r.display()
+            )));
+        }
+        Some(r) => tee::detect_with_root(r),
+        None => tee::detect(),
+    };
+    let code = if d.environment.platform().is_some() {
+        exit::OK
+    } else {
+        exit::UNSUPPORTED
+    };
+    if a.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&d).map_err(|e| CliError::usage(e.to_string()))?
         );
-        return Ok(exit::OK);
+        return Ok(code);
     }
     for p in &d.probes {
+        let what = match (p.platform, p.cloud) {
+            (Some(pl), _) => pl.to_string(),
+            (None, Some(c)) => c.to_string(),
+            (None, None) => "-".to_owned(),
+        };
         println!(
-            "  [{}] {:<38} ({}) {}",
+            "  [{}] {:<44} ({}) {}",
             if p.found { "found" } else { "  -  " },
             p.interface,
-            p.platform,
+            what,
             p.detail
         );
     }
-    match d.detected {
-        Some(p) => println!("Detected: {p} guest."),
-        None => println!(
-            "No hardware TEE found on this machine. (The mock is never selected automatically; use --backend mock.)"
+    println!("Environment: {}.", d.environment);
+    println!("Reason: {}.", d.reason);
+    match d.environment {
+        tee::Environment::NoTee { .. } => println!(
+            "No TEE on this machine. (The mock is never selected automatically; use --backend mock.)"
         ),
+        tee::Environment::AzureCvm { platform } => {
+            if let Err(e) = tee::open_azure(platform) {
+                println!("Backend: {e}");
+            }
+        }
+        _ => {}
     }
-    Ok(exit::OK)
+    Ok(code)
 }

@@ -27,6 +27,13 @@ fn open(g: &Global) -> Result<Box<dyn Backend>, CliError> {
             p.detail
         );
     }
+    println!("      => environment: {} ({})", d.environment, d.reason);
+    if let tee::Environment::AzureCvm { platform } = d.environment {
+        match tee::open_azure(platform) {
+            Ok(b) => return Ok(b),
+            Err(e) => println!("      => its backend cannot be used here: {e}"),
+        }
+    }
     match d.detected {
         Some(p) => match tee::open(p) {
             Ok(b) => {

@@ -11,6 +11,7 @@
 
 mod common;
 mod demo;
+mod doctor;
 mod ear;
 mod exit;
 mod measure;
@@ -65,12 +66,10 @@ pub(crate) enum BackendChoice {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Probe this machine for TEE guest interfaces and explain each probe.
-    Detect {
-        /// Machine-readable output.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Name this machine's environment (bare-metal guest, Azure CVM, GCP,
+    /// AWS, no TEE) and explain each probe. Exit 0 when a TEE is detected,
+    /// 5 when none.
+    Detect(common::DetectArgs),
     /// Obtain evidence bound to report data and write it as evidence JSON.
     Report(common::ReportArgs),
     /// Verify evidence (authenticity), appraise it (policy), print JSON.
@@ -90,13 +89,11 @@ enum Cmd {
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
-    /// Check this machine's SEV capabilities (host or guest) with remediation hints.
-    #[cfg(feature = "sev-snp")]
-    Doctor {
-        /// Machine-readable output.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Check this machine's TEE capabilities (SEV-SNP, TDX; guest or host;
+    /// Azure CVMs) with remediation hints. Exit 0 ready, 4 a check failed,
+    /// 5 no TEE capability.
+    #[command(after_help = doctor::EXIT_HELP)]
+    Doctor(doctor::DoctorArgs),
     /// SEV-SNP tools.
     #[cfg(feature = "sev-snp")]
     #[command(name = "sev-snp", subcommand)]
@@ -117,7 +114,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         backend_on_command_line: cli.backend_on_command_line,
     };
     match cli.cmd {
-        Cmd::Detect { json } => common::detect(json),
+        Cmd::Detect(a) => common::detect(&a),
         Cmd::Report(a) => common::report(&g, &a),
         Cmd::Verify(a) => verify::run(&a),
         Cmd::Measure(m) => measure::run(&g, m),
@@ -126,8 +123,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Demo => demo::run(&g),
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
-        #[cfg(feature = "sev-snp")]
-        Cmd::Doctor { json } => sev::doctor(json),
+        Cmd::Doctor(a) => doctor::run(&a),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),
         #[cfg(feature = "tdx")]

@@ -175,7 +175,7 @@ fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     // Every other SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
     #[cfg(feature = "sev-snp")]
     if platform == Platform::SevSnp {
-        sev::apply_policy(a.allow_unchecked_revocation(), &mut p);
+        sev::apply_policy(a.allow_unchecked_revocation(), &a.sev, &mut p);
     }
     #[cfg(feature = "tdx")]
     if platform == Platform::Tdx {

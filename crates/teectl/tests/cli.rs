@@ -213,7 +213,9 @@ fn garbage_and_truncated_are_exit_2_with_one_clear_line() {
 fn detect_reports_each_probe_and_never_the_mock() {
     let d = tempfile::tempdir().unwrap();
     let o = teectl(d.path(), &["detect", "--json"]);
-    assert_eq!(code(&o), 0);
+    // 0 when this machine is a TEE guest, 5 when it has none.
+    let tee_here = tee::detect().environment.platform().is_some();
+    assert_eq!(code(&o), if tee_here { 0 } else { 5 });
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let probes = j["probes"].as_array().unwrap();
     assert!(probes.len() >= 4);
@@ -445,4 +447,222 @@ fn verify_without_a_verifier_for_the_platform_is_exit_5() {
         );
         assert_eq!(code(&o), 5, "{}", stderr(&o));
     }
+}
+
+/// A prepared machine: files (`path`, content); paths ending in `/` are directories.
+fn fake_root(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (p, content) in files {
+        let full = d.path().join(p.trim_start_matches('/'));
+        if p.ends_with('/') {
+            std::fs::create_dir_all(&full).unwrap();
+        } else {
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+    }
+    d
+}
+
+const AZURE_TAG: &str = "7783-7084-3265-9085-8269-3286-77\n";
+const AMD_VM: &str = "vendor_id\t: AuthenticAMD\nflags\t\t: fpu hypervisor\n";
+const INTEL_VM: &str = "vendor_id\t: GenuineIntel\nflags\t\t: fpu hypervisor\n";
+const TD: &str = "vendor_id\t: GenuineIntel\nflags\t\t: fpu hypervisor tdx_guest\n";
+
+fn json_of(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+fn detect_on(root: &Path) -> (i32, serde_json::Value, String) {
+    let r = root.display().to_string();
+    let j = teectl(root, &["detect", "--json", "--root", &r]);
+    let t = teectl(root, &["detect", "--root", &r]);
+    assert_eq!(code(&j), code(&t));
+    (
+        code(&j),
+        json_of(&j),
+        String::from_utf8_lossy(&t.stdout).into_owned(),
+    )
+}
+
+fn doctor_on(root: &Path) -> (i32, serde_json::Value, String) {
+    let r = root.display().to_string();
+    let j = teectl(root, &["doctor", "--json", "--root", &r]);
+    let t = teectl(root, &["doctor", "--root", &r]);
+    assert_eq!(code(&j), code(&t), "{}", stderr(&t));
+    let v = json_of(&j);
+    assert_eq!(v["exit_code"].as_i64().unwrap(), i64::from(code(&j)));
+    (code(&j), v, String::from_utf8_lossy(&t.stdout).into_owned())
+}
+
+#[test]
+fn detect_and_doctor_on_fake_clouds() {
+    // Azure SNP and TDX CVMs: named, the bare backend not chosen, the
+    // backend hook named; doctor exit 4 until the Azure backend is built in.
+    for (cpu, name) in [
+        (AMD_VM, "Azure CVM (SEV-SNP behind the paravisor)"),
+        (INTEL_VM, "Azure CVM (TDX behind the paravisor)"),
+    ] {
+        let root = fake_root(&[
+            ("/sys/class/dmi/id/chassis_asset_tag", AZURE_TAG),
+            ("/sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n"),
+            ("/sys/bus/vmbus/", ""),
+            ("/dev/tpmrm0", ""),
+            ("/proc/cpuinfo", cpu),
+        ]);
+        let (c, j, text) = detect_on(root.path());
+        assert_eq!(c, 0, "{text}");
+        assert_eq!(j["environment"]["kind"], "azure-cvm");
+        assert_eq!(j["detected"], serde_json::Value::Null);
+        assert!(text.contains(name), "{text}");
+        assert!(text.contains("Azure vTPM backend"), "{text}");
+        for p in j["probes"].as_array().unwrap() {
+            assert!(!p["detail"].as_str().unwrap().is_empty());
+        }
+        let (c, j, text) = doctor_on(root.path());
+        assert_eq!(c, 4, "{text}");
+        assert_eq!(j["environment"], name);
+        let azure = j["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "azure")
+            .unwrap();
+        assert_eq!(azure["verdict"], "problem");
+        assert!(text.contains("azure.backend"), "{text}");
+    }
+
+    // GCP TDX (configfs-tsm and the CPU flag), GCP SNP, AWS SNP: the bare
+    // interfaces, the cloud named.
+    let gcp_tdx = fake_root(&[
+        ("/sys/class/dmi/id/product_name", "Google Compute Engine\n"),
+        ("/sys/class/dmi/id/board_vendor", "Google\n"),
+        ("/sys/kernel/config/tsm/report/", ""),
+        ("/proc/cpuinfo", TD),
+    ]);
+    let (c, j, text) = detect_on(gcp_tdx.path());
+    assert_eq!((c, j["detected"].as_str()), (0, Some("tdx")), "{text}");
+    assert!(text.contains("GCP confidential VM (TDX)"), "{text}");
+    // Doctor: a TD whose TDREPORT and quote fail here (no real device, an
+    // empty configfs directory): exit 4, the TDX checks named.
+    let (c, j, text) = doctor_on(gcp_tdx.path());
+    assert_eq!(c, 4, "{text}");
+    let tdx = j["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "tdx")
+        .unwrap();
+    assert_eq!(tdx["report"]["role"], "guest");
+    let names: Vec<_> = tdx["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    for n in [
+        "dev.tdx_guest",
+        "configfs-tsm",
+        "configfs-tsm.provider",
+        "rtmr.sysfs",
+        "ccel",
+        "kernel",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} missing in {names:?}");
+    }
+    assert!(text.contains("MISSING"), "{text}");
+    assert!(text.contains("fix:"), "{text}");
+
+    let gcp_snp = fake_root(&[
+        ("/sys/class/dmi/id/product_name", "Google Compute Engine\n"),
+        ("/dev/sev-guest", ""),
+        ("/proc/cpuinfo", AMD_VM),
+    ]);
+    let (c, _, text) = detect_on(gcp_snp.path());
+    assert_eq!(c, 0);
+    assert!(text.contains("GCP confidential VM (SEV-SNP)"), "{text}");
+    // SEV-SNP doctor on the files alone: /dev/sev-guest present (reports
+    // through its ioctls): a working guest, exit 0.
+    let (c, j, text) = doctor_on(gcp_snp.path());
+    assert_eq!(c, 0, "{text}");
+    let sev = j["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "sev-snp")
+        .unwrap();
+    assert_eq!(sev["verdict"], "ready");
+    assert!(text.contains("Verdict: ready"), "{text}");
+    // configfs-tsm whose provider cannot be read (an empty directory), no
+    // guest device, CPUID not consulted (--root): a possible SEV guest that
+    // does not work -> 4, with the provider check named.
+    let odd = fake_root(&[
+        ("/sys/kernel/config/tsm/report/", ""),
+        ("/proc/cpuinfo", AMD_VM),
+    ]);
+    let (c, _, text) = doctor_on(odd.path());
+    assert_eq!(c, 4, "{text}");
+    assert!(text.contains("configfs-tsm.provider"), "{text}");
+
+    let aws = fake_root(&[
+        (
+            "/sys/hypervisor/uuid",
+            "ec2e1916-7c08-4a43-a4fb-1e0f6bd5fd4c\n",
+        ),
+        ("/dev/sev-guest", ""),
+        ("/sys/kernel/config/tsm/report/", ""),
+        ("/proc/cpuinfo", AMD_VM),
+    ]);
+    let (c, j, text) = detect_on(aws.path());
+    assert_eq!(c, 0);
+    assert_eq!(j["environment"]["cloud"], "aws");
+    assert!(text.contains("AWS EC2 SEV-SNP guest"), "{text}");
+
+    // A bare-metal TD guest root.
+    let td = fake_root(&[("/dev/tdx_guest", ""), ("/proc/cpuinfo", TD)]);
+    let (c, _, text) = detect_on(td.path());
+    assert_eq!(c, 0);
+    assert!(text.contains("bare-metal TDX guest"), "{text}");
+    let (c, _, text) = doctor_on(td.path());
+    assert_eq!(c, 4, "{text}");
+    assert!(text.contains("TDX_CMD_GET_REPORT0 failed"), "{text}");
+}
+
+#[test]
+fn detect_and_doctor_on_nothing_say_no_tee_and_exit_5() {
+    for files in [
+        &[][..],
+        &[("/proc/cpuinfo", AMD_VM)][..],
+        &[("/sys/class/dmi/id/product_name", "Google Compute Engine\n")][..],
+    ] {
+        let root = fake_root(files);
+        let (c, j, text) = detect_on(root.path());
+        assert_eq!(c, 5, "{text}");
+        assert_eq!(j["environment"]["kind"], "no-tee");
+        assert!(text.contains("No TEE on this machine"), "{text}");
+        let (c, j, text) = doctor_on(root.path());
+        assert_eq!(c, 5, "{text}");
+        assert_eq!(j["verdict"], "no-capability");
+        assert!(text.contains("no TEE capability"), "{text}");
+    }
+    // This machine has no TEE: doctor says so with 5.
+    if tee::detect().environment.platform().is_none() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(code(&teectl(d.path(), &["doctor"])), 5);
+    }
+    let d = tempfile::tempdir().unwrap();
+    let o = teectl(d.path(), &["doctor", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "0  a working TEE guest",
+        "4  a TEE capability is present",
+        "5  no TEE capability",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+    assert_eq!(
+        code(&teectl(d.path(), &["doctor", "--root", "/no/such/dir"])),
+        1
+    );
 }

@@ -46,6 +46,8 @@ pub const DEV_TDX_GUEST: &str = "/dev/tdx_guest";
 pub const TSM_MR_DIR: &str = "/sys/devices/virtual/misc/tdx_guest/measurements";
 /// Default location of the firmware CCEL log area.
 pub const CCEL_DATA: &str = "/sys/firmware/acpi/tables/data/CCEL";
+/// Default location of the firmware CCEL ACPI table.
+pub const CCEL_TABLE: &str = "/sys/firmware/acpi/tables/CCEL";
 /// Default application event log.
 pub const APP_EVENT_LOG: &str = "/run/tee-sdk/tdx-rtmr.log";
 

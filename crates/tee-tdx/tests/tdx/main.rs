@@ -6,11 +6,13 @@
 //!   configfs-tsm, tsm-mr → quote → collateral → verify → appraise);
 //! - `reference`: MRTD from TDVF images, RTMRs from the CCEL vector,
 //!   MRCONFIGID, the policies they make, hostile TDVF input;
+//! - `doctor`: the TDX doctor on fake guests and hosts;
 //! - `cache`: the verified-collateral cache against the uncached path and
 //!   the dcap-qvl oracle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cache;
+mod doctor;
 mod e2e;
 mod findings;
 mod proptests;

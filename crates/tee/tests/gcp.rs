@@ -1,0 +1,307 @@
+//! The GCE AK certificate with a test PKI (root → intermediate → AK, the
+//! instance-identity extension): the happy path and every way it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
+use sha2::{Digest as _, Sha256};
+use tee::gcp::{self, OID_GCE_INSTANCE_INFO};
+use tee::{Authenticity, Error, UnixTime};
+use tee_testpki::der::{bits, ext, int, name, octets, oid, seq, seq_of, tlv, utc_text, utf8};
+
+fn key(label: &str) -> SigningKey {
+    let mut ctr = 0u32;
+    loop {
+        let h = Sha256::new()
+            .chain_update(b"tee gcp test key (NO SECURITY) ")
+            .chain_update(label)
+            .chain_update(ctr.to_le_bytes())
+            .finalize();
+        if let Ok(k) = SigningKey::from_slice(&h) {
+            return k;
+        }
+        ctr += 1;
+    }
+}
+
+fn spki(k: &SigningKey) -> Vec<u8> {
+    let pt = k.verifying_key().to_sec1_point(false);
+    seq(&[
+        &seq(&[&oid("1.2.840.10045.2.1"), &oid("1.2.840.10045.3.1.7")]),
+        &bits(pt.as_bytes()),
+    ])
+}
+
+fn cn(s: &str) -> Vec<u8> {
+    name(&[("2.5.4.3", s)])
+}
+
+const CA: bool = true;
+
+#[allow(clippy::too_many_arguments)]
+fn cert(
+    serial: u64,
+    issuer: &str,
+    subject: &[u8],
+    subject_key: &SigningKey,
+    issuer_key: &SigningKey,
+    ca: bool,
+    extra: Vec<Vec<u8>>,
+    not_after: &str,
+) -> Vec<u8> {
+    let alg = seq(&[&oid("1.2.840.10045.4.3.2")]);
+    let mut exts = extra;
+    if ca {
+        exts.push(seq(&[
+            &oid("2.5.29.19"),
+            &tlv(0x01, &[0xff]),
+            &octets(&seq(&[&tlv(0x01, &[0xff])])),
+        ]));
+    }
+    let tbs = seq(&[
+        &tlv(0xa0, &int(2)),
+        &int(serial),
+        &alg,
+        &cn(issuer),
+        &seq(&[&utc_text("220101000000Z"), &utc_text(not_after)]),
+        subject,
+        &spki(subject_key),
+        &tlv(0xa3, &seq_of(&exts)),
+    ]);
+    let sig: Signature = issuer_key.sign(&tbs);
+    seq(&[&tbs, &alg, &bits(sig.to_der().as_bytes())])
+}
+
+fn instance_info(trailing: bool) -> Vec<u8> {
+    let mut props = vec![tlv(0xa0, &int(2)), tlv(0xa1, &tlv(0x01, &[0xff]))];
+    if trailing {
+        props.push(tlv(0xa2, &tlv(0x01, &[0x00]))); // further fields: accepted
+    }
+    seq(&[
+        &utf8("us-central1-a"),
+        &int(123_456_789_012),
+        &utf8("my-project"),
+        &int(4_242_424_242_424_242),
+        &utf8("cvm-1"),
+        &tlv(0xa0, &seq_of(&props)),
+    ])
+}
+
+struct Pki {
+    root: Vec<u8>,
+    inter: Vec<u8>,
+    ak: Vec<u8>,
+    ak_key: SigningKey,
+}
+
+fn pki() -> Pki {
+    let (rk, ik, ak_key) = (key("root"), key("intermediate"), key("ak"));
+    let root = cert(
+        1,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Root"),
+        &rk,
+        &rk,
+        CA,
+        vec![],
+        "491231235959Z",
+    );
+    let inter = cert(
+        2,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Intermediate"),
+        &ik,
+        &rk,
+        CA,
+        vec![],
+        "491231235959Z",
+    );
+    // The AK certificate's subject is empty on GCE.
+    let ak = cert(
+        3,
+        "EK/AK CA Intermediate",
+        &seq(&[]),
+        &ak_key,
+        &ik,
+        false,
+        vec![ext(OID_GCE_INSTANCE_INFO, &instance_info(true))],
+        "491231235959Z",
+    );
+    Pki {
+        root,
+        inter,
+        ak,
+        ak_key,
+    }
+}
+
+fn at() -> UnixTime {
+    UnixTime::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
+}
+
+#[test]
+fn a_valid_ak_certificate_gives_the_key_and_the_instance() {
+    let p = pki();
+    let c = gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &p.root, at()).unwrap();
+    assert_eq!(c.ak_key_algorithm, "ecdsa-p256");
+    assert_eq!(c.ak_public_key, hex::encode(spki(&p.ak_key)));
+    assert_eq!(
+        c.chain,
+        vec!["CN=EK/AK CA Intermediate", "CN=EK/AK CA Root"]
+    );
+    assert_eq!(c.serial, "03");
+    assert_eq!(c.vtpm_trust, "hypervisor");
+    let i = c.instance.unwrap();
+    assert_eq!(i.zone, "us-central1-a");
+    assert_eq!(i.project_number, 123_456_789_012);
+    assert_eq!(i.project_id, "my-project");
+    assert_eq!(i.instance_id, 4_242_424_242_424_242);
+    assert_eq!(i.instance_name, "cvm-1");
+    assert_eq!(i.security_version, Some(2));
+    assert_eq!(i.is_production, Some(true));
+    // PEM input, the chain in one bundle.
+    let pem =
+        |d: &[u8]| der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, d).unwrap();
+    let bundle = format!("{}{}", pem(&p.inter), pem(&p.root));
+    let c2 = gcp::verify_ak_certificate(
+        pem(&p.ak).as_bytes(),
+        &[bundle.into_bytes()],
+        pem(&p.root).as_bytes(),
+        at(),
+    )
+    .unwrap();
+    assert_eq!(c2.ak_public_key, hex::encode(spki(&p.ak_key)));
+    // JSON for claims output.
+    let j = serde_json::to_value(&c2).unwrap();
+    assert_eq!(j["instance"]["project_id"], "my-project");
+}
+
+fn is_chain_err(e: &Error) -> bool {
+    matches!(e, Error::Authenticity(Authenticity::BadChain { .. }))
+}
+
+#[test]
+fn every_broken_chain_is_rejected_with_its_reason() {
+    let p = pki();
+    // No intermediate: the chain does not reach the root.
+    let e = gcp::verify_ak_certificate(&p.ak, &[], &p.root, at()).unwrap_err();
+    assert!(is_chain_err(&e), "{e}");
+    // Another root of the same name: the signature fails.
+    let ok = key("other root");
+    let other = cert(
+        1,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Root"),
+        &ok,
+        &ok,
+        CA,
+        vec![],
+        "491231235959Z",
+    );
+    let e = gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &other, at()).unwrap_err();
+    assert!(
+        matches!(e, Error::Authenticity(Authenticity::BadSignature { .. })),
+        "{e}"
+    );
+    // The intermediate given as the trust anchor: the caller's anchor
+    // decides, so the path ends there.
+    let c = gcp::verify_ak_certificate(&p.ak, &[], &p.inter, at()).unwrap();
+    assert_eq!(c.chain, vec!["CN=EK/AK CA Intermediate"]);
+    // A root of another name.
+    let unrelated = cert(
+        9,
+        "Someone",
+        &cn("Someone"),
+        &ok,
+        &ok,
+        CA,
+        vec![],
+        "491231235959Z",
+    );
+    let e = gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &unrelated, at()).unwrap_err();
+    assert!(is_chain_err(&e), "{e}");
+    // One flipped byte in the AK certificate's signed part.
+    let mut bad = p.ak.clone();
+    let i = bad.len() / 2;
+    bad[i] ^= 1;
+    assert!(gcp::verify_ak_certificate(&bad, &[p.inter.clone()], &p.root, at()).is_err());
+    // An intermediate that is not a CA.
+    let rk = key("root");
+    let ik = key("intermediate");
+    let not_ca = cert(
+        2,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Intermediate"),
+        &ik,
+        &rk,
+        false,
+        vec![],
+        "491231235959Z",
+    );
+    let e = gcp::verify_ak_certificate(&p.ak, &[not_ca], &p.root, at()).unwrap_err();
+    assert!(is_chain_err(&e), "{e}");
+    // Time: before and after validity.
+    let early = UnixTime::parse_rfc3339("2021-01-01T00:00:00Z").unwrap();
+    assert!(matches!(
+        gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &p.root, early),
+        Err(Error::Authenticity(Authenticity::NotYetValid { .. }))
+    ));
+    let expired = cert(
+        3,
+        "EK/AK CA Intermediate",
+        &seq(&[]),
+        &p.ak_key,
+        &ik,
+        false,
+        vec![],
+        "250101000000Z",
+    );
+    assert!(matches!(
+        gcp::verify_ak_certificate(&expired, &[p.inter.clone()], &p.root, at()),
+        Err(Error::Authenticity(Authenticity::Expired { .. }))
+    ));
+    // Two roots given: ambiguous, refused.
+    let mut two = p.root.clone();
+    two.extend_from_slice(&p.root);
+    assert!(gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &two, at()).is_err());
+    // Garbage and oversized input: malformed, no panic.
+    assert!(matches!(
+        gcp::verify_ak_certificate(b"junk", &[], &p.root, at()),
+        Err(Error::Malformed(_))
+    ));
+    let big = vec![0x30; gcp::MAX_CERT_FILE + 1];
+    assert!(matches!(
+        gcp::verify_ak_certificate(&big, &[], &p.root, at()),
+        Err(Error::Malformed(_))
+    ));
+}
+
+#[test]
+fn the_instance_extension_is_parsed_strictly_and_bounded() {
+    let ok = gcp::parse_instance_info(&instance_info(false)).unwrap();
+    assert_eq!(ok.instance_name, "cvm-1");
+    // Without security properties.
+    let bare = seq(&[&utf8("z"), &int(1), &utf8("p"), &int(2), &utf8("n")]);
+    let b = gcp::parse_instance_info(&bare).unwrap();
+    assert_eq!((b.security_version, b.is_production), (None, None));
+    // A field of the wrong type, a negative number, truncation: malformed.
+    let wrong = seq(&[&int(1), &int(1), &utf8("p"), &int(2), &utf8("n")]);
+    assert!(matches!(
+        gcp::parse_instance_info(&wrong),
+        Err(Error::Malformed(_))
+    ));
+    let neg = seq(&[
+        &utf8("z"),
+        &tlv(0x02, &[0xff]),
+        &utf8("p"),
+        &int(2),
+        &utf8("n"),
+    ]);
+    assert!(matches!(
+        gcp::parse_instance_info(&neg),
+        Err(Error::Malformed(_))
+    ));
+    let full = instance_info(true);
+    for n in 0..full.len() {
+        assert!(gcp::parse_instance_info(&full[..n]).is_err(), "prefix {n}");
+    }
+}
