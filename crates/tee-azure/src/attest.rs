@@ -73,6 +73,8 @@ pub struct AzureAttester<T: TpmTransport, I: Imds> {
     imds: I,
     tee: HclTee,
     options: AttestOptions,
+    /// One attestation at a time: the user-data index is shared.
+    lock: std::sync::Mutex<()>,
 }
 
 /// Which Azure CVM the TPM's HCL report says this is.
@@ -108,6 +110,7 @@ impl<T: TpmTransport, I: Imds> AzureAttester<T, I> {
             imds,
             tee,
             options: AttestOptions::default(),
+            lock: std::sync::Mutex::new(()),
         })
     }
 
@@ -162,7 +165,16 @@ impl<T: TpmTransport, I: Imds> AzureAttester<T, I> {
                 ));
             }
             let rc = RuntimeClaims::parse(hcl.variable_data)?;
-            if &rc.user_data == want {
+            // A read that straddles the paravisor's rewrite (the index is
+            // read in chunks) mixes two reports: accept only a report whose
+            // hardware REPORT_DATA binds its own runtime claims.
+            let rd_off = match self.tee {
+                HclTee::Snp => 0x50,
+                HclTee::Tdx => 128,
+            };
+            let digest = hcl.variable_data_digest();
+            let consistent = hcl.hw_report.get(rd_off..rd_off + digest.len()) == Some(&digest[..]);
+            if &rc.user_data == want && consistent {
                 return Ok(raw);
             }
             if start.elapsed() >= self.options.report_timeout {
@@ -189,6 +201,12 @@ impl<T: TpmTransport, I: Imds> AzureAttester<T, I> {
         if qd.len() > 64 {
             return Err(Error::Misuse("qualifying data over 64 bytes".into()));
         }
+        // The user-data index is shared: one attestation at a time in this
+        // process (other processes writing it make the poll below time out).
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut want = [0u8; 64];
         want[..qd.len()].copy_from_slice(qd);
         self.write_user_data(qd)?;
@@ -225,6 +243,7 @@ impl<T: TpmTransport, I: Imds> AzureAttester<T, I> {
             vcek_der,
             td_quote,
             rule,
+            report_data: None,
         }
         .into_evidence())
     }
@@ -238,12 +257,17 @@ impl<T: TpmTransport, I: Imds> Attester for AzureAttester<T, I> {
         }
     }
 
-    /// The qualifying data is SHA-384 of the report data (48 bytes).
+    /// The qualifying data is SHA-384 of the report data (48 bytes); the
+    /// report data travels along so the verifier can report it.
     fn attest(&self, report_data: &ReportData) -> Result<Evidence> {
-        self.attest_qualifying_data(
+        let ev = self.attest_qualifying_data(
             &QualifyingDataRule::sha384_of(report_data),
             QualifyingDataRule::Sha384OfReportData,
-        )
+        )?;
+        Ok(ev.with_endorsement(
+            crate::evidence::VTPM_REPORT_DATA,
+            report_data.as_bytes().to_vec(),
+        ))
     }
 }
 

@@ -37,6 +37,11 @@ pub const TDX_QUOTE: &str = "tdx-quote";
 /// have signed a value derived from the verifier's nonce.
 pub const QUALIFYING_DATA_RULE: &str = "vtpm-qualifying-data-rule";
 
+/// Endorsement: the 64 report-data bytes whose SHA-384 is the qualifying
+/// data (SDK-made evidence). The verifier checks the hash against the
+/// signed `extraData` and then reports these bytes as the claims' report data.
+pub const VTPM_REPORT_DATA: &str = "vtpm-report-data";
+
 /// Largest single field of peer evidence (1 MiB, as attestation-rs).
 pub const MAX_FIELD: usize = 1 << 20;
 
@@ -59,6 +64,8 @@ pub struct AzureEvidence {
     pub td_quote: Option<Vec<u8>>,
     /// The qualifying-data rule.
     pub rule: QualifyingDataRule,
+    /// The report data of SDK-made evidence (see [`VTPM_REPORT_DATA`]).
+    pub report_data: Option<[u8; 64]>,
 }
 
 /// Whether `ev` is Azure vTPM evidence (by its format).
@@ -85,6 +92,9 @@ impl AzureEvidence {
         }
         if self.rule == QualifyingDataRule::Raw {
             ev = ev.with_endorsement(QUALIFYING_DATA_RULE, b"raw".to_vec());
+        }
+        if let Some(rd) = self.report_data {
+            ev = ev.with_endorsement(VTPM_REPORT_DATA, rd.to_vec());
         }
         ev
     }
@@ -172,6 +182,18 @@ impl AzureEvidence {
                 None
             },
             rule,
+            report_data: match one(VTPM_REPORT_DATA)? {
+                None => None,
+                Some(b) => Some(<[u8; 64]>::try_from(b.as_slice()).map_err(|_| {
+                    Error::malformed(
+                        "Azure evidence",
+                        MalformedKind::BadLength {
+                            expected: 64,
+                            actual: b.len(),
+                        },
+                    )
+                })?),
+            },
         })
     }
 }
@@ -358,6 +380,7 @@ pub fn from_peer_json(bytes: &[u8]) -> Result<Evidence> {
             HclTee::Snp => None,
         },
         rule: QualifyingDataRule::Raw,
+        report_data: None,
     };
     Ok(az.into_evidence())
 }

@@ -14,7 +14,7 @@ use rsa::traits::PublicKeyParts as _;
 use sha2::{Digest, Sha256, Sha384};
 use tee_core::platforms::SnpSigningKey;
 use tee_core::{Result, UnixTime, Verifier};
-use tee_linux::testing::FakeTpm;
+use tee_linux::testing::{FakeTpm, NvWriteHook};
 use tee_linux::tpm::Tpm;
 use tee_linux::tpm::wire::RsaPublic;
 use tee_sev::report::Product;
@@ -117,13 +117,22 @@ impl Imds for FakeImds {
 }
 
 /// A simulated Azure CVM.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FakeAzureVm {
     /// The vTPM.
     pub tpm: FakeTpm,
     /// The TEE.
     pub tee: HclTee,
     hw: Hw,
+    hook: NvWriteHook,
+}
+
+impl std::fmt::Debug for FakeAzureVm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAzureVm")
+            .field("tee", &self.tee)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A time inside every fake certificate's and the fake collateral's validity.
@@ -177,18 +186,22 @@ impl FakeAzureVm {
         };
         // The boot-time report: user-data all zero.
         tpm.set_nv(HCL_REPORT_NV_INDEX, make(&[0; 64]));
-        tpm.set_nv_write_hook(
-            Arc::new(move |index, data: &[u8]| {
-                if index != crate::attest::USER_DATA_NV_INDEX || data.len() > 64 {
-                    return Vec::new();
-                }
-                let mut u = [0u8; 64];
-                u[..data.len()].copy_from_slice(data);
-                vec![(HCL_REPORT_NV_INDEX, make(&u))]
-            }),
-            0,
-        );
-        Self { tpm, tee, hw }
+        let hook: NvWriteHook = Arc::new(move |index, data: &[u8]| {
+            if index != crate::attest::USER_DATA_NV_INDEX || data.len() > 64 {
+                return Vec::new();
+            }
+            let mut u = [0u8; 64];
+            u[..data.len()].copy_from_slice(data);
+            vec![(HCL_REPORT_NV_INDEX, make(&u))]
+        });
+        tpm.set_nv_write_hook(hook.clone(), 0);
+        Self { tpm, tee, hw, hook }
+    }
+
+    /// The paravisor regenerates the report only after `reads` further NV
+    /// reads (the report read right after the write is stale, as on Azure).
+    pub fn set_stale_reads(&self, reads: u32) {
+        self.tpm.set_nv_write_hook(self.hook.clone(), reads);
     }
 
     /// The fake IMDS.

@@ -285,6 +285,19 @@ pub fn verify(evidence: &Evidence, at: UnixTime, hw: &dyn Verifier) -> Result<Cl
         ));
     }
 
+    // 12. SDK-made evidence: the report data whose SHA-384 is the qualifying data.
+    if let Some(rd) = az.report_data {
+        let rd = tee_core::ReportData::new(rd);
+        if az.rule != tee_core::platforms::QualifyingDataRule::Sha384OfReportData
+            || tee_core::platforms::QualifyingDataRule::sha384_of(&rd)[..] != qd[..]
+        {
+            return Err(mismatch(
+                "vTPM report data",
+                "SHA-384 of the report data carried in the evidence is not the quote's qualifying data",
+            ));
+        }
+        claims.report_data = rd;
+    }
     let chain: Vec<String> = match az.tee {
         HclTee::Snp => vec![
             "AMD ARK (pinned)".into(),
@@ -329,6 +342,8 @@ pub fn verify(evidence: &Evidence, at: UnixTime, hw: &dyn Verifier) -> Result<Cl
 /// Step 5: the HCL's TDREPORT and the verified quote body agree.
 fn tdreport_matches_quote(tdreport: &[u8], claims: &Claims) -> Result<()> {
     let t = tee_tdx::tdreport::TdReport::parse(tdreport)?;
+    // TEE_TCB_INFO and TDINFO hashes (the MAC itself cannot be checked off-platform).
+    t.check_hashes()?;
     let PlatformClaims::Tdx(q) = &claims.platform_claims else {
         return Err(Error::Misuse(
             "the TDX verifier returned non-TDX claims".into(),
