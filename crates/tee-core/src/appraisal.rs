@@ -82,6 +82,16 @@ pub struct Policy {
     /// The host data / init-data digest the evidence must carry
     /// (SNP HOST_DATA, TDX MRCONFIGID).
     pub host_data: Option<HexBytes>,
+    /// Accept vTPM-mediated evidence (Azure confidential VMs), default
+    /// false: its freshness value is in the vTPM quote, not in the hardware
+    /// REPORT_DATA, and its trust chain includes the paravisor.
+    pub allow_vtpm: bool,
+    /// vTPM evidence only: the qualifying data (`extraData`) the TPM quote
+    /// must carry, compared as raw bytes of any length (e.g. a verifier's
+    /// nonce given to a Trustee or attestation-rs attester). When unset,
+    /// [`Policy::report_data`] is compared through the evidence's
+    /// qualifying-data rule (the SDK's: SHA-384 of the report data).
+    pub qualifying_data: Option<HexBytes>,
     /// SEV-SNP section.
     #[serde(rename = "sev-snp")]
     pub sev_snp: SnpPolicy,
@@ -113,6 +123,8 @@ impl Default for Policy {
             allowed_measurements: Vec::new(),
             allow_any_measurement: false,
             host_data: None,
+            allow_vtpm: false,
+            qualifying_data: None,
             sev_snp: SnpPolicy::default(),
             tdx: TdxPolicy::default(),
             pef: PefPolicy::default(),
@@ -213,6 +225,20 @@ impl Policy {
     #[must_use]
     pub fn expect_host_data(mut self, host_data: impl Into<HexBytes>) -> Self {
         self.host_data = Some(host_data.into());
+        self
+    }
+
+    /// Builder: accept vTPM-mediated evidence (`allow_vtpm`).
+    #[must_use]
+    pub fn allow_vtpm(mut self, allow: bool) -> Self {
+        self.allow_vtpm = allow;
+        self
+    }
+
+    /// Builder: expect this raw qualifying data in a vTPM quote (`qualifying_data`).
+    #[must_use]
+    pub fn expect_qualifying_data(mut self, data: impl Into<HexBytes>) -> Self {
+        self.qualifying_data = Some(data.into());
         self
     }
 
@@ -365,6 +391,113 @@ fn measurement_check(c: &Claims, policy: &Policy, out: &mut Appraisal) {
     }
 }
 
+/// The `report_data` check of a bare hardware report.
+fn report_data_check(c: &Claims, policy: &Policy, out: &mut Appraisal) {
+    match (&policy.report_data, policy.allow_any_report_data) {
+        (Some(want), _) => out.check(
+            "report_data",
+            *want == c.report_data,
+            if *want == c.report_data {
+                "report data matches the expected value".to_string()
+            } else {
+                alloc::format!(
+                    "report data {} differs from the expected value",
+                    c.report_data
+                )
+            },
+        ),
+        (None, true) => out.skip(
+            "report_data",
+            "any report data explicitly allowed (no freshness)",
+        ),
+        (None, false) => out.check(
+            "report_data",
+            false,
+            "no expected report data given: freshness cannot be established",
+        ),
+    }
+
+    if policy.qualifying_data.is_some() {
+        out.check(
+            "qualifying_data",
+            false,
+            "`qualifying_data` is set but this evidence has no vTPM quote",
+        );
+    }
+}
+
+/// The `vtpm` and `report_data` checks of vTPM-mediated evidence: the
+/// policy must allow it, and the freshness value is the quote's qualifying data.
+fn vtpm_checks(v: &platforms::VtpmClaims, policy: &Policy, out: &mut Appraisal) {
+    out.check(
+        "vtpm",
+        policy.allow_vtpm,
+        if policy.allow_vtpm {
+            alloc::format!(
+                "vTPM-mediated evidence explicitly allowed (allow_vtpm): the trust chain includes \
+                 the {} and the freshness value is in the vTPM quote's extraData, not in REPORT_DATA",
+                v.provider
+            )
+        } else {
+            alloc::format!(
+                "vTPM-mediated evidence ({}: freshness in the vTPM quote's extraData, trust chain \
+                 includes the paravisor) is denied unless `allow_vtpm = true` (--allow-vtpm)",
+                v.provider
+            )
+        },
+    );
+    let have: &[u8] = &v.qualifying_data;
+    let (want, how): (Option<alloc::vec::Vec<u8>>, &str) = match (
+        &policy.qualifying_data,
+        &policy.report_data,
+    ) {
+        (Some(q), _) => (Some(q.to_vec()), "as raw bytes"),
+        (None, Some(rd)) => match v.qualifying_data_rule.expected(rd) {
+            Some(w) => (Some(w), "as SHA-384 of the expected report data"),
+            None => {
+                out.check(
+                    "report_data",
+                    false,
+                    "this vTPM evidence carries a raw qualifying value (not derived from \
+                         64-byte report data): give the expected value with `qualifying_data` \
+                         (teectl verify --nonce HEX or --report-data HEX)",
+                );
+                return;
+            }
+        },
+        (None, None) => {
+            if policy.allow_any_report_data {
+                out.skip(
+                    "report_data",
+                    "any qualifying data explicitly allowed (no freshness)",
+                );
+            } else {
+                out.check(
+                        "report_data",
+                        false,
+                        "no expected report data or qualifying data given: freshness cannot be established",
+                    );
+            }
+            return;
+        }
+    };
+    let ok = want.as_deref() == Some(have);
+    out.check(
+        "report_data",
+        ok,
+        if ok {
+            alloc::format!("the vTPM quote's qualifying data matches the expected value ({how})")
+        } else {
+            alloc::format!(
+                "the vTPM quote's qualifying data {} ({} bytes) differs from the expected value \
+                 (compared {how}; lengths must match, no padding)",
+                v.qualifying_data,
+                have.len()
+            )
+        },
+    );
+}
+
 /// Appraise verified claims against a policy. Always returns the full
 /// explanation; call [`Appraisal::into_result`] to turn failures into an error.
 pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
@@ -400,28 +533,9 @@ pub fn appraise(claims: &Verified<Claims>, policy: &Policy) -> Appraisal {
         },
     );
 
-    match (&policy.report_data, policy.allow_any_report_data) {
-        (Some(want), _) => out.check(
-            "report_data",
-            *want == c.report_data,
-            if *want == c.report_data {
-                "report data matches the expected value".to_string()
-            } else {
-                alloc::format!(
-                    "report data {} differs from the expected value",
-                    c.report_data
-                )
-            },
-        ),
-        (None, true) => out.skip(
-            "report_data",
-            "any report data explicitly allowed (no freshness)",
-        ),
-        (None, false) => out.check(
-            "report_data",
-            false,
-            "no expected report data given: freshness cannot be established",
-        ),
+    match &c.vtpm {
+        Some(v) => vtpm_checks(v, policy, &mut out),
+        None => report_data_check(c, policy, &mut out),
     }
 
     measurement_check(c, policy, &mut out);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::bytes::HexBytes;
 use crate::measurement::{RegisterValue, ReplayCheck};
 use crate::platform::Platform;
-use crate::platforms::{MockClaims, PefClaims, SnpClaims, TdxClaims};
+use crate::platforms::{MockClaims, PefClaims, SnpClaims, TdxClaims, VtpmClaims};
 use crate::report_data::ReportData;
 use crate::time::UnixTime;
 
@@ -188,6 +188,11 @@ pub struct Claims {
     pub verified_at: UnixTime,
     /// Typed per-platform raw claims.
     pub platform_claims: PlatformClaims,
+    /// For vTPM-mediated evidence (Azure confidential VMs): the vTPM
+    /// binding, where the freshness value is, and the extra trust in the
+    /// paravisor. `None` for a bare hardware report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vtpm: Option<VtpmClaims>,
 }
 
 impl Claims {
@@ -217,6 +222,7 @@ impl Claims {
             event_log: None,
             verified_at,
             platform_claims,
+            vtpm: None,
         }
     }
 }

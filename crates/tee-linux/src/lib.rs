@@ -16,9 +16,12 @@
 //! - [`sysfs`]: measurement registers exposed as sysfs files (tsm-mr),
 //!   read and extended by writing ([`SysfsRegisters`]);
 //! - [`kmsg`]: the kernel log read without blocking (diagnostics);
-//! - [`tpm`]: the seam for a TPM command transport ([`TpmTransport`]);
+//! - [`tpm`]: TPM 2.0 access: the transport seam ([`TpmTransport`]), the
+//!   `/dev/tpmrm0` transport, a pure-Rust command layer ([`tpm::Tpm`]) and
+//!   the quote structures a verifier parses ([`tpm::wire`]);
 //! - `testing` (feature `testing`): one fake kernel filesystem that behaves
-//!   like the kernel, with injectable faults. NO SECURITY.
+//!   like the kernel, with injectable faults, and a fake TPM
+//!   (`testing::FakeTpm`). NO SECURITY.
 //!
 //! `tee-core` stays free of I/O; this crate is where the Linux I/O lives.
 //! The only `unsafe` is `close(2)` in the private `sys` module.
@@ -37,5 +40,5 @@ pub mod tsm;
 pub use fs::{KernelFs, StdFs};
 pub use retry::{Retry, io_error};
 pub use sysfs::SysfsRegisters;
-pub use tpm::TpmTransport;
+pub use tpm::{DeviceTransport, Tpm, TpmError, TpmTransport};
 pub use tsm::{TSM_REPORT_ROOT, TsmReport, TsmReportClient};

@@ -31,6 +31,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::fs::KernelFs;
 
+#[path = "tpm_fake.rs"]
+mod tpm_fake;
+pub use tpm_fake::{FakeTpm, NvWriteHook, QuoteSigner, TpmFault, rc as tpm_rc};
+
 /// What the fake passes to the outblob generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutblobRequest<'a> {

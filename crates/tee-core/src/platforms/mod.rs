@@ -8,6 +8,7 @@ mod mock;
 mod pef;
 mod snp;
 mod tdx;
+mod vtpm;
 
 pub use mock::MockClaims;
 pub use pef::{PefClaims, PefPolicy};
@@ -19,6 +20,8 @@ pub use tdx::{
     CollateralOrigin, TdAttributes, TdxClaims, TdxPolicy, TdxTcbLevel, TimeWindow,
     parse_policy_date,
 };
+
+pub use vtpm::{QualifyingDataRule, VtpmClaims};
 
 pub(crate) use pef::appraise as appraise_pef;
 pub(crate) use snp::appraise as appraise_snp;
