@@ -115,9 +115,9 @@ pub(crate) fn open_aad(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use aes_gcm::aead::AeadInOut;
     use aes_gcm::aead::array::ArraySize;
     use aes_gcm::aead::consts::{U1, U8, U12, U13, U14, U15, U16, U60};
-    use aes_gcm::aead::AeadInOut;
     use aes_gcm::{AesGcm, Nonce, TagSize};
 
     fn seal_ref<N: ArraySize, T: TagSize>(
