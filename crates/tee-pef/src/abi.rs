@@ -120,6 +120,11 @@ pub const MSR_EE: u64 = 1 << 15;
 pub const ESMB_CHUNK: usize = 64;
 /// `UV_ESMB_GET_FILE` offsets must be below 64 KiB.
 pub const ESMB_MAX_OFFSET: u64 = 64 * 1024;
+/// What `UV_ESMB_GET_FILE` returns in r3 for a name that is not attached:
+/// `svm_esmb_file_get`'s `-FDT_ERR_NOTFOUND` (libfdt's error 1), which
+/// `get_file_data` and `uv_esmb_get_file` pass through unchanged (it is
+/// not one of the `U_*` codes; it collides with no other).
+pub const ESMB_FILE_NOT_FOUND: i64 = -1;
 
 /// Pack up to 64 bytes big-endian into eight registers, zero-padded.
 pub fn pack_regs(bytes: &[u8]) -> [u64; 8] {

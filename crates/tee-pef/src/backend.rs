@@ -61,15 +61,16 @@ impl SecretStore {
     pub(crate) fn get(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
         self.get_inner(name, false)?.ok_or_else(|| {
             Error::device(
-                DeviceErrorKind::Firmware(abi::U_PARAMETER as u64),
+                DeviceErrorKind::Firmware(abi::ESMB_FILE_NOT_FOUND as u64),
                 guest::INTERFACE,
-                format_args!("`{name}` was refused earlier in this process (absent, or read by another process)"),
+                format_args!("`{name}` is not attached (found absent earlier in this process)"),
             )
         })
     }
 
-    /// An attachment that may be absent: `U_PARAMETER` from the ultravisor
-    /// becomes `None` (and is remembered).
+    /// An attachment that may be absent: the ultravisor's "not found"
+    /// ([`abi::ESMB_FILE_NOT_FOUND`]) becomes `None` (and is remembered);
+    /// any other refusal (read by another process, …) stays an error.
     fn get_optional(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
         self.get_inner(name, true)
     }
@@ -91,7 +92,8 @@ impl SecretStore {
                 Ok(Some(v))
             }
             Err(Error::Device(d))
-                if optional && d.kind == DeviceErrorKind::Firmware(abi::U_PARAMETER as u64) =>
+                if optional
+                    && d.kind == DeviceErrorKind::Firmware(abi::ESMB_FILE_NOT_FOUND as u64) =>
             {
                 cache.insert(name.to_owned(), None);
                 Ok(None)

@@ -117,7 +117,7 @@ pub enum LocateError {
         /// Name of the first non-empty member, if any.
         first: Option<String>,
     },
-    /// The ESM member contains no word with the FDT magic.
+    /// No member under `opt/ibm/pef` contains a word with the FDT magic.
     NoFdtMagic,
     /// The archive has no `TRAILER!!!` entry inside the initrd.
     NoTrailer,
@@ -138,7 +138,7 @@ impl core::fmt::Display for LocateError {
             Self::NoEsmMember { first: None } => {
                 write!(f, "no non-empty cpio member under {ESM_DIR} (ENOENT)")
             }
-            Self::NoFdtMagic => f.write_str("ESM cpio member contains no FDT magic"),
+            Self::NoFdtMagic => f.write_str("no ESM cpio member contains the FDT magic"),
             Self::NoTrailer => f.write_str("ESM cpio has no TRAILER!!! entry"),
         }
     }
@@ -166,15 +166,18 @@ fn hex8(b: &[u8], off: usize) -> Option<usize> {
 }
 
 /// The ultravisor's scan (model §5.3 step 1b): walk `newc` headers from the
-/// start of the initrd; the first member with `filesize > 0` must be under
-/// `opt/ibm/pef`; inside it the blob starts at the first 4-byte word equal
-/// to the FDT magic; the archive ends at `TRAILER!!!`, rounded up to 512.
+/// start of the initrd; members with data must be under `opt/ibm/pef`
+/// until the blob is found; inside such a member the blob starts at the
+/// first 4-byte word equal to the FDT magic, and a member without the magic
+/// is passed over (the scan goes on with the next member, as the
+/// ultravisor's does); the archive ends at `TRAILER!!!`, rounded up to 512.
 ///
 /// # Errors
 /// A [`LocateError`] saying which step failed.
 pub fn locate_esm(initrd: &[u8]) -> core::result::Result<EsmLocation, LocateError> {
     let mut hdr = 0usize;
     let mut found: Option<(String, usize, usize)> = None;
+    let mut magicless = false;
     loop {
         let bad = LocateError::NotNewc { offset: hdr };
         if initrd.get(hdr..hdr.checked_add(6).ok_or(LocateError::NoTrailer)?)
@@ -204,6 +207,7 @@ pub fn locate_esm(initrd: &[u8]) -> core::result::Result<EsmLocation, LocateErro
                     blob_max_len,
                     measured_from: end,
                 }),
+                None if magicless => Err(LocateError::NoFdtMagic),
                 None => Err(LocateError::NoEsmMember { first: None }),
             };
         }
@@ -212,12 +216,16 @@ pub fn locate_esm(initrd: &[u8]) -> core::result::Result<EsmLocation, LocateErro
                 return Err(LocateError::NoEsmMember { first: Some(name) });
             }
             let member = initrd.get(data..data_end).ok_or(bad.clone())?;
-            let word = member
+            match member
                 .chunks_exact(4)
                 .position(|w| w == crate::fdt::FDT_MAGIC.to_be_bytes())
-                .ok_or(LocateError::NoFdtMagic)?;
-            let off = word * 4;
-            found = Some((name, data + off, filesize - off));
+            {
+                Some(word) => {
+                    let off = word * 4;
+                    found = Some((name, data + off, filesize - off));
+                }
+                None => magicless = true,
+            }
         }
         hdr = align4(data_end).ok_or(bad)?;
     }
@@ -278,8 +286,36 @@ mod tests {
         );
         let mut d = Vec::new();
         push_entry(&mut d, 1, 0o100644, 1, "opt/ibm/pef/x", b"no magic here").unwrap();
+        let mut decoy = d.clone();
         push_entry(&mut d, 0, 0, 1, TRAILER, &[]).unwrap();
         assert_eq!(locate_esm(&d), Err(LocateError::NoFdtMagic));
+        // A magic-less member is passed over; the next one holds the blob.
+        let blob = crate::fdt::Node::new("").to_dtb();
+        push_entry(&mut decoy, 2, 0o100644, 1, "opt/ibm/pef/zzz.dtb", &blob).unwrap();
+        let mut after = decoy.clone();
+        push_entry(&mut decoy, 0, 0, 1, TRAILER, &[]).unwrap();
+        let loc = locate_esm(&decoy).unwrap();
+        assert_eq!(loc.member, "opt/ibm/pef/zzz.dtb");
+        assert_eq!(
+            &decoy[loc.blob_offset..loc.blob_offset + blob.len()],
+            &blob[..]
+        );
+        // Members after the blob are not looked at; a non-ESM member with
+        // data before the blob still ends the scan.
+        push_entry(&mut after, 3, 0o100644, 1, "init", b"#!/bin/sh").unwrap();
+        push_entry(&mut after, 0, 0, 1, TRAILER, &[]).unwrap();
+        assert_eq!(locate_esm(&after).unwrap().member, "opt/ibm/pef/zzz.dtb");
+        let mut early = Vec::new();
+        push_entry(&mut early, 1, 0o100644, 1, "opt/ibm/pef/a", b"no magic").unwrap();
+        push_entry(&mut early, 2, 0o100644, 1, "init", b"#!/bin/sh").unwrap();
+        push_entry(&mut early, 3, 0o100644, 1, "opt/ibm/pef/b", &blob).unwrap();
+        push_entry(&mut early, 0, 0, 1, TRAILER, &[]).unwrap();
+        assert_eq!(
+            locate_esm(&early),
+            Err(LocateError::NoEsmMember {
+                first: Some("init".into())
+            })
+        );
         let e = esm_cpio("b", &crate::fdt::Node::new("").to_dtb()).unwrap();
         assert_eq!(
             locate_esm(&e[..200]),

@@ -5,7 +5,7 @@
 use aes_gcm::aead::consts::U16;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::aes::Aes256;
-use aes_gcm::{AesGcm, Nonce, Tag};
+use aes_gcm::{AesGcm, Nonce};
 use chacha20::ChaCha20Rng;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::{
@@ -17,6 +17,12 @@ use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha512};
 use tee_core::{DeviceErrorKind, Error, Result};
 use zeroize::Zeroizing;
+
+mod gcm;
+mod owner_key;
+
+pub use gcm::{MAX_IV as MAX_GCM_IV, MAX_TAG as MAX_GCM_TAG, MIN_TAG as MIN_GCM_TAG};
+pub use owner_key::{KeyProtection, MAX_PASSPHRASE, OwnerKeyFormat};
 
 /// AES-256-GCM with the 16-byte nonce PyCryptodome uses by default.
 pub(crate) type Aes256Gcm16 = AesGcm<Aes256, U16>;
@@ -60,7 +66,7 @@ pub fn new_master_key() -> Result<MasterKey> {
     Ok(k)
 }
 
-/// An AES-256-GCM encryption as svm-tool stores it.
+/// An AES-256-GCM encryption as svm-tool stores it (what the SDK writes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcmBox {
     /// Ciphertext (same length as the plaintext).
@@ -91,27 +97,17 @@ pub fn gcm_seal(k: &[u8; 32], plaintext: &[u8]) -> Result<GcmBox> {
     })
 }
 
-/// Decrypt; `None` when the IV or tag has the wrong length or the tag does
-/// not verify.
+/// Decrypt as the ultravisor's mbedTLS does: any nonce length from 1 to
+/// [`MAX_GCM_IV`] bytes, any tag length from [`MIN_GCM_TAG`] to
+/// [`MAX_GCM_TAG`] bytes, no AAD. `None` when a length is outside those
+/// bounds or the tag does not verify.
 pub fn gcm_open(
     k: &[u8; 32],
     iv: &[u8],
     mac: &[u8],
     ciphertext: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
-    let iv: [u8; 16] = iv.try_into().ok()?;
-    let mac: [u8; 16] = mac.try_into().ok()?;
-    let cipher = Aes256Gcm16::new_from_slice(k).ok()?;
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
-    cipher
-        .decrypt_inout_detached(
-            &Nonce::<U16>::from(iv),
-            &[],
-            buf.as_mut_slice().into(),
-            &Tag::<U16>::from(mac),
-        )
-        .ok()?;
-    Some(buf)
+    gcm::open(k, iv, mac, ciphertext)
 }
 
 /// An RSA public key together with the exact PEM file bytes it was read
@@ -196,6 +192,18 @@ impl core::fmt::Debug for RsaKeyPair {
 }
 
 impl RsaKeyPair {
+    fn from_key(key: RsaPrivateKey) -> Result<Self> {
+        let bits = key.size() * 8;
+        if !(2048..=4096).contains(&bits) {
+            return Err(Error::bad_field(
+                "RSA private key",
+                "modulus",
+                format_args!("{bits}-bit key, need 2048..=4096"),
+            ));
+        }
+        Ok(Self { key })
+    }
+
     /// Generate an RSA-2048 key (slow in unoptimized builds).
     ///
     /// # Errors

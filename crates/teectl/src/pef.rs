@@ -5,17 +5,24 @@
 //! failed (each failed check is named); 3 no lockbox can be unwrapped by that
 //! machine's TPM (or the digests do not authenticate under the unwrapped
 //! key); 2 malformed blob; 1 usage or I/O.
+//!
+//! Owner private keys are read in svm-tool's format (`esm generate`:
+//! PKCS#1, DES-EDE3-CBC PEM encryption) or as encrypted PKCS#8; the
+//! passphrase comes from `--passphrase-file` or a no-echo prompt on the
+//! terminal (never from an argument); an unencrypted key needs
+//! `--allow-unencrypted-key`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tee::pef::crypto::{RecipientKey, RsaKeyPair, sha256};
-use tee::pef::esm::{Digests, EsmBlob, EsmBlobBuilder};
+use tee::pef::crypto::{OwnerKeyFormat, RecipientKey, RsaKeyPair, sha256};
+use tee::pef::esm::{Digests, EsmBlob, EsmBlobBuilder, EsmBlobEditor, is_elf};
 use tee::pef::inspect::{LockboxPlacement, RefusalKind, extract_blob};
 use tee::pef::machine::{SimMachine, TPM_PUB_PEM, launch};
 use tee::pef::uv::GuestImage;
 use tee::pef::{PefBackend, PefConfig, PefVerifier, SimSvmProcess, cpio};
 use tee::{Backend, Evidence, Platform, ReportData, SealPolicy, UnixTime, Verifier};
+use zeroize::Zeroizing;
 
 use crate::common::{self, CliError};
 use crate::exit;
@@ -43,6 +50,9 @@ pub(crate) enum Cmd {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Edit a blob as svm-tool does: add a machine, revoke a machine, attach a file.
+    #[command(subcommand)]
+    Edit(EditCmd),
     /// Show a blob's structure, lockboxes and fingerprints (never a secret).
     Inspect {
         /// An ESM blob, or an initrd wrapped with wrap-initrd.
@@ -77,6 +87,90 @@ pub(crate) enum Cmd {
     },
 }
 
+/// The owner key's passphrase and protection.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct KeyArgs {
+    /// Read the owner key's passphrase from FILE (one trailing newline is
+    /// dropped). Without it, teectl prompts on the terminal (no echo) and
+    /// fails if there is none. Never give a passphrase as an argument.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Accept (or, for a generated key, write) an unencrypted owner private key.
+    #[arg(long)]
+    allow_unencrypted_key: bool,
+}
+
+/// Format of a generated owner key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum KeyFormat {
+    /// svm-tool's (`esm generate`): PKCS#1 PEM, DES-EDE3-CBC encrypted.
+    SvmTool,
+    /// Encrypted PKCS#8 (PBES2: scrypt, AES-256-CBC); svm-tool reads it too.
+    Pkcs8,
+}
+
+/// `teectl pef edit ...`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum EditCmd {
+    /// Authorise a machine (svm-tool `esm authorize`): a new lockbox-<max+1>
+    /// with the blob's key wrapped to the machine's TPM key. Needs the owner key.
+    AddMachine {
+        #[command(flatten)]
+        blob: EditBlob,
+        /// The machine's TPM wrapping-key public PEM.
+        #[arg(long = "tpm-pub", value_name = "PEM")]
+        tpm_pub: PathBuf,
+        /// The owner's origin private key (unwraps origin-lockbox).
+        #[arg(long, value_name = "PEM")]
+        owner_key: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The lockbox's untrusted comment.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+    },
+    /// Revoke a machine (svm-tool `esm revoke -p`): delete the lockbox(es)
+    /// whose fingerprint is this PEM file's SHA-256. Needs no key.
+    RevokeMachine {
+        #[command(flatten)]
+        blob: EditBlob,
+        /// The machine's TPM wrapping-key public PEM (the exact file authorised).
+        #[arg(long = "tpm-pub", value_name = "PEM")]
+        tpm_pub: PathBuf,
+    },
+    /// Attach a file (svm-tool `esm attach`), released to the secure VM
+    /// through UV_ESMB_GET_FILE. Needs the owner key.
+    Attach {
+        #[command(flatten)]
+        blob: EditBlob,
+        /// Attachment name (`^[A-Za-z][0-9A-Za-z,._+-]{0,30}$`).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The file to attach (under 64 KiB).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// The owner's origin private key (unwraps origin-lockbox).
+        #[arg(long, value_name = "PEM")]
+        owner_key: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The attachment's untrusted comment.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+    },
+}
+
+/// The blob an edit reads and writes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EditBlob {
+    /// The ESM blob to edit.
+    #[arg(long, value_name = "BLOB")]
+    blob: PathBuf,
+    /// Output blob (default: replace BLOB, atomically, as svm-tool edits in place).
+    #[arg(short, long, value_name = "BLOB")]
+    output: Option<PathBuf>,
+}
+
 /// `build-blob` arguments.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BuildBlobArgs {
@@ -96,10 +190,17 @@ pub(crate) struct BuildBlobArgs {
     /// Attach a secret file (repeatable): NAME=FILE.
     #[arg(long = "attach", value_name = "NAME=FILE")]
     attach: Vec<String>,
-    /// The owner's origin public key (PEM). Default: generate one and write
-    /// BLOB.origin-key.pem (private) and BLOB.origin-pub.pem next to the blob.
+    /// The owner's origin key: a public PEM, or a private key (svm-tool's
+    /// format or encrypted PKCS#8; its public half is used). Default:
+    /// generate one and write BLOB.origin-key.pem (private, passphrase-
+    /// protected in --key-format) and BLOB.origin-pub.pem next to the blob.
     #[arg(long, value_name = "PEM")]
     origin_key: Option<PathBuf>,
+    /// Format of a generated origin private key.
+    #[arg(long, value_enum, default_value = "svm-tool")]
+    key_format: KeyFormat,
+    #[command(flatten)]
+    key: KeyArgs,
     /// An RTAS image other than QEMU/SLOF's 20-byte stub.
     #[arg(long, value_name = "FILE")]
     rtas: Option<PathBuf>,
@@ -134,6 +235,11 @@ pub(crate) struct CheckArgs {
     /// An RTAS image other than SLOF's stub.
     #[arg(long, value_name = "FILE")]
     rtas: Option<PathBuf>,
+    /// After U_SUCCESS, read this attachment once through the simulated
+    /// UV_ESMB_GET_FILE and report its length and SHA-256, or the return
+    /// code (repeatable; the plaintext is never printed).
+    #[arg(long = "get-file", value_name = "NAME")]
+    get_file: Vec<String>,
     /// Machine-readable output (same exit codes).
     #[arg(long)]
     json: bool,
@@ -148,6 +254,7 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
             initrd,
             output,
         } => wrap_initrd(&blob, &initrd, &output),
+        Cmd::Edit(e) => edit(e),
         Cmd::Inspect { blob, json } => inspect(&blob, json),
         Cmd::Check(a) => check(&a),
         Cmd::Demo => demo(),
@@ -209,26 +316,53 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
         )?,
         None => Digests::for_slof(&kernel, &initrd, &a.bootargs)?,
     };
+    if is_elf(&kernel) {
+        return Err(CliError::usage(format!(
+            "{}: an ELF file (vmlinux); the ultravisor hashes the flat binary at kbase: \
+             give `objcopy -O binary -S vmlinux` output (what svm-tool computes)",
+            a.kernel.display()
+        )));
+    }
     let origin = match &a.origin_key {
         Some(p) => {
             let pem = common::read_bounded(p, common::limit::KEY, "key file")?;
             // A private key (as `esm generate` pairs them) works too: its public half is used.
-            let r = if String::from_utf8_lossy(&pem).contains("PRIVATE KEY") {
-                RsaKeyPair::from_pkcs8_pem(&String::from_utf8_lossy(&pem))
-                    .and_then(|k| k.recipient())
+            if String::from_utf8_lossy(&pem).contains("PRIVATE KEY") {
+                owner_key(p, &a.key)?
+                    .recipient()
+                    .map_err(|e| CliError::from(e).context(p.display()))?
             } else {
-                RecipientKey::from_pem(&pem)
-            };
-            r.map_err(|e| CliError::from(e).context(p.display()))?
+                RecipientKey::from_pem(&pem).map_err(|e| CliError::from(e).context(p.display()))?
+            }
         }
         None => {
-            let k = RsaKeyPair::generate()?;
             let priv_path = sibling(&a.output, ".origin-key.pem");
             let pub_path = sibling(&a.output, ".origin-pub.pem");
-            common::write_secret_atomic(&priv_path, k.to_pkcs8_pem()?.as_bytes())?;
+            let pass = if a.key.passphrase_file.is_none() && a.key.allow_unencrypted_key {
+                None
+            } else {
+                Some(passphrase(
+                    &a.key,
+                    "passphrase for the new origin key",
+                    true,
+                )?)
+            };
+            let k = RsaKeyPair::generate()?;
+            let (pem, how) = match (&pass, a.key_format) {
+                (None, _) => (k.to_pkcs8_pem()?, "unencrypted (--allow-unencrypted-key)"),
+                (Some(pw), KeyFormat::SvmTool) => (
+                    k.to_owner_pem(pw, OwnerKeyFormat::SvmTool)?,
+                    "svm-tool format, passphrase-protected",
+                ),
+                (Some(pw), KeyFormat::Pkcs8) => (
+                    k.to_owner_pem(pw, OwnerKeyFormat::Pkcs8)?,
+                    "encrypted PKCS#8",
+                ),
+            };
+            common::write_secret_atomic(&priv_path, pem.as_bytes())?;
             common::write_atomic(&pub_path, &k.public_pem()?)?;
             eprintln!(
-                "generated origin key: {} (private, unencrypted: keep it safe) and {}",
+                "generated origin key: {} (private, {how}) and {}",
                 priv_path.display(),
                 pub_path.display()
             );
@@ -270,6 +404,162 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
     let blob = b.build()?;
     common::write_atomic(&a.output, &blob)?;
     println!("wrote {} ({} bytes)", a.output.display(), blob.len());
+    Ok(exit::OK)
+}
+
+/// The passphrase: from `--passphrase-file`, else a no-echo prompt on the
+/// terminal (twice when `confirm`); an error without a terminal.
+fn passphrase(k: &KeyArgs, prompt: &str, confirm: bool) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    if let Some(f) = &k.passphrase_file {
+        let mut v = Zeroizing::new(common::read_bounded(
+            f,
+            tee::pef::crypto::MAX_PASSPHRASE as u64 + 2,
+            "passphrase file",
+        )?);
+        if v.ends_with(b"\n") {
+            v.pop();
+            if v.ends_with(b"\r") {
+                v.pop();
+            }
+        }
+        if v.is_empty() {
+            return Err(CliError::usage(format!(
+                "{}: empty passphrase",
+                f.display()
+            )));
+        }
+        return Ok(v);
+    }
+    let ask = |p: &str| {
+        rpassword::prompt_password(p).map(|s| Zeroizing::new(s.into_bytes())).map_err(|e| {
+            CliError::usage(format!(
+                "cannot prompt for the passphrase ({e}): no terminal? give --passphrase-file FILE"
+            ))
+        })
+    };
+    let first = ask(&format!("{prompt}: "))?;
+    if first.is_empty() {
+        return Err(CliError::usage("empty passphrase"));
+    }
+    if confirm && ask("again: ")? != first {
+        return Err(CliError::usage("the passphrases differ"));
+    }
+    Ok(first)
+}
+
+/// Read an owner private key (svm-tool's format, encrypted PKCS#8, or with
+/// `--allow-unencrypted-key` an unencrypted one).
+fn owner_key(path: &Path, k: &KeyArgs) -> Result<RsaKeyPair, CliError> {
+    let pem = Zeroizing::new(common::read_bounded(path, common::limit::KEY, "key file")?);
+    let encrypted = String::from_utf8_lossy(&pem).contains("ENCRYPTED");
+    let pass = if encrypted {
+        Some(passphrase(
+            k,
+            &format!("passphrase for {}", path.display()),
+            false,
+        )?)
+    } else {
+        None
+    };
+    RsaKeyPair::from_owner_pem(
+        &pem,
+        pass.as_ref().map(|p| p.as_slice()),
+        k.allow_unencrypted_key,
+    )
+    .map(|(key, _)| key)
+    .map_err(|e| CliError::from(e).context(path.display()))
+}
+
+fn edit(cmd: EditCmd) -> Result<u8, CliError> {
+    let (target, blob_path) = match &cmd {
+        EditCmd::AddMachine { blob, .. }
+        | EditCmd::RevokeMachine { blob, .. }
+        | EditCmd::Attach { blob, .. } => (
+            blob.output.clone().unwrap_or_else(|| blob.blob.clone()),
+            blob.blob.clone(),
+        ),
+    };
+    let bytes = common::read_bounded(&blob_path, common::limit::ESM_BLOB, "ESM blob")?;
+    let mut e =
+        EsmBlobEditor::open(&bytes).map_err(|e| CliError::from(e).context(blob_path.display()))?;
+    // K from origin-lockbox, checked against the digests before any edit.
+    let master_key = |owner: &Path, k: &KeyArgs| -> Result<_, CliError> {
+        let key = owner_key(owner, k)?;
+        let blob = EsmBlob::parse(&bytes)?;
+        let mk = blob
+            .unwrap_key(tee::pef::esm::ORIGIN_LOCKBOX, &key)
+            .map_err(|e| CliError::from(e).context(owner.display()))?;
+        if blob.digests.is_some() {
+            blob.open_digests(&mk)
+                .map_err(|e| CliError::from(e).context(blob_path.display()))?;
+        }
+        Ok(mk)
+    };
+    match &cmd {
+        EditCmd::AddMachine {
+            tpm_pub,
+            owner_key: owner,
+            key,
+            comment,
+            ..
+        } => {
+            let pem = common::read_bounded(tpm_pub, common::limit::KEY, "key file")?;
+            let r = RecipientKey::from_pem(&pem)
+                .map_err(|e| CliError::from(e).context(tpm_pub.display()))?;
+            let mk = master_key(owner, key)?;
+            let default = format!(
+                "TPM key {}",
+                tpm_pub
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            );
+            let name = e.authorize(&mk, &r, comment.as_deref().unwrap_or(&default))?;
+            println!(
+                "added {name}: {} (sha256:{})",
+                tpm_pub.display(),
+                hex::encode(r.fingerprint())
+            );
+        }
+        EditCmd::RevokeMachine { tpm_pub, .. } => {
+            let pem = common::read_bounded(tpm_pub, common::limit::KEY, "key file")?;
+            let removed = e
+                .revoke(&pem)
+                .map_err(|e| CliError::from(e).context(tpm_pub.display()))?;
+            println!(
+                "revoked {} (sha256:{})",
+                removed.join(", "),
+                hex::encode(sha256(&pem))
+            );
+        }
+        EditCmd::Attach {
+            name,
+            file,
+            owner_key: owner,
+            key,
+            comment,
+            ..
+        } => {
+            let data = Zeroizing::new(common::read_bounded(
+                file,
+                common::limit::ESM_BLOB,
+                "attached file",
+            )?);
+            let mk = master_key(owner, key)?;
+            let default = format!("attachment {name}");
+            e.attach(&mk, name, &data, comment.as_deref().unwrap_or(&default))?;
+            println!("attached {name} ({} bytes)", data.len());
+        }
+    }
+    let out = e.to_dtb()?;
+    match e.uv_machine() {
+        Some(_) => {}
+        None => println!(
+            "note: the blob has no lockbox-1, the only lockbox the ultravisor reads: it boots on no machine"
+        ),
+    }
+    common::write_atomic(&target, &out)?;
+    println!("wrote {} ({} bytes)", target.display(), out.len());
     Ok(exit::OK)
 }
 
@@ -342,7 +632,36 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
         note = (!placement.readable()).then(|| placement.to_string());
     }
     let failure = o.failure.as_ref().map(ToString::to_string);
+    let uv = Arc::new(Mutex::new(uv));
+    let mut files = Vec::new();
+    for name in &a.get_file {
+        let r = if code == exit::OK {
+            let p = SimSvmProcess::new(uv.clone(), 1, 1);
+            match tee::pef::guest::read_file(&p, name) {
+                Ok(pt) => Ok((pt.len(), hex::encode(sha256(&pt)))),
+                Err(tee::Error::Device(d)) => match d.kind {
+                    tee::DeviceErrorKind::Firmware(rc) => Err(Some(rc as i64)),
+                    _ => Err(None),
+                },
+                Err(_) => Err(None),
+            }
+        } else {
+            // Nothing is released after a refusal; the VM is not secure.
+            Err(Some(tee::pef::abi::U_PERMISSION))
+        };
+        files.push((name.clone(), r));
+    }
     if a.json {
+        let released: serde_json::Map<String, serde_json::Value> = files
+            .iter()
+            .map(|(n, r)| {
+                let v = match r {
+                    Ok((len, h)) => serde_json::json!({ "len": len, "sha256": h }),
+                    Err(rc) => serde_json::json!({ "rc": rc }),
+                };
+                (n.clone(), v)
+            })
+            .collect();
         let checks: Vec<_> = o
             .checks
             .iter()
@@ -357,6 +676,7 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
             "failed_checks": failed,
             "failure": failure,
             "note": note,
+            "get_file": released,
             "exit_code": code,
         });
         let text =
@@ -380,6 +700,13 @@ fn check(a: &CheckArgs) -> Result<u8, CliError> {
     }
     if let Some(n) = note {
         println!("note: {n}");
+    }
+    for (n, r) in &files {
+        match r {
+            Ok((len, h)) => println!("UV_ESMB_GET_FILE {n}: {len} bytes, sha256:{h}"),
+            Err(Some(rc)) => println!("UV_ESMB_GET_FILE {n}: refused, r3 = {rc}"),
+            Err(None) => println!("UV_ESMB_GET_FILE {n}: refused"),
+        }
     }
     Ok(code)
 }
@@ -589,6 +916,7 @@ mod tests {
         std::fs::write(p("kernel2"), b"kernel bytez ".repeat(100)).unwrap();
         std::fs::write(p("initrd"), b"initramfs").unwrap();
         std::fs::write(p("pass"), b"passphrase").unwrap();
+        std::fs::write(p("pw"), b"owner key passphrase\n").unwrap();
         let attach = format!("crypttab={}", p("pass"));
         let tpm = p("m1/tpm-pub.pem");
         assert_eq!(
@@ -605,12 +933,19 @@ mod tests {
                 "svm=on quiet",
                 "--attach",
                 &attach,
+                "--passphrase-file",
+                &p("pw"),
                 "-o",
                 &p("esmb.dtb"),
             ]),
             0
         );
         assert!(d.path().join("esmb.dtb.origin-key.pem").is_file());
+        let written = std::fs::read_to_string(p("esmb.dtb.origin-key.pem")).unwrap();
+        assert!(
+            written.contains("DEK-Info: DES-EDE3-CBC,"),
+            "svm-tool's format"
+        );
         let okey = format!("{}.origin-key.pem", p("esmb.dtb"));
         assert_eq!(
             teectl(&[
@@ -626,10 +961,32 @@ mod tests {
                 "svm=on quiet",
                 "--origin-key",
                 &okey,
+                "--passphrase-file",
+                &p("pw"),
                 "-o",
                 &p("esmb2.dtb"),
             ]),
             0
+        );
+        // Without its passphrase (no terminal here): usage error.
+        assert_eq!(
+            teectl(&[
+                "pef",
+                "build-blob",
+                "--tpm-pub",
+                &tpm,
+                "--kernel",
+                &p("kernel"),
+                "--initrd",
+                &p("initrd"),
+                "--bootargs",
+                "svm=on quiet",
+                "--origin-key",
+                &okey,
+                "-o",
+                &p("esmb3.dtb"),
+            ]),
+            1
         );
         assert!(!d.path().join("esmb2.dtb.origin-key.pem").exists());
         assert_eq!(

@@ -5,7 +5,7 @@ use serde::Serialize;
 use tee_core::{Error, Result};
 use zeroize::Zeroizing;
 
-use crate::crypto::{MasterKey, RsaKeyPair, gcm_open};
+use crate::crypto::{MAX_GCM_IV, MAX_GCM_TAG, MIN_GCM_TAG, MasterKey, RsaKeyPair, gcm_open};
 use crate::fdt::{self, Node};
 
 use super::digests::Digests;
@@ -30,21 +30,30 @@ pub struct Lockbox {
 }
 
 /// One AES-GCM item (the digests or an attachment) as parsed.
+///
+/// Read as the ultravisor reads it: `algorithm` must be present (any
+/// value; svm-tool writes "AES256-GCM"), `untrusted-comment` is optional,
+/// the nonce may have any length from 1 to [`crate::crypto::MAX_GCM_IV`]
+/// bytes and the tag any length from 4 to 16 bytes (what mbedTLS's GCM
+/// takes). svm-tool and the SDK's builder always write a 16-byte nonce
+/// and tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SealedItem {
     /// Node name (`digests-fdt` or the attachment name).
     pub name: String,
-    /// The untrusted comment.
-    pub comment: String,
+    /// The `algorithm` property as written (the ultravisor does not interpret it).
+    pub algorithm: String,
+    /// The untrusted comment, if present.
+    pub comment: Option<String>,
     /// Ciphertext (not shown in JSON; only its length).
     #[serde(skip)]
     pub ciphertext: Vec<u8>,
     /// Ciphertext length.
     pub ciphertext_len: usize,
-    /// 16-byte nonce.
+    /// The GCM nonce (16 bytes as svm-tool writes it).
     #[serde(with = "hex::serde")]
     pub iv: Vec<u8>,
-    /// 16-byte tag.
+    /// The GCM tag (16 bytes as svm-tool writes it).
     #[serde(with = "hex::serde")]
     pub mac: Vec<u8>,
 }
@@ -59,10 +68,14 @@ impl SealedItem {
                 format_args!("unexpected `{}` in `{}`", p.name, n.name),
             ));
         }
-        if n.prop_str("algorithm") != Some("AES256-GCM") {
-            return Err(Error::bad_field(what, "algorithm", "not \"AES256-GCM\""));
-        }
-        let comment = comment_of(what, n)?;
+        let algorithm = n
+            .prop_str("algorithm")
+            .ok_or_else(|| Error::bad_field(what, "algorithm", "missing or not a string"))?
+            .to_owned();
+        let comment = match n.prop("untrusted-comment") {
+            None => None,
+            Some(_) => Some(comment_of(what, n)?),
+        };
         let ciphertext = n
             .prop("ciphertext")
             .ok_or_else(|| Error::bad_field(what, "ciphertext", "missing"))?
@@ -75,14 +88,23 @@ impl SealedItem {
             .prop("mac")
             .ok_or_else(|| Error::bad_field(what, "mac", "missing"))?
             .to_vec();
-        if iv.len() != 16 {
-            return Err(Error::bad_field(what, "iv", "not 16 bytes"));
+        if iv.is_empty() || iv.len() > MAX_GCM_IV {
+            return Err(Error::bad_field(
+                what,
+                "iv",
+                format_args!("{} bytes, need 1..={MAX_GCM_IV}", iv.len()),
+            ));
         }
-        if mac.len() != 16 {
-            return Err(Error::bad_field(what, "mac", "not 16 bytes"));
+        if !(MIN_GCM_TAG..=MAX_GCM_TAG).contains(&mac.len()) {
+            return Err(Error::bad_field(
+                what,
+                "mac",
+                format_args!("{} bytes, need {MIN_GCM_TAG}..={MAX_GCM_TAG}", mac.len()),
+            ));
         }
         Ok(Self {
             name: n.name.clone(),
+            algorithm,
             comment,
             ciphertext_len: ciphertext.len(),
             ciphertext,
@@ -362,8 +384,12 @@ impl EsmBlob {
             Some(d) => {
                 let _ = writeln!(
                     s,
-                    "digests: AES256-GCM, {} bytes ciphertext, comment {:?}",
-                    d.ciphertext_len, d.comment
+                    "digests: {}, {} bytes ciphertext, nonce {} / tag {} bytes, comment {}",
+                    d.algorithm,
+                    d.ciphertext_len,
+                    d.iv.len(),
+                    d.mac.len(),
+                    show_comment(d.comment.as_deref())
                 );
             }
             None => {
@@ -379,12 +405,21 @@ impl EsmBlob {
         for a in &self.attachments {
             let _ = writeln!(
                 s,
-                "  {}: {} bytes ciphertext, comment {:?}",
-                a.name, a.ciphertext_len, a.comment
+                "  {}: {}, {} bytes ciphertext, nonce {} / tag {} bytes, comment {}",
+                a.name,
+                a.algorithm,
+                a.ciphertext_len,
+                a.iv.len(),
+                a.mac.len(),
+                show_comment(a.comment.as_deref())
             );
         }
         s
     }
+}
+
+fn show_comment(c: Option<&str>) -> String {
+    c.map_or_else(|| "(none)".to_owned(), |c| format!("{c:?}"))
 }
 
 fn parse_files_fdt(bytes: &[u8]) -> Result<Vec<SealedItem>> {
@@ -433,11 +468,26 @@ fn parse_files_fdt(bytes: &[u8]) -> Result<Vec<SealedItem>> {
     Ok(out)
 }
 
-/// Parse just the files FDT (as the UV copies it) and return the attachment
-/// node for `name`.
+/// An attachment as the ultravisor reads it from the copied files FDT
+/// (`svm_esmb_file_get`): the node `/files/<name>` with `algorithm` (any
+/// value), `iv`, `mac` and `ciphertext`; nothing else is looked at.
 #[cfg(feature = "sim")]
-pub(crate) fn files_fdt_item(files_fdt: &[u8], name: &str) -> Option<SealedItem> {
+pub(crate) struct UvFile {
+    pub(crate) iv: Vec<u8>,
+    pub(crate) mac: Vec<u8>,
+    pub(crate) ciphertext: Vec<u8>,
+}
+
+/// `None` when the node or one of those properties is missing (the UV's
+/// `-FDT_ERR_NOTFOUND`).
+#[cfg(feature = "sim")]
+pub(crate) fn files_fdt_item(files_fdt: &[u8], name: &str) -> Option<UvFile> {
     let root = fdt::parse_prefix(files_fdt).ok()?.0;
     let n = root.lookup("/files")?.child(name)?;
-    SealedItem::parse(WHAT_FILES, n).ok()
+    n.prop("algorithm")?;
+    Some(UvFile {
+        iv: n.prop("iv")?.to_vec(),
+        mac: n.prop("mac")?.to_vec(),
+        ciphertext: n.prop("ciphertext")?.to_vec(),
+    })
 }

@@ -7,6 +7,12 @@ use crate::fdt::{self, Node};
 
 use super::{ESM_COMPATIBLE, MEASUREMENT_DOMAIN, SLOF_RTAS_STUB, WHAT_DIGESTS};
 
+/// Whether `b` starts with an ELF identification (magic, class 32/64,
+/// data LE/BE, version 1).
+pub fn is_elf(b: &[u8]) -> bool {
+    matches!(b, [0x7f, b'E', b'L', b'F', 1 | 2, 1 | 2, 1, ..])
+}
+
 /// The four digests the ultravisor checks (model §7.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digests {
@@ -25,9 +31,22 @@ pub struct Digests {
 impl Digests {
     /// Compute the digests for an explicit RTAS image.
     ///
+    /// `kernel` is the flat binary the ultravisor hashes at kbase
+    /// (`objcopy -O binary -S vmlinux`, what svm-tool computes internally).
+    /// An ELF file is refused: its digest could never match.
+    ///
     /// # Errors
-    /// [`Error::Misuse`] for a kernel over 4 GiB or boot arguments containing NUL.
+    /// [`Error::Misuse`] for an ELF kernel, a kernel over 4 GiB or boot
+    /// arguments containing NUL.
     pub fn compute(rtas: &[u8], kernel: &[u8], initrd: &[u8], bootargs: &str) -> Result<Self> {
+        if is_elf(kernel) {
+            return Err(Error::Misuse(
+                "the kernel is an ELF file (vmlinux), but the ultravisor hashes the flat \
+                 binary at kbase: give `objcopy -O binary -S vmlinux` output (what svm-tool \
+                 computes from the ELF)"
+                    .into(),
+            ));
+        }
         let kernel_size = u32::try_from(kernel.len())
             .map_err(|_| Error::Misuse("kernel binary over 4 GiB".into()))?;
         if bootargs.contains('\0') {
@@ -83,8 +102,9 @@ impl Digests {
             .to_dtb()
     }
 
-    /// Parse a digests FDT. Every property must be present with its exact
-    /// size (the UV aborts before comparing when one is missing).
+    /// Parse a digests FDT. Every digest property must be present with its
+    /// exact size (the UV aborts before comparing when one is missing);
+    /// `algorithm` may be absent, as for the ultravisor.
     ///
     /// # Errors
     /// [`Error::Malformed`] naming the missing or bad property.
@@ -93,13 +113,8 @@ impl Digests {
         let d = root
             .child("digests")
             .ok_or_else(|| Error::bad_field(WHAT_DIGESTS, "/digests", "missing"))?;
-        if d.prop_str("algorithm") != Some("SHA512") {
-            return Err(Error::bad_field(
-                WHAT_DIGESTS,
-                "algorithm",
-                "not \"SHA512\"",
-            ));
-        }
+        // `algorithm` ("SHA512" as svm-tool writes it) is not read: the
+        // ultravisor never reads it and always compares SHA-512.
         let get = |name: &'static str| -> Result<[u8; 64]> {
             let v = d
                 .prop(name)

@@ -19,18 +19,22 @@
 //! owner's origin key, or an authorised TPM) knows K.
 //!
 //! Modules by concern: [`Digests`] (the digests tree and the ESM
-//! measurement), [`EsmBlobBuilder`] (the owner side), [`EsmBlob`] (the
-//! strict parser and inspector, and the files tree the ultravisor reads).
+//! measurement), [`EsmBlobBuilder`] (the owner side), [`EsmBlobEditor`]
+//! (svm-tool's `authorize`, `revoke` and `attach` on an existing blob),
+//! [`EsmBlob`] (the parser and inspector, and the files tree the
+//! ultravisor reads).
 
 mod blob;
 mod builder;
 mod digests;
+mod edit;
 
 #[cfg(feature = "sim")]
 pub(crate) use blob::files_fdt_item;
 pub use blob::{EsmBlob, Lockbox, SealedItem};
 pub use builder::EsmBlobBuilder;
-pub use digests::Digests;
+pub use digests::{Digests, is_elf};
+pub use edit::EsmBlobEditor;
 
 /// Root `compatible` of the outer FDT and of the digests FDT.
 pub const ESM_COMPATIBLE: &str = "ibm,esm";

@@ -9,7 +9,10 @@ mod native;
 use tee_core::{DeviceErrorKind, Error, Result};
 use zeroize::Zeroizing;
 
-use crate::abi::{ESMB_CHUNK, ESMB_MAX_OFFSET, U_PARAMETER, U_PERMISSION, pack_regs, unpack_regs};
+use crate::abi::{
+    ESMB_CHUNK, ESMB_FILE_NOT_FOUND, ESMB_MAX_OFFSET, U_PARAMETER, U_PERMISSION, pack_regs,
+    unpack_regs,
+};
 
 #[cfg(feature = "sim")]
 pub use crate::sim::SimSvmProcess;
@@ -62,7 +65,8 @@ pub fn read_file(uc: &dyn EsmbGetFile, name: &str) -> Result<Zeroizing<Vec<u8>>>
         }
         let n = usize::try_from(rc).map_err(|_| {
             let why = match rc {
-                U_PARAMETER => "U_PARAMETER: no such attachment, or it was already read this boot (read-once) or by another process",
+                ESMB_FILE_NOT_FOUND => "-FDT_ERR_NOTFOUND: no attachment of that name in the blob",
+                U_PARAMETER => "U_PARAMETER: already read this boot (read-once) or by another process, or it does not decrypt",
                 U_PERMISSION => "U_PERMISSION: this partition is not a secure VM",
                 _ => "ultravisor error",
             };

@@ -93,6 +93,7 @@ mod no_panics;
 mod pages;
 mod secrets;
 mod self_checks;
+mod svm_tool;
 mod tpm_model;
 mod transport;
 mod ultravisor;

@@ -3,6 +3,28 @@ use proptest::prelude::*;
 use super::*;
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// PEM-looking owner keys with arbitrary headers and bodies.
+    #[test]
+    fn arbitrary_owner_pem(
+        label in "(RSA PRIVATE KEY|PRIVATE KEY|ENCRYPTED PRIVATE KEY|X)",
+        proc_type in proptest::option::of("4,ENCRYPTED|[ -~]{0,12}"),
+        dek in proptest::option::of("(DES-EDE3-CBC|AES-128-CBC|AES-256-CBC|[A-Z-]{0,12}),[0-9A-Fa-f]{0,40}"),
+        body in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        use base64::Engine as _;
+        let mut pem = format!("-----BEGIN {label}-----\n");
+        if let Some(p) = proc_type { pem.push_str(&format!("Proc-Type: {p}\n")); }
+        if let Some(d) = dek { pem.push_str(&format!("DEK-Info: {d}\n\n")); }
+        pem.push_str(&base64::engine::general_purpose::STANDARD.encode(&body));
+        pem.push_str(&format!("\n-----END {label}-----\n"));
+        prop_assert!(RsaKeyPair::from_owner_pem(pem.as_bytes(), Some(b"pw"), true).is_err());
+        let _ = RsaKeyPair::from_owner_pem(pem.as_bytes(), None, false);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
@@ -13,6 +35,10 @@ proptest! {
         let _ = Digests::from_fdt(&bytes);
         let _ = cpio::locate_esm(&bytes);
         let _ = tee_pef::report::parse(&bytes);
+        let _ = RsaKeyPair::from_owner_pem(&bytes, Some(b"pw"), true);
+        let _ = tee_pef::esm::EsmBlobEditor::open(&bytes);
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        prop_assert!(tee_pef::crypto::gcm_open(&[1; 32], a, b.get(..16).unwrap_or(b), b).is_none());
         let ev = tee_core::Evidence::new(tee_core::Platform::Pef, "pef-owner-mac-v1", bytes.clone());
         let _ = PefVerifier::with_key(&ATTEST_KEY).unwrap().verify(&ev, UnixTime::from_secs(0));
     }

@@ -16,6 +16,10 @@ fn page_out_gives_the_hv_only_authenticated_ciphertext() {
     let mut bad = ct2.clone();
     bad[0] ^= 1;
     assert!(uv.hv_page_in(7, 0x41, &bad).is_none());
+    // No AAD, but a page moved to another frame fails that frame's tag.
+    let ct3 = uv.hv_page_out(7, 0x42, &page).unwrap();
+    let _ct4 = uv.hv_page_out(7, 0x43, &page).unwrap();
+    assert!(uv.hv_page_in(7, 0x43, &ct3).is_none());
     // Not a secure SVM.
     assert!(uv.hv_page_out(8, 0x40, &page).is_none());
 }

@@ -37,7 +37,9 @@ fn chunks_of_64_and_read_once() {
     // Read once per boot: a second full read fails.
     assert_eq!(get(&uv, 7, 100, 0, "crypttab").0, U_PARAMETER);
     // Unknown names, the 64 KiB limit, non-SVM partitions.
-    assert_eq!(get(&uv, 7, 100, 0, "nope").0, U_PARAMETER);
+    // Not attached: the UV passes svm_esmb_file_get's -FDT_ERR_NOTFOUND through.
+    assert_eq!(get(&uv, 7, 100, 0, "nope").0, ESMB_FILE_NOT_FOUND);
+    assert_eq!(ESMB_FILE_NOT_FOUND, -1);
     assert_eq!(get(&uv, 7, 100, 0x10000, "seal-key").0, U_PARAMETER);
     assert_eq!(get(&uv, 8, 100, 0, "seal-key").0, U_PERMISSION);
     // Terminated: nothing more.

@@ -39,12 +39,27 @@ fn accepts_the_built_guest() {
             .uv_rc,
         U_RETRY
     );
-    // Already secure: rejected (model choice).
+    // From the VM that is already secure (MSR[S]=1): create_svm fails too.
     assert_eq!(
-        uv.uv_esm(Caller::svm_kernel(8), layout.kbase, layout.fdt)
+        uv.uv_esm(Caller::svm_kernel(7), layout.kbase, layout.fdt)
             .uv_rc,
-        U_STATE
+        U_RETRY
     );
+    assert_eq!(uv.state(7), Some(SvmState::Secure), "still secure");
+    // The caller check comes first, then kbase, fdt and the LPID.
+    assert_eq!(uv.uv_esm(Caller::svm_user(9, 1), 0, 0).uv_rc, U_PERMISSION);
+    assert_eq!(uv.uv_esm(Caller::guest_kernel(9), 0, 0).uv_rc, U_P2);
+    assert_eq!(
+        uv.uv_esm(Caller::guest_kernel(9), layout.kbase, 0).uv_rc,
+        U_P3
+    );
+    assert_eq!(
+        uv.uv_esm(Caller::guest_kernel(0), layout.kbase, layout.fdt)
+            .uv_rc,
+        U_PERMISSION
+    );
+    // The default kbase is guest-physical (the harness's 0x40_0000).
+    assert_eq!(layout.kbase, 0x40_0000);
 }
 
 fn expect_exactly(img: GuestImage, name: &'static str) {

@@ -28,22 +28,26 @@ impl SimUltravisor {
             entry: None,
             hcalls: Vec::new(),
         };
+        // The dispatcher (`syscall_ultracall`) checks the caller's MSR
+        // first; then `syscall_ultracall_esm_svm` checks kbase, fdt and the
+        // LPID, in that order.
+        if !caller.is_supervisor() {
+            return early(U_PERMISSION);
+        }
         if kbase == 0 {
             return early(U_P2);
         }
         if fdt_addr == 0 {
             return early(U_P3);
         }
-        if caller.lpid == 0 || !caller.is_supervisor() {
+        if caller.lpid == 0 {
             return early(U_PERMISSION);
         }
-        if caller.msr & MSR_S != 0 {
-            // Model choice: the code does not test for it; an already
-            // secure VM is rejected rather than re-verified.
-            return early(U_STATE);
-        }
         if self.svms.contains_key(&caller.lpid) {
-            // create_svm fails for an LPID that already has an SVM.
+            // create_svm fails for an LPID that already has an SVM: a second
+            // UV_ESM, from the VM that is already secure or from one whose
+            // first attempt was aborted, gets U_RETRY. The code has no
+            // explicit "already secure" test.
             return early(U_RETRY);
         }
         self.svms.insert(

@@ -15,9 +15,11 @@ pub(super) struct FileCtx {
 impl SimUltravisor {
     /// `UV_ESMB_GET_FILE(offset, name)` → (r3, r4..r11) (model §8).
     /// No MSR check; the caller's LPID must be a secure SVM (*model
-    /// choice*: `U_PERMISSION` otherwise). Read-once per boot: the first call
-    /// binds the file to the caller's PID; later calls need the same PID
-    /// and `offset ≥ last_byte_read`, else `U_PARAMETER`.
+    /// choice*: `U_PERMISSION` otherwise). A name that is not attached gives
+    /// [`ESMB_FILE_NOT_FOUND`] (−1, the ultravisor's `-FDT_ERR_NOTFOUND`
+    /// passed through). Read-once per boot: the first call binds the file to
+    /// the caller's PID; later calls need the same PID and
+    /// `offset ≥ last_byte_read`, else `U_PARAMETER`.
     pub fn uv_esmb_get_file(
         &mut self,
         caller: Caller,
@@ -44,7 +46,8 @@ impl SimUltravisor {
             return (U_PARAMETER, zero);
         };
         let Some(item) = files_fdt_item(files, fname) else {
-            return (U_PARAMETER, zero);
+            // svm_esmb_file_get's -FDT_ERR_NOTFOUND, returned unchanged.
+            return (ESMB_FILE_NOT_FOUND, zero);
         };
         let Some(pt) = gcm_open(key, &item.iv, &item.mac, &item.ciphertext) else {
             return (U_PARAMETER, zero);

@@ -37,7 +37,7 @@ impl GuestMemory {
 /// Where the guest is loaded (what QEMU/SLOF and `prom_init` produce).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestLayout {
-    /// Kernel base (`KERNELBASE`; the kernel is relocated back here before `UV_ESM`).
+    /// Kernel base, guest-physical (the kernel is relocated back here before `UV_ESM`).
     pub kbase: u64,
     /// Flattened device tree address.
     pub fdt: u64,
@@ -47,13 +47,17 @@ pub struct GuestLayout {
     pub initrd_start: u64,
 }
 
+/// The default layout is the one the vectors' ultravisor harness used
+/// (`uvh`): guest-physical addresses, kernel at 0x40_0000, initrd at
+/// 0x200_0000, RTAS at 0x600_0000. `prom_init` passes `UV_ESM` the kernel's
+/// real (guest-physical) base after relocating it, never a virtual address.
 impl Default for GuestLayout {
     fn default() -> Self {
         Self {
-            kbase: 0xc000_0000_0000_0000,
+            kbase: 0x0040_0000,
             fdt: 0x0e00_0000,
-            rtas_base: 0x0f00_0000,
-            initrd_start: 0x0400_0000,
+            rtas_base: 0x0600_0000,
+            initrd_start: 0x0200_0000,
         }
     }
 }

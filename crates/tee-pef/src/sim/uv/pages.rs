@@ -10,8 +10,10 @@ use super::{Caller, SimUltravisor, SvmState};
 
 /// Page-out encryption (model §5.4): AES-128-GCM under a per-SVM key,
 /// 12-byte IV = 4 random bytes ‖ 64-bit counter (NIST SP 800-38D
-/// deterministic construction), 16-byte tag. Key, IV and tag stay in the
-/// UV; the hypervisor only ever holds the ciphertext.
+/// deterministic construction), 16-byte tag, **no AAD** (as the
+/// ultravisor's `core/page_encrypt.c`). Key, IV and tag stay in the UV,
+/// kept per guest frame; the hypervisor only ever holds the ciphertext, so
+/// a page moved to another frame fails that frame's tag without any AAD.
 pub(super) struct PageCrypt {
     pub(super) key: Zeroizing<[u8; 16]>,
     fixed: [u8; 4],
@@ -71,11 +73,7 @@ impl SimUltravisor {
         let cipher = aes_gcm::Aes128Gcm::new_from_slice(pc.key.as_ref()).ok()?;
         let mut buf = page.to_vec();
         let tag = cipher
-            .encrypt_inout_detached(
-                &aes_gcm::Nonce::from(iv),
-                &gfn.to_be_bytes(),
-                buf.as_mut_slice().into(),
-            )
+            .encrypt_inout_detached(&aes_gcm::Nonce::from(iv), &[], buf.as_mut_slice().into())
             .ok()?;
         pc.out.insert(gfn, (iv, tag.into()));
         self.hcall_log.push((lpid, H_SVM_PAGE_OUT));
@@ -97,7 +95,7 @@ impl SimUltravisor {
         cipher
             .decrypt_inout_detached(
                 &aes_gcm::Nonce::from(iv),
-                &gfn.to_be_bytes(),
+                &[],
                 buf.as_mut_slice().into(),
                 &aes_gcm::Tag::from(tag),
             )
