@@ -137,7 +137,8 @@ pub fn detect(v: &Value) -> Option<Tee> {
 
 /// Read evidence JSON in any shape this SDK understands: the SDK envelope,
 /// a KBS `Attestation` message (its `tee-evidence.primary_evidence`), a
-/// `{"tee": "<name>", "evidence": …}` pair, or a bare Trustee
+/// `{"tee": "<name>", "evidence": …}` pair (attestation-rs writes
+/// `{"platform": "snp", "evidence": …}`), or a bare Trustee
 /// `primary_evidence` object (TEE detected by its members).
 ///
 /// # Errors
@@ -162,7 +163,7 @@ pub fn evidence_from_any_json(bytes: &[u8]) -> Result<Evidence> {
             te.get("primary_evidence")
                 .ok_or_else(|| bad("tee-evidence", "no primary_evidence"))?,
         )
-    } else if let (Some(t), Some(e)) = (v.get("tee"), v.get("evidence")) {
+    } else if let (Some(t), Some(e)) = (v.get("tee").or_else(|| v.get("platform")), v.get("evidence")) {
         let name = t.as_str().ok_or_else(|| bad("tee", "not a string"))?;
         let tee = Tee::from_name(name)
             .ok_or_else(|| bad("tee", format!("no converter for TEE {name:?}")))?;
