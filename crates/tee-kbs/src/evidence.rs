@@ -163,7 +163,10 @@ pub fn evidence_from_any_json(bytes: &[u8]) -> Result<Evidence> {
             te.get("primary_evidence")
                 .ok_or_else(|| bad("tee-evidence", "no primary_evidence"))?,
         )
-    } else if let (Some(t), Some(e)) = (v.get("tee").or_else(|| v.get("platform")), v.get("evidence")) {
+    } else if let (Some(t), Some(e)) = (
+        v.get("tee").or_else(|| v.get("platform")),
+        v.get("evidence"),
+    ) {
         let name = t.as_str().ok_or_else(|| bad("tee", "not a string"))?;
         let tee = Tee::from_name(name)
             .ok_or_else(|| bad("tee", format!("no converter for TEE {name:?}")))?;

@@ -14,7 +14,9 @@ use tee_kbs::protocol::Jwe;
 use tee_kbs::{JweError, TeeKey};
 
 fn data(name: &str) -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -73,8 +75,7 @@ fn rfc7520_5_4_concat_kdf_and_key_wrap() {
     let d = data("rfc7520-5.4.json");
     let k = &d["key"];
     let jwe = jwe_of(&d["jwe"]);
-    let header: Value =
-        serde_json::from_slice(&B64URL.decode(&jwe.protected).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(&B64URL.decode(&jwe.protected).unwrap()).unwrap();
     assert_eq!(header["alg"], "ECDH-ES+A128KW");
     let epk = &header["epk"];
     let mut sec1 = vec![4u8];
@@ -94,7 +95,13 @@ fn rfc7520_5_4_concat_kdf_and_key_wrap() {
     let iv: [u8; 12] = B64URL.decode(&jwe.iv).unwrap().try_into().unwrap();
     let pt = aes_gcm::Aes128Gcm::new_from_slice(&cek)
         .unwrap()
-        .decrypt(&iv.into(), Payload { msg: &ct, aad: jwe.protected.as_bytes() })
+        .decrypt(
+            &iv.into(),
+            Payload {
+                msg: &ct,
+                aad: jwe.protected.as_bytes(),
+            },
+        )
         .unwrap();
     assert_eq!(pt, s(&d, "plaintext").as_bytes());
     // A KDF with another algorithm id gives a key that does not unwrap.
@@ -103,5 +110,8 @@ fn rfc7520_5_4_concat_kdf_and_key_wrap() {
     assert!(kw2.unwrap_key(&wrapped, &mut cek).is_err());
     // This client refuses ECDH-ES+A128KW itself (the KBS uses A256KW).
     let ec = TeeKey::generate_ec().unwrap();
-    assert!(matches!(ec.decrypt(&jwe), Err(JweError::UnsupportedAlgorithm(_))));
+    assert!(matches!(
+        ec.decrypt(&jwe),
+        Err(JweError::UnsupportedAlgorithm(_))
+    ));
 }
