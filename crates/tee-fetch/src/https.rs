@@ -71,11 +71,23 @@ impl Transport for Https {
             });
         }
         let limit = req.max_body();
-        let mut call = self.agent.get(url);
-        for (k, v) in req.headers().iter() {
-            call = call.header(k, v);
-        }
-        let mut resp = call.call().map_err(|e| map_error(url, limit, e))?;
+        let result = match req.method() {
+            crate::Method::Post => {
+                let mut call = self.agent.post(url);
+                for (k, v) in req.headers().iter() {
+                    call = call.header(k, v);
+                }
+                call.send(req.body())
+            }
+            _ => {
+                let mut call = self.agent.get(url);
+                for (k, v) in req.headers().iter() {
+                    call = call.header(k, v);
+                }
+                call.call()
+            }
+        };
+        let mut resp = result.map_err(|e| map_error(url, limit, e))?;
         let headers: Headers = resp
             .headers()
             .iter()

@@ -4,7 +4,8 @@
 //! certificate chains, CRLs; Intel PCS or a PCCS: TCB info, QE identity,
 //! CRLs). This crate is the one way the SDK fetches it:
 //!
-//! - [`Transport`]: one blocking GET ([`Request`]: URL and headers) returning
+//! - [`Transport`]: one blocking request ([`Request`]: a GET, or a POST with a
+//!   body; URL and headers) returning
 //!   a [`Response`] (status, case-insensitive [`Headers`], body) with a hard
 //!   bound on the body size ([`Request::max_body`], never above
 //!   [`HARD_MAX_BODY`]). Any HTTP status is a response; turning a status into
@@ -62,14 +63,14 @@ pub use error::FetchError;
 pub use fetcher::{Fetch, fetch};
 #[cfg(feature = "https")]
 pub use https::Https;
-pub use message::{DEFAULT_MAX_BODY, HARD_MAX_BODY, Headers, Request, Response};
+pub use message::{DEFAULT_MAX_BODY, HARD_MAX_BODY, Headers, Method, Request, Response};
 pub use plain::PlainHttp;
 pub use retry::{RetryPolicy, Retrying};
 
 /// Default connect/read/write timeout of the built-in transports.
 pub const DEFAULT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
-/// A blocking HTTP GET transport.
+/// A blocking HTTP transport (GET, and POST with a body).
 ///
 /// Implementations return every HTTP status as a [`Response`]; they fail
 /// only when no complete response within [`Request::max_body`] was received.

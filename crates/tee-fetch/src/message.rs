@@ -67,11 +67,34 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     }
 }
 
-/// A GET request.
+/// The HTTP method of a [`Request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Method {
+    /// `GET` (the default; every fetcher of vendor material).
+    #[default]
+    Get,
+    /// `POST` with a body (protocols such as the Trustee KBS attestation flow).
+    Post,
+}
+
+impl Method {
+    /// The method token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// A request: `GET`, or `POST` with a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    method: Method,
     url: String,
     headers: Headers,
+    body: Vec<u8>,
     max_body: usize,
 }
 
@@ -79,10 +102,32 @@ impl Request {
     /// GET `url`, accepting bodies up to [`DEFAULT_MAX_BODY`].
     pub fn get(url: impl Into<String>) -> Self {
         Self {
+            method: Method::Get,
             url: url.into(),
             headers: Headers::new(),
+            body: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
         }
+    }
+
+    /// POST `body` to `url` (sent with `Content-Length`), accepting response
+    /// bodies up to [`DEFAULT_MAX_BODY`]. Set `Content-Type` with [`Request::header`].
+    pub fn post(url: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            method: Method::Post,
+            body: body.into(),
+            ..Self::get(url)
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The request body (empty for `GET`).
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// Add a request header.
@@ -198,6 +243,10 @@ mod tests {
         assert_eq!(Request::get("u").max_body(), DEFAULT_MAX_BODY);
         let r = Request::get("u").header("Accept", "x").with_max_body(5);
         assert_eq!((r.max_body(), r.headers().get("accept")), (5, Some("x")));
+        assert_eq!((r.method(), r.body()), (Method::Get, &b""[..]));
+        let p = Request::post("u", b"{}".to_vec());
+        assert_eq!((p.method().as_str(), p.body()), ("POST", &b"{}"[..]));
+        assert_eq!(p.max_body(), DEFAULT_MAX_BODY);
     }
 
     #[test]

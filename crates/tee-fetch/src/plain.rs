@@ -83,7 +83,8 @@ impl Transport for PlainHttp {
         let url = req.url();
         let (host, path) = split_url(url)?;
         let io = |e: io::Error| io_error(url, &e);
-        let mut head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        let method = req.method().as_str();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
         let mut accept = false;
         for (k, v) in req.headers().iter() {
             if k.bytes().chain(v.bytes()).any(|b| b == b'\r' || b == b'\n') {
@@ -97,6 +98,9 @@ impl Transport for PlainHttp {
         }
         if !accept {
             head.push_str("Accept: */*\r\n");
+        }
+        if req.method() != crate::Method::Get {
+            head.push_str(&format!("Content-Length: {}\r\n", req.body().len()));
         }
         head.push_str("\r\n");
         let has_port = match host.strip_prefix('[') {
@@ -120,6 +124,7 @@ impl Transport for PlainHttp {
         s.set_read_timeout(Some(self.timeout)).map_err(io)?;
         s.set_write_timeout(Some(self.timeout)).map_err(io)?;
         s.write_all(head.as_bytes()).map_err(io)?;
+        s.write_all(req.body()).map_err(io)?;
         read_response(url, BufReader::new(s), req.max_body())
     }
 }
@@ -515,5 +520,42 @@ mod tests {
             .unwrap();
         let r = PlainHttp::default().get(&Request::get(format!("http://{closed}/")));
         assert!(matches!(r, Err(FetchError::Connect { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn plain_http_posts_a_body() {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/kbs/v0/auth", l.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = Vec::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                head.push(line);
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            (&s).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            (head, body)
+        });
+        let req =
+            Request::post(&url, b"{\"a\":1}".to_vec()).header("Content-Type", "application/json");
+        let r = PlainHttp::default().get(&req).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
+        let (head, body) = server.join().unwrap();
+        assert_eq!(head[0], "POST /kbs/v0/auth HTTP/1.1\r\n");
+        assert!(head.contains(&"Content-Type: application/json\r\n".to_owned()));
+        assert_eq!(body, b"{\"a\":1}");
     }
 }
