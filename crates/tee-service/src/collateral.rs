@@ -1,0 +1,164 @@
+//! Where the service's verifiers and their collateral come from.
+//!
+//! [`CollateralSource`] is the seam: for each piece of evidence it hands out
+//! the verifiers (pinned roots plus whatever collateral the evidence needs),
+//! or says why it cannot. [`EnvelopeSource`] works from what the evidence
+//! carries in its SDK envelope (docs/evidence-format.md): the SEV-SNP VCEK/VLEK
+//! (`signing-cert-der` or `ghcb-cert-table`, optional `amd-kds-crl-der`) and
+//! the TDX collateral (`tdx-collateral-v3-json`). It never fetches.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tee::evidence::endorsement;
+use tee::{Evidence, Platform, UnixTime, Verifiers};
+
+/// Why a source has no verifiers for this evidence. Neither is ever a pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CollateralError {
+    /// The collateral exists but cannot be had now (vendor service down,
+    /// rate-limited, cache outside its validity): HTTP 503 with
+    /// `Retry-After`.
+    Unavailable {
+        /// What was needed.
+        what: String,
+        /// When to try again.
+        retry_after: Duration,
+    },
+    /// The evidence lacks what this source needs and no retry will help
+    /// (e.g. TDX evidence without collateral for a source that does not
+    /// fetch): HTTP 422.
+    Missing {
+        /// What was needed.
+        what: String,
+    },
+}
+
+/// Counters a source reports on `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CollateralStats {
+    /// Verifications answered from a verifier's cache of verified
+    /// chains/collateral.
+    pub cache_hits: u64,
+    /// Lookups that missed those caches.
+    pub cache_misses: u64,
+    /// Collateral fetches made.
+    pub fetches: u64,
+    /// Collateral fetches that failed.
+    pub fetch_failures: u64,
+}
+
+/// The verifiers for one piece of evidence.
+pub trait CollateralSource: Send + Sync + Debug {
+    /// Verifiers able to verify `evidence` at `now` (collateral in place).
+    /// Called on the blocking pool: may block (disk, a fetch).
+    ///
+    /// # Errors
+    /// [`CollateralError`].
+    fn verifiers_for(
+        &self,
+        evidence: &Evidence,
+        now: UnixTime,
+    ) -> Result<Arc<Verifiers>, CollateralError>;
+
+    /// Counters for `/metrics`.
+    fn stats(&self) -> CollateralStats {
+        CollateralStats::default()
+    }
+}
+
+/// Collateral from the evidence envelope only; one long-lived verifier set
+/// whose caches (verified AMD chains, verified Intel collateral) stay warm.
+#[derive(Debug)]
+pub struct EnvelopeSource {
+    verifiers: Arc<Verifiers>,
+    #[cfg(feature = "sev-snp")]
+    snp: tee::sev::SnpVerifier,
+    #[cfg(feature = "tdx")]
+    tdx: tee::tdx::TdxVerifier,
+}
+
+impl Default for EnvelopeSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EnvelopeSource {
+    /// Pinned vendor roots, and the mock root trusted (appraisal still
+    /// denies mock evidence unless the policy says `allow_mock = true`).
+    pub fn new() -> Self {
+        #[allow(unused_mut)]
+        let mut v = Verifiers::new().trust_mock_root();
+        #[cfg(feature = "sev-snp")]
+        let snp = tee::sev::SnpVerifier::new();
+        #[cfg(feature = "sev-snp")]
+        {
+            v = v.with(Box::new(snp.clone()));
+        }
+        #[cfg(feature = "tdx")]
+        let tdx = tee::tdx::TdxVerifier::new();
+        #[cfg(feature = "tdx")]
+        {
+            v = v.with(Box::new(tdx.clone()));
+        }
+        Self {
+            verifiers: Arc::new(v),
+            #[cfg(feature = "sev-snp")]
+            snp,
+            #[cfg(feature = "tdx")]
+            tdx,
+        }
+    }
+}
+
+/// What `evidence` must carry for a source that does not fetch.
+pub fn required_endorsement(evidence: &Evidence) -> Result<(), CollateralError> {
+    let has = |k: &str| evidence.endorsement(k).is_some();
+    match evidence.platform {
+        Platform::SevSnp
+            if !has(endorsement::SIGNING_CERT_DER) && !has(endorsement::GHCB_CERT_TABLE) =>
+        {
+            Err(CollateralError::Missing {
+                what: "SEV-SNP VCEK/VLEK (endorsement `signing-cert-der` or `ghcb-cert-table`)"
+                    .into(),
+            })
+        }
+        Platform::Tdx if !has(endorsement::TDX_COLLATERAL_JSON) => Err(CollateralError::Missing {
+            what: "TDX collateral (endorsement `tdx-collateral-v3-json`)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl CollateralSource for EnvelopeSource {
+    fn verifiers_for(
+        &self,
+        evidence: &Evidence,
+        _now: UnixTime,
+    ) -> Result<Arc<Verifiers>, CollateralError> {
+        required_endorsement(evidence)?;
+        Ok(self.verifiers.clone())
+    }
+
+    fn stats(&self) -> CollateralStats {
+        #[allow(unused_mut)]
+        let mut s = CollateralStats::default();
+        #[cfg(feature = "sev-snp")]
+        {
+            let c = self.snp.cache_stats();
+            s.cache_hits += c.hits;
+            s.cache_misses += c.misses;
+        }
+        #[cfg(feature = "tdx")]
+        {
+            let c = self.tdx.cache_stats();
+            s.cache_hits += c.hits;
+            s.cache_misses += c.misses;
+        }
+        s
+    }
+}
