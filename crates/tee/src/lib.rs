@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use detect::{Detection, Probe, detect, detect_with_root};
+#[cfg(feature = "azure")]
+pub use tee_azure as azure;
 pub use tee_core::*;
 #[cfg(feature = "mock")]
 pub use tee_mock as mock;
@@ -194,13 +196,36 @@ impl Verifiers {
         BUILT.iter().any(|&(p, built)| p == platform && built)
     }
 
-    /// Verify evidence with the verifier for its platform.
+    /// Verify evidence with the verifier for its platform. Azure vTPM
+    /// evidence (feature `azure`) is verified by `tee_azure`, with this
+    /// set's verifier of its platform checking the hardware report.
     ///
     /// # Errors
     /// [`Error::Unsupported`] when there is no verifier for the evidence's
     /// platform; otherwise as [`Verifier::verify`].
     pub fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
-        self.get(evidence.platform)?.verify(evidence, at)
+        let hw = self.get(evidence.platform)?;
+        #[cfg(feature = "azure")]
+        if tee_azure::is_azure(evidence) {
+            return AzureOver(hw).verify(evidence, at);
+        }
+        hw.verify(evidence, at)
+    }
+}
+
+/// Azure vTPM evidence over the set's hardware verifier of its platform.
+#[cfg(feature = "azure")]
+#[derive(Debug)]
+struct AzureOver<'a>(&'a dyn Verifier);
+
+#[cfg(feature = "azure")]
+impl Verifier for AzureOver<'_> {
+    fn platform(&self) -> Platform {
+        self.0.platform()
+    }
+
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
+        tee_azure::verify::verify(evidence, at, self.0)
     }
 }
 
