@@ -208,7 +208,15 @@ fn az_snp_vectors_through_the_cli() {
 fn the_sdk_envelope_of_a_converted_vector_verifies_the_same() {
     let Some(v) = vectors() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    for (rel, extra) in [("az_snp/live-evidence.json", vec!["--at", AT_SNP])] {
+    let dir = collateral_dir(&v, tmp.path());
+    let dir = dir.to_str().unwrap();
+    for (rel, extra) in [
+        ("az_snp/live-evidence.json", vec!["--at", AT_SNP]),
+        (
+            "az_tdx/live-evidence.json",
+            vec!["--at", AT_TDX, "--collateral-dir", dir],
+        ),
+    ] {
         let ev = tee::azure::from_peer_json(&std::fs::read(v.join(rel)).unwrap()).unwrap();
         let p = tmp.path().join("sdk.json");
         std::fs::write(&p, ev.to_json().unwrap()).unwrap();
