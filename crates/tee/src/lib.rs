@@ -90,6 +90,18 @@ pub fn open_detected_with_root(root: &Path) -> Result<Box<dyn Backend>> {
     }
 }
 
+/// Open the Azure confidential-VM backend (vTPM at `root/dev/tpmrm0`, the
+/// HCL report in its NV index, the IMDS for the VCEK / TD quote): what
+/// detection opens when it finds an Azure CVM.
+///
+/// # Errors
+/// [`Error::Device`] with kind `NotFound` without a TPM device or without
+/// the HCL report index (not an Azure CVM); other TPM errors as typed.
+#[cfg(feature = "azure")]
+pub fn open_azure_with_root(root: &Path) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(tee_azure::open_with_root(root)?))
+}
+
 /// A set of verifiers, at most one per platform, dispatching by the
 /// evidence's platform.
 ///
