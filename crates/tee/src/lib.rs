@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use detect::{Cloud, Detection, Environment, Probe, detect, detect_with_root};
+#[cfg(feature = "azure")]
+pub use tee_azure as azure;
 pub use tee_core::*;
 #[cfg(feature = "mock")]
 pub use tee_mock as mock;
@@ -83,7 +85,7 @@ pub fn open_detected() -> Result<Box<dyn Backend>> {
 pub fn open_detected_with_root(root: &Path) -> Result<Box<dyn Backend>> {
     let d = detect_with_root(root);
     match d.environment {
-        Environment::AzureCvm { platform } => open_azure(platform),
+        Environment::AzureCvm { platform } => open_azure_with_root(root, platform),
         _ => match d.detected {
             Some(p) => open(p),
             None => Err(Error::device(
@@ -95,26 +97,44 @@ pub fn open_detected_with_root(root: &Path) -> Result<Box<dyn Backend>> {
     }
 }
 
-/// The message of [`open_azure`] until the Azure backend is wired in.
-pub const AZURE_BACKEND_MISSING: &str = "this build has no Azure vTPM backend (crate tee-azure): \
+/// The message of [`open_azure`] in a build without the Azure backend.
+pub const AZURE_BACKEND_MISSING: &str = "this build has no Azure vTPM backend (tee feature `azure`): \
      on an Azure CVM the TEE is behind the paravisor and the bare guest devices are absent";
 
 /// Open the backend of an Azure confidential VM (`platform` SEV-SNP or TDX
-/// behind the paravisor; evidence through the vTPM).
-///
-/// **HOOK**: the Azure vTPM backend (`tee-azure`) is opened here, and only
-/// here, once it is part of the facade. Until then this answers
-/// [`Error::Unsupported`] naming the missing backend; it never opens the
-/// bare SEV-SNP/TDX backend or the mock.
+/// behind the paravisor; evidence through the vTPM): what detection opens
+/// when it finds an Azure CVM. Never the bare SEV-SNP/TDX backend (whose
+/// device is absent there) and never the mock.
 ///
 /// # Errors
-/// [`Error::Unsupported`] (operation [`Operation::Open`]).
+/// As [`open_azure_with_root`].
 pub fn open_azure(platform: Platform) -> Result<Box<dyn Backend>> {
-    Err(Error::unsupported(
-        platform,
-        Operation::Open,
-        AZURE_BACKEND_MISSING,
-    ))
+    open_azure_with_root(Path::new("/"), platform)
+}
+
+/// [`open_azure`] with the vTPM at `root/dev/tpmrm0` (tests), the HCL
+/// report in its NV index, the IMDS for the VCEK / TD quote.
+///
+/// # Errors
+/// [`Error::Unsupported`] (operation [`Operation::Open`]) in a build without
+/// the `azure` feature, naming the missing backend; [`Error::Device`] with
+/// kind `NotFound` without a TPM device or without the HCL report index
+/// (not an Azure CVM); other TPM errors as typed.
+pub fn open_azure_with_root(root: &Path, platform: Platform) -> Result<Box<dyn Backend>> {
+    #[cfg(feature = "azure")]
+    {
+        let _ = platform; // the HCL report says which TEE is behind the paravisor
+        Ok(Box::new(tee_azure::open_with_root(root)?))
+    }
+    #[cfg(not(feature = "azure"))]
+    {
+        let _ = root;
+        Err(Error::unsupported(
+            platform,
+            Operation::Open,
+            AZURE_BACKEND_MISSING,
+        ))
+    }
 }
 
 /// A set of verifiers, at most one per platform, dispatching by the
@@ -223,13 +243,36 @@ impl Verifiers {
         BUILT.iter().any(|&(p, built)| p == platform && built)
     }
 
-    /// Verify evidence with the verifier for its platform.
+    /// Verify evidence with the verifier for its platform. Azure vTPM
+    /// evidence (feature `azure`) is verified by `tee_azure`, with this
+    /// set's verifier of its platform checking the hardware report.
     ///
     /// # Errors
     /// [`Error::Unsupported`] when there is no verifier for the evidence's
     /// platform; otherwise as [`Verifier::verify`].
     pub fn verify(&self, evidence: &Evidence, at: UnixTime) -> Result<Verified<Claims>> {
-        self.get(evidence.platform)?.verify(evidence, at)
+        let hw = self.get(evidence.platform)?;
+        #[cfg(feature = "azure")]
+        if tee_azure::is_azure(evidence) {
+            return AzureOver(hw).verify(evidence, at);
+        }
+        hw.verify(evidence, at)
+    }
+}
+
+/// Azure vTPM evidence over the set's hardware verifier of its platform.
+#[cfg(feature = "azure")]
+#[derive(Debug)]
+struct AzureOver<'a>(&'a dyn Verifier);
+
+#[cfg(feature = "azure")]
+impl Verifier for AzureOver<'_> {
+    fn platform(&self) -> Platform {
+        self.0.platform()
+    }
+
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> Result<Claims> {
+        tee_azure::verify::verify(evidence, at, self.0)
     }
 }
 

@@ -22,7 +22,9 @@ use crate::tdx;
 /// Arguments of `teectl verify`: the shared flags, then each platform's.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
-    /// Evidence JSON written by `teectl report` (any platform).
+    /// Evidence JSON written by `teectl report` (any platform), or Azure
+    /// vTPM evidence JSON of Trustee (`az-snp-vtpm`/`az-tdx-vtpm`, v0-v2) or
+    /// attestation-rs (`az-snp`/`az-tdx`), converted to the SDK envelope.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["platform", "report"])]
     evidence: Option<PathBuf>,
     /// Platform of a raw report/quote given with --report or --quote.
@@ -57,6 +59,16 @@ pub(crate) struct VerifyArgs {
     /// Accept debug TEEs.
     #[arg(long)]
     allow_debug: bool,
+    /// Accept vTPM-mediated evidence (Azure confidential VMs,
+    /// `allow_vtpm = true`): its freshness value is in the vTPM quote's
+    /// extraData, and its trust chain includes the paravisor. For such
+    /// evidence `--report-data HEX` of any length other than 64 bytes is
+    /// compared with the quote's qualifying data as raw bytes; `--nonce`
+    /// applies the SDK's rule (SHA-384 of the bound report data) to
+    /// SDK-made evidence, and compares the nonce bytes as given with
+    /// converted Trustee/attestation-rs evidence.
+    #[arg(long)]
+    allow_vtpm: bool,
     /// A reference launch measurement (hex; repeatable): added to the
     /// policy's `allowed_measurements`. Compute it with `teectl reference`.
     #[arg(long = "allowed-measurement", value_name = "HEX")]
@@ -94,6 +106,15 @@ impl VerifyArgs {
         #[cfg(not(feature = "tdx"))]
         return false;
     }
+}
+
+/// Evidence JSON: the SDK envelope, or (feature `azure`) Azure vTPM JSON
+/// of Trustee or attestation-rs, converted.
+fn parse_evidence(bytes: &[u8]) -> Result<Evidence, tee::Error> {
+    #[cfg(feature = "azure")]
+    return tee::azure::parse_any(bytes).map(|(ev, _)| ev);
+    #[cfg(not(feature = "azure"))]
+    return Evidence::from_json(bytes);
 }
 
 /// The platform of raw `--report` / `--quote` input.
@@ -137,15 +158,67 @@ fn verifiers(a: &VerifyArgs, ev: &Evidence, raw: bool) -> Result<Verifiers, CliE
     let _ = (a, raw); // read by the TDX and PEF flags only
     Ok(match ev.platform {
         #[cfg(feature = "tdx")]
-        Platform::Tdx => v.with(tdx::verifier(&a.tdx, ev, raw)?),
+        Platform::Tdx => v.with(tdx::verifier(&a.tdx, &tdx_quote_of(ev), raw)?),
         #[cfg(feature = "pef")]
         Platform::Pef => v.with(pef::verifier(&a.pef)?),
         _ => v,
     })
 }
 
+/// Whether `ev` is Azure vTPM evidence, and if so whether its qualifying
+/// data is a raw nonce (converted peer evidence).
+fn vtpm_rule(ev: &Evidence) -> Option<bool> {
+    #[cfg(feature = "azure")]
+    if tee::azure::is_azure(ev) {
+        return Some(
+            ev.endorsement(tee::azure::evidence::QUALIFYING_DATA_RULE) == Some(&b"raw"[..]),
+        );
+    }
+    let _ = ev;
+    None
+}
+
+/// The expected report data / qualifying data of vTPM evidence.
+fn vtpm_report_data(a: &VerifyArgs, raw_rule: bool, p: &mut Policy) -> Result<(), CliError> {
+    if let Some(h) = &a.rd.report_data {
+        let b = common::parse_hex("--report-data", h)?;
+        if b.len() == 64 {
+            p.report_data = Some(tee::ReportData::from_slice(&b).map_err(CliError::from)?);
+        } else {
+            p.qualifying_data = Some(b.into());
+        }
+    } else if let Some(n) = &a.rd.nonce {
+        if raw_rule {
+            if a.rd.user_data.is_some() {
+                return Err(CliError::usage(
+                    "--user-data: this vTPM evidence carries the verifier's nonce as is \
+                     (Trustee/attestation-rs); there is no user data to bind",
+                ));
+            }
+            p.qualifying_data = Some(common::parse_hex("--nonce", n)?.into());
+        } else if let Some(rd) = a.rd.get()? {
+            p.report_data = Some(rd);
+        }
+    }
+    Ok(())
+}
+
+/// The TD quote of TDX evidence: the evidence itself, or the TD quote
+/// inside Azure vTPM evidence (what `--collateral-dir` looks up).
+#[cfg(feature = "tdx")]
+fn tdx_quote_of(ev: &Evidence) -> Evidence {
+    #[cfg(feature = "azure")]
+    if tee::azure::is_azure(ev)
+        && let Some(q) = ev.endorsement(tee::azure::evidence::TDX_QUOTE)
+    {
+        return Evidence::new(Platform::Tdx, tee::evidence::format::TDX_QUOTE, q.to_vec());
+    }
+    ev.clone()
+}
+
 /// The policy: the file (or the fail-closed default), then command-line overrides.
-fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
+fn policy(a: &VerifyArgs, ev: &Evidence) -> Result<Policy, CliError> {
+    let platform = ev.platform;
     let mut p = match &a.policy {
         Some(path) => Policy::from_toml_bytes(&common::read_bounded(
             path,
@@ -169,8 +242,16 @@ fn policy(a: &VerifyArgs, platform: Platform) -> Result<Policy, CliError> {
     if a.allow_any_measurement {
         p.allow_any_measurement = true;
     }
-    if let Some(rd) = a.rd.get()? {
-        p.report_data = Some(rd);
+    if a.allow_vtpm {
+        p.allow_vtpm = true;
+    }
+    match vtpm_rule(ev) {
+        Some(raw_rule) => vtpm_report_data(a, raw_rule, &mut p)?,
+        None => {
+            if let Some(rd) = a.rd.get()? {
+                p.report_data = Some(rd);
+            }
+        }
     }
     // Every other SEV-SNP policy knob lives in the `[sev-snp]` section of --policy.
     #[cfg(feature = "sev-snp")]
@@ -214,6 +295,9 @@ pub(crate) fn output(
     if let Some(log) = &c.event_log {
         out.insert("event_log".into(), to_value(log)?);
     }
+    if let Some(v) = &c.vtpm {
+        out.insert("vtpm".into(), to_value(v)?);
+    }
     out.insert(
         "verified_at".into(),
         Value::String(c.verified_at.to_string()),
@@ -237,8 +321,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let (ev, raw) = match &a.evidence {
         Some(p) => {
             let bytes = common::read_bounded(p, common::limit::EVIDENCE, "evidence JSON")?;
-            let ev =
-                Evidence::from_json(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
+            let ev = parse_evidence(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
             (ev, false)
         }
         None => {
@@ -258,7 +341,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         ev
     };
     let verifiers = verifiers(a, &ev, raw)?;
-    let policy = policy(a, ev.platform)?;
+    let policy = policy(a, &ev)?;
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
     let json = output(&claims, &appraisal)?;
