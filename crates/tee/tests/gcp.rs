@@ -1,6 +1,11 @@
 //! The GCE AK certificate with a test PKI (root → intermediate → AK, the
 //! instance-identity extension): the happy path and every way it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
 use sha2::{Digest as _, Sha256};
