@@ -536,7 +536,8 @@ pub fn detect_with_root(root: &Path) -> Detection {
     // Bare interfaces first (guest-components' order), then Azure's
     // paravisor, then nothing.
     let sev_dev = d.found(paths::SEV_GUEST) || d.found(paths::SEV_GUEST_PLATFORM);
-    let tdx_dev = d.found(paths::TDX_GUEST) || tdx_flag;
+    // On Azure the flag without the device is the paravisor's TD: not bare.
+    let tdx_dev = d.found(paths::TDX_GUEST) || (tdx_flag && !azure);
     let bare = if sev_dev {
         Some((
             Platform::SevSnp,
@@ -726,6 +727,23 @@ mod tests {
             "Azure CVM (TDX behind the paravisor)"
         );
         assert_eq!(tdx.environment.cloud(), Some(Cloud::Azure));
+        // The tdx_guest flag without /dev/tdx_guest on Azure: still the
+        // paravisor's TD, never the bare TDX backend.
+        let flagged = detect_with_root(
+            azure("vendor_id : GenuineIntel\nflags : fpu hypervisor tdx_guest\n").path(),
+        );
+        assert_eq!(
+            flagged.environment,
+            Environment::AzureCvm {
+                platform: Platform::Tdx
+            }
+        );
+        assert_eq!(flagged.detected, None);
+        assert!(
+            flagged.reason.contains("isolation flag"),
+            "{}",
+            flagged.reason
+        );
         // Azure without a vTPM: not a CVM.
         let plain = tree(&[
             ("/sys/class/dmi/id/chassis_asset_tag", AZURE_CHASSIS_TAG),

@@ -1,6 +1,11 @@
 //! The GCE AK certificate with a test PKI (root → intermediate → AK, the
 //! instance-identity extension): the happy path and every way it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
 use sha2::{Digest as _, Sha256};
@@ -304,4 +309,95 @@ fn the_instance_extension_is_parsed_strictly_and_bounded() {
     for n in 0..full.len() {
         assert!(gcp::parse_instance_info(&full[..n]).is_err(), "prefix {n}");
     }
+}
+
+/// An RSA chain (as Google's CAs are): root and intermediate RSA, PKCS #1
+/// v1.5 with SHA-256, the AK an EC key; a flipped signature byte fails.
+#[test]
+fn an_rsa_chain_verifies_and_a_bad_rsa_signature_does_not() {
+    use rand::SeedableRng as _;
+    use rsa::pkcs8::EncodePublicKey as _;
+    use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6c0d);
+    let rk = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+    let ik = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+    let ak_key = key("rsa-chain ak");
+    let alg = seq(&[&oid("1.2.840.113549.1.1.11"), &[0x05, 0x00]]);
+    let prefix: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    let sign = |k: &RsaPrivateKey, tbs: &[u8]| {
+        let h = Sha256::digest(tbs);
+        let scheme = Pkcs1v15Sign {
+            hash_len: Some(32),
+            prefix: prefix.into(),
+        };
+        k.sign(scheme, &h).unwrap()
+    };
+    let ca_ext = seq(&[
+        &oid("2.5.29.19"),
+        &tlv(0x01, &[0xff]),
+        &octets(&seq(&[&tlv(0x01, &[0xff])])),
+    ]);
+    let mk = |serial: u64,
+              issuer: &str,
+              subject: &[u8],
+              spki: &[u8],
+              signer: &RsaPrivateKey,
+              exts: Vec<Vec<u8>>| {
+        let tbs = seq(&[
+            &tlv(0xa0, &int(2)),
+            &int(serial),
+            &alg,
+            &cn(issuer),
+            &seq(&[&utc_text("220101000000Z"), &utc_text("491231235959Z")]),
+            subject,
+            spki,
+            &tlv(0xa3, &seq_of(&exts)),
+        ]);
+        let sig = sign(signer, &tbs);
+        seq(&[&tbs, &alg, &bits(&sig)])
+    };
+    let rsa_spki = |k: &RsaPrivateKey| {
+        k.to_public_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    };
+    let root = mk(
+        1,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Root"),
+        &rsa_spki(&rk),
+        &rk,
+        vec![ca_ext.clone()],
+    );
+    let inter = mk(
+        2,
+        "EK/AK CA Root",
+        &cn("EK/AK CA Intermediate"),
+        &rsa_spki(&ik),
+        &rk,
+        vec![ca_ext],
+    );
+    let ak = mk(
+        3,
+        "EK/AK CA Intermediate",
+        &seq(&[]),
+        &spki(&ak_key),
+        &ik,
+        vec![ext(OID_GCE_INSTANCE_INFO, &instance_info(false))],
+    );
+    let c = gcp::verify_ak_certificate(&ak, &[inter.clone()], &root, at()).unwrap();
+    assert_eq!(c.chain.len(), 2);
+    assert_eq!(c.instance.unwrap().project_id, "my-project");
+    let mut bad = ak.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(matches!(
+        gcp::verify_ak_certificate(&bad, &[inter], &root, at()),
+        Err(Error::Authenticity(Authenticity::BadSignature { .. }))
+    ));
 }

@@ -14,6 +14,7 @@ mod demo;
 mod doctor;
 mod ear;
 mod exit;
+mod gcp;
 mod measure;
 #[cfg(feature = "pef")]
 mod pef;
@@ -94,6 +95,9 @@ enum Cmd {
     /// 5 no TEE capability.
     #[command(after_help = doctor::EXIT_HELP)]
     Doctor(doctor::DoctorArgs),
+    /// GCP tools (the GCE vTPM's AK certificate).
+    #[command(subcommand)]
+    Gcp(gcp::Cmd),
     /// SEV-SNP tools.
     #[cfg(feature = "sev-snp")]
     #[command(name = "sev-snp", subcommand)]
@@ -124,6 +128,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
         Cmd::Doctor(a) => doctor::run(&a),
+        Cmd::Gcp(c) => gcp::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),
         #[cfg(feature = "tdx")]

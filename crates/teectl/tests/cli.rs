@@ -666,3 +666,26 @@ fn detect_and_doctor_on_nothing_say_no_tee_and_exit_5() {
         1
     );
 }
+
+#[test]
+fn gcp_ak_cert_rejects_bad_input_with_its_exit_code() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("junk.der"), b"not a certificate").unwrap();
+    let o = teectl(
+        d.path(),
+        &["gcp", "ak-cert", "--cert", "junk.der", "--root", "junk.der"],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = teectl(
+        d.path(),
+        &[
+            "gcp",
+            "ak-cert",
+            "--cert",
+            "missing.der",
+            "--root",
+            "junk.der",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+}
