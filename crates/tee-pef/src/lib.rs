@@ -13,7 +13,7 @@
 //!
 //! | part | status |
 //! |---|---|
-//! | [`esm`]: ESM blob builder, parser, inspector (svm-tool layout) | implemented; FDT bytes identical to `dtc` for the same tree (golden test); no real svm-tool blob was available |
+//! | [`esm`]: ESM blob builder, parser, inspector (svm-tool layout) | implemented, with editing (svm-tool's `authorize`, `revoke`, `attach`) and owner keys in svm-tool's format; FDT bytes identical to `dtc` for the same tree (golden test); the real svm-tool's blobs give the real ultravisor's verdicts (`pef-svm-tool` vectors) |
 //! | [`cpio`]: initrd wrapping and the UV's cpio skip | implemented |
 //! | `tpm` (feature `sim`): simulated TPM, policies A/B, PCR16 assumption | modelled |
 //! | `uv` (feature `sim`): simulated ultravisor (`UV_ESM`, `UV_ESMB_GET_FILE`, sharing, page-out) | modelled |

@@ -27,6 +27,38 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     Error::device(kind, path.display().to_string(), e)
 }
 
+/// Write `path` through a temporary file in the same directory created
+/// with `mode` (on Unix), then rename it into place.
+fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Misuse("not a file path".into()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io(path, e))
+}
+
 /// A simulated machine (its TPM's wrapping key).
 #[derive(Debug, Clone)]
 pub struct SimMachine {
@@ -57,17 +89,17 @@ impl SimMachine {
         self.key.public_pem()
     }
 
-    /// Write `tpm-pub.pem` and `tpm-priv.pem` into `dir` (created if missing).
+    /// Write `tpm-pub.pem` and `tpm-priv.pem` (mode 0600) into `dir`
+    /// (created if missing), each atomically (temporary file, then rename).
     ///
     /// # Errors
     /// [`Error::Device`] for file-system failures.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let pub_path = dir.join(TPM_PUB_PEM);
-        std::fs::write(&pub_path, self.public_pem()?).map_err(|e| io(&pub_path, e))?;
+        write_atomic(&pub_path, &self.public_pem()?, 0o644)?;
         let priv_path = dir.join(TPM_PRIV_PEM);
-        std::fs::write(&priv_path, self.key.to_pkcs8_pem()?.as_bytes())
-            .map_err(|e| io(&priv_path, e))?;
+        write_atomic(&priv_path, self.key.to_pkcs8_pem()?.as_bytes(), 0o600)?;
         Ok(())
     }
 

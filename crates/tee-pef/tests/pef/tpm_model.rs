@@ -3,6 +3,23 @@ use super::*;
 fn tpm_a() -> SimTpm {
     let d = tempfile::tempdir().unwrap();
     machine_a().save(d.path()).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |n: &str| {
+            std::fs::metadata(d.path().join(n))
+                .unwrap()
+                .permissions()
+                .mode()
+        };
+        assert_eq!(
+            mode("tpm-priv.pem") & 0o777,
+            0o600,
+            "the private key is 0600"
+        );
+        // Saving again replaces the files atomically; no temporary is left.
+        machine_a().save(d.path()).unwrap();
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
+    }
     SimTpm::with_key(
         RsaKeyPair::from_pkcs8_pem(
             &std::fs::read_to_string(d.path().join("tpm-priv.pem")).unwrap(),
