@@ -13,6 +13,7 @@ mod common;
 mod demo;
 mod ear;
 mod exit;
+mod kbs;
 mod measure;
 #[cfg(feature = "pef")]
 mod pef;
@@ -90,6 +91,9 @@ enum Cmd {
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
+    /// Trustee key broker (KBS protocol 0.4.0): attest and fetch a resource.
+    #[command(subcommand)]
+    Kbs(kbs::Cmd),
     /// Check this machine's SEV capabilities (host or guest) with remediation hints.
     #[cfg(feature = "sev-snp")]
     Doctor {
@@ -126,6 +130,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Demo => demo::run(&g),
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
+        Cmd::Kbs(c) => kbs::run(&g, c),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),
         #[cfg(feature = "sev-snp")]

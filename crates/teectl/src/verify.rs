@@ -22,7 +22,9 @@ use crate::tdx;
 /// Arguments of `teectl verify`: the shared flags, then each platform's.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
-    /// Evidence JSON written by `teectl report` (any platform).
+    /// Evidence JSON written by `teectl report` (any platform), or Trustee /
+    /// CoCo attestation-agent evidence (`snp`, `tdx`, `sample` primary
+    /// evidence, bare or inside a KBS Attestation message).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["platform", "report"])]
     evidence: Option<PathBuf>,
     /// Platform of a raw report/quote given with --report or --quote.
@@ -237,8 +239,8 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let (ev, raw) = match &a.evidence {
         Some(p) => {
             let bytes = common::read_bounded(p, common::limit::EVIDENCE, "evidence JSON")?;
-            let ev =
-                Evidence::from_json(&bytes).map_err(|e| CliError::from(e).context(p.display()))?;
+            let ev = tee_kbs::evidence::evidence_from_any_json(&bytes)
+                .map_err(|e| CliError::from(e).context(p.display()))?;
             (ev, false)
         }
         None => {
