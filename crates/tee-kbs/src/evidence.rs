@@ -21,8 +21,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Map, Value, json};
+#[cfg(feature = "sev-snp")]
+use serde_json::Map;
+use serde_json::{Value, json};
+#[cfg(feature = "sev-snp")]
 use tee::sev::cert_table::{self, CertKind, Guid};
+#[cfg(feature = "sev-snp")]
 use tee::sev::report::{Product, SnpReport, TcbVersion};
 use tee::{Error, Evidence, MalformedKind, Platform, Result, evidence};
 
@@ -202,10 +206,31 @@ fn b64_field(v: &Value, name: &'static str) -> Result<Vec<u8>> {
 
 // ---------- SEV-SNP ----------
 
+#[cfg(not(feature = "sev-snp"))]
+fn snp_to_trustee(_: &Evidence) -> Result<Value> {
+    Err(no_snp())
+}
+
+#[cfg(not(feature = "sev-snp"))]
+fn snp_from_trustee(_: &Value) -> Result<Evidence> {
+    Err(no_snp())
+}
+
+#[cfg(not(feature = "sev-snp"))]
+fn no_snp() -> Error {
+    Error::unsupported(
+        Platform::SevSnp,
+        tee::Operation::Verification,
+        "this build of tee-kbs has no SEV-SNP converter (cargo feature `sev-snp`)",
+    )
+}
+
+#[cfg(feature = "sev-snp")]
 fn bytes_json(b: &[u8]) -> Value {
     Value::Array(b.iter().map(|x| Value::from(*x)).collect())
 }
 
+#[cfg(feature = "sev-snp")]
 fn tcb_json(t: TcbVersion, product: Product) -> Value {
     let d = t.decode(product);
     json!({
@@ -219,6 +244,7 @@ fn tcb_json(t: TcbVersion, product: Product) -> Value {
 
 /// The product whose TCB layout a report uses: from the CPUID fields (v3+),
 /// else the Milan/Genoa layout (v2 reports predate Turin).
+#[cfg(feature = "sev-snp")]
 fn layout_product(r: &SnpReport<'_>) -> Result<Product> {
     match r.cpuid {
         Some(_) => r
@@ -228,6 +254,7 @@ fn layout_product(r: &SnpReport<'_>) -> Result<Product> {
     }
 }
 
+#[cfg(feature = "sev-snp")]
 fn cert_type_json(k: CertKind) -> Value {
     match k {
         CertKind::Vcek => json!("VCEK"),
@@ -239,6 +266,7 @@ fn cert_type_json(k: CertKind) -> Value {
     }
 }
 
+#[cfg(feature = "sev-snp")]
 fn guid_text(g: &Guid) -> String {
     let be = [
         g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13],
@@ -255,6 +283,7 @@ fn guid_text(g: &Guid) -> String {
     )
 }
 
+#[cfg(feature = "sev-snp")]
 fn guid_parse(s: &str) -> Result<Guid> {
     let h: String = s.chars().filter(|c| *c != '-').collect();
     let be: [u8; 16] = hex::decode(&h)
@@ -267,6 +296,7 @@ fn guid_parse(s: &str) -> Result<Guid> {
     ])
 }
 
+#[cfg(feature = "sev-snp")]
 fn pem_blocks(text: &[u8]) -> Result<Vec<Vec<u8>>> {
     let text = core::str::from_utf8(text).map_err(|e| bad("cert-chain-pem", e))?;
     let mut out = Vec::new();
@@ -287,6 +317,7 @@ fn pem_blocks(text: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
+#[cfg(feature = "sev-snp")]
 fn snp_to_trustee(ev: &Evidence) -> Result<Value> {
     let r = SnpReport::parse(&ev.report)?;
     let product = layout_product(&r)?;
@@ -370,10 +401,12 @@ fn snp_to_trustee(ev: &Evidence) -> Result<Value> {
     Ok(json!({"attestation_report": report, "cert_chain": chain}))
 }
 
+#[cfg(feature = "sev-snp")]
 fn get<'a>(o: &'a Map<String, Value>, k: &'static str) -> Result<&'a Value> {
     o.get(k).ok_or_else(|| bad(k, "missing"))
 }
 
+#[cfg(feature = "sev-snp")]
 fn uint(o: &Map<String, Value>, k: &'static str, max: u64) -> Result<u64> {
     get(o, k)?
         .as_u64()
@@ -381,6 +414,7 @@ fn uint(o: &Map<String, Value>, k: &'static str, max: u64) -> Result<u64> {
         .ok_or_else(|| bad(k, format!("not an integer in 0..={max}")))
 }
 
+#[cfg(feature = "sev-snp")]
 fn opt_uint(o: &Map<String, Value>, k: &'static str, max: u64) -> Result<Option<u64>> {
     match o.get(k) {
         None | Some(Value::Null) => Ok(None),
@@ -388,6 +422,7 @@ fn opt_uint(o: &Map<String, Value>, k: &'static str, max: u64) -> Result<Option<
     }
 }
 
+#[cfg(feature = "sev-snp")]
 fn byte_array<const N: usize>(v: &Value, k: &'static str) -> Result<[u8; N]> {
     let a = v.as_array().ok_or_else(|| bad(k, "not an array"))?;
     if a.len() != N {
@@ -403,10 +438,12 @@ fn byte_array<const N: usize>(v: &Value, k: &'static str) -> Result<[u8; N]> {
     Ok(out)
 }
 
+#[cfg(feature = "sev-snp")]
 fn bytes<const N: usize>(o: &Map<String, Value>, k: &'static str) -> Result<[u8; N]> {
     byte_array(get(o, k)?, k)
 }
 
+#[cfg(feature = "sev-snp")]
 fn tcb_bytes(o: &Map<String, Value>, k: &'static str, turin: bool) -> Result<[u8; 8]> {
     let t = get(o, k)?
         .as_object()
@@ -424,6 +461,7 @@ fn tcb_bytes(o: &Map<String, Value>, k: &'static str, turin: bool) -> Result<[u8
     })
 }
 
+#[cfg(feature = "sev-snp")]
 fn snp_from_trustee(v: &Value) -> Result<Evidence> {
     let report = match get(
         v.as_object()
@@ -508,6 +546,7 @@ fn snp_from_trustee(v: &Value) -> Result<Evidence> {
     Ok(ev)
 }
 
+#[cfg(feature = "sev-snp")]
 fn snp_report_bytes(o: &Map<String, Value>) -> Result<Vec<u8>> {
     let version = uint(o, "version", u32::MAX.into())? as u32;
     if !matches!(version, 2..=5) {

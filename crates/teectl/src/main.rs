@@ -15,6 +15,7 @@ mod doctor;
 mod ear;
 mod exit;
 mod gcp;
+mod kbs;
 mod measure;
 #[cfg(feature = "pef")]
 mod pef;
@@ -98,6 +99,9 @@ enum Cmd {
     /// GCP tools (the GCE vTPM's AK certificate).
     #[command(subcommand)]
     Gcp(gcp::Cmd),
+    /// Trustee key broker (KBS protocol 0.4.0): attest and fetch a resource.
+    #[command(subcommand)]
+    Kbs(kbs::Cmd),
     /// SEV-SNP tools.
     #[cfg(feature = "sev-snp")]
     #[command(name = "sev-snp", subcommand)]
@@ -129,6 +133,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Reference(c) => reference::run(c),
         Cmd::Doctor(a) => doctor::run(&a),
         Cmd::Gcp(c) => gcp::run(c),
+        Cmd::Kbs(c) => kbs::run(&g, c),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),
         #[cfg(feature = "tdx")]

@@ -22,8 +22,10 @@ use crate::tdx;
 /// Arguments of `teectl verify`: the shared flags, then each platform's.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
-    /// Evidence JSON written by `teectl report` (any platform), or Azure
-    /// vTPM evidence JSON of Trustee (`az-snp-vtpm`/`az-tdx-vtpm`, v0-v2) or
+    /// Evidence JSON written by `teectl report` (any platform), Trustee /
+    /// CoCo attestation-agent evidence (`snp`, `tdx`, `sample` primary
+    /// evidence, bare or inside a KBS Attestation message), or Azure vTPM
+    /// evidence JSON of Trustee (`az-snp-vtpm`/`az-tdx-vtpm`, v0-v2) or
     /// attestation-rs (`az-snp`/`az-tdx`), converted to the SDK envelope.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["platform", "report"])]
     evidence: Option<PathBuf>,
@@ -111,10 +113,17 @@ impl VerifyArgs {
 /// Evidence JSON: the SDK envelope, or (feature `azure`) Azure vTPM JSON
 /// of Trustee or attestation-rs, converted.
 fn parse_evidence(bytes: &[u8]) -> Result<Evidence, tee::Error> {
+    // The SDK envelope and the Trustee/CoCo shapes first; then Azure's
+    // peer shapes, which the Trustee converter does not take.
+    let err = match tee_kbs::evidence::evidence_from_any_json(bytes) {
+        Ok(ev) => return Ok(ev),
+        Err(e) => e,
+    };
     #[cfg(feature = "azure")]
-    return tee::azure::parse_any(bytes).map(|(ev, _)| ev);
-    #[cfg(not(feature = "azure"))]
-    return Evidence::from_json(bytes);
+    if let Ok((ev, true)) = tee::azure::parse_any(bytes) {
+        return Ok(ev);
+    }
+    Err(err)
 }
 
 /// The platform of raw `--report` / `--quote` input.
