@@ -18,6 +18,7 @@ mod measure;
 mod pef;
 mod reference;
 mod seal;
+mod serve;
 #[cfg(feature = "sev-snp")]
 mod sev;
 #[cfg(feature = "tdx")]
@@ -90,6 +91,8 @@ enum Cmd {
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
+    /// Run the verification service (challenge, attest, EAR tokens, JWKS, metrics).
+    Serve(Box<serve::ServeArgs>),
     /// Check this machine's SEV capabilities (host or guest) with remediation hints.
     #[cfg(feature = "sev-snp")]
     Doctor {
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Demo => demo::run(&g),
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
+        Cmd::Serve(a) => serve::run(&a),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),
         #[cfg(feature = "sev-snp")]
