@@ -21,6 +21,7 @@ mod measure;
 mod pef;
 mod reference;
 mod seal;
+mod serve;
 #[cfg(feature = "sev-snp")]
 mod sev;
 #[cfg(feature = "tdx")]
@@ -102,6 +103,8 @@ enum Cmd {
     /// Trustee key broker (KBS protocol 0.4.0): attest and fetch a resource.
     #[command(subcommand)]
     Kbs(kbs::Cmd),
+    /// Run the verification service (challenge, attest, EAR tokens, JWKS, metrics).
+    Serve(Box<serve::ServeArgs>),
     /// SEV-SNP tools.
     #[cfg(feature = "sev-snp")]
     #[command(name = "sev-snp", subcommand)]
@@ -134,6 +137,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Doctor(a) => doctor::run(&a),
         Cmd::Gcp(c) => gcp::run(c),
         Cmd::Kbs(c) => kbs::run(&g, c),
+        Cmd::Serve(a) => serve::run(&a),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),
         #[cfg(feature = "tdx")]

@@ -1,0 +1,292 @@
+//! Load generator for the verification service, on loopback:
+//! `cargo run --release -p tee-service --example load`.
+//!
+//! Starts the service in this process (the real vectors, collateral carried
+//! in the evidence and cached by the verifiers after the first request),
+//! then drives `POST /attest` over keep-alive HTTP/1.1 connections at
+//! concurrency 1, 2, 8 and 64, each level bounded by a request count and a
+//! time limit. Prints `FIGURE` lines: verifications per second, p50 and p99
+//! latency, the ratio to (cores / one steady-state library verification),
+//! and EAR token issue + verify per second.
+//!
+//! The replay cache is off here so that each client thread reuses one
+//! challenge (the vectors' report data cannot bind a fresh nonce anyway;
+//! every answer is a signed `contraindicated` token after full
+//! verification and appraisal, the same work as a passing one).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tee::{Evidence, UnixTime, Verifier as _};
+use tee_ear::{Alg, EarRequest, Issuer, SignerSet, SigningKey, Submod, VerifyOptions};
+use tee_service::{App, ChallengeKey, Config, PolicyStore};
+
+const LEVELS: [usize; 4] = [1, 2, 8, 64];
+const MAX_REQUESTS: usize = 4000;
+const MAX_TIME: Duration = Duration::from_secs(3);
+/// Inside the Milan VCEK and the dcap-qvl TDX collateral windows.
+const AT: u64 = 1_752_919_234; // 2025-07-19T10:00:34Z
+
+fn vectors() -> PathBuf {
+    let dir = std::env::var_os("TEE_TEST_VECTORS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("INDEX.md").is_file(),
+        "vectors not found at {} (set TEE_TEST_VECTORS)",
+        dir.display()
+    );
+    dir
+}
+
+fn snp_evidence(v: &std::path::Path) -> Evidence {
+    let hex = std::fs::read_to_string(v.join("virtee-sev/report_milan.hex")).unwrap();
+    let report = hex::decode(hex.trim()).unwrap();
+    let vcek = std::fs::read(v.join("virtee-sev/vcek_milan.der")).unwrap();
+    Evidence::new(
+        tee::Platform::SevSnp,
+        tee::evidence::format::SEV_SNP_REPORT,
+        report,
+    )
+    .with_endorsement(tee::evidence::endorsement::SIGNING_CERT_DER, vcek)
+}
+
+fn tdx_evidence(v: &std::path::Path) -> Evidence {
+    let quote = std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap();
+    let coll = std::fs::read(v.join("dcap-qvl/tdx_quote_collateral.json")).unwrap();
+    Evidence::new(tee::Platform::Tdx, tee::evidence::format::TDX_QUOTE, quote)
+        .with_endorsement(tee::evidence::endorsement::TDX_COLLATERAL_JSON, coll)
+}
+
+/// One keep-alive connection.
+struct Conn {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn new(addr: SocketAddr) -> Self {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        Self {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+
+    fn post(&mut self, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.w.write_all(head.as_bytes()).unwrap();
+        self.w.write_all(body).unwrap();
+        let mut line = String::new();
+        self.r.read_line(&mut line).unwrap();
+        let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.r.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((n, v)) = line.split_once(':') {
+                if n.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut b = vec![0u8; len];
+        self.r.read_exact(&mut b).unwrap();
+        (status, b)
+    }
+}
+
+fn start(dir: &std::path::Path) -> (SocketAddr, Arc<App>, tokio::runtime::Runtime) {
+    std::fs::write(
+        dir.join("default.toml"),
+        "allow_any_measurement = true\n[sev-snp]\nallow_unchecked_revocation = true\n",
+    )
+    .unwrap();
+    let mut cfg = Config::new(
+        PolicyStore::new(dir),
+        Issuer::new(SignerSet::new(SigningKey::generate(Alg::Es384).unwrap())),
+        ChallengeKey::from_bytes(&[7; 32]).unwrap(),
+    );
+    cfg.log = false;
+    cfg.replay_capacity = 0;
+    cfg.verify_at = Some(UnixTime::from_secs(AT));
+    cfg.max_pending = 1024;
+    let app = App::new(cfg);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let l = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = l.local_addr().unwrap();
+    rt.spawn(tee_service::serve(
+        l,
+        app.clone(),
+        None,
+        std::future::pending(),
+    ));
+    (addr, app, rt)
+}
+
+fn body(addr: SocketAddr, ev: &Evidence) -> Vec<u8> {
+    let (_, c) = Conn::new(addr).post("/challenge", b"");
+    let c: serde_json::Value = serde_json::from_slice(&c).unwrap();
+    serde_json::json!({
+        "challenge": c["challenge"],
+        "evidence": serde_json::from_str::<serde_json::Value>(&ev.to_json().unwrap()).unwrap(),
+        "user_data": base64::engine::general_purpose::STANDARD.encode(b"bench"),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+struct Level {
+    per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
+    let per_thread = MAX_REQUESTS.div_ceil(conc).max(1);
+    let deadline = Instant::now() + MAX_TIME;
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..conc)
+        .map(|_| {
+            let b = body(addr, ev);
+            std::thread::spawn(move || {
+                let mut c = Conn::new(addr);
+                let mut lat = Vec::with_capacity(per_thread);
+                for _ in 0..per_thread {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let (s, resp) = c.post("/attest", &b);
+                    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&resp));
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let wall = t0.elapsed();
+    lat.sort();
+    let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+    Level {
+        per_s: lat.len() as f64 / wall.as_secs_f64(),
+        p50_ms: q(0.50),
+        p99_ms: q(0.99),
+    }
+}
+
+/// Median seconds per call of `f` over a few batches.
+fn per_call(mut f: impl FnMut()) -> f64 {
+    let mut samples: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..50 {
+                f();
+            }
+            t.elapsed().as_secs_f64() / 50.0
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[3]
+}
+
+fn main() {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; use --release for meaningful figures");
+    }
+    let v = vectors();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, app, _rt) = start(dir.path());
+    let at = UnixTime::from_secs(AT);
+    for (name, ev) in [("snp", snp_evidence(&v)), ("tdx", tdx_evidence(&v))] {
+        // The library's steady state (verified chain / collateral cached).
+        let lib = tee_service::EnvelopeSource::new();
+        let verifiers = tee_service::CollateralSource::verifiers_for(&lib, &ev, at).unwrap();
+        verifiers.verify(&ev, at).unwrap();
+        let t_lib = per_call(|| {
+            let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
+        });
+        let ideal = cores as f64 / t_lib;
+        // Warm the service's caches.
+        let b = body(addr, &ev);
+        assert_eq!(Conn::new(addr).post("/attest", &b).0, 200);
+        println!(
+            "FIGURE service_{name}_library_steady_verify_us {:.1}",
+            t_lib * 1e6
+        );
+        let mut last = 0.0;
+        for conc in LEVELS {
+            let l = run_level(addr, &ev, conc);
+            println!(
+                "FIGURE service_{name}_c{conc}_verifications_per_s {:.0}",
+                l.per_s
+            );
+            println!("FIGURE service_{name}_c{conc}_p50_ms {:.2}", l.p50_ms);
+            println!("FIGURE service_{name}_c{conc}_p99_ms {:.2}", l.p99_ms);
+            last = l.per_s;
+        }
+        println!(
+            "FIGURE service_{name}_c64_vs_cores_over_library_verify {:.3}",
+            last / ideal
+        );
+    }
+    // Token issue + verify.
+    let issuer = Issuer::new(SignerSet::new(SigningKey::generate(Alg::Es384).unwrap()));
+    let jwks = issuer.signers().jwks();
+    let ev = snp_evidence(&v);
+    let claims = tee::sev::SnpVerifier::new().verify(&ev, at).unwrap();
+    let policy = tee::Policy::default();
+    let nonce = [5u8; 32];
+    let now = UnixTime::now();
+    let t_tok = per_call(|| {
+        let r = EarRequest::new()
+            .with_nonce(&nonce)
+            .unwrap()
+            .with_submod("sev-snp", Submod::appraise(&claims, &policy))
+            .unwrap();
+        let tok = issuer.issue(r, now).unwrap();
+        tee_ear::verify(
+            &tok,
+            &jwks,
+            &VerifyOptions::new(now, 60).expect_nonce(&nonce),
+        )
+        .unwrap();
+    });
+    println!(
+        "FIGURE ear_token_issue_plus_verify_per_s {:.0}",
+        1.0 / t_tok
+    );
+    let m = app.metrics.render(
+        tee_service::CollateralSource::stats(&tee_service::EnvelopeSource::new()),
+        0,
+    );
+    let attests = m
+        .lines()
+        .find(|l| l.starts_with("tee_service_attest_duration_seconds_count"))
+        .unwrap_or_default()
+        .to_owned();
+    eprintln!("{attests}; cores {cores}");
+}

@@ -1,0 +1,200 @@
+//! `teectl serve`: the verification service (crate `tee-service`;
+//! docs/service.md, docs/openapi.yaml).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tee::UnixTime;
+use tee_ear::{Alg, Issuer, MAX_PEM_LEN, SignerSet, SigningKey};
+use tee_service::{App, ChallengeKey, Config, PolicyStore, challenge};
+
+use crate::common::{self, CliError};
+use crate::exit;
+
+/// `teectl serve` flags.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (e.g. 127.0.0.1:8443, [::]:8443).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Policy directory: `POLICY.toml` per name; `default.toml` when a
+    /// request names none. Files are re-read when they change.
+    #[arg(long, value_name = "DIR")]
+    policy_dir: PathBuf,
+    /// EAR signing key (PEM: PKCS#8 or SEC1, P-256 → ES256, P-384 →
+    /// ES384). Without it an ephemeral P-384 key is generated (and said so).
+    #[arg(long, value_name = "PEM")]
+    signing_key: Option<PathBuf>,
+    /// The signing key's `kid` (default: its RFC 7638 thumbprint).
+    #[arg(long, value_name = "KID", requires = "signing_key")]
+    kid: Option<String>,
+    /// Challenge MAC key (a file of 32 to 1024 bytes, shared by every
+    /// replica). Without it a random key is generated: challenges then
+    /// verify only on this process.
+    #[arg(long, value_name = "FILE")]
+    challenge_key: Option<PathBuf>,
+    /// Collateral: an offline bundle or a collateral store directory (not
+    /// in this build: collateral comes from the evidence envelope).
+    #[arg(long, value_name = "BUNDLE_OR_DIR")]
+    collateral: Option<PathBuf>,
+    /// TLS certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Request body limit in bytes (413 above).
+    #[arg(long, value_name = "BYTES", default_value_t = tee_service::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Per-request timeout in seconds (503 after it).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    timeout: u64,
+    /// Challenge lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    challenge_ttl: u64,
+    /// Verifications at once (default: the CPU count).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Requests admitted to /attest at once (running or queued); more get
+    /// 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    max_pending: usize,
+    /// Do not remember used challenges (a challenge can then be replayed
+    /// until it expires).
+    #[arg(long)]
+    no_replay_cache: bool,
+    /// Verify evidence as of this time (RFC 3339) instead of the clock:
+    /// replaying recorded vectors whose collateral has expired. NOT for
+    /// production; challenges and tokens keep the clock.
+    #[arg(long, value_name = "RFC3339")]
+    verify_at: Option<String>,
+    /// No per-request log lines on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn signing_key(a: &ServeArgs) -> Result<SigningKey, CliError> {
+    let key = match &a.signing_key {
+        Some(p) => {
+            let pem = common::read_bounded(p, MAX_PEM_LEN as u64, "signing key")?;
+            let pem = String::from_utf8(pem)
+                .map_err(|_| CliError::usage(format!("{}: not a PEM text file", p.display())))?;
+            SigningKey::from_pem(&pem)
+                .map_err(|e| CliError::from(tee::Error::from(e)).context(p.display()))?
+        }
+        None => {
+            let k = SigningKey::generate(Alg::Es384)
+                .map_err(|e| CliError::from(tee::Error::from(e)))?;
+            eprintln!(
+                "teectl serve: no --signing-key: generated an ephemeral ES384 key (kid {}); \
+                 its tokens stop verifying when this process exits, and replicas do not share it",
+                k.kid()
+            );
+            k
+        }
+    };
+    Ok(match &a.kid {
+        Some(k) => key.with_kid(k.clone()),
+        None => key,
+    })
+}
+
+fn challenge_key(a: &ServeArgs) -> Result<ChallengeKey, CliError> {
+    match &a.challenge_key {
+        Some(p) => {
+            let bytes = common::read_bounded(p, challenge::MAX_KEY_LEN as u64, "challenge key")?;
+            ChallengeKey::from_bytes(&bytes)
+                .map_err(|e| CliError::usage(format!("{}: {e}", p.display())))
+        }
+        None => {
+            eprintln!(
+                "teectl serve: no --challenge-key: generated a random one; challenges verify \
+                 only on this process (give every replica the same --challenge-key)"
+            );
+            ChallengeKey::generate().map_err(CliError::usage)
+        }
+    }
+}
+
+pub(crate) fn run(a: &ServeArgs) -> Result<u8, CliError> {
+    if !a.policy_dir.is_dir() {
+        return Err(CliError::usage(format!(
+            "--policy-dir {}: not a directory",
+            a.policy_dir.display()
+        )));
+    }
+    if let Some(c) = &a.collateral {
+        return Err(CliError {
+            code: exit::UNSUPPORTED,
+            message: format!(
+                "--collateral {}: collateral bundles and stores are not in this build; \
+                 evidence must carry its collateral (docs/service.md)",
+                c.display()
+            ),
+            detail: None,
+        });
+    }
+    let key = signing_key(a)?;
+    let ck = challenge_key(a)?;
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => {
+            Some(tee_service::tls_config(c, k).map_err(|e| CliError::usage(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let mut cfg = Config::new(
+        PolicyStore::new(&a.policy_dir),
+        Issuer::new(SignerSet::new(key)),
+        ck,
+    );
+    cfg.max_body = a.max_body;
+    cfg.timeout = Duration::from_secs(a.timeout.max(1));
+    cfg.challenge_ttl = Duration::from_secs(a.challenge_ttl.max(1));
+    if let Some(w) = a.workers {
+        cfg.workers = w.max(1);
+    }
+    cfg.max_pending = a.max_pending.max(1);
+    if a.no_replay_cache {
+        cfg.replay_capacity = 0;
+    }
+    if let Some(t) = &a.verify_at {
+        let at =
+            UnixTime::parse_rfc3339(t).map_err(|e| CliError::usage(format!("--verify-at: {e}")))?;
+        eprintln!(
+            "teectl serve: WARNING: --verify-at {at}: evidence is verified as of that time, not now (testing only)"
+        );
+        cfg.verify_at = Some(at);
+    }
+    cfg.log = !a.quiet;
+    let workers = cfg.workers;
+    let app = App::new(cfg);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("tokio runtime: {e}")))?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .map_err(|e| CliError::usage(format!("--listen {}: {e}", a.listen)))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::usage(format!("--listen {}: {e}", a.listen)))?;
+        eprintln!(
+            "teectl serve: listening on {}://{local} (policies {}, {workers} workers)",
+            if tls.is_some() { "https" } else { "http" },
+            a.policy_dir.display()
+        );
+        tee_service::serve(
+            listener,
+            Arc::clone(&app),
+            tls,
+            tee_service::shutdown_signal(),
+        )
+        .await
+        .map_err(|e| CliError::usage(format!("serve: {e}")))?;
+        eprintln!("teectl serve: shut down");
+        Ok::<(), CliError>(())
+    })?;
+    Ok(exit::OK)
+}
