@@ -307,6 +307,13 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
     let kernel = common::read_bounded(&a.kernel, common::limit::IMAGE, "kernel")?;
     let initrd = common::read_bounded(&a.initrd, common::limit::IMAGE, "initrd")?;
+    if is_elf(&kernel) {
+        return Err(CliError::usage(format!(
+            "{}: an ELF file (vmlinux); the ultravisor hashes the flat binary at kbase: \
+             give `objcopy -O binary -S vmlinux` output (what svm-tool computes)",
+            a.kernel.display()
+        )));
+    }
     let digests = match &a.rtas {
         Some(p) => Digests::compute(
             &common::read_bounded(p, common::limit::IMAGE, "RTAS image")?,
@@ -316,13 +323,6 @@ fn build_blob(a: &BuildBlobArgs) -> Result<u8, CliError> {
         )?,
         None => Digests::for_slof(&kernel, &initrd, &a.bootargs)?,
     };
-    if is_elf(&kernel) {
-        return Err(CliError::usage(format!(
-            "{}: an ELF file (vmlinux); the ultravisor hashes the flat binary at kbase: \
-             give `objcopy -O binary -S vmlinux` output (what svm-tool computes)",
-            a.kernel.display()
-        )));
-    }
     let origin = match &a.origin_key {
         Some(p) => {
             let pem = common::read_bounded(p, common::limit::KEY, "key file")?;
