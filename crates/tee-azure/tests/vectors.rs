@@ -329,9 +329,14 @@ fn tdx_negatives() {
         v.verify(&e, at),
         Err(Error::Authenticity(Authenticity::BadSignature { .. }))
     ));
-    // The HCL's TDREPORT disagreeing with the quote (MRTD byte).
+    // A byte of the HCL's TDREPORT: its TDINFO hash fails.
     let mut e = ev.clone();
     e.report[0x20 + 528] ^= 1;
+    assert!(matches!(v.verify(&e, at), Err(Error::Authenticity(_))));
+    // The same with the hash recomputed: the TDREPORT disagrees with the quote.
+    use sha2::Digest as _;
+    let h = sha2::Sha384::digest(&e.report[0x20 + 512..0x20 + 1024]);
+    e.report[0x20 + 80..0x20 + 128].copy_from_slice(&h);
     let err = v.verify(&e, at).unwrap_err();
     assert!(
         matches!(
