@@ -81,6 +81,7 @@ pub(crate) struct Doctor {
     pub(crate) exit_code: u8,
 }
 
+#[cfg_attr(not(any(feature = "sev-snp", feature = "tdx")), allow(dead_code))]
 fn to_value(v: &impl Serialize) -> Result<serde_json::Value, CliError> {
     serde_json::to_value(v).map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
 }
@@ -132,10 +133,12 @@ fn azure(root: &Path, platform: tee::Platform) -> Result<Section, CliError> {
     })
 }
 
-/// Run every doctor against `root`; `on_this_machine` also consults CPUID
-/// and the kernel log.
+/// Run every doctor against `root` (the kernel log is `<root>/dev/kmsg`);
+/// `on_this_machine` also lets the SEV-SNP doctor consult CPUID (with
+/// `--root` the files decide).
 pub(crate) fn diagnose(root: &Path, on_this_machine: bool) -> Result<Doctor, CliError> {
     let detection = tee::detect_with_root(root);
+    let _ = on_this_machine; // read by the SEV-SNP doctor (CPUID) only
     #[allow(unused_mut)] // a build may have no backend doctor
     let mut sections = Vec::new();
     #[cfg(feature = "sev-snp")]
