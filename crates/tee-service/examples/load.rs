@@ -97,10 +97,10 @@ impl Conn {
             if line == "\r\n" {
                 break;
             }
-            if let Some((n, v)) = line.split_once(':') {
-                if n.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap();
-                }
+            if let Some((n, v)) = line.split_once(':')
+                && n.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap();
             }
         }
         let mut b = vec![0u8; len];

@@ -208,10 +208,10 @@ impl ReplayCache {
             .seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(&exp) = seen.get(nonce) {
-            if exp > now {
-                return Err(ChallengeError::Replayed);
-            }
+        if let Some(&exp) = seen.get(nonce)
+            && exp > now
+        {
+            return Err(ChallengeError::Replayed);
         }
         if seen.len() >= self.capacity {
             seen.retain(|_, exp| *exp > now);

@@ -116,6 +116,9 @@ impl EnvelopeSource {
 }
 
 /// What `evidence` must carry for a source that does not fetch.
+///
+/// # Errors
+/// [`CollateralError::Missing`] naming the absent endorsement.
 pub fn required_endorsement(evidence: &Evidence) -> Result<(), CollateralError> {
     let has = |k: &str| evidence.endorsement(k).is_some();
     match evidence.platform {

@@ -341,10 +341,9 @@ async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Vec<u8
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+        && len > max as u64
     {
-        if len > max as u64 {
-            return Err(too_large());
-        }
+        return Err(too_large());
     }
     match http_body_util::Limited::new(body, max).collect().await {
         Ok(c) => Ok(c.to_bytes().to_vec()),
@@ -453,13 +452,13 @@ async fn attest(
             d
         }
     };
-    if let Some(p) = &req.policy {
-        if !policy::valid_name(p) {
-            return Err(ApiError::bad(
-                "bad_policy_name",
-                "policy name must be 1 to 64 of [A-Za-z0-9_-]",
-            ));
-        }
+    if let Some(p) = &req.policy
+        && !policy::valid_name(p)
+    {
+        return Err(ApiError::bad(
+            "bad_policy_name",
+            "policy name must be 1 to 64 of [A-Za-z0-9_-]",
+        ));
     }
     let evidence = Evidence::from_json(req.evidence.get().as_bytes())
         .map_err(|e| ApiError::bad("malformed_evidence", e.to_string()))?;

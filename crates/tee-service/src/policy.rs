@@ -113,10 +113,10 @@ impl PolicyStore {
         let stamp = (meta.modified().ok(), meta.len());
         {
             let cache = self.lock();
-            if let Some(e) = cache.get(name) {
-                if e.stamp == stamp {
-                    return Ok(e.loaded.clone());
-                }
+            if let Some(e) = cache.get(name)
+                && e.stamp == stamp
+            {
+                return Ok(e.loaded.clone());
             }
         }
         if meta.len() > MAX_POLICY_FILE {
