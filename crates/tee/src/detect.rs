@@ -573,7 +573,7 @@ pub fn detect_with_root(root: &Path) -> Detection {
         let confirmed = (amd && snp_flag) || (intel && tdx_flag);
         d.environment = Environment::AzureCvm { platform };
         d.reason = format!(
-            "the Azure chassis tag and a vTPM are present, no bare TEE device, a {vendor} CPU{} (the HCL report in the vTPM confirms it: `teectl doctor`)",
+            "the Azure chassis tag and a vTPM are present, no bare TEE device, a {vendor} CPU{} (not confirmed from files: the HCL report in the vTPM, read by the Azure backend, confirms it)",
             if confirmed {
                 " with the isolation flag set"
             } else {
