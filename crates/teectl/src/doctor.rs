@@ -91,7 +91,7 @@ fn azure(root: &Path, platform: tee::Platform) -> Result<Section, CliError> {
     let tpm = ["/dev/tpmrm0", "/dev/tpm0"]
         .iter()
         .find(|t| root.join(t.trim_start_matches('/')).exists());
-    let backend = tee::open_azure(platform).map(|_| ());
+    let backend = tee::open_azure_with_root(root, platform).map(|_| ());
     let mut checks = vec![serde_json::json!({
         "name": "azure.vtpm",
         "status": if tpm.is_some() { "ok" } else { "missing" },
@@ -117,7 +117,11 @@ fn azure(root: &Path, platform: tee::Platform) -> Result<Section, CliError> {
             tpm.is_some()
         }
         Err(e) => {
-            let fix = "use a teectl built with the Azure vTPM backend (tee-azure)";
+            let fix = if matches!(e, tee::Error::Unsupported(_)) {
+                "use a teectl built with the Azure vTPM backend (feature `azure`)"
+            } else {
+                "the vTPM must serve the HCL report at NV 0x01400001: check /dev/tpmrm0 permissions (tss group) and that this is a confidential VM size"
+            };
             checks.push(serde_json::json!({"name": "azure.backend", "status": "missing", "detail": e.to_string(), "remediation": fix}));
             text.push_str(&format!(
                 "  [MISSING] azure.backend            {e}\n           fix: {fix}\n"
