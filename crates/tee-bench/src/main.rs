@@ -94,6 +94,24 @@ pub(crate) fn vectors() -> Option<PathBuf> {
     dir.join("INDEX.md").is_file().then_some(dir)
 }
 
+/// One computation of `what` on the benchmark's inputs (all inputs are built
+/// first in every mode, so `once X` minus `once none` is the cost of X).
+fn once(what: &str) -> bool {
+    let snp = reference_snp::Fixture::new();
+    let tdvf = reference_tdx::image();
+    match what {
+        "none" => {}
+        "snp-digest" => snp.digest_once(),
+        "snp-floor" => snp.floor_once(),
+        "snp-transcript" => snp.transcript_once(),
+        "mrtd-one" => reference_tdx::mrtd_once(&tdvf, false),
+        "mrtd-two" => reference_tdx::mrtd_once(&tdvf, true),
+        "mrtd-floor" => reference_tdx::floor_once(&tdvf),
+        _ => return false,
+    }
+    true
+}
+
 fn main() {
     if cfg!(debug_assertions) {
         eprintln!(
@@ -103,6 +121,26 @@ fn main() {
     let mut b = Bench { rows: Vec::new() };
     let mut lines: Vec<String> = Vec::new();
 
+    // `tee-bench once WHAT`: one computation and nothing else, for
+    // `valgrind --tool=callgrind` (instruction counts; see README.md).
+    if std::env::args().nth(1).as_deref() == Some("once") {
+        let what = std::env::args().nth(2).unwrap_or_default();
+        if !once(&what) {
+            eprintln!(
+                "tee-bench once: WHAT is one of none, snp-digest, snp-floor, snp-transcript, mrtd-one, mrtd-two, mrtd-floor"
+            );
+            std::process::exit(2);
+        }
+        return;
+    }
+    // `tee-bench snp`: only the SNP reference-value figures (no vectors needed).
+    if std::env::args().nth(1).as_deref() == Some("snp") {
+        reference_snp::ours(&mut b, &mut lines);
+        for l in lines {
+            println!("{l}");
+        }
+        return;
+    }
     // `tee-bench mrtd`: only the MRTD figures (no vectors needed).
     if std::env::args().nth(1).as_deref() == Some("mrtd") {
         if let Some(m) = reference_tdx::ours(&mut b) {
@@ -115,6 +153,10 @@ fn main() {
                 m.two_pass_vs_floor
             );
             println!("FIGURE tdx_mrtd_stream_bytes {}", m.stream_len);
+            println!(
+                "FIGURE tdx_mrtd_one_pass_with_transcript_ms {:.2}",
+                m.with_transcript_ms
+            );
         }
         return;
     }
@@ -211,6 +253,10 @@ fn main() {
             m.two_pass_vs_floor
         ));
         lines.push(format!("FIGURE tdx_mrtd_stream_bytes {}", m.stream_len));
+        lines.push(format!(
+            "FIGURE tdx_mrtd_one_pass_with_transcript_ms {:.2}",
+            m.with_transcript_ms
+        ));
     }
     lines.push(format!(
         "FIGURE seal_1mib_mb_per_s {:.0}",

@@ -86,6 +86,13 @@ pub(crate) struct VerifyArgs {
     /// and diff the transcripts).
     #[arg(long)]
     explain_measurement: bool,
+    /// With --explain-measurement: recompute the reference value from these
+    /// inputs (the JSON of `teectl reference sev-snp|tdx ... --json`, or its
+    /// `reference_inputs` object), print the transcript, and say whether
+    /// the inputs match the evidence (the policy is stale) or which input
+    /// differs.
+    #[arg(long, value_name = "FILE", requires = "explain_measurement")]
+    reference_inputs: Option<PathBuf>,
     /// EAR token output (`--ear-out`, `--ear-key`, `--ear-kid`).
     #[command(flatten)]
     ear: crate::ear::EarOutArgs,
@@ -360,7 +367,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
     );
     if a.explain_measurement {
-        explain_measurement(&claims, &policy, &appraisal);
+        explain_measurement(&claims, &policy, &appraisal, a.reference_inputs.as_deref())?;
     }
     // People read stderr: what was not checked, and what would check it.
     for c in appraisal
@@ -389,16 +396,22 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
 }
 
 /// `--explain-measurement`: the evidence's launch measurement beside each
-/// reference value, and where each first differs.
-fn explain_measurement(claims: &Claims, policy: &Policy, appraisal: &tee::Appraisal) {
+/// reference value, and where each first differs; with `--reference-inputs`
+/// the recomputation's transcript and verdict.
+fn explain_measurement(
+    claims: &Claims,
+    policy: &Policy,
+    appraisal: &tee::Appraisal,
+    inputs: Option<&std::path::Path>,
+) -> Result<(), CliError> {
     let failed = appraisal.failed().any(|c| c.name == "measurement");
     if !failed {
         eprintln!("teectl: explain-measurement: the measurement check did not fail");
-        return;
+        return Ok(());
     }
     let Some(have) = claims.launch_measurement.value() else {
         eprintln!("teectl: explain-measurement: the evidence carries no launch measurement");
-        return;
+        return Ok(());
     };
     eprintln!("teectl: explain-measurement:");
     eprintln!("  evidence   {have}");
@@ -424,6 +437,12 @@ fn explain_measurement(claims: &Claims, policy: &Policy, appraisal: &tee::Apprai
          Recompute with `teectl reference ... --explain` and diff the transcripts \
          (docs/reference-values.md)."
     );
+    if let Some(file) = inputs {
+        for l in crate::reference::recompute(file, claims.platform, have)? {
+            eprintln!("  {l}");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

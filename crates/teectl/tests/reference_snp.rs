@@ -19,84 +19,15 @@ fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-fn guid(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Vec<u8> {
-    [
-        &d1.to_le_bytes()[..],
-        &d2.to_le_bytes(),
-        &d3.to_le_bytes(),
-        &d4,
-    ]
-    .concat()
-}
-
-/// The fact sheet's `snp-synth.bin` (8192 bytes, sha256 33f3eb79…).
+/// The fact sheet's `snp-synth.bin` (8192 bytes, sha256 33f3eb79…), with
+/// or without its SNP_KERNEL_HASHES section (`tee_sev::testing`).
 fn synth(kernel_hashes: bool) -> Vec<u8> {
-    let mut f = vec![0u8; 8192];
-    f[..4096].fill(0x5A);
-    let mut secs = vec![
-        (0x80_0000u32, 0x2000u32, 1u32),
-        (0x80_2000, 0x1000, 2),
-        (0x80_3000, 0x1000, 3),
-        (0x80_4000, 0x1000, 4),
-        (0x81_0000, 0x1000, 0x10),
-        (0x81_1000, 0x1000, 1),
-    ];
-    if !kernel_hashes {
-        secs.remove(4);
-    }
-    let mut m = b"ASEV".to_vec();
-    m.extend((16 + 12 * secs.len() as u32).to_le_bytes());
-    m.extend(1u32.to_le_bytes());
-    m.extend((secs.len() as u32).to_le_bytes());
-    for (g, s, t) in secs {
-        m.extend(g.to_le_bytes());
-        m.extend(s.to_le_bytes());
-        m.extend(t.to_le_bytes());
-    }
-    f[0x1000..0x1000 + m.len()].copy_from_slice(&m);
-    let mut t = Vec::new();
-    for (data, g) in [
-        (
-            0x1000u32.to_le_bytes().to_vec(),
-            guid(
-                0xdc886566,
-                0x984a,
-                0x4798,
-                [0xa7, 0x5e, 0x55, 0x85, 0xa7, 0xbf, 0x67, 0xcc],
-            ),
-        ),
-        (
-            [0x81_0C00u32.to_le_bytes(), 0x400u32.to_le_bytes()].concat(),
-            guid(
-                0x7255371f,
-                0x3a3b,
-                0x4b04,
-                [0x92, 0x7b, 0x1d, 0xa6, 0xef, 0xa8, 0xd4, 0x54],
-            ),
-        ),
-        (
-            0x0080_B004u32.to_le_bytes().to_vec(),
-            guid(
-                0x00f771de,
-                0x1a7e,
-                0x4fcb,
-                [0x89, 0x0e, 0x68, 0xc7, 0x7e, 0x2f, 0xb4, 0x4e],
-            ),
-        ),
-    ] {
-        t.extend(&data);
-        t.extend(((data.len() + 18) as u16).to_le_bytes());
-        t.extend(g);
-    }
-    t.extend(((t.len() + 18) as u16).to_le_bytes());
-    t.extend(guid(
-        0x96b582de,
-        0x1fb2,
-        0x45f7,
-        [0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d],
-    ));
-    f[0x1FE0 - t.len()..0x1FE0].copy_from_slice(&t);
-    f
+    let s = if kernel_hashes {
+        tee_sev::testing::SynthOvmf::facts()
+    } else {
+        tee_sev::testing::SynthOvmf::facts_without_kernel_hashes()
+    };
+    s.build()
 }
 
 struct Fixture {
@@ -599,4 +530,81 @@ fn host_data_from_init_data() {
         .code(),
         Some(2)
     );
+}
+
+/// `--explain-measurement --reference-inputs` on a genuine AMD report: the
+/// JSON of `teectl reference sev-snp --json` is read back, the digest
+/// recomputed with its transcript, the host-chosen inputs varied, and none
+/// gives the report's value (another firmware): the verdict says so and
+/// the exit stays 4. (Every verdict on fake-PKI reports: the unit tests of
+/// `teectl::reference`.)
+#[test]
+fn explain_measurement_recomputes_from_reference_inputs() {
+    let Some(v) =
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    else {
+        return;
+    };
+    let f = Fixture::new();
+    let o = f.run(&[
+        "reference",
+        "sev-snp",
+        "--ovmf",
+        "synth.bin",
+        "--vcpus",
+        "2",
+        "--vcpu-type",
+        "EPYC-Milan",
+        "--json",
+        "--policy-out",
+        "p.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ri = &j["reference_inputs"];
+    assert_eq!(ri["platform"], "sev-snp");
+    assert_eq!(ri["vcpus"], 2);
+    assert_eq!(ri["vcpu_type"], "EPYC-Milan");
+    assert!(Path::new(ri["ovmf"].as_str().unwrap()).is_absolute());
+    let measurement = j["measurement"].as_str().unwrap().to_owned();
+    std::fs::write(f.path().join("ref.json"), &o.stdout).unwrap();
+    let report = v.join("ms-tee-av/milan_attestation_report.bin");
+    let vcek = v.join("ms-tee-av/milan_vcek.pem");
+    let (report, vcek) = (report.display().to_string(), vcek.display().to_string());
+    let zeros = "00".repeat(64);
+    let base = [
+        "verify",
+        "--platform",
+        "sev-snp",
+        "--report",
+        report.as_str(),
+        "--vcek",
+        vcek.as_str(),
+        "--at",
+        "2026-06-01T00:00:00Z",
+        "--report-data",
+        zeros.as_str(),
+        "--allow-unchecked-revocation",
+        "--policy",
+        "p.toml",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        f.run(&a)
+    };
+    let o = run(&["--explain-measurement", "--reference-inputs", "ref.json"]);
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(e.contains("recomputed from the reference inputs"), "{e}");
+    assert!(e.contains(&format!("measurement {measurement}")), "{e}");
+    assert!(e.contains("EPYC-Milan"), "{e}");
+    assert!(e.contains("no change of one host-chosen input"), "{e}");
+    // Without --explain-measurement the flag is a usage error.
+    let o = run(&["--reference-inputs", "ref.json"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    // A broken inputs file is an error, not a verdict.
+    std::fs::write(f.path().join("bad.json"), r#"{"platform": "sev-snp"}"#).unwrap();
+    let o = run(&["--explain-measurement", "--reference-inputs", "bad.json"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
 }

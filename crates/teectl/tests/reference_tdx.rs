@@ -35,39 +35,9 @@ const ONE_PASS: &str = "dd29c282a3aac954af79408f10cbbed692faad475d8437cafd87b09c
 const TWO_PASS: &str = "654ba50965c8506a618040c514035f232035f5b694c76381c0f9076dedb0697e0890d48dda882e0231c52773e0de3bc3";
 const COS_RTMR0: &str = "3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1b7df60f21f37b19297fc35e544039c7e1edece752afd17f6";
 
-/// `tdx-synth.bin` of the fact sheet §4.3 (sha256 537c8b12…).
+/// `tdx-synth.bin` of the fact sheet §4.3 (sha256 537c8b12…; `tee_tdx::reference::synth`).
 fn synth() -> Vec<u8> {
-    let mut b = vec![0u8; 0x3000];
-    b[..0x1000].fill(0x11);
-    b[0x1000..0x2000].fill(0x22);
-    b[0x2000..0x2010].copy_from_slice(&hex::decode("f3f9eae98e16d544a8eb7f4d8738f6ae").unwrap());
-    let mut d = b"TDVF".to_vec();
-    for v in [0xB0u32, 1, 5] {
-        d.extend_from_slice(&v.to_le_bytes());
-    }
-    for (off, raw, gpa, size, ty, attr) in [
-        (0x1000u32, 0x2000u32, 0xFFFF_E000u64, 0x2000u64, 0u32, 1u32),
-        (0, 0x1000, 0xFFFF_D000, 0x1000, 1, 0),
-        (0, 0, 0x80_9000, 0x2000, 2, 0),
-        (0, 0, 0x80_0000, 0x1000, 3, 0),
-        (0, 0, 0x90_0000, 0x1000, 4, 2),
-    ] {
-        d.extend_from_slice(&off.to_le_bytes());
-        d.extend_from_slice(&raw.to_le_bytes());
-        d.extend_from_slice(&gpa.to_le_bytes());
-        d.extend_from_slice(&size.to_le_bytes());
-        d.extend_from_slice(&ty.to_le_bytes());
-        d.extend_from_slice(&attr.to_le_bytes());
-    }
-    b[0x2010..0x2010 + d.len()].copy_from_slice(&d);
-    let end = 0x3000 - 32;
-    b[end - 16..end].copy_from_slice(&hex::decode("de82b596b21ff745baeaa366c55a082d").unwrap());
-    b[end - 18..end - 16].copy_from_slice(&0x28u16.to_le_bytes());
-    let e = end - 40;
-    b[e..e + 4].copy_from_slice(&0xFF0u32.to_le_bytes());
-    b[e + 4..e + 6].copy_from_slice(&22u16.to_le_bytes());
-    b[e + 6..e + 22].copy_from_slice(&hex::decode("35657ae44a989847865e4685a7bf8ec2").unwrap());
-    b
+    tee_tdx::reference::synth::fact_sheet()
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -412,4 +382,61 @@ fn pef_reference_matches_pef_measurement() {
         ],
     );
     assert_ne!(stdout(&o).trim(), want);
+}
+
+/// `--explain-measurement --reference-inputs` on a real quote: the JSON of
+/// `teectl reference tdx --json` is read back, MRTD recomputed in both
+/// orders, and neither is the quote's (another firmware): the verdict says
+/// so and the exit stays 4. (Every verdict on fake-PKI quotes: the unit
+/// tests of `teectl::reference`.)
+#[test]
+fn explain_measurement_recomputes_from_reference_inputs() {
+    let Some(v) = vectors() else { return };
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("tdx-synth.bin"), synth()).unwrap();
+    let o = teectl(
+        d.path(),
+        &[
+            "reference",
+            "tdx",
+            "--tdvf",
+            "tdx-synth.bin",
+            "--json",
+            "--policy-out",
+            "p.toml",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["reference_inputs"]["platform"], "tdx");
+    assert_eq!(j["reference_inputs"]["page_add_order"], "one-pass");
+    assert!(Path::new(j["reference_inputs"]["tdvf"].as_str().unwrap()).is_absolute());
+    std::fs::write(d.path().join("ref.json"), &o.stdout).unwrap();
+    let o = verify_cos(
+        d.path(),
+        &v,
+        "p.toml",
+        &["--explain-measurement", "--reference-inputs", "ref.json"],
+    );
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("recomputed from the reference inputs"), "{e}");
+    assert!(e.contains(&format!("tdx.mr_td = {ONE_PASS}")), "{e}");
+    assert!(e.contains("in both page-add orders"), "{e}");
+    // The flag needs --explain-measurement; inputs of another platform are refused.
+    let o = verify_cos(d.path(), &v, "p.toml", &["--reference-inputs", "ref.json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    std::fs::write(
+        d.path().join("snp.json"),
+        r#"{"platform": "sev-snp", "ovmf": "x", "vcpus": 1}"#,
+    )
+    .unwrap();
+    let o = verify_cos(
+        d.path(),
+        &v,
+        "p.toml",
+        &["--explain-measurement", "--reference-inputs", "snp.json"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("the evidence is tdx"), "{}", stderr(&o));
 }

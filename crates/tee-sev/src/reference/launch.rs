@@ -3,7 +3,9 @@
 use core::ops::Range;
 
 use sha2::{Digest, Sha256};
-use tee_core::reference::{ReferenceValue, Transcript};
+use std::sync::OnceLock;
+
+use tee_core::reference::{ReferenceValue, Transcript, TranscriptInput};
 use tee_core::{Error, Policy, Result};
 
 use super::gctx::{PageType, VMSA_GPA, page_info_digest, sha384};
@@ -94,32 +96,129 @@ pub struct StepGroup {
     pub digest_after: [u8; 48],
 }
 
+/// One page update of the chain, recorded compactly (typed, no strings):
+/// [`LaunchDigest::transcript`] renders each as a
+/// [`tee_core::reference::TranscriptStep`] only when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PageUpdate {
+    /// The PAGE_TYPE of the update.
+    pub page_type: PageType,
+    /// The GPA (VMSA pages: [`VMSA_GPA`]).
+    pub gpa: u64,
+    /// SHA-384 of the page contents, for the types that measure contents.
+    pub contents: Option<[u8; 48]>,
+    /// The launch digest after this update.
+    pub digest_after: [u8; 48],
+}
+
+/// How the steps of a group are described in the rendered transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupKind {
+    /// `firmware page i/n (file offset …)`.
+    Firmware,
+    /// The label, then `, page i/n` when the group has more than one page
+    /// update.
+    Pages,
+    /// The label alone (one update).
+    Single,
+}
+
 /// The computed launch digest.
+///
+/// The computation records typed steps ([`PageUpdate`]); the transcript
+/// (strings, hex, the firmware file's SHA-256) is rendered from them when
+/// asked ([`Self::reference`], [`Self::transcript`], [`Self::explain`]), so
+/// computing a digest costs its page hashes and little else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct LaunchDigest {
+pub struct LaunchDigest<'a> {
     /// The 48-byte value the report's MEASUREMENT must carry.
     pub digest: [u8; 48],
-    /// The value with its transcript (`sev-snp.measurement`).
-    pub reference: ReferenceValue,
-    /// The steps grouped by what they measured.
+    /// What the value is (`sev-snp.measurement`, or `sev-snp.ovmf-hash`).
+    pub name: &'static str,
+    /// Every page update, in order.
+    pub updates: Vec<PageUpdate>,
+    /// The updates grouped by what they measured.
     pub groups: Vec<StepGroup>,
     /// Things the relying party should know about these inputs.
     pub notes: Vec<String>,
+    /// The inputs but the firmware's (rendered with its SHA-256).
+    inputs: Vec<TranscriptInput>,
+    kinds: Vec<GroupKind>,
+    ovmf: FileInput<'a>,
+    ovmf_sha256: OnceLock<[u8; 32]>,
 }
 
-impl LaunchDigest {
+impl LaunchDigest<'_> {
     /// A policy admitting exactly this launch digest
     /// (`allowed_measurements = [digest]`).
     pub fn policy(&self) -> Policy {
         Policy::new().allow_measurement(self.digest)
     }
 
+    /// SHA-256 of the firmware file (computed once, when first asked).
+    pub fn ovmf_sha256(&self) -> [u8; 32] {
+        *self
+            .ovmf_sha256
+            .get_or_init(|| Sha256::digest(self.ovmf.data).into())
+    }
+
+    /// Every input, in the order taken; the firmware first, named with its
+    /// size and SHA-256.
+    pub fn inputs(&self) -> Vec<TranscriptInput> {
+        let mut t = Transcript::default();
+        t.input("ovmf", self.ovmf.describe_with(&self.ovmf_sha256()));
+        let mut v = t.inputs;
+        v.extend(self.inputs.iter().cloned());
+        v
+    }
+
+    /// The full transcript: every input and one step per page update
+    /// (`PAGE_UPDATE(TYPE)`, its GPA, what it measured with the contents'
+    /// SHA-384, and the launch digest after it).
+    pub fn transcript(&self) -> Transcript {
+        let mut t = Transcript::default();
+        t.inputs = self.inputs();
+        t.steps.reserve(self.updates.len());
+        for (g, kind) in self.groups.iter().zip(&self.kinds) {
+            let n = g.steps.len();
+            for (k, i) in g.steps.clone().enumerate() {
+                let Some(u) = self.updates.get(i) else { break };
+                let mut detail = match kind {
+                    GroupKind::Firmware => format!(
+                        "firmware page {}/{n} (file offset {:#x})",
+                        k + 1,
+                        k * PAGE_SIZE
+                    ),
+                    GroupKind::Pages => format!("{}, page {}/{n}", g.label, k + 1),
+                    GroupKind::Single => g.label.clone(),
+                };
+                if let Some(h) = &u.contents {
+                    detail.push_str(", contents sha384 ");
+                    detail.push_str(&hex::encode(h));
+                }
+                t.step(
+                    format!("PAGE_UPDATE({})", u.page_type.name()),
+                    Some(u.gpa),
+                    detail,
+                    Some(u.digest_after.into()),
+                );
+            }
+        }
+        t
+    }
+
+    /// The value with its full transcript.
+    pub fn reference(&self) -> ReferenceValue {
+        ReferenceValue::new(self.name, self.digest, self.transcript())
+    }
+
     /// Human-readable explanation: inputs, notes, the digest after each group.
     pub fn explain(&self) -> String {
         let mut s = String::new();
         s.push_str("inputs:\n");
-        for i in &self.reference.transcript.inputs {
+        for i in &self.inputs() {
             s.push_str(&format!("  {:<15} {}\n", i.name, i.value));
         }
         if !self.notes.is_empty() {
@@ -143,59 +242,81 @@ impl LaunchDigest {
 
 struct Chain {
     ld: [u8; 48],
-    transcript: Transcript,
+    updates: Vec<PageUpdate>,
     groups: Vec<StepGroup>,
+    kinds: Vec<GroupKind>,
     group_start: usize,
+    /// The kind of the open group: `Pages` once `pages` ran in it.
+    open_kind: GroupKind,
 }
 
 impl Chain {
-    fn new(seed: [u8; 48], transcript: Transcript) -> Self {
+    fn new(seed: [u8; 48], pages: usize) -> Self {
         Self {
             ld: seed,
-            transcript,
+            updates: Vec::with_capacity(pages),
             groups: Vec::new(),
+            kinds: Vec::new(),
             group_start: 0,
+            open_kind: GroupKind::Single,
         }
     }
 
-    fn update(&mut self, page_type: PageType, gpa: u64, contents: Option<&[u8]>, detail: &str) {
-        let (h, d) = match contents {
-            Some(c) if page_type.measures_contents() => {
-                let h = sha384(c);
-                let d = format!("{detail}, contents sha384 {}", hex::encode(h));
-                (h, d)
-            }
-            _ => ([0u8; 48], detail.to_owned()),
+    fn update(&mut self, page_type: PageType, gpa: u64, contents: Option<&[u8]>) {
+        let h = match contents {
+            Some(c) if page_type.measures_contents() => Some(sha384(c)),
+            _ => None,
         };
-        self.ld = page_info_digest(&self.ld, &h, page_type, gpa);
-        self.transcript.step(
-            format!("PAGE_UPDATE({})", page_type.name()),
-            Some(gpa),
-            d,
-            Some(self.ld.into()),
-        );
+        self.ld = page_info_digest(&self.ld, &h.unwrap_or([0u8; 48]), page_type, gpa);
+        self.updates.push(PageUpdate {
+            page_type,
+            gpa,
+            contents: h,
+            digest_after: self.ld,
+        });
     }
 
-    fn pages(&mut self, page_type: PageType, gpa: u64, size: u64, what: &str) {
-        let n = size / PAGE_SIZE as u64;
-        for k in 0..n {
-            self.update(
-                page_type,
-                gpa + k * PAGE_SIZE as u64,
-                None,
-                &format!("{what}, page {}/{n}", k + 1),
-            );
+    fn pages(&mut self, page_type: PageType, gpa: u64, size: u64) {
+        self.open_kind = GroupKind::Pages;
+        for k in 0..size / PAGE_SIZE as u64 {
+            self.update(page_type, gpa + k * PAGE_SIZE as u64, None);
         }
     }
 
     fn close(&mut self, label: String) {
-        let end = self.transcript.steps.len();
+        self.close_as(label, self.open_kind);
+    }
+
+    fn close_as(&mut self, label: String, kind: GroupKind) {
+        let end = self.updates.len();
         self.groups.push(StepGroup {
             label,
             steps: self.group_start..end,
             digest_after: self.ld,
         });
+        self.kinds.push(kind);
         self.group_start = end;
+        self.open_kind = GroupKind::Single;
+    }
+
+    fn finish<'a>(
+        self,
+        name: &'static str,
+        ovmf: FileInput<'a>,
+        inputs: Vec<TranscriptInput>,
+        notes: Vec<String>,
+    ) -> LaunchDigest<'a> {
+        LaunchDigest {
+            digest: self.ld,
+            name,
+            updates: self.updates,
+            groups: self.groups,
+            notes,
+            inputs,
+            kinds: self.kinds,
+            ovmf,
+            ovmf_sha256: OnceLock::new(),
+        }
     }
 }
 
@@ -204,18 +325,12 @@ fn firmware_pages(chain: &mut Chain, ovmf: &Ovmf<'_>) {
     let data = ovmf.data();
     let n = data.len() / PAGE_SIZE;
     for (i, page) in data.chunks_exact(PAGE_SIZE).enumerate() {
-        chain.update(
-            PageType::Normal,
-            base + (i * PAGE_SIZE) as u64,
-            Some(page),
-            &format!(
-                "firmware page {}/{n} (file offset {:#x})",
-                i + 1,
-                i * PAGE_SIZE
-            ),
-        );
+        chain.update(PageType::Normal, base + (i * PAGE_SIZE) as u64, Some(page));
     }
-    chain.close(format!("{n} firmware pages at {base:#x}"));
+    chain.close_as(
+        format!("{n} firmware pages at {base:#x}"),
+        GroupKind::Firmware,
+    );
 }
 
 /// The digest of the firmware pages alone, chained from zero
@@ -223,35 +338,13 @@ fn firmware_pages(chain: &mut Chain, ovmf: &Ovmf<'_>) {
 ///
 /// # Errors
 /// [`Error::Malformed`] if the image does not parse (see [`Ovmf::parse`]).
-pub fn snp_ovmf_hash(ovmf: FileInput<'_>) -> Result<LaunchDigest> {
+pub fn snp_ovmf_hash(ovmf: FileInput<'_>) -> Result<LaunchDigest<'_>> {
     let parsed = Ovmf::parse(ovmf.data)?;
-    let mut chain = Chain::new([0; 48], Transcript::default());
-    let sha = with_file_sha256(ovmf.data, || firmware_pages(&mut chain, &parsed));
-    chain.transcript.input("ovmf", ovmf.describe_with(&sha));
-    chain
-        .transcript
-        .input("mode", "firmware pages only (seed for --snp-ovmf-hash)");
-    Ok(LaunchDigest {
-        digest: chain.ld,
-        reference: ReferenceValue::new("sev-snp.ovmf-hash", chain.ld, chain.transcript),
-        groups: chain.groups,
-        notes: Vec::new(),
-    })
-}
-
-/// Run `work` while another thread computes the SHA-256 of `data` for the
-/// transcript (the two are independent; on one core they run in turn).
-fn with_file_sha256(data: &[u8], work: impl FnOnce()) -> [u8; 32] {
-    std::thread::scope(|s| {
-        let h = std::thread::Builder::new()
-            .name("sha256".into())
-            .spawn_scoped(s, || -> [u8; 32] { Sha256::digest(data).into() });
-        work();
-        match h.map(|h| h.join()) {
-            Ok(Ok(d)) => d,
-            _ => Sha256::digest(data).into(),
-        }
-    })
+    let mut chain = Chain::new([0; 48], ovmf.data.len() / PAGE_SIZE);
+    firmware_pages(&mut chain, &parsed);
+    let mut t = Transcript::default();
+    t.input("mode", "firmware pages only (seed for --snp-ovmf-hash)");
+    Ok(chain.finish("sev-snp.ovmf-hash", ovmf, t.inputs, Vec::new()))
 }
 
 fn section_label(i: usize, s: &MetadataSection, what: &str) -> String {
@@ -348,7 +441,7 @@ impl<'a> SnpLaunch<'a> {
     ///   it has no SEV metadata (QEMU refuses to launch it) or no SEV-ES
     ///   reset block; a kernel-hashes section or hash-table entry that
     ///   cannot hold the table.
-    pub fn compute(&self) -> Result<LaunchDigest> {
+    pub fn compute(&self) -> Result<LaunchDigest<'a>> {
         let misuse = |m: String| Error::Misuse(m.into());
         if self.vcpus == 0 || self.vcpus > MAX_VCPUS {
             return Err(misuse(format!(
@@ -439,11 +532,9 @@ impl<'a> SnpLaunch<'a> {
             );
         }
 
-        // ---- inputs
-        // The transcript's inputs come first; the firmware's SHA-256 is
-        // computed beside the page hashes and filled in afterwards.
+        // ---- inputs (the firmware's own, with its SHA-256, is rendered
+        // first when the transcript is asked for)
         let mut t = Transcript::default();
-        t.input("ovmf", "");
         match self.ovmf_hash {
             Some(seed) => t.input(
                 "ovmf_hash",
@@ -506,16 +597,11 @@ impl<'a> SnpLaunch<'a> {
         );
 
         // ---- steps
-        let mut chain = Chain::new(self.ovmf_hash.unwrap_or([0; 48]), t);
-        let ovmf_sha = match self.ovmf_hash {
-            Some(_) => {
-                chain.close("precomputed firmware digest (seed)".into());
-                Sha256::digest(self.ovmf.data).into()
-            }
-            None => with_file_sha256(self.ovmf.data, || firmware_pages(&mut chain, &ovmf)),
-        };
-        if let Some(i) = chain.transcript.inputs.first_mut() {
-            i.value = self.ovmf.describe_with(&ovmf_sha);
+        let pages = ovmf.data().len() / PAGE_SIZE + 64 + self.vcpus as usize;
+        let mut chain = Chain::new(self.ovmf_hash.unwrap_or([0; 48]), pages);
+        match self.ovmf_hash {
+            Some(_) => chain.close("precomputed firmware digest (seed)".into()),
+            None => firmware_pages(&mut chain, &ovmf),
         }
         let gce = self.vmm_type == VmmType::Gce;
         let ec2 = self.vmm_type == VmmType::Ec2;
@@ -530,34 +616,34 @@ impl<'a> SnpLaunch<'a> {
                         PageType::Zero
                     };
                     let l = section_label(i, s, &format!("{} {}", size / 4096, pt.name()));
-                    chain.pages(pt, gpa, size, &l);
+                    chain.pages(pt, gpa, size);
                     l
                 }
                 SectionType::SnpSecrets => {
                     let l = section_label(i, s, "SECRETS page");
-                    chain.update(PageType::Secrets, gpa, None, &l);
+                    chain.update(PageType::Secrets, gpa, None);
                     l
                 }
                 SectionType::Cpuid if ec2 => continue,
                 SectionType::Cpuid => {
                     let l = section_label(i, s, "CPUID page");
-                    chain.update(PageType::Cpuid, gpa, None, &l);
+                    chain.update(PageType::Cpuid, gpa, None);
                     l
                 }
                 SectionType::SvsmCaa => {
                     let l = section_label(i, s, &format!("{} ZERO", size / 4096));
-                    chain.pages(PageType::Zero, gpa, size, &l);
+                    chain.pages(PageType::Zero, gpa, size);
                     l
                 }
                 SectionType::SnpKernelHashes => match &hashes_page {
                     Some(page) => {
                         let l = section_label(i, s, "NORMAL, hashes table");
-                        chain.update(PageType::Normal, gpa, Some(page), &l);
+                        chain.update(PageType::Normal, gpa, Some(page));
                         l
                     }
                     None => {
                         let l = section_label(i, s, &format!("{} ZERO, no kernel", size / 4096));
-                        chain.pages(PageType::Zero, gpa, size, &l);
+                        chain.pages(PageType::Zero, gpa, size);
                         l
                     }
                 },
@@ -568,7 +654,7 @@ impl<'a> SnpLaunch<'a> {
             for (i, s) in ovmf.sections.iter().enumerate() {
                 if s.kind == SectionType::Cpuid {
                     let l = section_label(i, s, "CPUID page, deferred for EC2");
-                    chain.update(PageType::Cpuid, u64::from(s.gpa), None, &l);
+                    chain.update(PageType::Cpuid, u64::from(s.gpa), None);
                     chain.close(l);
                 }
             }
@@ -582,7 +668,7 @@ impl<'a> SnpLaunch<'a> {
                 _ => (&bsp, "BSP"),
             };
             let l = format!("VMSA {cpu} ({what})");
-            chain.update(PageType::Vmsa, VMSA_GPA, Some(page), &l);
+            chain.update(PageType::Vmsa, VMSA_GPA, Some(page));
             chain.close(l);
         }
 
@@ -610,12 +696,6 @@ impl<'a> SnpLaunch<'a> {
                 self.vmm_type.name()
             ));
         }
-        let digest = chain.ld;
-        Ok(LaunchDigest {
-            digest,
-            reference: ReferenceValue::new("sev-snp.measurement", digest, chain.transcript),
-            groups: chain.groups,
-            notes,
-        })
+        Ok(chain.finish("sev-snp.measurement", self.ovmf, t.inputs, notes))
     }
 }

@@ -11,6 +11,9 @@
 //!   information QEMU takes (`id-block=`, `id-auth=`,
 //!   `author-key-enabled=`), with the `ID_KEY_DIGEST` / `AUTHOR_KEY_DIGEST`
 //!   the report then carries, and a policy pinning them.
+//! - [`diagnose_launch`]: recompute a launch digest that a report does not
+//!   match and say whether the inputs match the running VM (the policy is
+//!   stale) or which host-chosen input differs.
 //! - [`init_data_digest`]: the init-data digest a launch puts in
 //!   `HOST_DATA` (as appraisal compares `Policy.host_data`).
 //!
@@ -19,6 +22,7 @@
 //! an error, never guessed. Every input that the host controls is named in
 //! the transcript: see `docs/reference-values.md`.
 
+mod diagnose;
 mod gctx;
 mod hashes;
 mod host_data;
@@ -27,6 +31,7 @@ mod launch;
 mod ovmf;
 mod vmsa;
 
+pub use diagnose::{InputChange, LaunchDiagnosis, TRIED_GUEST_FEATURES, diagnose_launch};
 pub use gctx::{PageType, VMSA_GPA, page_info_digest};
 pub use hashes::SevHashes;
 pub use host_data::{HostData, InitDataAlgorithm, MAX_INIT_DATA, init_data_digest};
@@ -38,7 +43,8 @@ pub use id_block::{
 pub type IdSigningKey = p384::ecdsa::SigningKey;
 
 pub use launch::{
-    DEFAULT_GUEST_FEATURES, FileInput, LaunchDigest, MAX_VCPUS, SnpLaunch, StepGroup, snp_ovmf_hash,
+    DEFAULT_GUEST_FEATURES, FileInput, LaunchDigest, MAX_VCPUS, PageUpdate, SnpLaunch, StepGroup,
+    snp_ovmf_hash,
 };
 pub use ovmf::{
     FOOTER_GUID, MAX_OVMF_SIZE, MetadataSection, Ovmf, PAGE_SIZE, SEV_ES_RESET_BLOCK_GUID,

@@ -30,6 +30,9 @@ use zeroize::Zeroizing;
 
 pub use tee_testpki::der::{ext, int, oid, seq, tlv};
 
+mod ovmf;
+pub use ovmf::SynthOvmf;
+
 fn name(cn: &str) -> Vec<u8> {
     tee_testpki::der::name(&[
         ("2.5.4.10", "Advanced Micro Devices (FAKE)"),

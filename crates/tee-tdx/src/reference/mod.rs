@@ -6,6 +6,9 @@
 //!   and the `TDVF` metadata), replaying TDH.MEM.PAGE.ADD / TDH.MR.EXTEND in
 //!   an explicit [`PageAddOrder`] (one-pass on upstream KVM / QEMU ≥ 9,
 //!   two-pass on the QEMU 8.x TDX patch sets and Ubuntu 24.04 hosts).
+//! - [`diagnose_mrtd`]: recompute an MRTD a quote does not match and say
+//!   whether the image matches the running TD (the policy is stale) or the
+//!   host uses the other page-add order.
 //! - [`rtmr_reference`]: RTMR0–3 from a known-good CCEL and the SDK's
 //!   application log, with every event listed per register.
 //! - [`mr_config_id`]: MRCONFIGID for Confidential Containers init-data.
@@ -24,10 +27,14 @@
 pub mod initdata;
 pub mod mrtd;
 pub mod rtmr;
+#[cfg(any(test, feature = "testing"))]
+pub mod synth;
 pub mod tdvf;
 
 pub use initdata::{InitDataAlg, mr_config_id, mr_config_id_with};
-pub use mrtd::{MrtdOptions, PageAddOrder, TranscriptDetail, mrtd, mrtd_of};
+pub use mrtd::{
+    Mrtd, MrtdDiagnosis, MrtdOptions, PageAddOrder, TranscriptDetail, diagnose_mrtd, mrtd, mrtd_of,
+};
 pub use rtmr::{EventSource, RtmrEvent, RtmrReference, rtmr_reference};
 pub use tdvf::{SectionType, Tdvf, TdvfSection};
 

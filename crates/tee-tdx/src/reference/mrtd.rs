@@ -90,8 +90,7 @@ impl MrtdOptions {
 /// # Errors
 /// As [`Tdvf::parse`].
 pub fn mrtd(image: &[u8], opts: MrtdOptions) -> Result<ReferenceValue> {
-    let tdvf = Tdvf::parse(image)?;
-    mrtd_of(&tdvf, image, opts)
+    Ok(Mrtd::compute(image, opts)?.reference())
 }
 
 /// The MRTD of an already parsed TDVF; `image` must be the bytes it was
@@ -100,51 +99,151 @@ pub fn mrtd(image: &[u8], opts: MrtdOptions) -> Result<ReferenceValue> {
 /// # Errors
 /// [`Error::Misuse`] if `image` does not have the parsed image's length.
 pub fn mrtd_of(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> Result<ReferenceValue> {
-    if image.len() != tdvf.image_len {
-        return Err(Error::Misuse(
-            format!(
-                "mrtd_of: the image has {} bytes, the parsed TDVF {}",
-                image.len(),
-                tdvf.image_len
-            )
-            .into(),
-        ));
+    Ok(Mrtd::compute_of(tdvf, image, opts)?.reference())
+}
+
+/// A replayed MRTD: the value and the replay's steps, with the transcript's
+/// inputs (the image's SHA-256 among them) rendered only when asked
+/// ([`Self::reference`]), so that computing the value costs the replay's
+/// hashing and little else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mrtd<'a> {
+    /// The MRTD.
+    pub value: [u8; 48],
+    /// The options it was replayed with.
+    pub opts: MrtdOptions,
+    /// The replay's steps (per section, or per page with
+    /// [`TranscriptDetail::Pages`]), then `MR.FINALIZE`.
+    pub steps: Transcript,
+    /// Bytes the replay hashed.
+    pub hashed: u64,
+    image: &'a [u8],
+    metadata: String,
+    sha256: std::sync::OnceLock<[u8; 32]>,
+}
+
+impl<'a> Mrtd<'a> {
+    /// Parse `image` and replay it.
+    ///
+    /// # Errors
+    /// As [`Tdvf::parse`].
+    pub fn compute(image: &'a [u8], opts: MrtdOptions) -> Result<Self> {
+        let tdvf = Tdvf::parse(image)?;
+        Self::compute_of(&tdvf, image, opts)
     }
-    // The file digest the transcript names runs beside the replay (both
-    // are single sequential hash streams over the same bytes).
-    let (file_sha256, replay) = std::thread::scope(|s| {
-        let sha = std::thread::Builder::new()
-            .name("tdvf-sha256".into())
-            .spawn_scoped(s, || Sha256::digest(image));
-        let replay = replay(tdvf, image, opts);
-        let sha = match sha {
-            Ok(h) => h.join().unwrap_or_else(|_| Sha256::digest(image)),
-            Err(_) => Sha256::digest(image),
-        };
-        (sha, replay)
-    });
-    let (value, steps) = replay;
-    let mut t = Transcript::default();
-    t.input(
-        "tdvf",
-        format!("{} bytes, sha256 {}", image.len(), hex::encode(file_sha256)),
-    );
-    t.input("page_add_order", opts.order.name());
-    t.input(
-        "tdx_metadata",
-        format!(
-            "descriptor at file offset {:#x} ({:?}), {} sections",
-            tdvf.descriptor_offset,
-            tdvf.location,
-            tdvf.sections.len()
-        ),
-    );
-    t.steps = steps.steps;
-    Ok(ReferenceValue::new("tdx.mr_td", value, t))
+
+    /// Replay an already parsed TDVF; `image` must be the bytes it was
+    /// parsed from.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] if `image` does not have the parsed image's length.
+    pub fn compute_of(tdvf: &Tdvf, image: &'a [u8], opts: MrtdOptions) -> Result<Self> {
+        if image.len() != tdvf.image_len {
+            return Err(Error::Misuse(
+                format!(
+                    "mrtd_of: the image has {} bytes, the parsed TDVF {}",
+                    image.len(),
+                    tdvf.image_len
+                )
+                .into(),
+            ));
+        }
+        let (value, steps, hashed) = replay(tdvf, image, opts);
+        Ok(Self {
+            value,
+            opts,
+            steps,
+            hashed,
+            image,
+            metadata: format!(
+                "descriptor at file offset {:#x} ({:?}), {} sections",
+                tdvf.descriptor_offset,
+                tdvf.location,
+                tdvf.sections.len()
+            ),
+            sha256: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// SHA-256 of the image (computed once, when first asked).
+    pub fn image_sha256(&self) -> [u8; 32] {
+        *self
+            .sha256
+            .get_or_init(|| Sha256::digest(self.image).into())
+    }
+
+    /// The value with its transcript: the inputs (image size and SHA-256,
+    /// page-add order, metadata), then the replay's steps.
+    pub fn reference(&self) -> ReferenceValue {
+        let mut t = Transcript::default();
+        t.input(
+            "tdvf",
+            format!(
+                "{} bytes, sha256 {}",
+                self.image.len(),
+                hex::encode(self.image_sha256())
+            ),
+        );
+        t.input("page_add_order", self.opts.order.name());
+        t.input("tdx_metadata", self.metadata.clone());
+        t.steps = self.steps.steps.clone();
+        ReferenceValue::new("tdx.mr_td", self.value, t)
+    }
+}
+
+/// What recomputing MRTD says about a quote's MRTD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MrtdDiagnosis {
+    /// The image and order give the quote's value: they are what the host
+    /// launched; the policy's reference value is stale.
+    InputsMatch,
+    /// The image gives the quote's value in the other page-add order: the
+    /// host's VMM/KVM stack uses this order.
+    OtherOrder(PageAddOrder),
+    /// Neither order gives the quote's value: the firmware image differs
+    /// from what the host launched.
+    NoMatch,
+}
+
+/// Recompute MRTD from `image` in `opts.order` and diagnose the quote's
+/// `mr_td` against it (trying the other page-add order on a mismatch).
+///
+/// # Errors
+/// As [`Tdvf::parse`].
+pub fn diagnose_mrtd<'a>(
+    image: &'a [u8],
+    opts: MrtdOptions,
+    mr_td: &[u8],
+) -> Result<(Mrtd<'a>, MrtdDiagnosis)> {
+    let tdvf = Tdvf::parse(image)?;
+    let m = Mrtd::compute_of(&tdvf, image, opts)?;
+    if m.value[..] == *mr_td {
+        return Ok((m, MrtdDiagnosis::InputsMatch));
+    }
+    let other = match opts.order {
+        PageAddOrder::OnePass => PageAddOrder::TwoPass,
+        PageAddOrder::TwoPass => PageAddOrder::OnePass,
+    };
+    let o = Mrtd::compute_of(
+        &tdvf,
+        image,
+        MrtdOptions {
+            order: other,
+            ..opts
+        },
+    )?;
+    let d = if o.value[..] == *mr_td {
+        MrtdDiagnosis::OtherOrder(other)
+    } else {
+        MrtdDiagnosis::NoMatch
+    };
+    Ok((m, d))
 }
 
 /// The replay: the MRTD and the transcript steps.
-fn replay(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ([u8; 48], Transcript) {
+fn replay(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ([u8; 48], Transcript, u64) {
     let t = Transcript::default();
     let mut r = Replay {
         h: Sha384::new(),
@@ -211,7 +310,7 @@ fn replay(tdvf: &Tdvf, image: &[u8], opts: MrtdOptions) -> ([u8; 48], Transcript
         format!("MRTD over {} hashed bytes", r.hashed),
         Some(HexBytes(value.to_vec())),
     );
-    (value, r.t)
+    (value, r.t, r.hashed)
 }
 
 fn pages(s: &TdvfSection) -> usize {
@@ -310,5 +409,34 @@ mod tests {
              00e1ffff00000000"
         );
         assert!(ext[24..].iter().all(|b| *b == 0));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod diagnose_tests {
+    use super::{MrtdDiagnosis, MrtdOptions, PageAddOrder, diagnose_mrtd, mrtd};
+    use crate::reference::synth::fact_sheet;
+
+    #[test]
+    fn each_outcome() {
+        let img = fact_sheet();
+        let one = MrtdOptions::new(PageAddOrder::OnePass);
+        let two = MrtdOptions::new(PageAddOrder::TwoPass);
+        let v1 = mrtd(&img, one).unwrap().value.0;
+        let v2 = mrtd(&img, two).unwrap().value.0;
+        let (m, d) = diagnose_mrtd(&img, one, &v1).unwrap();
+        assert_eq!(
+            (m.value.to_vec(), d),
+            (v1.clone(), MrtdDiagnosis::InputsMatch)
+        );
+        let (m, d) = diagnose_mrtd(&img, one, &v2).unwrap();
+        assert_eq!(m.value.to_vec(), v1);
+        assert_eq!(d, MrtdDiagnosis::OtherOrder(PageAddOrder::TwoPass));
+        let (_, d) = diagnose_mrtd(&img, two, &v1).unwrap();
+        assert_eq!(d, MrtdDiagnosis::OtherOrder(PageAddOrder::OnePass));
+        let (_, d) = diagnose_mrtd(&img, one, &[0x11; 48]).unwrap();
+        assert_eq!(d, MrtdDiagnosis::NoMatch);
+        assert!(diagnose_mrtd(&img[..4096], one, &v1).is_err());
     }
 }

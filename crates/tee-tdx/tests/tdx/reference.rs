@@ -25,68 +25,15 @@ use tee_tdx::{TdxVerifier, danger};
 
 // ------------------------------------------------------------ synthetic ----
 
-/// One section as (DataOffset, RawDataSize, MemoryAddress, MemoryDataSize, Type, Attributes).
-type Sec = (u32, u32, u64, u64, u32, u32);
-
-/// The fact sheet's sections (§4.3).
-const SYNTH_SECTIONS: [Sec; 5] = [
-    (0x1000, 0x2000, 0xFFFF_E000, 0x2000, 0, 0x1),
-    (0, 0x1000, 0xFFFF_D000, 0x1000, 1, 0),
-    (0, 0, 0x80_9000, 0x2000, 2, 0),
-    (0, 0, 0x80_0000, 0x1000, 3, 0),
-    (0, 0, 0x90_0000, 0x1000, 4, 0x2),
-];
+// The synthetic images: the recipe of `tee_tdx::reference::synth`.
+use tee_tdx::reference::synth::{
+    FACT_SHEET_SECTIONS as SYNTH_SECTIONS, Sec, descriptor, fact_sheet as synth,
+    fact_sheet_with as synth_with,
+};
 
 const SYNTH_SHA256: &str = "537c8b128fedce09916fe963dff0bd800155ba94b16970ca385c877cf0a81e22";
 const SYNTH_ONE_PASS: &str = "dd29c282a3aac954af79408f10cbbed692faad475d8437cafd87b09c6b56e91698d14bbcfb3ed9976d5be556b0745dd1";
 const SYNTH_TWO_PASS: &str = "654ba50965c8506a618040c514035f232035f5b694c76381c0f9076dedb0697e0890d48dda882e0231c52773e0de3bc3";
-
-const FOOTER_GUID: [u8; 16] = [
-    0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45, 0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d,
-];
-const TDX_OFFSET_GUID: [u8; 16] = [
-    0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2,
-];
-
-/// The descriptor bytes (signature, Length, Version, N, sections).
-fn descriptor(version: u32, secs: &[Sec]) -> Vec<u8> {
-    let mut d = b"TDVF".to_vec();
-    d.extend_from_slice(&(16 + 32 * secs.len() as u32).to_le_bytes());
-    d.extend_from_slice(&version.to_le_bytes());
-    d.extend_from_slice(&(secs.len() as u32).to_le_bytes());
-    for &(off, raw, gpa, size, ty, attr) in secs {
-        d.extend_from_slice(&off.to_le_bytes());
-        d.extend_from_slice(&raw.to_le_bytes());
-        d.extend_from_slice(&gpa.to_le_bytes());
-        d.extend_from_slice(&size.to_le_bytes());
-        d.extend_from_slice(&ty.to_le_bytes());
-        d.extend_from_slice(&attr.to_le_bytes());
-    }
-    d
-}
-
-/// `tdx-synth.bin` of the fact sheet §4.3 (12 288 bytes), with the given
-/// descriptor at 0x2010 (the GUID at 0x2000) and the footer table pointing
-/// at it.
-fn synth_with(desc: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; 0x3000];
-    b[..0x1000].fill(0x11);
-    b[0x1000..0x2000].fill(0x22);
-    b[0x2000..0x2010].copy_from_slice(&TDX_METADATA_GUID);
-    b[0x2010..0x2010 + desc.len()].copy_from_slice(desc);
-    let end = 0x3000 - 32;
-    b[end - 16..end].copy_from_slice(&FOOTER_GUID);
-    b[end - 18..end - 16].copy_from_slice(&0x28u16.to_le_bytes());
-    let e = end - 18 - 22;
-    b[e..e + 4].copy_from_slice(&0xFF0u32.to_le_bytes());
-    b[e + 4..e + 6].copy_from_slice(&22u16.to_le_bytes());
-    b[e + 6..e + 22].copy_from_slice(&TDX_OFFSET_GUID);
-    b
-}
-
-fn synth() -> Vec<u8> {
-    synth_with(&descriptor(1, &SYNTH_SECTIONS))
-}
 
 fn one_pass() -> MrtdOptions {
     MrtdOptions::new(PageAddOrder::OnePass)

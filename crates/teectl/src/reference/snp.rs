@@ -191,35 +191,44 @@ fn write_policy(path: &Path, header: &[String], policy: &Policy) -> Result<(), C
     write_atomic(path, text.as_bytes())
 }
 
-fn launch(a: &LaunchArgs) -> Result<u8, CliError> {
-    let ovmf_path = a
-        .ovmf
-        .as_ref()
-        .ok_or_else(|| CliError::usage("--ovmf FILE is required"))?;
-    let ovmf = read_bounded(ovmf_path, MAX_OVMF_SIZE, "OVMF firmware")?;
-    let ovmf_name = ovmf_path.display().to_string();
-    let ovmf_in = FileInput::new(&ovmf_name, &ovmf);
+/// The files a launch digest reads (the digest borrows them: its
+/// transcript is rendered on demand).
+struct LaunchFiles {
+    ovmf: Vec<u8>,
+    ovmf_name: String,
+    kernel: Option<(Vec<u8>, String)>,
+    initrd: Option<(Vec<u8>, String)>,
+}
 
-    let d: LaunchDigest = if a.print_ovmf_hash {
-        reference::snp_ovmf_hash(ovmf_in).map_err(|e| CliError::from(e).context(&ovmf_name))?
-    } else {
+impl LaunchFiles {
+    fn read(a: &LaunchArgs) -> Result<Self, CliError> {
+        let ovmf_path = a
+            .ovmf
+            .as_ref()
+            .ok_or_else(|| CliError::usage("--ovmf FILE is required"))?;
+        let image = crate::common::limit::IMAGE as usize;
+        let other = |p: &Option<PathBuf>, what: &'static str| {
+            p.as_deref()
+                .filter(|_| !a.print_ovmf_hash)
+                .map(|p| {
+                    Ok::<_, CliError>((read_bounded(p, image, what)?, p.display().to_string()))
+                })
+                .transpose()
+        };
+        Ok(Self {
+            ovmf: read_bounded(ovmf_path, MAX_OVMF_SIZE, "OVMF firmware")?,
+            ovmf_name: ovmf_path.display().to_string(),
+            kernel: other(&a.kernel, "kernel")?,
+            initrd: other(&a.initrd, "initrd")?,
+        })
+    }
+
+    /// The launch inputs of `a` over these files.
+    fn launch<'a>(&'a self, a: &'a LaunchArgs) -> Result<SnpLaunch<'a>, CliError> {
         let vcpus = a
             .vcpus
             .ok_or_else(|| CliError::usage("--vcpus N is required"))?;
-        let image = crate::common::limit::IMAGE as usize;
-        let kernel = a
-            .kernel
-            .as_deref()
-            .map(|p| read_bounded(p, image, "kernel"))
-            .transpose()?;
-        let initrd = a
-            .initrd
-            .as_deref()
-            .map(|p| read_bounded(p, image, "initrd"))
-            .transpose()?;
-        let kname = a.kernel.as_ref().map(|p| p.display().to_string());
-        let iname = a.initrd.as_ref().map(|p| p.display().to_string());
-        let mut l = SnpLaunch::new(ovmf_in)
+        let mut l = SnpLaunch::new(FileInput::new(&self.ovmf_name, &self.ovmf))
             .vcpus(vcpus)
             .vmm_type(VmmType::parse(&a.vmm_type)?)
             .guest_features(hex_u64("--guest-features", &a.guest_features)?);
@@ -231,10 +240,10 @@ fn launch(a: &LaunchArgs) -> Result<u8, CliError> {
                 .map_err(|_| CliError::usage("--vcpu-sig: more than 32 bits"))?;
             l = l.vcpu_type(VcpuType::from_sig(sig));
         }
-        if let (Some(k), Some(n)) = (&kernel, &kname) {
+        if let Some((k, n)) = &self.kernel {
             l = l.kernel(FileInput::new(n, k));
         }
-        if let (Some(i), Some(n)) = (&initrd, &iname) {
+        if let Some((i, n)) = &self.initrd {
             l = l.initrd(FileInput::new(n, i));
         }
         if let Some(c) = &a.append {
@@ -243,18 +252,162 @@ fn launch(a: &LaunchArgs) -> Result<u8, CliError> {
         if let Some(s) = &a.snp_ovmf_hash {
             l = l.ovmf_hash(hex_fixed::<48>("--snp-ovmf-hash", s)?);
         }
-        l.compute().map_err(|e| match e {
-            tee::Error::Malformed(_) => CliError::from(e).context(&ovmf_name),
+        Ok(l)
+    }
+
+    fn error(&self, e: tee::Error) -> CliError {
+        match e {
+            tee::Error::Malformed(_) => CliError::from(e).context(&self.ovmf_name),
             e => CliError::from(e),
-        })?
+        }
+    }
+}
+
+/// The `reference_inputs` object of `--json`: what `teectl verify
+/// --reference-inputs` reads back (absolute paths).
+fn inputs_json(a: &LaunchArgs) -> serde_json::Value {
+    let abs = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| super::absolute(p).display().to_string())
+    };
+    serde_json::json!({
+        "platform": "sev-snp",
+        "ovmf": abs(&a.ovmf),
+        "kernel": abs(&a.kernel),
+        "initrd": abs(&a.initrd),
+        "append": a.append,
+        "vcpus": a.vcpus,
+        "vcpu_type": a.vcpu_type,
+        "vcpu_sig": a.vcpu_sig,
+        "vmm_type": a.vmm_type,
+        "guest_features": a.guest_features,
+        "snp_ovmf_hash": a.snp_ovmf_hash,
+    })
+}
+
+/// The inputs file of `teectl verify --reference-inputs` (SEV-SNP): the
+/// flags of `teectl reference sev-snp`, relative paths resolved against
+/// `base` (the file's directory).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputsFile {
+    ovmf: PathBuf,
+    #[serde(default)]
+    kernel: Option<PathBuf>,
+    #[serde(default)]
+    initrd: Option<PathBuf>,
+    #[serde(default)]
+    append: Option<String>,
+    vcpus: u32,
+    #[serde(default)]
+    vcpu_type: Option<String>,
+    #[serde(default)]
+    vcpu_sig: Option<String>,
+    #[serde(default)]
+    vmm_type: Option<String>,
+    #[serde(default)]
+    guest_features: Option<String>,
+    #[serde(default)]
+    snp_ovmf_hash: Option<String>,
+}
+
+/// Recompute the launch digest from an inputs file and diagnose the
+/// evidence's `measurement` against it: the lines `teectl verify
+/// --explain-measurement` prints.
+pub(crate) fn recompute(
+    v: serde_json::Value,
+    base: &Path,
+    measurement: &[u8],
+) -> Result<Vec<String>, CliError> {
+    let f: InputsFile = serde_json::from_value(v)
+        .map_err(|e| CliError::usage(format!("SEV-SNP reference inputs: {e}")))?;
+    let at = |p: PathBuf| Some(base.join(p));
+    let a = LaunchArgs {
+        ovmf: at(f.ovmf),
+        kernel: f.kernel.and_then(at),
+        initrd: f.initrd.and_then(at),
+        append: f.append,
+        vcpus: Some(f.vcpus),
+        vcpu_type: f.vcpu_type,
+        vcpu_sig: f.vcpu_sig,
+        vmm_type: f.vmm_type.unwrap_or_else(|| "qemu".into()),
+        guest_features: f.guest_features.unwrap_or_else(|| "0x1".into()),
+        snp_ovmf_hash: f.snp_ovmf_hash,
+        print_ovmf_hash: false,
+        json: false,
+        explain: false,
+        policy_out: None,
+    };
+    if a.initrd.is_some() && a.kernel.is_none() || a.append.is_some() && a.kernel.is_none() {
+        return Err(CliError::usage(
+            "SEV-SNP reference inputs: initrd and append need a kernel",
+        ));
+    }
+    let files = LaunchFiles::read(&a)?;
+    let l = files.launch(&a)?;
+    let (d, diag) = reference::diagnose_launch(&l, measurement).map_err(|e| files.error(e))?;
+    let mut out: Vec<String> = vec!["recomputed from the reference inputs:".into()];
+    out.extend(d.explain().lines().map(|l| format!("  {l}")));
+    out.push(format!(
+        "  (every page update: `teectl reference sev-snp ... --json`, {} steps)",
+        d.updates.len()
+    ));
+    match diag {
+        reference::LaunchDiagnosis::InputsMatch => out.push(
+            "verdict: the recomputed value EQUALS the evidence's: these inputs are what the VM \
+             launched with, so the policy's reference value is stale; write it again with \
+             `teectl reference sev-snp ... --policy-out FILE`"
+                .into(),
+        ),
+        reference::LaunchDiagnosis::Changed(changes) => {
+            out.push(
+                "verdict: the recomputed value differs from the evidence's; the evidence's value is \
+                 what these inputs give with:"
+                    .into(),
+            );
+            for c in &changes {
+                out.push(format!(
+                    "  {}: {} (the inputs say {})",
+                    c.input, c.running, c.given
+                ));
+            }
+            out.push(
+                "  the host launched the VM with this; fix the inputs (or the launch) and recompute"
+                    .into(),
+            );
+        }
+        reference::LaunchDiagnosis::NoMatch { tried } => out.push(format!(
+            "verdict: the recomputed value differs from the evidence's, and no change of one \
+             host-chosen input (vCPU count up to the larger of 64 and twice the given count, \
+             vCPU type, VMM type, guest features {}, kernel hashes off; {tried} combinations) \
+             gives it: the firmware, kernel, initrd or command line differ from what the host \
+             launched (compare the sha256 of each input above with the host's files)",
+            reference::TRIED_GUEST_FEATURES
+                .iter()
+                .map(|f| format!("{f:#x}"))
+                .collect::<Vec<_>>()
+                .join("/")
+        )),
+        _ => out.push("verdict: unknown".into()),
+    }
+    Ok(out)
+}
+
+fn launch(a: &LaunchArgs) -> Result<u8, CliError> {
+    let files = LaunchFiles::read(a)?;
+    let d: LaunchDigest<'_> = if a.print_ovmf_hash {
+        reference::snp_ovmf_hash(FileInput::new(&files.ovmf_name, &files.ovmf))
+            .map_err(|e| CliError::from(e).context(&files.ovmf_name))?
+    } else {
+        files.launch(a)?.compute().map_err(|e| files.error(e))?
     };
 
     if let Some(p) = &a.policy_out {
         let mut header = vec![
-            format!("teectl reference sev-snp: {}", d.reference.name),
+            format!("teectl reference sev-snp: {}", d.name),
             "inputs (the host chooses each; any change gives another digest):".to_owned(),
         ];
-        for i in &d.reference.transcript.inputs {
+        for i in &d.inputs() {
             header.push(format!("  {}: {}", i.name, i.value));
         }
         for n in &d.notes {
@@ -276,12 +429,13 @@ fn launch(a: &LaunchArgs) -> Result<u8, CliError> {
             })
             .collect();
         print_json(&serde_json::json!({
-            "name": d.reference.name,
+            "name": d.name,
             "measurement": hex::encode(d.digest),
             "measurement_base64": reference::base64(&d.digest),
             "notes": d.notes,
             "groups": groups,
-            "transcript": d.reference.transcript,
+            "transcript": d.transcript(),
+            "reference_inputs": (!a.print_ovmf_hash).then(|| inputs_json(a)),
         }))?;
     } else if a.explain {
         print!("{}", d.explain());

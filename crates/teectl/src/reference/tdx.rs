@@ -64,6 +64,7 @@ pub(crate) struct Args {
 
 struct Computed {
     mr_td: Option<ReferenceValue>,
+    tdvf: Option<PathBuf>,
     order: PageAddOrder,
     rtmrs: Option<RtmrReference>,
     mr_config_id: Option<ReferenceValue>,
@@ -121,6 +122,7 @@ fn compute(a: &Args) -> Result<Computed, CliError> {
     };
     Ok(Computed {
         mr_td,
+        tdvf: a.tdvf.clone(),
         order,
         rtmrs,
         mr_config_id,
@@ -240,6 +242,17 @@ fn json(c: &Computed) -> Result<String, CliError> {
         j.insert("page_add_order".into(), c.order.name().into());
         j.insert("mr_td".into(), to_value(m)?);
     }
+    if let Some(p) = &c.tdvf {
+        // What `teectl verify --reference-inputs` reads back.
+        j.insert(
+            "reference_inputs".into(),
+            serde_json::json!({
+                "platform": "tdx",
+                "tdvf": super::absolute(p).display().to_string(),
+                "page_add_order": c.order.name(),
+            }),
+        );
+    }
     if let Some(rt) = &c.rtmrs {
         j.insert("rtmrs".into(), to_value(&rt.rtmrs)?);
         j.insert("events".into(), to_value(&rt.events)?);
@@ -248,6 +261,71 @@ fn json(c: &Computed) -> Result<String, CliError> {
         j.insert("mr_config_id".into(), to_value(m)?);
     }
     serde_json::to_string_pretty(&j).map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
+}
+
+/// The inputs file of `teectl verify --reference-inputs` (TDX).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputsFile {
+    tdvf: PathBuf,
+    #[serde(default)]
+    page_add_order: Option<String>,
+}
+
+/// Recompute MRTD from an inputs file and diagnose the quote's MRTD
+/// against it: the lines `teectl verify --explain-measurement` prints.
+pub(crate) fn recompute(
+    v: serde_json::Value,
+    base: &Path,
+    mr_td: &[u8],
+) -> Result<Vec<String>, CliError> {
+    let f: InputsFile = serde_json::from_value(v)
+        .map_err(|e| CliError::usage(format!("TDX reference inputs: {e}")))?;
+    let order = match f.page_add_order.as_deref() {
+        None | Some("one-pass") => PageAddOrder::OnePass,
+        Some("two-pass") => PageAddOrder::TwoPass,
+        Some(o) => {
+            return Err(CliError::usage(format!(
+                "TDX reference inputs: page_add_order {o:?} is not one-pass or two-pass"
+            )));
+        }
+    };
+    let p = base.join(&f.tdvf);
+    let img = common::read_bounded(&p, common::limit::FIRMWARE, "TDVF image")?;
+    let (m, diag) = r::diagnose_mrtd(&img, MrtdOptions::new(order), mr_td).map_err(ctx(&p))?;
+    let mut v = m.reference();
+    prepend_path(&mut v, "tdvf_path", &p);
+    let mut text = String::new();
+    explain_value(&mut text, &v);
+    let mut out: Vec<String> = vec!["recomputed from the reference inputs:".into()];
+    out.extend(text.lines().map(|l| format!("  {l}")));
+    out.push(match diag {
+        r::MrtdDiagnosis::InputsMatch => format!(
+            "verdict: the recomputed MRTD EQUALS the evidence's: this image in {} order is what \
+             the host launched, so the policy's reference value is stale; write it again with \
+             `teectl reference tdx --tdvf ... --policy-out FILE`",
+            order.name()
+        ),
+        r::MrtdDiagnosis::OtherOrder(o) => format!(
+            "verdict: the recomputed MRTD differs from the evidence's, but this image in {} order \
+             gives it: the host's VMM/KVM stack adds pages {} (the inputs say {}); recompute with \
+             that order{}",
+            o.name(),
+            o.name(),
+            order.name(),
+            if o == PageAddOrder::TwoPass {
+                " (--two-pass)"
+            } else {
+                ""
+            }
+        ),
+        r::MrtdDiagnosis::NoMatch => "verdict: the recomputed MRTD differs from the evidence's in \
+             both page-add orders: the TDVF image differs from what the host launched (compare \
+             its sha256 above with the host's firmware)"
+            .into(),
+        _ => "verdict: unknown".into(),
+    });
+    Ok(out)
 }
 
 fn to_value<T: serde::Serialize + ?Sized>(v: &T) -> Result<serde_json::Value, CliError> {
