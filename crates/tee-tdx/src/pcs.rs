@@ -416,6 +416,42 @@ pub mod artifact {
         }
     }
 
+    /// The four artifact bodies (TCB info, QE identity, PCK CRL, root CA
+    /// CRL, as a PCS answers them) of `QuoteCollateralV3` collateral, e.g.
+    /// to put collateral files into a bundle. The signed JSON is kept
+    /// byte for byte.
+    pub fn bodies(c: &Collateral) -> [Body; 4] {
+        let i = &c.inner;
+        let with = |bytes: Vec<u8>, name: &str, chain: &str| Body {
+            bytes,
+            headers: vec![(name.to_owned(), chain.to_owned())],
+        };
+        [
+            with(
+                format!(
+                    "{{\"tcbInfo\":{},\"signature\":\"{}\"}}",
+                    i.tcb_info,
+                    hex::encode(&i.tcb_info_signature)
+                )
+                .into_bytes(),
+                TCB_CHAIN[0],
+                &i.tcb_info_issuer_chain,
+            ),
+            with(
+                format!(
+                    "{{\"enclaveIdentity\":{},\"signature\":\"{}\"}}",
+                    i.qe_identity,
+                    hex::encode(&i.qe_identity_signature)
+                )
+                .into_bytes(),
+                QE_CHAIN[0],
+                &i.qe_identity_issuer_chain,
+            ),
+            with(i.pck_crl.clone(), CRL_CHAIN[0], &i.pck_crl_issuer_chain),
+            Body::new(i.root_ca_crl.clone()),
+        ]
+    }
+
     /// Collateral from the four artifacts of [`PcsUrls::artifacts`] (TCB
     /// info, QE identity, PCK CRL, root CA CRL).
     ///

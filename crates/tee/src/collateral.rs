@@ -574,6 +574,36 @@ impl Manager {
     }
 }
 
+/// An artifact from local bytes, its validity read by kind.
+fn artifact_of(
+    d: &dyn Descriptor,
+    body: Body,
+    source: &str,
+    now: UnixTime,
+) -> Result<Artifact, CollateralError> {
+    let validity = AllKinds.validity(d.kind(), &body).map_err(evidence_err)?;
+    Ok(Artifact {
+        id: d.id(),
+        kind: d.kind().to_owned(),
+        source: source.to_owned(),
+        fetched_at: now.as_secs(),
+        body,
+        validity,
+    })
+}
+
+impl Manager {
+    /// Add artifacts (built from local files, or another manager's); a
+    /// held copy is replaced only by a later one. How many were taken.
+    ///
+    /// # Errors
+    /// [`CollateralError::Bundle`] (`BadArtifact`) when an artifact's
+    /// validity does not match its bytes.
+    pub fn import(&self, artifacts: Vec<Artifact>) -> Result<usize, CollateralError> {
+        Ok(self.cache.import(artifacts)?)
+    }
+}
+
 #[cfg(feature = "sev-snp")]
 mod snp;
 #[cfg(feature = "tdx")]

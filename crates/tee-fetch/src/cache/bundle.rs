@@ -2,7 +2,6 @@
 
 use core::fmt;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
 
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +174,7 @@ impl Bundle {
     /// # Errors
     /// [`BundleError::Io`].
     pub fn write(&self, path: &Path) -> Result<(), BundleError> {
-        write_atomic(path, &self.to_json(), &AtomicU64::new(0)).map_err(|e| BundleError::Io {
+        write_atomic(path, &self.to_json()).map_err(|e| BundleError::Io {
             path: path.display().to_string(),
             detail: e.to_string(),
         })

@@ -91,7 +91,6 @@ pub struct DiskStore {
     dir: PathBuf,
     read_only: bool,
     rejected: AtomicU64,
-    tmp_counter: AtomicU64,
 }
 
 impl DiskStore {
@@ -125,7 +124,6 @@ impl DiskStore {
             dir,
             read_only,
             rejected: AtomicU64::new(0),
-            tmp_counter: AtomicU64::new(0),
         }
     }
 
@@ -173,7 +171,7 @@ impl DiskStore {
         let json = serde_json::to_vec_pretty(&ArtifactJson::from_artifact(a, true))
             .map_err(std::io::Error::other)?;
         let path = self.path_of(&a.id);
-        write_atomic(&path, &json, &self.tmp_counter)
+        write_atomic(&path, &json)
     }
 
     /// Read the artifact `id`, or `None` when absent or rejected.
@@ -256,26 +254,33 @@ fn read_bounded(p: &Path) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Temporary-file names unique within the process (with the pid: across processes).
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
 /// Write `bytes` to `path` through a unique temporary file in the same
 /// directory: write, fsync, rename (then fsync the directory, best effort).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], counter: &AtomicU64) -> std::io::Result<()> {
+/// Only a temporary file this call created is ever removed.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let n = counter.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        drop(f);
         std::fs::rename(&tmp, path)
     })();
+    drop(f);
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     } else if let Ok(d) = std::fs::File::open(dir) {

@@ -184,3 +184,51 @@ impl Manager {
         Some(Box::new(d))
     }
 }
+
+impl Manager {
+    /// Artifacts from local files for a bundle: the VCEK (DER or PEM) of
+    /// `report` (raw or hex), and optionally a KDS CRL (DER) of its product.
+    /// `source` names where they came from (e.g. `file:vcek.der`).
+    ///
+    /// # Errors
+    /// [`CollateralError::Evidence`] when the report or a file does not parse.
+    pub fn snp_artifacts_from_files(
+        &self,
+        report: &[u8],
+        vcek: &[u8],
+        crl: Option<&[u8]>,
+        source: &str,
+        now: UnixTime,
+    ) -> Result<Vec<tee_fetch::cache::Artifact>, CollateralError> {
+        let raw = tee_sev::verify::decode_report_file(report).map_err(evidence_err)?;
+        let r = SnpReport::parse(&raw).map_err(evidence_err)?;
+        let certs = tee_sev::certs::decode_certs(vcek).map_err(evidence_err)?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| evidence_err(Error::encoding("VCEK", "no certificate")))?;
+        let product = r.product().or_else(|| leaf.product()).ok_or_else(|| {
+            evidence_err(Error::unsupported(
+                Platform::SevSnp,
+                Operation::Verification,
+                "cannot tell the report's product",
+            ))
+        })?;
+        let vlek = r.signing_key().map_err(evidence_err)? == SnpSigningKey::Vlek;
+        let base = &self.config.kds_base;
+        let mut out = vec![super::artifact_of(
+            &KdsArtifact::vcek(base, product, r.chip_id, r.reported_tcb),
+            tee_fetch::cache::Body::new(leaf.der().to_vec()),
+            source,
+            now,
+        )?];
+        if let Some(der) = crl {
+            out.push(super::artifact_of(
+                &KdsArtifact::crl(base, product, vlek),
+                tee_fetch::cache::Body::new(der.to_vec()),
+                source,
+                now,
+            )?);
+        }
+        Ok(out)
+    }
+}

@@ -97,3 +97,41 @@ impl Manager {
         Some(Box::new(d))
     }
 }
+
+impl Manager {
+    /// Artifacts from local collateral for a bundle: the four PCS
+    /// artifacts of `collateral` (e.g. `QuoteCollateralV3` JSON, or a PCS
+    /// file set), filed under `quote`'s FMSPC and PCK CA.
+    ///
+    /// # Errors
+    /// [`CollateralError::Evidence`] when the quote does not parse, or the
+    /// collateral is for another FMSPC.
+    pub fn tdx_artifacts_from_collateral(
+        &self,
+        quote: &[u8],
+        coll: &tee_tdx::Collateral,
+        source: &str,
+        now: UnixTime,
+    ) -> Result<Vec<Artifact>, CollateralError> {
+        let (fmspc, ca) = tee_tdx::pck_identity(quote).map_err(evidence_err)?;
+        let have = coll.fmspc().map_err(evidence_err)?;
+        if have != fmspc {
+            return Err(evidence_err(
+                crate::Authenticity::MissingEndorsement {
+                    what: format!(
+                        "collateral for FMSPC {} (the collateral is for {})",
+                        hex::encode_upper(fmspc),
+                        hex::encode_upper(have)
+                    ),
+                }
+                .into(),
+            ));
+        }
+        let ds = self.pcs_urls().artifacts(fmspc, ca);
+        let bodies = tee_tdx::pcs::artifact::bodies(coll);
+        ds.iter()
+            .zip(bodies)
+            .map(|(d, b)| super::artifact_of(d, b, source, now))
+            .collect()
+    }
+}
