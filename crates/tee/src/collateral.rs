@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 pub use tee_fetch::cache::{
     Artifact, Backoff, Body, Bundle, BundleError, Cache, DiskStore, FreshnessPolicy, Kinds,
-    Metrics, Unavailable, Validity,
+    MAX_BUNDLE_LEN, Metrics, Unavailable, Validity,
 };
 use tee_fetch::cache::{CacheError, Descriptor};
 pub use tee_fetch::{FetchError, PlainHttp, RetryPolicy, Transport};

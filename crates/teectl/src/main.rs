@@ -9,6 +9,7 @@
 //! one cargo feature each) owns its subcommands and its `verify` flags;
 //! `verify` calls into the platform modules, never the other way round.
 
+mod collateral;
 mod common;
 mod demo;
 mod ear;
@@ -87,6 +88,9 @@ enum Cmd {
     /// EAR attestation-result tokens: verify one, print a key's JWKS.
     #[command(subcommand)]
     Ear(ear::Cmd),
+    /// Collateral: fetch into a store, write a portable bundle, inspect one.
+    #[command(subcommand)]
+    Collateral(collateral::Cmd),
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
@@ -126,6 +130,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Demo => demo::run(&g),
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
+        Cmd::Collateral(c) => collateral::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),
         #[cfg(feature = "sev-snp")]
