@@ -25,6 +25,11 @@
 //! - [`Fetch`]: the sans-IO shape of a fetcher. A fetcher says which requests
 //!   it needs and parses the responses; a driver does the I/O. [`fetch`]
 //!   is the blocking driver; `nonblocking::fetch` (feature `tokio`) the async one.
+//! - `cache` (feature `cache`): the vendor-neutral collateral cache
+//!   (single flight per artifact, backoff after failures and `429`,
+//!   freshness windows read from the artifacts' bytes, refresh ahead, an
+//!   atomic disk store, portable bundles). The backends describe their
+//!   artifacts; the `tee` facade's `collateral::Manager` composes them.
 //! - `testing` (feature `testing`): a scripted in-memory transport and a
 //!   loopback HTTP/1.1 server for tests. NO SECURITY.
 //!
@@ -47,6 +52,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "cache")]
+pub mod cache;
 mod error;
 mod fetcher;
 #[cfg(feature = "https")]

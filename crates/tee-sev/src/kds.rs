@@ -37,7 +37,7 @@ pub use tee_fetch::{FetchError, PlainHttp, Request, Response, RetryPolicy, Trans
 
 use crate::backend::EndorsementSource;
 use crate::certs::Cert;
-use crate::report::{Product, SnpReport};
+use crate::report::{Product, SnpReport, TcbVersion};
 
 /// AMD's KDS.
 pub const AMD_KDS: &str = "https://kdsintf.amd.com";
@@ -189,15 +189,23 @@ pub fn vcek_url(base: &str, report: &SnpReport<'_>, product: Option<Product>) ->
             "the report's chip id is masked: its VCEK cannot be looked up",
         ));
     }
-    let t = report.reported_tcb.decode(product);
+    Ok(vcek_url_for(
+        base,
+        product,
+        report.chip_id,
+        report.reported_tcb,
+    ))
+}
+
+/// The KDS URL of the VCEK of chip `chip_id` at `tcb` (Turin: the first
+/// 8 bytes of the chip id are the hwID, and `fmcSPL` comes first).
+pub fn vcek_url_for(base: &str, product: Product, chip_id: &[u8; 64], tcb: TcbVersion) -> String {
+    let t = tcb.decode(product);
     let (hwid, fmc) = match t.fmc {
-        Some(f) => (
-            report.chip_id.get(..8).unwrap_or(&[]),
-            format!("fmcSPL={f}&"),
-        ),
-        None => (&report.chip_id[..], String::new()),
+        Some(f) if product.has_fmc() => (&chip_id[..8], format!("fmcSPL={f}&")),
+        _ => (&chip_id[..], String::new()),
     };
-    Ok(format!(
+    format!(
         "{base}/vcek/v1/{}/{}?{fmc}blSPL={}&teeSPL={}&snpSPL={}&ucodeSPL={}",
         product.kds_name(),
         hex::encode(hwid),
@@ -205,7 +213,7 @@ pub fn vcek_url(base: &str, report: &SnpReport<'_>, product: Option<Product>) ->
         t.tee,
         t.snp,
         t.microcode
-    ))
+    )
 }
 
 /// A KDS client with an optional certificate cache.
@@ -342,5 +350,145 @@ impl EndorsementSource for KdsFetcher {
         }
         let vcek = self.vcek(report, None)?;
         Ok(vec![(endorsement::SIGNING_CERT_DER.to_owned(), vcek)])
+    }
+}
+
+/// KDS artifacts for the collateral cache ([`tee_fetch::cache`]): what
+/// each is called, where it is fetched, and how long it may be served
+/// (read from its bytes).
+pub mod artifact {
+    use tee_fetch::cache::{Body, Descriptor, Kinds, Validity};
+
+    use super::{KdsFetch, vcek_url_for};
+    use crate::certs::{Cert, decode_certs};
+    use crate::crl::AmdCrl;
+    use crate::report::{Product, TcbVersion};
+    use tee_core::{Error, Result};
+
+    /// Kind of a VCEK (DER certificate; served within its validity).
+    pub const VCEK: &str = "amd-vcek";
+    /// Kind of a `[ASK, ARK]` or `[ASVK, ARK]` PEM chain (served within the
+    /// intersection of the certificates' validity).
+    pub const CERT_CHAIN: &str = "amd-cert-chain";
+    /// Kind of a KDS CRL (DER; served from `thisUpdate` until `nextUpdate`,
+    /// never after; a CRL without `nextUpdate` is refused).
+    pub const CRL: &str = "amd-crl";
+
+    /// One KDS artifact.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KdsArtifact {
+        id: String,
+        kind: &'static str,
+        fetch: KdsFetch,
+    }
+
+    fn key_kind(vlek: bool) -> &'static str {
+        if vlek { "vlek" } else { "vcek" }
+    }
+
+    impl KdsArtifact {
+        /// The VCEK of chip `chip_id` at `tcb` (id
+        /// `amd/vcek/{Product}/{hwid hex}/{tcb:016x}`).
+        pub fn vcek(base: &str, product: Product, chip_id: &[u8; 64], tcb: TcbVersion) -> Self {
+            let hwid = if product.has_fmc() {
+                &chip_id[..8]
+            } else {
+                &chip_id[..]
+            };
+            Self {
+                id: format!(
+                    "amd/vcek/{}/{}/{:016x}",
+                    product.kds_name(),
+                    hex::encode(hwid),
+                    tcb.0
+                ),
+                kind: VCEK,
+                fetch: KdsFetch {
+                    url: vcek_url_for(base, product, chip_id, tcb),
+                    file: super::KdsFile::Vcek,
+                },
+            }
+        }
+
+        /// The VCEK (`vlek == false`) or VLEK chain of `product` (id
+        /// `amd/{vcek|vlek}-chain/{Product}`).
+        pub fn cert_chain(base: &str, product: Product, vlek: bool) -> Self {
+            Self {
+                id: format!("amd/{}-chain/{}", key_kind(vlek), product.kds_name()),
+                kind: CERT_CHAIN,
+                fetch: KdsFetch::cert_chain(base, product, vlek),
+            }
+        }
+
+        /// The CRL of `product`'s VCEK or VLEK chain (id
+        /// `amd/{vcek|vlek}-crl/{Product}`).
+        pub fn crl(base: &str, product: Product, vlek: bool) -> Self {
+            Self {
+                id: format!("amd/{}-crl/{}", key_kind(vlek), product.kds_name()),
+                kind: CRL,
+                fetch: KdsFetch::crl_of(base, product, vlek),
+            }
+        }
+
+        /// The URL.
+        pub fn url(&self) -> &str {
+            self.fetch.url()
+        }
+    }
+
+    impl Descriptor for KdsArtifact {
+        fn id(&self) -> String {
+            self.id.clone()
+        }
+        fn kind(&self) -> &'static str {
+            self.kind
+        }
+        fn request(&self) -> tee_fetch::Request {
+            tee_fetch::Request::get(self.fetch.url.clone()).with_max_body(super::MAX_RESPONSE)
+        }
+        fn accept(&self, response: tee_fetch::Response) -> Result<Body> {
+            self.fetch.check(&response.body)?;
+            Ok(Body::new(response.body))
+        }
+    }
+
+    fn cert_window(certs: &[Cert]) -> Result<Validity> {
+        if certs.is_empty() {
+            return Err(Error::encoding("AMD certificate chain", "no certificate"));
+        }
+        let from = certs.iter().map(|c| c.validity_secs().0).max().unwrap_or(0);
+        let to = certs.iter().map(|c| c.validity_secs().1).min().unwrap_or(0);
+        Ok(Validity::new(from, to.saturating_add(1)))
+    }
+
+    /// The validity of a KDS artifact, or `None` for another kind.
+    pub fn validity(kind: &str, body: &Body) -> Option<Result<Validity>> {
+        Some(match kind {
+            VCEK => Cert::from_der(&body.bytes).and_then(|c| cert_window(&[c])),
+            CERT_CHAIN => decode_certs(&body.bytes).and_then(|c| cert_window(&c)),
+            CRL => AmdCrl::from_der(&body.bytes).and_then(|c| match c.next_update() {
+                Some(next) => Ok(Validity::new(c.this_update(), next)),
+                None => Err(Error::bad_field(
+                    "AMD CRL",
+                    "nextUpdate",
+                    "absent: freshness cannot be established",
+                )),
+            }),
+            _ => return None,
+        })
+    }
+
+    /// [`Kinds`] for the KDS artifacts alone.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct KdsKinds;
+
+    impl Kinds for KdsKinds {
+        fn validity(&self, kind: &str, body: &Body) -> Result<Validity> {
+            validity(kind, body).unwrap_or_else(|| {
+                Err(Error::Misuse(
+                    format!("not a KDS artifact kind: {kind}").into(),
+                ))
+            })
+        }
     }
 }

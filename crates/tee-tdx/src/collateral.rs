@@ -354,7 +354,7 @@ fn rfc3339(s: &str) -> Result<u64> {
 }
 
 /// Accept a CRL as DER, PEM (`X509 CRL`) or hex text.
-fn crl_der(b: &[u8], what: &'static str) -> Result<Vec<u8>> {
+pub(crate) fn crl_der(b: &[u8], what: &'static str) -> Result<Vec<u8>> {
     if b.is_empty() || b.first() == Some(&0x30) {
         return Ok(b.to_vec());
     }

@@ -23,6 +23,16 @@ pub fn fetch_collateral(provider: &dyn CollateralProvider, quote: &[u8]) -> Resu
     provider.collateral(fmspc, ca)
 }
 
+/// The FMSPC and PCK CA of `quote`'s platform (from the PCK certificate
+/// embedded in the quote): what collateral to look up for it.
+///
+/// # Errors
+/// As [`fetch_collateral`] before the provider is asked.
+pub fn pck_identity(quote: &[u8]) -> Result<([u8; 6], crate::collateral::PckCa)> {
+    let q = Quote::parse(quote)?;
+    chain::pck_identity(&q)
+}
+
 /// `evidence` with `collateral` attached as the `tdx-collateral-v3-json`
 /// endorsement (which [`crate::TdxVerifier`] reads by default).
 ///

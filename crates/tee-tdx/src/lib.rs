@@ -90,7 +90,7 @@ mod verify;
 
 pub use cache::{CacheStats, DEFAULT_CACHE_CAPACITY};
 pub use collateral::{Collateral, CollateralProvider, OfflineDir, PckCa, PcsFiles};
-pub use fetch::{attach_collateral, fetch_collateral};
+pub use fetch::{attach_collateral, fetch_collateral, pck_identity};
 pub use guest::TdxBackend;
 pub use roots::INTEL_SGX_ROOT_CA_DER;
 pub use verify::qe::INTEL_TD_QE_MRSIGNER;

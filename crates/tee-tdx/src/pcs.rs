@@ -96,22 +96,22 @@ impl PcsClient {
 
     /// The sans-IO download of the collateral for `fmspc` and `ca`.
     pub fn request(&self, fmspc: [u8; 6], ca: PckCa) -> PcsFetch {
+        Self::plan(&self.base, &self.root_crl_url, fmspc, ca)
+    }
+
+    fn plan(base: &str, root_crl_url: &str, fmspc: [u8; 6], ca: PckCa) -> PcsFetch {
         let ca_name = match ca {
             PckCa::Platform => "platform",
             PckCa::Processor => "processor",
         };
         PcsFetch {
             tcb_url: format!(
-                "{}/tdx/certification/v4/tcb?fmspc={}",
-                self.base,
+                "{base}/tdx/certification/v4/tcb?fmspc={}",
                 hex::encode_upper(fmspc)
             ),
-            qe_url: format!("{}/tdx/certification/v4/qe/identity", self.base),
-            crl_url: format!(
-                "{}/sgx/certification/v4/pckcrl?ca={ca_name}&encoding=der",
-                self.base
-            ),
-            root_crl_url: self.root_crl_url.clone(),
+            qe_url: format!("{base}/tdx/certification/v4/qe/identity"),
+            crl_url: format!("{base}/sgx/certification/v4/pckcrl?ca={ca_name}&encoding=der"),
+            root_crl_url: root_crl_url.to_owned(),
         }
     }
 }
@@ -211,6 +211,275 @@ impl CollateralProvider for PcsClient {
             &Retrying::new(self.http.as_ref(), self.retry),
             self.request(fmspc, ca),
         )
+    }
+}
+
+/// PCS artifacts for the collateral cache ([`tee_fetch::cache`]): what
+/// each is called, where it is fetched, and how long it may be served
+/// (read from its bytes).
+pub mod artifact {
+    use der::Decode;
+    use tee_core::{Error, Result, UnixTime};
+    use tee_fetch::cache::{Body, Descriptor, Kinds, Validity};
+
+    use super::{MAX_RESPONSE, PcsFetch};
+    use crate::collateral::{Collateral, PckCa, PcsFiles, crl_der};
+
+    /// Kind of a TDX TCB info response (`issueDate`..`nextUpdate`).
+    pub const TCB_INFO: &str = "intel-tdx-tcb-info";
+    /// Kind of a TDX QE identity response (`issueDate`..`nextUpdate`).
+    pub const QE_IDENTITY: &str = "intel-tdx-qe-identity";
+    /// Kind of a PCK CRL (`thisUpdate`..`nextUpdate`).
+    pub const PCK_CRL: &str = "intel-pck-crl";
+    /// Kind of the Intel SGX Root CA CRL (`thisUpdate`..`nextUpdate`).
+    pub const ROOT_CRL: &str = "intel-root-crl";
+
+    const TCB_CHAIN: [&str; 2] = ["TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain"];
+    const QE_CHAIN: [&str; 2] = [
+        "SGX-Enclave-Identity-Issuer-Chain",
+        "Enclave-Identity-Issuer-Chain",
+    ];
+    const CRL_CHAIN: [&str; 1] = ["SGX-PCK-CRL-Issuer-Chain"];
+
+    /// One PCS artifact.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PcsArtifact {
+        id: String,
+        kind: &'static str,
+        url: String,
+        /// The issuer-chain header the artifact needs (kept under the first name).
+        chain_header: &'static [&'static str],
+    }
+
+    /// Where a manager fetches Intel collateral.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PcsUrls {
+        base: String,
+        root_crl_url: String,
+    }
+
+    impl PcsUrls {
+        /// A PCS or PCCS at `base`, with the PCCS-style root CRL URL
+        /// (`{base}/sgx/certification/v4/rootcacrl`).
+        pub fn new(base: &str) -> Self {
+            let base = base.trim_end_matches('/').to_owned();
+            Self {
+                root_crl_url: format!("{base}/sgx/certification/v4/rootcacrl"),
+                base,
+            }
+        }
+
+        /// Intel's PCS (`https://api.trustedservices.intel.com`, root CRL from
+        /// `https://certificates.trustedservices.intel.com/IntelSGXRootCA.der`).
+        pub fn intel() -> Self {
+            Self::new("https://api.trustedservices.intel.com").with_root_crl_url(
+                "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+            )
+        }
+
+        /// Another root CA CRL URL.
+        #[must_use]
+        pub fn with_root_crl_url(mut self, url: impl Into<String>) -> Self {
+            self.root_crl_url = url.into();
+            self
+        }
+
+        fn plan(&self, fmspc: [u8; 6], ca: PckCa) -> PcsFetch {
+            super::PcsClient::plan(&self.base, &self.root_crl_url, fmspc, ca)
+        }
+
+        /// The four artifacts of the collateral for `fmspc` and `ca`: TCB
+        /// info, QE identity, PCK CRL, root CA CRL.
+        pub fn artifacts(&self, fmspc: [u8; 6], ca: PckCa) -> [PcsArtifact; 4] {
+            let p = self.plan(fmspc, ca);
+            let ca_name = match ca {
+                PckCa::Platform => "platform",
+                PckCa::Processor => "processor",
+            };
+            [
+                PcsArtifact {
+                    id: format!("intel/tdx-tcb-info/{}", hex::encode_upper(fmspc)),
+                    kind: TCB_INFO,
+                    url: p.tcb_url,
+                    chain_header: &TCB_CHAIN,
+                },
+                PcsArtifact {
+                    id: "intel/tdx-qe-identity".into(),
+                    kind: QE_IDENTITY,
+                    url: p.qe_url,
+                    chain_header: &QE_CHAIN,
+                },
+                PcsArtifact {
+                    id: format!("intel/pck-crl/{ca_name}"),
+                    kind: PCK_CRL,
+                    url: p.crl_url,
+                    chain_header: &CRL_CHAIN,
+                },
+                PcsArtifact {
+                    id: "intel/root-crl".into(),
+                    kind: ROOT_CRL,
+                    url: p.root_crl_url,
+                    chain_header: &[],
+                },
+            ]
+        }
+    }
+
+    impl PcsArtifact {
+        /// The URL.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+    }
+
+    impl Descriptor for PcsArtifact {
+        fn id(&self) -> String {
+            self.id.clone()
+        }
+        fn kind(&self) -> &'static str {
+            self.kind
+        }
+        fn request(&self) -> tee_fetch::Request {
+            tee_fetch::Request::get(self.url.clone()).with_max_body(MAX_RESPONSE)
+        }
+        fn accept(&self, response: tee_fetch::Response) -> Result<Body> {
+            let mut body = Body::new(response.body.clone());
+            if let Some(first) = self.chain_header.first() {
+                let chain = PcsFetch::chain(&response, self.chain_header, &self.url)?;
+                let chain = String::from_utf8(chain)
+                    .map_err(|e| Error::encoding("PCS issuer chain header", e))?;
+                body.headers.push(((*first).to_owned(), chain));
+            }
+            // The body must read as the artifact (the validity reader parses it).
+            validity(self.kind, &body).unwrap_or(Ok(Validity::new(0, 0)))?;
+            Ok(body)
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Dated {
+        issue_date: String,
+        next_update: String,
+    }
+
+    fn dated(body: &[u8], field: &str, what: &'static str) -> Result<Validity> {
+        let v: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| Error::encoding(what, e))?;
+        let inner = v
+            .get(field)
+            .cloned()
+            .ok_or_else(|| Error::encoding(what, format_args!("no `{field}`")))?;
+        let d: Dated = serde_json::from_value(inner).map_err(|e| Error::encoding(what, e))?;
+        Ok(Validity::new(
+            UnixTime::parse_rfc3339(&d.issue_date)?.as_secs(),
+            UnixTime::parse_rfc3339(&d.next_update)?.as_secs(),
+        ))
+    }
+
+    fn crl_window(body: &[u8], what: &'static str) -> Result<Validity> {
+        let der = crl_der(body, what)?;
+        let l = <x509_cert::crl::CertificateList>::from_der(&der)
+            .map_err(|e| Error::encoding(what, e))?;
+        let next = l
+            .tbs_cert_list
+            .next_update
+            .ok_or_else(|| Error::bad_field(what, "nextUpdate", "absent"))?;
+        Ok(Validity::new(
+            l.tbs_cert_list.this_update.to_unix_duration().as_secs(),
+            next.to_unix_duration().as_secs(),
+        ))
+    }
+
+    /// The validity of a PCS artifact, or `None` for another kind.
+    pub fn validity(kind: &str, body: &Body) -> Option<Result<Validity>> {
+        Some(match kind {
+            TCB_INFO => dated(&body.bytes, "tcbInfo", "PCS TCB info response"),
+            QE_IDENTITY => dated(&body.bytes, "enclaveIdentity", "PCS QE identity response"),
+            PCK_CRL => crl_window(&body.bytes, "PCK CRL"),
+            ROOT_CRL => crl_window(&body.bytes, "root CA CRL"),
+            _ => return None,
+        })
+    }
+
+    /// [`Kinds`] for the PCS artifacts alone.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct PcsKinds;
+
+    impl Kinds for PcsKinds {
+        fn validity(&self, kind: &str, body: &Body) -> Result<Validity> {
+            validity(kind, body).unwrap_or_else(|| {
+                Err(Error::Misuse(
+                    format!("not a PCS artifact kind: {kind}").into(),
+                ))
+            })
+        }
+    }
+
+    /// The four artifact bodies (TCB info, QE identity, PCK CRL, root CA
+    /// CRL, as a PCS answers them) of `QuoteCollateralV3` collateral, e.g.
+    /// to put collateral files into a bundle. The signed JSON is kept
+    /// byte for byte.
+    pub fn bodies(c: &Collateral) -> [Body; 4] {
+        let i = &c.inner;
+        let with = |bytes: Vec<u8>, name: &str, chain: &str| Body {
+            bytes,
+            headers: vec![(name.to_owned(), chain.to_owned())],
+        };
+        [
+            with(
+                format!(
+                    "{{\"tcbInfo\":{},\"signature\":\"{}\"}}",
+                    i.tcb_info,
+                    hex::encode(&i.tcb_info_signature)
+                )
+                .into_bytes(),
+                TCB_CHAIN[0],
+                &i.tcb_info_issuer_chain,
+            ),
+            with(
+                format!(
+                    "{{\"enclaveIdentity\":{},\"signature\":\"{}\"}}",
+                    i.qe_identity,
+                    hex::encode(&i.qe_identity_signature)
+                )
+                .into_bytes(),
+                QE_CHAIN[0],
+                &i.qe_identity_issuer_chain,
+            ),
+            with(i.pck_crl.clone(), CRL_CHAIN[0], &i.pck_crl_issuer_chain),
+            Body::new(i.root_ca_crl.clone()),
+        ]
+    }
+
+    /// Collateral from the four artifacts of [`PcsUrls::artifacts`] (TCB
+    /// info, QE identity, PCK CRL, root CA CRL).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when an artifact is not what Intel's API returns.
+    pub fn collateral(
+        tcb: &Body,
+        qe: &Body,
+        pck_crl: &Body,
+        root_crl: &Body,
+    ) -> Result<Collateral> {
+        let header = |b: &Body, names: &[&str], what: &'static str| -> Result<Vec<u8>> {
+            names
+                .iter()
+                .find_map(|n| b.header(n))
+                .map(|h| h.as_bytes().to_vec())
+                .ok_or_else(|| Error::encoding(what, "issuer chain missing"))
+        };
+        let files = PcsFiles {
+            tcb_info_response: tcb.bytes.clone(),
+            tcb_info_issuer_chain: header(tcb, &TCB_CHAIN, "TCB info")?,
+            qe_identity_response: qe.bytes.clone(),
+            qe_identity_issuer_chain: Some(header(qe, &QE_CHAIN, "QE identity")?),
+            pck_crl: pck_crl.bytes.clone(),
+            pck_crl_issuer_chain: header(pck_crl, &CRL_CHAIN, "PCK CRL")?,
+            root_ca_crl: root_crl.bytes.clone(),
+        };
+        Collateral::from_pcs(&files)
     }
 }
 

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "collateral")]
+pub mod collateral;
 pub mod detect;
 pub mod gcp;
 

@@ -9,6 +9,7 @@
 //! one cargo feature each) owns its subcommands and its `verify` flags;
 //! `verify` calls into the platform modules, never the other way round.
 
+mod collateral;
 mod common;
 mod demo;
 mod doctor;
@@ -89,6 +90,9 @@ enum Cmd {
     /// EAR attestation-result tokens: verify one, print a key's JWKS.
     #[command(subcommand)]
     Ear(ear::Cmd),
+    /// Collateral: fetch into a store, write a portable bundle, inspect one.
+    #[command(subcommand)]
+    Collateral(collateral::Cmd),
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
     #[command(subcommand)]
     Reference(reference::Cmd),
@@ -138,6 +142,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Gcp(c) => gcp::run(c),
         Cmd::Kbs(c) => kbs::run(&g, c),
         Cmd::Serve(a) => serve::run(&a),
+        Cmd::Collateral(c) => collateral::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),
         #[cfg(feature = "tdx")]

@@ -53,9 +53,6 @@ pub(crate) struct TdxVerifyArgs {
     /// TDX: the raw quote.
     #[arg(long, value_name = "FILE", conflicts_with = "evidence")]
     pub(crate) quote: Option<PathBuf>,
-    /// TDX: collateral as QuoteCollateralV3 JSON.
-    #[arg(long, value_name = "FILE", conflicts_with = "collateral_dir")]
-    collateral: Option<PathBuf>,
     /// TDX: a directory of collateral files as returned by Intel PCS/PCCS.
     #[arg(long, value_name = "DIR")]
     collateral_dir: Option<PathBuf>,
@@ -231,11 +228,12 @@ pub(crate) fn evidence(a: &TdxVerifyArgs) -> Result<Evidence, CliError> {
 /// (`raw`: it came from `--quote`, where a collateral mode must be chosen).
 pub(crate) fn verifier(
     a: &TdxVerifyArgs,
+    collateral: Option<&Path>,
     ev: &Evidence,
     raw: bool,
 ) -> Result<Box<dyn Verifier>, CliError> {
     let mut v = TdxVerifier::new();
-    if let Some(p) = &a.collateral {
+    if let Some(p) = collateral {
         let c = Collateral::from_json(&common::read_bounded(
             p,
             common::limit::COLLATERAL,

@@ -36,6 +36,12 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 
+    /// Collateral: a bundle (`teectl collateral bundle`) or a store
+    /// directory (`teectl collateral fetch`), read offline, for SEV-SNP
+    /// (VCEK, CRL) and TDX; for TDX also a QuoteCollateralV3 JSON file.
+    #[arg(long, value_name = "BUNDLE_OR_DIR", conflicts_with = "collateral_dir")]
+    collateral: Option<PathBuf>,
+
     #[cfg(feature = "sev-snp")]
     #[command(flatten)]
     sev: sev::SnpVerifyArgs,
@@ -133,6 +139,17 @@ fn parse_evidence(bytes: &[u8]) -> Result<Evidence, tee::Error> {
     Err(err)
 }
 
+/// `--allow-unchecked-revocation`, whichever backend declares it.
+fn unchecked_revocation(a: &VerifyArgs) -> bool {
+    let _ = a;
+    #[cfg(feature = "sev-snp")]
+    return a.allow_unchecked_revocation();
+    #[cfg(all(not(feature = "sev-snp"), feature = "tdx"))]
+    return a.tdx.allow_unchecked_revocation;
+    #[cfg(not(any(feature = "sev-snp", feature = "tdx")))]
+    return false;
+}
+
 /// The platform of raw `--report` / `--quote` input.
 fn raw_platform(a: &VerifyArgs) -> Result<Platform, CliError> {
     match (&a.platform, a.report.is_some(), a.quote_given()) {
@@ -174,7 +191,12 @@ fn verifiers(a: &VerifyArgs, ev: &Evidence, raw: bool) -> Result<Verifiers, CliE
     let _ = (a, raw); // read by the TDX and PEF flags only
     Ok(match ev.platform {
         #[cfg(feature = "tdx")]
-        Platform::Tdx => v.with(tdx::verifier(&a.tdx, &tdx_quote_of(ev), raw)?),
+        Platform::Tdx => v.with(tdx::verifier(
+            &a.tdx,
+            a.collateral.as_deref(),
+            &tdx_quote_of(ev),
+            raw,
+        )?),
         #[cfg(feature = "pef")]
         Platform::Pef => v.with(pef::verifier(&a.pef)?),
         _ => v,
@@ -356,7 +378,25 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     } else {
         ev
     };
-    let verifiers = verifiers(a, &ev, raw)?;
+    // A bundle or store directory: the offline collateral manager prepares
+    // the evidence and the verifiers (fail closed: missing or stale is an error).
+    let bundle = a
+        .collateral
+        .as_deref()
+        .filter(|p| crate::collateral::is_bundle_or_dir(p))
+        .filter(|_| matches!(ev.platform, Platform::SevSnp | Platform::Tdx));
+    let (ev, verifiers) = match bundle {
+        Some(path) => {
+            let p = crate::collateral::offline(path, unchecked_revocation(a))?
+                .prepare(&ev, at)
+                .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
+            (p.evidence, p.verifiers)
+        }
+        None => {
+            let v = verifiers(a, &ev, raw)?;
+            (ev, v)
+        }
+    };
     let policy = policy(a, &ev)?;
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
