@@ -224,7 +224,9 @@ fn main() {
     for (name, ev) in [("snp", snp_evidence(&v)), ("tdx", tdx_evidence(&v))] {
         // The library's steady state (verified chain / collateral cached).
         let lib = tee_service::EnvelopeSource::new();
-        let verifiers = tee_service::CollateralSource::verifiers_for(&lib, &ev, at).unwrap();
+        let verifiers = tee_service::CollateralSource::prepare(&lib, ev.clone(), at)
+            .unwrap()
+            .verifiers;
         verifiers.verify(&ev, at).unwrap();
         let t_lib = per_call(|| {
             let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));

@@ -34,6 +34,17 @@ pub enum CollateralError {
         /// What was needed.
         what: String,
     },
+    /// The evidence does not say which collateral it needs (does not
+    /// parse, masked chip id, …): HTTP 400 `malformed_evidence`.
+    Evidence {
+        /// Why.
+        detail: String,
+    },
+    /// The source itself failed (store unreadable): HTTP 500.
+    Source {
+        /// Why.
+        detail: String,
+    },
 }
 
 /// Counters a source reports on `/metrics`.
@@ -51,18 +62,35 @@ pub struct CollateralStats {
     pub fetch_failures: u64,
 }
 
-/// The verifiers for one piece of evidence.
+/// Evidence ready to verify: possibly with endorsements the source
+/// attached (e.g. a fetched VCEK), and the verifiers to verify it with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Ready {
+    /// The evidence to verify.
+    pub evidence: Evidence,
+    /// The verifiers, collateral in place.
+    pub verifiers: Arc<Verifiers>,
+}
+
+impl Ready {
+    /// `evidence` with `verifiers`.
+    pub fn new(evidence: Evidence, verifiers: Arc<Verifiers>) -> Self {
+        Self {
+            evidence,
+            verifiers,
+        }
+    }
+}
+
+/// The verifiers (and collateral) for one piece of evidence.
 pub trait CollateralSource: Send + Sync + Debug {
-    /// Verifiers able to verify `evidence` at `now` (collateral in place).
-    /// Called on the blocking pool: may block (disk, a fetch).
+    /// The evidence and verifiers able to verify it at `now` (collateral
+    /// in place). Called on the blocking pool: may block (disk, a fetch).
     ///
     /// # Errors
     /// [`CollateralError`].
-    fn verifiers_for(
-        &self,
-        evidence: &Evidence,
-        now: UnixTime,
-    ) -> Result<Arc<Verifiers>, CollateralError>;
+    fn prepare(&self, evidence: Evidence, now: UnixTime) -> Result<Ready, CollateralError>;
 
     /// Counters for `/metrics`.
     fn stats(&self) -> CollateralStats {
@@ -138,13 +166,9 @@ pub fn required_endorsement(evidence: &Evidence) -> Result<(), CollateralError> 
 }
 
 impl CollateralSource for EnvelopeSource {
-    fn verifiers_for(
-        &self,
-        evidence: &Evidence,
-        _now: UnixTime,
-    ) -> Result<Arc<Verifiers>, CollateralError> {
-        required_endorsement(evidence)?;
-        Ok(self.verifiers.clone())
+    fn prepare(&self, evidence: Evidence, _now: UnixTime) -> Result<Ready, CollateralError> {
+        required_endorsement(&evidence)?;
+        Ok(Ready::new(evidence, self.verifiers.clone()))
     }
 
     fn stats(&self) -> CollateralStats {

@@ -27,7 +27,7 @@ use tee_ear::{EarRequest, Issuer, Status, Submod};
 use tokio::sync::Semaphore;
 
 pub use challenge::{ChallengeError, ChallengeKey, ReplayCache};
-pub use collateral::{CollateralError, CollateralSource, CollateralStats, EnvelopeSource};
+pub use collateral::{CollateralError, CollateralSource, CollateralStats, EnvelopeSource, Ready};
 pub use metrics::Metrics;
 pub use policy::{PolicyError, PolicyStore};
 pub use server::{serve, shutdown_signal};
@@ -479,7 +479,7 @@ async fn attest(
     let policy_name = req.policy.clone();
     let nonce = ch.nonce;
     let result = tokio::task::spawn_blocking(move || {
-        let r = decide(&app2, &evidence, &nonce, &user_data, policy_name.as_deref());
+        let r = decide(&app2, evidence, &nonce, &user_data, policy_name.as_deref());
         drop(worker);
         r
     })
@@ -522,7 +522,7 @@ async fn attest(
 /// Verification, appraisal and token: the blocking part.
 fn decide(
     app: &App,
-    evidence: &Evidence,
+    evidence: Evidence,
     nonce: &[u8; challenge::NONCE_LEN],
     user_data: &[u8],
     policy_name: Option<&str>,
@@ -544,10 +544,13 @@ fn decide(
         ),
     })?;
     let verify_at = app.cfg.verify_at.unwrap_or_else(|| app.cfg.clock.now());
-    let verifiers = app
+    let Ready {
+        evidence,
+        verifiers,
+    } = app
         .cfg
         .collateral
-        .verifiers_for(evidence, verify_at)
+        .prepare(evidence, verify_at)
         .map_err(|e| match e {
             CollateralError::Unavailable { what, retry_after } => {
                 app.metrics
@@ -565,9 +568,18 @@ fn decide(
                 "collateral_missing",
                 format!("the evidence lacks {what}"),
             ),
+            CollateralError::Evidence { detail } => ApiError::bad(
+                "malformed_evidence",
+                format!("cannot tell the evidence's collateral: {detail}"),
+            ),
+            CollateralError::Source { detail } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "collateral_error",
+                detail,
+            ),
         })?;
     let platform = evidence.platform;
-    let submod = match verifiers.verify(evidence, verify_at) {
+    let submod = match verifiers.verify(&evidence, verify_at) {
         Ok(claims) => {
             let mut policy = (*loaded.policy).clone();
             policy.report_data = Some(ReportData::bind(nonce, user_data));

@@ -275,11 +275,11 @@ fn a_replica_with_the_same_challenge_key_accepts_the_challenge() {
 struct Down;
 
 impl tee_service::CollateralSource for Down {
-    fn verifiers_for(
+    fn prepare(
         &self,
-        _: &tee::Evidence,
+        _: tee::Evidence,
         _: tee::UnixTime,
-    ) -> Result<std::sync::Arc<tee::Verifiers>, tee_service::CollateralError> {
+    ) -> Result<tee_service::Ready, tee_service::CollateralError> {
         Err(tee_service::CollateralError::Unavailable {
             what: "VCEK".into(),
             retry_after: std::time::Duration::from_secs(30),
