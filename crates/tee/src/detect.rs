@@ -856,7 +856,10 @@ mod tests {
                 let _ = p;
                 let text = err.to_string();
                 assert!(!matches!(err, tee_core::Error::Unsupported(_)), "{text}");
-                assert!(!text.contains("sev-guest") && !text.contains("tdx_guest"), "{text}");
+                assert!(
+                    !text.contains("sev-guest") && !text.contains("tdx_guest"),
+                    "{text}"
+                );
                 assert!(text.to_lowercase().contains("tpm"), "{text}");
             }
         }
