@@ -366,7 +366,7 @@ pub(crate) fn detect(a: &DetectArgs) -> Result<u8, CliError> {
             "No TEE on this machine. (The mock is never selected automatically; use --backend mock.)"
         ),
         tee::Environment::AzureCvm { platform } => {
-            let root = a.root.as_deref().unwrap_or(std::path::Path::new("/"));
+            let root = a.root.as_deref().unwrap_or(Path::new("/"));
             match tee::open_azure_with_root(root, platform) {
                 Ok(_) => println!("Backend: the Azure vTPM backend opens."),
                 Err(e) => println!("Backend: the Azure vTPM backend cannot be opened: {e}"),
