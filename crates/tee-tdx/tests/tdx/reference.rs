@@ -15,7 +15,7 @@ use tee_core::{
 };
 use tee_tdx::ccel::EventLog;
 use tee_tdx::quote::Quote;
-use tee_tdx::reference::tdvf::{MAX_TDVF_LEN, MetadataLocation, TDX_METADATA_GUID};
+use tee_tdx::reference::tdvf::{MAX_TDVF_LEN, MetadataLocation};
 use tee_tdx::reference::{
     EventSource, InitDataAlg, MrtdOptions, PageAddOrder, SectionType, Tdvf, TranscriptDetail,
     mr_config_id, mr_config_id_with, mrtd, policy, rtmr_reference,
