@@ -9,6 +9,7 @@
 //! one cargo feature each) owns its subcommands and its `verify` flags;
 //! `verify` calls into the platform modules, never the other way round.
 
+#[cfg(all(feature = "sev-snp", feature = "tdx"))]
 mod collateral;
 mod common;
 mod demo;
@@ -89,6 +90,7 @@ enum Cmd {
     #[command(subcommand)]
     Ear(ear::Cmd),
     /// Collateral: fetch into a store, write a portable bundle, inspect one.
+    #[cfg(all(feature = "sev-snp", feature = "tdx"))]
     #[command(subcommand)]
     Collateral(collateral::Cmd),
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
@@ -130,6 +132,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Demo => demo::run(&g),
         Cmd::Ear(c) => ear::run(c),
         Cmd::Reference(c) => reference::run(c),
+        #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Cmd::Collateral(c) => collateral::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::Doctor { json } => sev::doctor(json),
