@@ -9,6 +9,7 @@
 //! one cargo feature each) owns its subcommands and its `verify` flags;
 //! `verify` calls into the platform modules, never the other way round.
 
+#[cfg(all(feature = "sev-snp", feature = "tdx"))]
 mod collateral;
 mod common;
 mod demo;
@@ -91,6 +92,7 @@ enum Cmd {
     #[command(subcommand)]
     Ear(ear::Cmd),
     /// Collateral: fetch into a store, write a portable bundle, inspect one.
+    #[cfg(all(feature = "sev-snp", feature = "tdx"))]
     #[command(subcommand)]
     Collateral(collateral::Cmd),
     /// Compute reference values (launch digests, MRTD, RTMRs) and policy.
@@ -142,6 +144,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Gcp(c) => gcp::run(c),
         Cmd::Kbs(c) => kbs::run(&g, c),
         Cmd::Serve(a) => serve::run(&a),
+        #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Cmd::Collateral(c) => collateral::run(c),
         #[cfg(feature = "sev-snp")]
         Cmd::SevSnp(c) => sev::run(c),

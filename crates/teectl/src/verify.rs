@@ -140,6 +140,7 @@ fn parse_evidence(bytes: &[u8]) -> Result<Evidence, tee::Error> {
 }
 
 /// `--allow-unchecked-revocation`, whichever backend declares it.
+#[cfg(all(feature = "sev-snp", feature = "tdx"))]
 fn unchecked_revocation(a: &VerifyArgs) -> bool {
     let _ = a;
     #[cfg(feature = "sev-snp")]
@@ -380,19 +381,23 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     };
     // A bundle or store directory: the offline collateral manager prepares
     // the evidence and the verifiers (fail closed: missing or stale is an error).
+    #[cfg(all(feature = "sev-snp", feature = "tdx"))]
     let bundle = a
         .collateral
         .as_deref()
         .filter(|p| crate::collateral::is_bundle_or_dir(p))
         .filter(|_| matches!(ev.platform, Platform::SevSnp | Platform::Tdx));
+    #[cfg(not(all(feature = "sev-snp", feature = "tdx")))]
+    let bundle: Option<&std::path::Path> = None;
     let (ev, verifiers) = match bundle {
+        #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Some(path) => {
             let p = crate::collateral::offline(path, unchecked_revocation(a))?
                 .prepare(&ev, at)
                 .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
             (p.evidence, p.verifiers)
         }
-        None => {
+        _ => {
             let v = verifiers(a, &ev, raw)?;
             (ev, v)
         }
