@@ -418,6 +418,20 @@ impl Manager {
         Ok(m)
     }
 
+    /// An offline manager holding the artifacts of a bundle given as bytes
+    /// (its JSON, as [`Manager::from_bundle`] reads from a file): for
+    /// callers without a filesystem (bindings, WebAssembly).
+    ///
+    /// # Errors
+    /// [`CollateralError::Bundle`] (too large, malformed, unknown version,
+    /// an artifact failing its checks).
+    pub fn from_bundle_bytes(bytes: &[u8], config: Config) -> Result<Self, CollateralError> {
+        let b = Bundle::from_json(bytes, &AllKinds)?;
+        let m = Self::with_cache(Cache::offline(Arc::new(AllKinds)), config);
+        m.cache.import(b.artifacts)?;
+        Ok(m)
+    }
+
     /// A bundle file or a store directory, offline.
     ///
     /// # Errors

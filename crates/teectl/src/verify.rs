@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tee::{Claims, Evidence, Platform, Policy, UnixTime, Verified, Verifiers, appraise};
 
 use crate::common::{self, CliError, ReportDataArgs};
@@ -305,55 +305,14 @@ fn policy(a: &VerifyArgs, ev: &Evidence) -> Result<Policy, CliError> {
     Ok(p)
 }
 
-/// The JSON printed on stdout: the common keys, the platform's raw claims
-/// flattened, then the full claims and the appraisal.
+/// The JSON printed on stdout (the layout every binding prints too:
+/// [`tee_verify::output`]).
 pub(crate) fn output(
     claims: &Verified<Claims>,
     appraisal: &tee::Appraisal,
 ) -> Result<Value, CliError> {
-    let c: &Claims = claims;
-    let mut out = Map::new();
-    out.insert("platform".into(), Value::String(c.platform.name().into()));
-    out.insert(
-        "measurement".into(),
-        c.launch_measurement
-            .value()
-            .map_or(Value::Null, |m| Value::String(m.to_hex())),
-    );
-    out.insert("report_data".into(), Value::String(c.report_data.to_hex()));
-    out.insert("debug".into(), Value::Bool(c.debug));
-    if let Value::Object(raw) = to_value(&c.platform_claims)? {
-        for (_, inner) in raw {
-            if let Value::Object(fields) = inner {
-                for (k, v) in fields {
-                    out.entry(k).or_insert(v);
-                }
-            }
-        }
-    }
-    if let Some(log) = &c.event_log {
-        out.insert("event_log".into(), to_value(log)?);
-    }
-    if let Some(v) = &c.vtpm {
-        out.insert("vtpm".into(), to_value(v)?);
-    }
-    out.insert(
-        "verified_at".into(),
-        Value::String(c.verified_at.to_string()),
-    );
-    out.insert("claims".into(), to_value(claims)?);
-    out.insert(
-        "appraisal".into(),
-        serde_json::json!({
-            "passed": appraisal.passed(),
-            "checks": to_value(&appraisal.checks)?,
-        }),
-    );
-    Ok(Value::Object(out))
-}
-
-fn to_value<T: serde::Serialize + ?Sized>(v: &T) -> Result<Value, CliError> {
-    serde_json::to_value(v).map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
+    tee_verify::output(claims, appraisal)
+        .map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
 }
 
 pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
