@@ -362,6 +362,11 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         }
     };
     let policy = policy(a, &ev)?;
+    // A broken inputs file is refused before anything is printed.
+    let inputs = match &a.reference_inputs {
+        Some(f) => Some(crate::reference::load(f, ev.platform)?),
+        None => None,
+    };
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
     let json = output(&claims, &appraisal)?;
@@ -371,7 +376,7 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         serde_json::to_string_pretty(&json).map_err(|e| CliError::usage(e.to_string()))?
     );
     if a.explain_measurement {
-        explain_measurement(&claims, &policy, &appraisal, a.reference_inputs.as_deref())?;
+        explain_measurement(&claims, &policy, &appraisal, inputs)?;
     }
     // People read stderr: what was not checked, and what would check it.
     for c in appraisal
@@ -406,7 +411,7 @@ fn explain_measurement(
     claims: &Claims,
     policy: &Policy,
     appraisal: &tee::Appraisal,
-    inputs: Option<&std::path::Path>,
+    inputs: Option<crate::reference::Loaded>,
 ) -> Result<(), CliError> {
     let failed = appraisal.failed().any(|c| c.name == "measurement");
     if !failed {
@@ -441,8 +446,8 @@ fn explain_measurement(
          Recompute with `teectl reference ... --explain` and diff the transcripts \
          (docs/reference-values.md)."
     );
-    if let Some(file) = inputs {
-        for l in crate::reference::recompute(file, claims.platform, have)? {
+    if let Some(loaded) = inputs {
+        for l in loaded.recompute(have)? {
             eprintln!("  {l}");
         }
     }

@@ -209,6 +209,30 @@ fn garbage_and_truncated_are_exit_2_with_one_clear_line() {
     assert_eq!(code(&o), 1);
 }
 
+/// A broken `--reference-inputs` file is refused before any verdict is
+/// printed: nothing on stdout, one clear line, the exit code of its class.
+#[test]
+fn broken_reference_inputs_refused_before_output() {
+    let d = tempfile::tempdir().unwrap();
+    mock_evidence(d.path());
+    std::fs::write(d.path().join("broken.json"), b"{\"platform\": ").unwrap();
+    std::fs::write(d.path().join("other.json"), br#"{"platform": "tdx"}"#).unwrap();
+    for (f, want) in [("broken.json", 2), ("other.json", 1), ("absent.json", 1)] {
+        let o = verify_mock(
+            d.path(),
+            &[
+                "--allow-mock",
+                "--explain-measurement",
+                "--reference-inputs",
+                f,
+            ],
+        );
+        assert_eq!(code(&o), want, "{f}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{f}: printed a verdict first");
+        assert!(stderr(&o).contains(f), "{f}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn detect_reports_each_probe_and_never_the_mock() {
     let d = tempfile::tempdir().unwrap();

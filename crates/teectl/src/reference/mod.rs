@@ -57,11 +57,26 @@ fn absolute(p: &Path) -> PathBuf {
 /// `teectl reference ... --json`, or its `reference_inputs` object alone;
 /// relative paths are relative to FILE's directory) and diagnose the
 /// evidence's value against it. Returns the lines to print.
+#[cfg(test)]
 pub(crate) fn recompute(
     file: &Path,
     platform: Platform,
     measurement: &[u8],
 ) -> Result<Vec<String>, CliError> {
+    load(file, platform)?.recompute(measurement)
+}
+
+/// Reference inputs read and checked (JSON object, platform of the
+/// evidence), before any verification output is printed.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    v: serde_json::Value,
+    base: PathBuf,
+    platform: Platform,
+}
+
+/// Read `--reference-inputs FILE` for evidence of `platform`.
+pub(crate) fn load(file: &Path, platform: Platform) -> Result<Loaded, CliError> {
     let bytes = common::read_bounded(file, 1 << 20, "reference inputs")?;
     let mut v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         CliError::from(tee::Error::encoding("reference inputs JSON", e)).context(file.display())
@@ -93,16 +108,29 @@ pub(crate) fn recompute(
             file.display()
         )));
     }
-    let base = file.parent().unwrap_or(Path::new("."));
-    let _ = (base, measurement);
-    match platform {
-        #[cfg(feature = "sev-snp")]
-        Platform::SevSnp => snp::recompute(v, base, measurement),
-        #[cfg(feature = "tdx")]
-        Platform::Tdx => tdx::recompute(v, base, measurement),
-        other => Err(CliError::usage(format!(
-            "--reference-inputs: recomputing a {other} measurement is not supported in this build"
-        ))),
+    if !matches!(platform, Platform::SevSnp | Platform::Tdx) {
+        return Err(CliError::usage(format!(
+            "--reference-inputs: recomputing a {platform} measurement is not supported"
+        )));
+    }
+    let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    Ok(Loaded { v, base, platform })
+}
+
+impl Loaded {
+    /// Recompute the launch measurement and diagnose `measurement` against it.
+    pub(crate) fn recompute(self, measurement: &[u8]) -> Result<Vec<String>, CliError> {
+        let Self { v, base, platform } = self;
+        let _ = (&v, &base, measurement);
+        match platform {
+            #[cfg(feature = "sev-snp")]
+            Platform::SevSnp => snp::recompute(v, &base, measurement),
+            #[cfg(feature = "tdx")]
+            Platform::Tdx => tdx::recompute(v, &base, measurement),
+            other => Err(CliError::usage(format!(
+                "--reference-inputs: recomputing a {other} measurement is not supported in this build"
+            ))),
+        }
     }
 }
 
