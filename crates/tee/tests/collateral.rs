@@ -395,6 +395,21 @@ fn bundle_of_the_shared_vectors_verifies_them_offline() {
     assert_eq!(x.tcb_status, TcbStatus::UpToDate);
     // Past nextUpdate: not served.
     unavailable(b.prepare(&ev, at("2025-07-19T10:00:36Z")));
+    // The same bundle as bytes (no filesystem: bindings, WebAssembly).
+    let bytes = std::fs::read(&path).unwrap();
+    let mb = Manager::from_bundle_bytes(
+        &bytes,
+        Config::default().allowing_unchecked_revocation(true),
+    )
+    .unwrap();
+    assert_eq!(mb.artifacts().len(), 5);
+    let p = mb.prepare(&ev, when).unwrap();
+    assert!(p.verifiers.verify(&p.evidence, when).is_ok());
+    unavailable(mb.prepare(&ev, at("2025-07-19T10:00:36Z")));
+    assert!(matches!(
+        Manager::from_bundle_bytes(&bytes[..bytes.len() / 2], Config::default()),
+        Err(CollateralError::Bundle(BundleError::Malformed { .. }))
+    ));
     // SEV-SNP from the bundle's VCEK.
     let now = at("2026-06-01T00:00:00Z");
     let ev = Evidence::new(Platform::SevSnp, format::SEV_SNP_REPORT, report);
