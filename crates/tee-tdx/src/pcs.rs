@@ -503,48 +503,8 @@ mod tests {
         tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
     }
 
-    fn enc(b: &[u8]) -> String {
-        b.iter()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    (*c as char).to_string()
-                } else {
-                    format!("%{c:02X}")
-                }
-            })
-            .collect()
-    }
-
-    /// The go-tdx-guest collateral files as PCCS answers: `(path, response)`.
     fn pccs_answers(dir: &Path) -> Vec<(&'static str, Response)> {
-        let f = |n: &str| std::fs::read(dir.join(n)).unwrap();
-        vec![
-            (
-                "/tdx/certification/v4/tcb?fmspc=50806F000000",
-                Response::new(200, f("sample_tcbInfo_response")).with_header(
-                    "TCB-Info-Issuer-Chain",
-                    enc(&f("tcb_info_issuer_chain.pem")),
-                ),
-            ),
-            (
-                "/tdx/certification/v4/qe/identity",
-                Response::new(200, f("sample_qeIdentity_response")).with_header(
-                    "SGX-Enclave-Identity-Issuer-Chain",
-                    enc(&f("tcb_info_issuer_chain.pem")),
-                ),
-            ),
-            (
-                "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
-                Response::new(200, f("pckcrl.der")).with_header(
-                    "SGX-PCK-CRL-Issuer-Chain",
-                    enc(&f("pck_crl_issuer_chain.pem")),
-                ),
-            ),
-            (
-                "/sgx/certification/v4/rootcacrl",
-                Response::new(200, hex::encode(f("rootcrl.der")).into_bytes()),
-            ),
-        ]
+        crate::testing::pccs::pccs_answers(dir).unwrap()
     }
 
     /// A local PCCS serving the go-tdx-guest collateral files; `chunked`

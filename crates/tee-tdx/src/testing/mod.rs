@@ -12,6 +12,8 @@
 //!   concurrent writers, I/O errors and non-DCAP outblobs on request.
 #![allow(clippy::missing_errors_doc)]
 
+#[cfg(feature = "pcs")]
+pub mod pccs;
 pub mod seams;
 
 use std::path::{Path, PathBuf};
