@@ -99,6 +99,18 @@ pub(crate) struct VerifyArgs {
     /// differs.
     #[arg(long, value_name = "FILE", requires = "explain_measurement")]
     reference_inputs: Option<PathBuf>,
+    /// Check SEV-SNP and TDX evidence against the simulation's FAKE AMD
+    /// and Intel roots (and its TDX collateral) instead of the vendors'
+    /// pinned roots: for evidence of `--backend azure-sim-snp|azure-sim-tdx`.
+    /// NO SECURITY; said on stderr and as `"trusted_roots": "simulation"`
+    /// in the output (build feature `simulation`). No EAR token is signed
+    /// for such a verdict.
+    #[cfg(feature = "simulation")]
+    #[arg(
+        long,
+        conflicts_with_all = ["collateral", "collateral_dir", "no_collateral", "ear_out"]
+    )]
+    trust_simulation_roots: bool,
     /// EAR token output (`--ear-out`, `--ear-key`, `--ear-kid`).
     #[command(flatten)]
     ear: crate::ear::EarOutArgs,
@@ -389,6 +401,8 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         .filter(|_| matches!(ev.platform, Platform::SevSnp | Platform::Tdx));
     #[cfg(not(all(feature = "sev-snp", feature = "tdx")))]
     let bundle: Option<&std::path::Path> = None;
+    #[cfg(feature = "simulation")]
+    let bundle = bundle.filter(|_| !a.trust_simulation_roots);
     let (ev, verifiers) = match bundle {
         #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Some(path) => {
@@ -397,6 +411,8 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
                 .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
             (p.evidence, p.verifiers)
         }
+        #[cfg(feature = "simulation")]
+        _ if a.trust_simulation_roots => (ev, crate::simulation::verifiers()),
         _ => {
             let v = verifiers(a, &ev, raw)?;
             (ev, v)
@@ -405,7 +421,17 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
     let policy = policy(a, &ev)?;
     let claims = verifiers.verify(&ev, at)?;
     let appraisal = appraise(&claims, &policy);
-    let json = output(&claims, &appraisal)?;
+    #[allow(unused_mut)] // without the simulation
+    let mut json = output(&claims, &appraisal)?;
+    #[cfg(feature = "simulation")]
+    if a.trust_simulation_roots
+        && let Value::Object(m) = &mut json
+    {
+        m.insert(
+            "trusted_roots".into(),
+            Value::String(crate::simulation::TRUSTED_ROOTS.into()),
+        );
+    }
     crate::ear::write_token(&a.ear, &claims, &appraisal, &policy, a.rd.nonce.as_deref())?;
     println!(
         "{}",
