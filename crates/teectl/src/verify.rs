@@ -51,6 +51,8 @@ pub(crate) struct VerifyArgs {
     #[cfg(feature = "pef")]
     #[command(flatten)]
     pef: pef::PefVerifyArgs,
+    #[command(flatten)]
+    gce: crate::gcp::GceVerifyArgs,
 
     /// Verification time (RFC 3339, e.g. 2025-07-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339")]
@@ -418,11 +420,44 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
             (ev, v)
         }
     };
-    let policy = policy(a, &ev)?;
+    // GCE: the AK certificate's chain first (exit 3 when it fails); its
+    // binding replaces the nonce-only report data.
+    let gce = crate::gcp::verify_ak_cert(&a.gce, &ev, at)?;
+    let mut policy = policy(a, &ev)?;
+    let nonce = match &a.rd.nonce {
+        Some(n) => common::parse_hex("--nonce", n)?,
+        None => Vec::new(),
+    };
+    if let Some(g) = &gce {
+        policy.report_data = Some(g.bound_report_data(&nonce));
+    }
+    let policy = policy;
     let claims = verifiers.verify(&ev, at)?;
-    let appraisal = appraise(&claims, &policy);
-    #[allow(unused_mut)] // without the simulation
+    let mut appraisal = appraise(&claims, &policy);
+    let gce_out = match &gce {
+        Some(g) => {
+            let bound = g.binds(&claims.report_data, &nonce);
+            appraisal.check(
+                "gce.ak_binding",
+                bound,
+                if bound {
+                    "the report data is ReportData::bind(nonce, SHA-512(AK SPKI)): the TEE bound \
+                     the GCE vTPM AK of the verified certificate (the vTPM itself is \
+                     host-emulated: vtpm_trust = hypervisor)"
+                } else {
+                    "the report data is not ReportData::bind(nonce, SHA-512(AK SPKI)) for this \
+                     AK certificate: the evidence binds another AK (or none), or was made for \
+                     another nonce"
+                },
+            );
+            Some(crate::gcp::output(g, bound)?)
+        }
+        None => None,
+    };
     let mut json = output(&claims, &appraisal)?;
+    if let (Some(g), Value::Object(m)) = (gce_out, &mut json) {
+        m.insert("gce_ak".into(), g);
+    }
     #[cfg(feature = "simulation")]
     if a.trust_simulation_roots
         && let Value::Object(m) = &mut json
