@@ -8,7 +8,10 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use tee_core::platforms::MockClaims;
-use tee_core::{Claims, Error, Evidence, Platform, PlatformClaims, ReportData, Result, TrustRoot, UnixTime, Verifier};
+use tee_core::{
+    Claims, Error, Evidence, Platform, PlatformClaims, ReportData, Result, TrustRoot, UnixTime,
+    Verifier,
+};
 
 /// "Verifies" an SNP report by reading its REPORT_DATA (NO SECURITY).
 #[derive(Debug)]
@@ -31,7 +34,14 @@ impl Verifier for ReportDataOnly {
             ReportData::from_slice(rd)?,
             false,
             at,
-            PlatformClaims::Mock(MockClaims::new("fuzz", 0, Vec::new(), Vec::new(), Vec::new(), Vec::new())),
+            PlatformClaims::Mock(MockClaims::new(
+                "fuzz",
+                0,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            )),
         ))
     }
 }

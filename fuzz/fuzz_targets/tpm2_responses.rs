@@ -24,7 +24,9 @@ impl TpmTransport for Scripted {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop()
-            .ok_or_else(|| Error::device(DeviceErrorKind::NotFound, "fuzz TPM", "no more responses"))
+            .ok_or_else(|| {
+                Error::device(DeviceErrorKind::NotFound, "fuzz TPM", "no more responses")
+            })
     }
 }
 
@@ -54,7 +56,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         2 => {
-            let _ = tpm.quote(0x8100_0003, &[0x5a; 48], &[PcrSelection::new(TPM_ALG_SHA256, &all)]);
+            let _ = tpm.quote(
+                0x8100_0003,
+                &[0x5a; 48],
+                &[PcrSelection::new(TPM_ALG_SHA256, &all)],
+            );
         }
         3 => {
             if let Ok(p) = tpm.read_public(0x8100_0003) {
