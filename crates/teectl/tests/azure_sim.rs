@@ -10,7 +10,6 @@
 #![cfg(feature = "azure")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 fn teectl(args: &[&str]) -> Output {
@@ -61,6 +60,8 @@ fn without_the_feature_there_is_no_simulation() {
 
 #[cfg(feature = "simulation")]
 mod simulation {
+    use std::path::Path;
+
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
 
