@@ -63,4 +63,71 @@ b[e - 40:e - 18] = struct.pack("<IH", 0xFF0, 22) + bytes.fromhex("35657ae44a9898
 open(sys.argv[1], "wb").write(b)
 PY
 seed tdvf "$tmp/tdx-synth.bin" ${TEE_OVMF_INTELTDX:+"$TEE_OVMF_INTELTDX"}
+# Azure: the peers' evidence JSON and the SDK envelope of the simulated VMs
+# (azure_evidence); their HCL reports, runtime claims, TPM structures, and
+# the TPM responses that would carry them (tpm2_responses: a flow byte, then
+# u16-length-prefixed responses).
+for t in snp tdx; do
+  cargo run -q -p teectl --features simulation -- --backend azure-sim-$t report --nonce 00112233 -o "$tmp/azure-sim-$t.json" 2>/dev/null \
+    && seed azure_evidence "$tmp/azure-sim-$t.json"
+done
+python3 - "$V" "$C" <<'PY'
+import base64, json, os, struct, sys
+V, C = sys.argv[1], sys.argv[2]
+def put(target, name, data):
+    os.makedirs(f"{C}/{target}", exist_ok=True)
+    open(f"{C}/{target}/{name}", "wb").write(data)
+def b64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+def tpm2b(b):
+    return struct.pack(">H", len(b)) + b
+def resp(params, sessions):
+    if sessions:
+        body = struct.pack(">I", len(params)) + params + tpm2b(b"") + b"\x01" + tpm2b(b"")
+    else:
+        body = params
+    return struct.pack(">HII", 0x8002 if sessions else 0x8001, 10 + len(body), 0) + body
+def script(flow, responses):
+    return bytes([flow]) + b"".join(struct.pack(">H", len(r)) + r for r in responses)
+for name in ["az_snp/live-evidence.json", "az_snp/milan-v3-attestation.json", "az_tdx/live-evidence.json"]:
+    path = f"{V}/attestation-rs/{name}"
+    if not os.path.exists(path):
+        continue
+    raw = open(path, "rb").read()
+    j = json.loads(raw)
+    e = j.get("evidence", j)
+    tag = name.split("/")[0] + "-" + os.path.basename(name).split(".")[0]
+    put("azure_evidence", tag + ".json", raw)
+    hcl = b64u(e["hcl_report"])
+    put("hcl_report", tag, hcl)
+    (var_size,) = struct.unpack_from("<I", hcl, 0x4C0 + 16)
+    var = hcl[0x4D4:0x4D4 + var_size]
+    put("runtime_claims", tag, var)
+    msg, sig = bytes.fromhex(e["tpm_quote"]["message"]), bytes.fromhex(e["tpm_quote"]["signature"])
+    tsig = struct.pack(">HH", 0x0014, 0x000B) + tpm2b(sig)
+    n = b64u(next(k for k in json.loads(var)["keys"] if k["kid"] == "HCLAkPub")["n"])
+    # The Azure AK template: RSA, SHA-256 name, 0x00050472, no policy, no
+    # symmetric, RSASSA/SHA-256, 2048 bits, exponent 0 (65537).
+    tpmt = struct.pack(">HHI", 0x0001, 0x000B, 0x00050472) + tpm2b(b"") + struct.pack(">HHHHI", 0x0010, 0x0014, 0x000B, len(n) * 8, 0) + tpm2b(n)
+    nvpub = struct.pack(">IHI", 0x01400001, 0x000B, 0x00020002) + tpm2b(b"") + struct.pack(">H", len(hcl))
+    sel = struct.pack(">IHB", 1, 0x000B, 3) + b"\xff\xff\xff"
+    for i, s in enumerate([msg, tpmt, nvpub, tsig, sel]):
+        put("tpm2_structures", f"{tag}-{i}", bytes([i]) + s)
+    nv_rp = resp(tpm2b(nvpub) + tpm2b(b"\x00\x0b" + b"\x11" * 32), False)
+    chunks = [resp(tpm2b(hcl[o:o + 1024]), True) for o in range(0, len(hcl), 1024)]
+    put("tpm2_responses", f"{tag}-0", script(0, [nv_rp]))
+    put("tpm2_responses", f"{tag}-1", script(1, [nv_rp] + chunks))
+    put("tpm2_responses", f"{tag}-2", script(2, [resp(tpm2b(msg) + tsig, True)]))
+    name_ = b"\x00\x0b" + b"\x22" * 32
+    put("tpm2_responses", f"{tag}-3", script(3, [resp(tpm2b(tpmt) + tpm2b(name_) + tpm2b(name_), False)]))
+    pcrs = e["tpm_quote"]["pcrs"]
+    rounds = []
+    for r in range(3):
+        bm = [0, 0, 0]; bm[r] = 0xFF
+        p = struct.pack(">I", 7) + struct.pack(">IHB", 1, 0x000B, 3) + bytes(bm)
+        p += struct.pack(">I", 8) + b"".join(tpm2b(bytes.fromhex(x)) for x in pcrs[8 * r:8 * r + 8])
+        rounds.append(resp(p, False))
+    put("tpm2_responses", f"{tag}-4", script(4, rounds))
+    put("tpm2_responses", f"{tag}-5", script(5, [nv_rp] + chunks))
+PY
 echo "corpora seeded under $C"

@@ -14,6 +14,7 @@
 //!   Trustee's and attestation-rs's JSON shapes;
 //! - [`hcl`], [`runtime`]: the HCL report and runtime-claims parsers;
 //! - [`imds`]: the local metadata endpoint;
+//! - [`doctor`]: the Azure CVM checks of `teectl doctor` (vTPM, HCL report, AK);
 //! - `testing` (feature `testing`): a simulated Azure SNP or TDX VM. NO SECURITY.
 //!
 //! Such evidence is vTPM-mediated: claims say the freshness value is in the
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod doctor;
 pub mod evidence;
 pub mod hcl;
 pub mod imds;

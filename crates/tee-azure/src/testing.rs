@@ -51,7 +51,7 @@ pub fn ak_modulus() -> Vec<u8> {
 #[derive(Clone)]
 enum Hw {
     Snp(Arc<FakeFirmware>),
-    Tdx(Arc<FakeKernel>, Arc<TestPki>),
+    Tdx(Arc<FakeKernel>),
 }
 
 impl std::fmt::Debug for Hw {
@@ -77,7 +77,7 @@ impl Hw {
     fn report(&self, rd: &[u8; 64]) -> Vec<u8> {
         match self {
             Self::Snp(fw) => fw.make_report(rd, 0),
-            Self::Tdx(k, _) => tdreport(k, rd),
+            Self::Tdx(k) => tdreport(k, rd),
         }
     }
 }
@@ -102,7 +102,7 @@ impl Imds for FakeImds {
 
     fn td_quote(&self, tdreport: &[u8]) -> Result<Vec<u8>> {
         match &self.hw {
-            Hw::Tdx(k, _) => {
+            Hw::Tdx(k) => {
                 let mut rd = [0u8; 64];
                 rd.copy_from_slice(&tdreport[128..192]);
                 Ok(k.make_quote(&rd))
@@ -160,10 +160,7 @@ impl FakeAzureVm {
             rtmr: [[0; 48]; 4],
             ..FakeTd::default()
         };
-        Self::with(
-            HclTee::Tdx,
-            Hw::Tdx(Arc::new(FakeKernel::new(pki.clone(), td)), Arc::new(pki)),
-        )
+        Self::with(HclTee::Tdx, Hw::Tdx(Arc::new(FakeKernel::new(pki, td))))
     }
 
     fn with(tee: HclTee, hw: Hw) -> Self {
@@ -235,31 +232,38 @@ impl FakeAzureVm {
     }
 
     /// The hardware verifier trusting the fake PKI (TDX: with fake
-    /// collateral, `UpToDate`).
+    /// collateral, `UpToDate`): [`hardware_verifier_for`] this VM's TEE.
     pub fn hardware_verifier(&self) -> Box<dyn Verifier> {
-        match &self.hw {
-            Hw::Snp(_) => Box::new(tee_sev::testing::pki(Product::Milan).verifier()),
-            Hw::Tdx(k, pki) => {
-                let _ = k;
-                let td = FakeTd::default();
-                #[allow(clippy::expect_used)]
-                let c = tee_tdx::Collateral::from_json(&pki.collateral_json(
-                    "UpToDate",
-                    &td.tee_tcb_svn,
-                    "2027-01-01T00:00:00Z",
-                    "2027-02-01T00:00:00Z",
-                ))
-                .expect("fake collateral");
-                Box::new(
-                    tee_tdx::danger::verifier_with_test_root(pki.root_der.clone())
-                        .with_collateral(c),
-                )
-            }
-        }
+        hardware_verifier_for(self.tee)
     }
 
     /// The Azure verifier over [`FakeAzureVm::hardware_verifier`].
     pub fn verifier(&self) -> AzureVerifier {
         AzureVerifier::from_box(self.hardware_verifier())
+    }
+}
+
+/// The hardware verifier of every simulated VM of `tee` (the fake PKIs are
+/// derived from fixed seeds, so this verifier, built in another process,
+/// accepts what [`FakeAzureVm`] produced): SNP with the fake AMD PKI
+/// (Milan) instead of AMD's roots; TDX with the fake Intel root instead of
+/// Intel's and fake collateral (`UpToDate`, issued 2027-01-01, next
+/// update 2027-02-01: verify at [`at`]). **NO SECURITY.**
+pub fn hardware_verifier_for(tee: HclTee) -> Box<dyn Verifier> {
+    match tee {
+        HclTee::Snp => Box::new(tee_sev::testing::pki(Product::Milan).verifier()),
+        HclTee::Tdx => {
+            let pki = TestPki::default();
+            let td = FakeTd::default();
+            #[allow(clippy::expect_used)] // fixed test inputs: a failure is a broken setup
+            let c = tee_tdx::Collateral::from_json(&pki.collateral_json(
+                "UpToDate",
+                &td.tee_tcb_svn,
+                "2027-01-01T00:00:00Z",
+                "2027-02-01T00:00:00Z",
+            ))
+            .expect("fake collateral");
+            Box::new(tee_tdx::danger::verifier_with_test_root(pki.root_der).with_collateral(c))
+        }
     }
 }

@@ -18,13 +18,16 @@
 //! requires trust in the hypervisor"); the AK certificate says which
 //! instance's vTPM the key is, not that the key belongs to the TEE that
 //! produced an SNP report or TD quote. To make the vTPM count for the TEE,
-//! bind the AK into REPORT_DATA (e.g. a hash of the AK's SPKI in the user
-//! data) and check that binding; see `docs/cloud.md`.
+//! bind the AK into REPORT_DATA and check that binding: the SDK's rule is
+//! [`ak_report_data`] (`ReportData::bind(nonce, SHA-512(AK SPKI DER))`,
+//! the SHA-512 of the SPKI as Constellation uses it), checked by
+//! [`GceAkClaims::binds`] and by `teectl verify --gce-ak-cert`; see
+//! `docs/cloud.md`.
 
 use der::{Decode, Encode};
 use serde::Serialize;
 use sha2::Digest;
-use tee_core::{Authenticity, Error, Result, UnixTime};
+use tee_core::{Authenticity, Error, ReportData, Result, UnixTime};
 use x509_cert::Certificate;
 
 /// The instance-identity extension of GCE AK/EK certificates.
@@ -61,6 +64,9 @@ pub struct GceInstanceInfo {
 pub struct GceAkClaims {
     /// The AK public key: DER `SubjectPublicKeyInfo`, hex.
     pub ak_public_key: String,
+    /// SHA-512 of that DER `SubjectPublicKeyInfo`, hex: the user data of
+    /// the SDK's binding ([`ak_report_data`]).
+    pub ak_public_key_sha512: String,
     /// `rsa`, `ecdsa-p256` or `ecdsa-p384`.
     pub ak_key_algorithm: &'static str,
     /// The AK certificate's serial number, hex.
@@ -76,6 +82,37 @@ pub struct GceAkClaims {
     /// Always "hypervisor": the GCE vTPM is host-emulated; the AK is not
     /// bound to the TEE unless the caller binds it (see the module docs).
     pub vtpm_trust: &'static str,
+    #[serde(skip)]
+    ak_spki: Vec<u8>,
+}
+
+/// The report data that binds a GCE vTPM AK to TEE evidence for `nonce`:
+/// `ReportData::bind(nonce, SHA-512(DER SubjectPublicKeyInfo of the AK))`.
+/// An attester on GCE passes the 64 bytes of SHA-512 as user data (e.g.
+/// `teectl report --nonce N --user-data FILE`, FILE holding
+/// `ak_public_key_sha512` as bytes).
+pub fn ak_report_data(nonce: &[u8], ak_spki_der: &[u8]) -> ReportData {
+    ReportData::bind(nonce, &sha2::Sha512::digest(ak_spki_der))
+}
+
+impl GceAkClaims {
+    /// The AK's DER `SubjectPublicKeyInfo`.
+    pub fn ak_spki_der(&self) -> &[u8] {
+        &self.ak_spki
+    }
+
+    /// [`ak_report_data`] of this AK for `nonce`.
+    pub fn bound_report_data(&self, nonce: &[u8]) -> ReportData {
+        ak_report_data(nonce, &self.ak_spki)
+    }
+
+    /// Whether `report_data` (of TEE evidence already verified) binds this
+    /// AK and `nonce` by [`ak_report_data`]. `false` says the evidence does
+    /// not bind this AK **or** was made for another nonce: the two are
+    /// hashed together and cannot be told apart.
+    pub fn binds(&self, report_data: &ReportData, nonce: &[u8]) -> bool {
+        self.bound_report_data(nonce) == *report_data
+    }
 }
 
 /// Decode certificates from PEM (one or more) or DER (one).
@@ -475,6 +512,7 @@ pub fn verify_ak_certificate(
     let v = ak.tbs_certificate().validity();
     Ok(GceAkClaims {
         ak_public_key: hex_encode(&spki),
+        ak_public_key_sha512: hex_encode(&sha2::Sha512::digest(&spki)),
         ak_key_algorithm: key_algorithm(&ak)?,
         serial: hex_encode(ak.tbs_certificate().serial_number().as_bytes()),
         chain,
@@ -482,6 +520,7 @@ pub fn verify_ak_certificate(
         not_after: v.not_after.to_unix_duration().as_secs(),
         instance,
         vtpm_trust: "hypervisor",
+        ak_spki: spki,
     })
 }
 

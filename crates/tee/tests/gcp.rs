@@ -401,3 +401,28 @@ fn an_rsa_chain_verifies_and_a_bad_rsa_signature_does_not() {
         Err(Error::Authenticity(Authenticity::BadSignature { .. }))
     ));
 }
+
+#[test]
+fn the_ak_binding_rule_binds_this_ak_and_this_nonce_only() {
+    use sha2::Sha512;
+    let p = pki();
+    let c = gcp::verify_ak_certificate(&p.ak, &[p.inter.clone()], &p.root, at()).unwrap();
+    let ak_spki = spki(&p.ak_key);
+    assert_eq!(c.ak_spki_der(), &ak_spki[..]);
+    let h = Sha512::digest(&ak_spki);
+    assert_eq!(c.ak_public_key_sha512, hex::encode(h));
+    let nonce = b"verifier nonce";
+    let rd = tee::ReportData::bind(nonce, &h);
+    assert_eq!(gcp::ak_report_data(nonce, &ak_spki), rd);
+    assert_eq!(c.bound_report_data(nonce), rd);
+    assert!(c.binds(&rd, nonce));
+    // Another nonce, the nonce alone, or another AK: not bound.
+    assert!(!c.binds(&rd, b"other nonce"));
+    assert!(!c.binds(&tee::ReportData::bind(nonce, b""), nonce));
+    let other = spki(&key("another ak"));
+    assert!(!c.binds(&gcp::ak_report_data(nonce, &other), nonce));
+    // The SPKI itself is not in the JSON twice; its hash is.
+    let j = serde_json::to_value(&c).unwrap();
+    assert_eq!(j["ak_public_key_sha512"], hex::encode(h));
+    assert!(j.get("ak_spki").is_none());
+}

@@ -276,6 +276,10 @@ pub(crate) fn open_backend(g: &Global) -> Result<Box<dyn Backend>, CliError> {
         BackendChoice::SevSnp => Platform::SevSnp,
         BackendChoice::Tdx => Platform::Tdx,
         BackendChoice::Pef => Platform::Pef,
+        #[cfg(feature = "simulation")]
+        BackendChoice::AzureSimSnp => return Ok(crate::simulation::open(tee::azure::HclTee::Snp)?),
+        #[cfg(feature = "simulation")]
+        BackendChoice::AzureSimTdx => return Ok(crate::simulation::open(tee::azure::HclTee::Tdx)?),
         BackendChoice::Auto => {
             return tee::open_detected().map_err(|e| match e {
                 // No TEE here: the operation is unsupported on this machine.

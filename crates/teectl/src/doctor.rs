@@ -86,54 +86,43 @@ fn to_value(v: &impl Serialize) -> Result<serde_json::Value, CliError> {
     serde_json::to_value(v).map_err(|e| CliError::usage(format!("JSON encoding: {e}")))
 }
 
-/// The Azure part: the vTPM and the backend hook.
-fn azure(root: &Path, platform: tee::Platform) -> Result<Section, CliError> {
-    let tpm = ["/dev/tpmrm0", "/dev/tpm0"]
-        .iter()
-        .find(|t| root.join(t.trim_start_matches('/')).exists());
-    let backend = tee::open_azure_with_root(root, platform).map(|_| ());
-    let mut checks = vec![serde_json::json!({
-        "name": "azure.vtpm",
-        "status": if tpm.is_some() { "ok" } else { "missing" },
-        "detail": match tpm { Some(t) => format!("{t} present (the HCL report is at NV 0x01400001)"), None => "no TPM device".into() },
-    })];
-    let mut text = format!(
-        "Azure: CVM ({} behind the paravisor)\n",
-        if platform == tee::Platform::Tdx {
-            "TDX"
-        } else {
-            "SEV-SNP"
-        }
-    );
-    text.push_str(&format!(
-        "  [{}] azure.vtpm               {}\n",
-        if tpm.is_some() { "  ok  " } else { "MISSING" },
-        checks[0]["detail"].as_str().unwrap_or_default()
-    ));
-    let ok = match &backend {
-        Ok(()) => {
-            checks.push(serde_json::json!({"name": "azure.backend", "status": "ok", "detail": "Azure vTPM backend available"}));
-            text.push_str("  [  ok  ] azure.backend            Azure vTPM backend available\n");
-            tpm.is_some()
-        }
-        Err(e) => {
-            let fix = if matches!(e, tee::Error::Unsupported(_)) {
-                "use a teectl built with the Azure vTPM backend (feature `azure`)"
-            } else {
-                "the vTPM must serve the HCL report at NV 0x01400001: check /dev/tpmrm0 permissions (tss group) and that this is a confidential VM size"
-            };
-            checks.push(serde_json::json!({"name": "azure.backend", "status": "missing", "detail": e.to_string(), "remediation": fix}));
-            text.push_str(&format!(
-                "  [MISSING] azure.backend            {e}\n           fix: {fix}\n"
-            ));
-            false
-        }
-    };
+/// The Azure part (feature `azure`): `tee_azure::doctor` on the vTPM under
+/// `root`: reachable, the HCL report readable and parsing, the AK present
+/// and the runtime claims' HCLAkPub.
+#[cfg(feature = "azure")]
+fn azure(root: &Path, _platform: tee::Platform) -> Result<Section, CliError> {
+    azure_section(&tee::azure::doctor::run_at_root(root))
+}
+
+#[cfg(feature = "azure")]
+pub(crate) fn azure_section(r: &tee::azure::doctor::DoctorReport) -> Result<Section, CliError> {
     Ok(Section {
         name: "azure",
-        verdict: if ok { Verdict::Ready } else { Verdict::Problem },
-        report: serde_json::json!({ "platform": platform, "checks": checks }),
-        text,
+        verdict: match r.verdict {
+            tee::azure::doctor::Verdict::Ready => Verdict::Ready,
+            tee::azure::doctor::Verdict::Problem => Verdict::Problem,
+        },
+        report: to_value(r)?,
+        text: tee::azure::doctor::render(r),
+    })
+}
+
+/// The Azure part in a build without the Azure backend: a problem, with the fix.
+#[cfg(not(feature = "azure"))]
+fn azure(root: &Path, platform: tee::Platform) -> Result<Section, CliError> {
+    let _ = root;
+    let detail = tee::AZURE_BACKEND_MISSING;
+    let fix = "use a teectl built with the Azure vTPM backend (feature `azure`)";
+    Ok(Section {
+        name: "azure",
+        verdict: Verdict::Problem,
+        report: serde_json::json!({
+            "platform": platform,
+            "checks": [{"name": "azure.backend", "status": "missing", "detail": detail, "remediation": fix}],
+        }),
+        text: format!(
+            "Azure: CVM ({platform} behind the paravisor)\n  [MISSING] azure.backend            {detail}\n           fix: {fix}\n"
+        ),
     })
 }
 
@@ -337,5 +326,106 @@ mod tests {
 
     fn tee_linux_fault() -> tee_linux::testing::FaultOn {
         tee_linux::testing::FaultOn::Read("outblob".into())
+    }
+}
+
+#[cfg(all(test, feature = "azure"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod azure_tests {
+    use tee::azure::doctor;
+    use tee_azure::testing::FakeAzureVm;
+    use tee_linux::tpm::Tpm;
+
+    use super::*;
+
+    /// A fake Azure CVM root (what detection reads) for the environment.
+    fn azure_root(cpuinfo: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, c) in [
+            (
+                "sys/class/dmi/id/chassis_asset_tag",
+                "7783-7084-3265-9085-8269-3286-77\n",
+            ),
+            ("dev/tpmrm0", ""),
+            ("proc/cpuinfo", cpuinfo),
+        ] {
+            let f = d.path().join(p);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, c).unwrap();
+        }
+        d
+    }
+
+    /// The exit-code table on an Azure CVM with the simulated VM's vTPM:
+    /// healthy → 0; AK evicted or HCL index missing → 4 with the check and
+    /// its fix in the JSON and the text.
+    #[test]
+    fn azure_cvm_exit_codes_follow_the_checks() {
+        for (vm, cpu, name) in [
+            (
+                FakeAzureVm::snp(),
+                "vendor_id : AuthenticAMD\nflags : fpu hypervisor sev sev_es sev_snp\n",
+                "Azure CVM (SEV-SNP behind the paravisor)",
+            ),
+            (
+                FakeAzureVm::tdx(),
+                "vendor_id : GenuineIntel\nflags : fpu hypervisor\n",
+                "Azure CVM (TDX behind the paravisor)",
+            ),
+        ] {
+            let root = azure_root(cpu);
+            let det = tee::detect_with_root(root.path());
+            assert_eq!(det.environment.name(), name);
+            let ready = azure_section(&doctor::run(&Tpm::new(vm.tpm.clone()))).unwrap();
+            let d = finish(det.clone(), vec![ready]);
+            assert_eq!(
+                (d.verdict, d.exit_code),
+                (Verdict::Ready, 0),
+                "{}",
+                d.sections[0].text
+            );
+
+            // The AK gone (a fresh TPM with only the HCL report).
+            let t = tee_linux::testing::FakeTpm::new();
+            let hcl = vm.tpm.nv(tee::azure::HCL_REPORT_NV_INDEX).unwrap();
+            t.set_nv(tee::azure::HCL_REPORT_NV_INDEX, hcl);
+            let d = finish(
+                det.clone(),
+                vec![azure_section(&doctor::run(&Tpm::new(t))).unwrap()],
+            );
+            assert_eq!((d.verdict, d.exit_code), (Verdict::Problem, 4));
+            let j = serde_json::to_value(&d).unwrap();
+            let ak = j["sections"][0]["report"]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == "azure.ak")
+                .unwrap()
+                .clone();
+            assert_eq!(ak["status"], "missing");
+            assert!(ak["remediation"].as_str().unwrap().contains("0x81000003"));
+            assert!(
+                d.sections[0].text.contains("MISSING] azure.ak"),
+                "{}",
+                d.sections[0].text
+            );
+
+            // No HCL report index (a trusted-launch VM's vTPM).
+            let t = tee_linux::testing::FakeTpm::new();
+            let d = finish(
+                det,
+                vec![azure_section(&doctor::run(&Tpm::new(t))).unwrap()],
+            );
+            assert_eq!(d.exit_code, 4);
+            assert!(d.sections[0].text.contains("azure.hcl_report"));
+        }
+        // The prepared tree's /dev/tpmrm0 is a file: the vTPM check fails
+        // (4) and the file is left alone; the whole doctor as the CLI runs it.
+        let root = azure_root("vendor_id : AuthenticAMD\nflags : fpu hypervisor sev_snp\n");
+        let d = diagnose(root.path(), false).unwrap();
+        assert_eq!(d.exit_code, 4);
+        let az = d.sections.iter().find(|s| s.name == "azure").unwrap();
+        assert!(az.text.contains("not a character device"), "{}", az.text);
+        assert_eq!(std::fs::read(root.path().join("dev/tpmrm0")).unwrap(), b"");
     }
 }

@@ -26,6 +26,8 @@ mod seal;
 mod serve;
 #[cfg(feature = "sev-snp")]
 mod sev;
+#[cfg(feature = "simulation")]
+mod simulation;
 #[cfg(feature = "tdx")]
 mod tdx;
 mod verify;
@@ -67,6 +69,14 @@ pub(crate) enum BackendChoice {
     Pef,
     /// The software mock (NO SECURITY).
     Mock,
+    /// A simulated Azure SEV-SNP VM: fake vTPM and fake AMD PKI (build
+    /// feature `simulation`; NO SECURITY).
+    #[cfg(feature = "simulation")]
+    AzureSimSnp,
+    /// A simulated Azure TDX VM: fake vTPM and fake Intel PKI (build
+    /// feature `simulation`; NO SECURITY).
+    #[cfg(feature = "simulation")]
+    AzureSimTdx,
 }
 
 #[derive(Debug, Subcommand)]

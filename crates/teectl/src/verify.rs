@@ -51,6 +51,8 @@ pub(crate) struct VerifyArgs {
     #[cfg(feature = "pef")]
     #[command(flatten)]
     pef: pef::PefVerifyArgs,
+    #[command(flatten)]
+    gce: crate::gcp::GceVerifyArgs,
 
     /// Verification time (RFC 3339, e.g. 2025-07-01T00:00:00Z); default now.
     #[arg(long, value_name = "RFC3339")]
@@ -99,6 +101,18 @@ pub(crate) struct VerifyArgs {
     /// differs.
     #[arg(long, value_name = "FILE", requires = "explain_measurement")]
     reference_inputs: Option<PathBuf>,
+    /// Check SEV-SNP and TDX evidence against the simulation's FAKE AMD
+    /// and Intel roots (and its TDX collateral) instead of the vendors'
+    /// pinned roots: for evidence of `--backend azure-sim-snp|azure-sim-tdx`.
+    /// NO SECURITY; said on stderr and as `"trusted_roots": "simulation"`
+    /// in the output (build feature `simulation`). No EAR token is signed
+    /// for such a verdict.
+    #[cfg(feature = "simulation")]
+    #[arg(
+        long,
+        conflicts_with_all = ["collateral", "collateral_dir", "no_collateral", "ear_out"]
+    )]
+    trust_simulation_roots: bool,
     /// EAR token output (`--ear-out`, `--ear-key`, `--ear-kid`).
     #[command(flatten)]
     ear: crate::ear::EarOutArgs,
@@ -348,6 +362,8 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
         .filter(|_| matches!(ev.platform, Platform::SevSnp | Platform::Tdx));
     #[cfg(not(all(feature = "sev-snp", feature = "tdx")))]
     let bundle: Option<&std::path::Path> = None;
+    #[cfg(feature = "simulation")]
+    let bundle = bundle.filter(|_| !a.trust_simulation_roots);
     let (ev, verifiers) = match bundle {
         #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Some(path) => {
@@ -356,20 +372,65 @@ pub(crate) fn run(a: &VerifyArgs) -> Result<u8, CliError> {
                 .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
             (p.evidence, p.verifiers)
         }
+        #[cfg(feature = "simulation")]
+        _ if a.trust_simulation_roots => (ev, crate::simulation::verifiers()),
         _ => {
             let v = verifiers(a, &ev, raw)?;
             (ev, v)
         }
     };
-    let policy = policy(a, &ev)?;
+    // GCE: the AK certificate's chain first (exit 3 when it fails); its
+    // binding replaces the nonce-only report data.
+    let gce = crate::gcp::verify_ak_cert(&a.gce, &ev, at)?;
+    let mut policy = policy(a, &ev)?;
+    let nonce = match &a.rd.nonce {
+        Some(n) => common::parse_hex("--nonce", n)?,
+        None => Vec::new(),
+    };
+    if let Some(g) = &gce {
+        policy.report_data = Some(g.bound_report_data(&nonce));
+    }
+    let policy = policy;
     // A broken inputs file is refused before anything is printed.
     let inputs = match &a.reference_inputs {
         Some(f) => Some(crate::reference::load(f, ev.platform)?),
         None => None,
     };
     let claims = verifiers.verify(&ev, at)?;
-    let appraisal = appraise(&claims, &policy);
-    let json = output(&claims, &appraisal)?;
+    let mut appraisal = appraise(&claims, &policy);
+    let gce_out = match &gce {
+        Some(g) => {
+            let bound = g.binds(&claims.report_data, &nonce);
+            appraisal.check(
+                "gce.ak_binding",
+                bound,
+                if bound {
+                    "the report data is ReportData::bind(nonce, SHA-512(AK SPKI)): the TEE bound \
+                     the GCE vTPM AK of the verified certificate (the vTPM itself is \
+                     host-emulated: vtpm_trust = hypervisor)"
+                } else {
+                    "the report data is not ReportData::bind(nonce, SHA-512(AK SPKI)) for this \
+                     AK certificate: the evidence binds another AK (or none), or was made for \
+                     another nonce"
+                },
+            );
+            Some(crate::gcp::output(g, bound)?)
+        }
+        None => None,
+    };
+    let mut json = output(&claims, &appraisal)?;
+    if let (Some(g), Value::Object(m)) = (gce_out, &mut json) {
+        m.insert("gce_ak".into(), g);
+    }
+    #[cfg(feature = "simulation")]
+    if a.trust_simulation_roots
+        && let Value::Object(m) = &mut json
+    {
+        m.insert(
+            "trusted_roots".into(),
+            Value::String(crate::simulation::TRUSTED_ROOTS.into()),
+        );
+    }
     crate::ear::write_token(&a.ear, &claims, &appraisal, &policy, a.rd.nonce.as_deref())?;
     println!(
         "{}",

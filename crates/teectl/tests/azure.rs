@@ -294,9 +294,10 @@ fn az_tdx_vector_through_the_cli() {
 }
 
 /// What `teectl report` writes on a (simulated) Azure VM, then what `teectl
-/// verify` does with it: the CLI trusts only the pinned vendor roots, so
-/// the fake PKI's evidence fails closed there (exit 3), and passes through
-/// the same library path with verifiers that trust the fake roots.
+/// verify` does with it: a default build trusts only the pinned vendor
+/// roots, so the fake PKI's evidence fails closed there (exit 3), and passes
+/// through the same library path with verifiers that trust the fake roots.
+/// Through the binary end to end: `azure_sim.rs` (feature `simulation`).
 #[test]
 fn simulated_azure_vms_report_then_verify() {
     use tee::{Backend as _, Policy, ReportData, Verifiers, appraise};
