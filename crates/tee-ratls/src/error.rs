@@ -11,7 +11,7 @@ use crate::{BindingError, CborError, EvidenceTag};
 /// refused (client side). Each variant is one decision; a handshake refused
 /// by [`crate::tls::RaTlsVerifier`] carries one of these (see
 /// [`crate::tls::rejection`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum RaTlsError {
     /// The certificate is not DER X.509 v3, or is larger than

@@ -19,6 +19,7 @@ mod exit;
 mod gcp;
 mod kbs;
 mod measure;
+mod ratls;
 #[cfg(feature = "pef")]
 mod pef;
 mod reference;
@@ -109,6 +110,9 @@ enum Cmd {
     /// Trustee key broker (KBS protocol 0.4.0): attest and fetch a resource.
     #[command(subcommand)]
     Kbs(kbs::Cmd),
+    /// Attested TLS (RA-TLS) certificates: inspect one, make one.
+    #[command(subcommand)]
+    Ratls(ratls::Cmd),
     /// Run the verification service (challenge, attest, EAR tokens, JWKS, metrics).
     Serve(Box<serve::ServeArgs>),
     /// SEV-SNP tools.
@@ -143,6 +147,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Doctor(a) => doctor::run(&a),
         Cmd::Gcp(c) => gcp::run(c),
         Cmd::Kbs(c) => kbs::run(&g, c),
+        Cmd::Ratls(c) => ratls::run(c),
         Cmd::Serve(a) => serve::run(&a),
         #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Cmd::Collateral(c) => collateral::run(c),
