@@ -116,7 +116,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     if a.mock {
         let m = tee::mock::MockBackend::new().measurement();
-        println!("mock launch measurement {m}");
+        println!("mock launch measurement {}", hex::encode(m));
     }
     let cfg = Arc::new(resolver.server_config()?);
     let listener = TcpListener::bind(&a.listen)?;
