@@ -638,13 +638,14 @@ pub fn build_certificate(
     serial[0] = (serial[0] & 0x7F) | 0x40; // positive, 16 bytes
     let serial_number = SerialNumber::new(&serial).map_err(enc("serial number"))?;
 
-    let ext = |oid: ObjectIdentifier, critical: bool, v: Vec<u8>| -> Result<Extension, RaTlsError> {
-        Ok(Extension {
-            extn_id: oid,
-            critical,
-            extn_value: OctetString::new(v).map_err(enc("extension"))?,
-        })
-    };
+    let ext =
+        |oid: ObjectIdentifier, critical: bool, v: Vec<u8>| -> Result<Extension, RaTlsError> {
+            Ok(Extension {
+                extn_id: oid,
+                critical,
+                extn_value: OctetString::new(v).map_err(enc("extension"))?,
+            })
+        };
     let mut exts: Extensions = vec![
         ext(
             ObjectIdentifier::new_unwrap("2.5.29.19"),
@@ -684,7 +685,9 @@ pub fn build_certificate(
         exts.push(ext(
             ObjectIdentifier::new_unwrap("2.5.29.17"),
             false,
-            SubjectAltName(names).to_der().map_err(enc("subjectAltName"))?,
+            SubjectAltName(names)
+                .to_der()
+                .map_err(enc("subjectAltName"))?,
         )?);
     }
     for e in extensions {

@@ -272,7 +272,10 @@ impl RaTlsResolver {
     /// With the refresh lock held.
     fn reissue(&self, now: UnixTime) -> Result<Arc<Served>, RaTlsError> {
         let r = make_served(&*self.backend, &self.opts, &self.provider, now);
-        let mut err = self.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut err = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match r {
             Ok(s) => {
                 *err = None;
@@ -435,7 +438,10 @@ impl RaTlsVerifier {
 
     /// The verified peer of a connection, from its peer certificates
     /// (`conn.peer_certificates()`), if this verifier accepted it.
-    pub fn peer(&self, peer_certificates: Option<&[CertificateDer<'_>]>) -> Option<Arc<AttestedPeer>> {
+    pub fn peer(
+        &self,
+        peer_certificates: Option<&[CertificateDer<'_>]>,
+    ) -> Option<Arc<AttestedPeer>> {
         let ee = peer_certificates?.first()?;
         let h: [u8; 32] = Sha256::digest(ee.as_ref()).into();
         self.peers

@@ -57,7 +57,9 @@ impl RaTlsCertificate {
             .map_err(|e| RaTlsError::Certificate(format!("not DER X.509: {e}")))?;
         let tbs = cert.tbs_certificate();
         if tbs.version() != x509_cert::Version::V3 {
-            return Err(RaTlsError::Certificate("not an X.509 v3 certificate".into()));
+            return Err(RaTlsError::Certificate(
+                "not an X.509 v3 certificate".into(),
+            ));
         }
         let spki_der = tbs
             .subject_public_key_info()
@@ -74,7 +76,8 @@ impl RaTlsCertificate {
             }
         }
         let ext = found.ok_or(RaTlsError::MissingExtension)?;
-        let d = crate::decode_extension(ext.extn_value.as_bytes()).map_err(RaTlsError::Extension)?;
+        let d =
+            crate::decode_extension(ext.extn_value.as_bytes()).map_err(RaTlsError::Extension)?;
         let validity = tbs.validity();
         Ok(Self {
             spki_der,

@@ -14,7 +14,7 @@ use tee_core::evidence::{endorsement, format};
 use tee_core::{Backend, Error, Evidence, Platform, Policy, UnixTime};
 use tee_mock::MockBackend;
 use tee_ratls::{
-    BindingError, CaIssuer, CertKey, CertOptions, CborError, EvidenceEncoding, EvidenceTag,
+    BindingError, CaIssuer, CborError, CertKey, CertOptions, EvidenceEncoding, EvidenceTag,
     HashAlg, KeyAlg, MAX_CERTIFICATE, OID_EVIDENCE, RaTlsCertificate, RaTlsError, RawExtension,
     SDK_ENVELOPE_TAG, attest_key, build_certificate, decode_evidence, encode_evidence,
     encode_extension, issue, pem_certificate, verify_certificate,
@@ -27,7 +27,9 @@ fn at(s: u64) -> UnixTime {
 }
 
 fn mock_policy(b: &MockBackend) -> Policy {
-    Policy::new().allow_mock(true).allow_measurement(b.measurement())
+    Policy::new()
+        .allow_mock(true)
+        .allow_measurement(b.measurement())
 }
 
 fn mock_verifiers() -> Verifiers {
@@ -82,8 +84,14 @@ fn issued_certificates_are_x509_v3_with_the_extension_non_critical() {
         let k = CertKey::from_pkcs8_pem(&c.key.to_pkcs8_pem().unwrap()).unwrap();
         assert_eq!((k.alg(), k.spki_der().unwrap()), (alg, spki));
         // Verified, bound, appraised.
-        let p = verify_certificate(&c.cert_der, &mock_verifiers(), &mock_policy(&b), None, at(T0))
-            .unwrap();
+        let p = verify_certificate(
+            &c.cert_der,
+            &mock_verifiers(),
+            &mock_policy(&b),
+            None,
+            at(T0),
+        )
+        .unwrap();
         assert!(p.appraisal.passed());
         assert_eq!(p.claims.platform, Platform::Mock);
     }
@@ -115,8 +123,14 @@ fn a_ca_signed_certificate_names_its_issuer_and_verifies() {
         "signed by the P-384 CA key"
     );
     assert!(
-        verify_certificate(&c.cert_der, &mock_verifiers(), &mock_policy(&b), None, at(T0))
-            .is_ok()
+        verify_certificate(
+            &c.cert_der,
+            &mock_verifiers(),
+            &mock_policy(&b),
+            None,
+            at(T0)
+        )
+        .is_ok()
     );
     // A CA key that is not the CA certificate's.
     let other = CertKey::generate(KeyAlg::P384).unwrap();
@@ -133,7 +147,11 @@ fn a_ca_signed_certificate_names_its_issuer_and_verifies() {
 #[test]
 fn evidence_encodings() {
     let b = MockBackend::new();
-    let mock = b.attester().unwrap().attest(&tee_core::ReportData::zero()).unwrap();
+    let mock = b
+        .attester()
+        .unwrap()
+        .attest(&tee_core::ReportData::zero())
+        .unwrap();
     // The mock has no interoperable tag.
     assert!(matches!(
         encode_evidence(&mock, EvidenceEncoding::Interoperable),
@@ -149,22 +167,33 @@ fn evidence_encodings() {
         encode_evidence(&q, EvidenceEncoding::Auto).unwrap(),
         (EvidenceTag::IntelQuote, vec![4, 0, 2, 0])
     );
-    let with = q.clone().with_endorsement(endorsement::TDX_COLLATERAL_JSON, b"{}".to_vec());
+    let with = q
+        .clone()
+        .with_endorsement(endorsement::TDX_COLLATERAL_JSON, b"{}".to_vec());
     assert_eq!(
-        encode_evidence(&with, EvidenceEncoding::Auto).unwrap().0.value(),
+        encode_evidence(&with, EvidenceEncoding::Auto)
+            .unwrap()
+            .0
+            .value(),
         SDK_ENVELOPE_TAG
     );
     assert_eq!(
         encode_evidence(&with, EvidenceEncoding::Interoperable).unwrap(),
         (EvidenceTag::IntelQuote, vec![4, 0, 2, 0])
     );
-    assert_eq!(decode_evidence(EvidenceTag::IntelQuote, &[4, 0, 2, 0]).unwrap(), q);
+    assert_eq!(
+        decode_evidence(EvidenceTag::IntelQuote, &[4, 0, 2, 0]).unwrap(),
+        q
+    );
     let snp = Evidence::new(Platform::SevSnp, format::SEV_SNP_REPORT, vec![7; 8]);
     assert_eq!(
         encode_evidence(&snp, EvidenceEncoding::Auto).unwrap().0,
         EvidenceTag::SevSnpReport
     );
-    assert_eq!(decode_evidence(EvidenceTag::SevSnpReport, &[7; 8]).unwrap(), snp);
+    assert_eq!(
+        decode_evidence(EvidenceTag::SevSnpReport, &[7; 8]).unwrap(),
+        snp
+    );
     // Tags this SDK does not verify; an envelope that is not JSON.
     for t in [EvidenceTag::IntelReport, EvidenceTag::Other(0xC0C000)] {
         assert!(matches!(
@@ -187,19 +216,31 @@ fn certificate_refusals() {
     let cert = |exts: &[RawExtension]| build_certificate(&key, exts, &opts, at(T0)).unwrap().0;
     let parse = |der: &[u8]| RaTlsCertificate::from_der(der).map(|_| ());
 
-    assert!(matches!(parse(b"\x30\x03\x02\x01\x00"), Err(RaTlsError::Certificate(_))));
+    assert!(matches!(
+        parse(b"\x30\x03\x02\x01\x00"),
+        Err(RaTlsError::Certificate(_))
+    ));
     assert!(matches!(
         parse(&vec![0x30; MAX_CERTIFICATE + 1]),
         Err(RaTlsError::Certificate(_))
     ));
     let good = cert(&[RawExtension::evidence(ext.value.clone())]);
     for n in [0, 1, good.len() / 2, good.len() - 1] {
-        assert!(matches!(parse(&good[..n]), Err(RaTlsError::Certificate(_))), "{n}");
+        assert!(
+            matches!(parse(&good[..n]), Err(RaTlsError::Certificate(_))),
+            "{n}"
+        );
     }
-    assert!(matches!(parse(&cert(&[])), Err(RaTlsError::MissingExtension)));
+    assert!(matches!(
+        parse(&cert(&[])),
+        Err(RaTlsError::MissingExtension)
+    ));
     // Another OID is not the evidence.
     assert!(matches!(
-        parse(&cert(&[RawExtension::new("1.2.840.113741.1.13.1", ext.value.clone())])),
+        parse(&cert(&[RawExtension::new(
+            "1.2.840.113741.1.13.1",
+            ext.value.clone()
+        )])),
         Err(RaTlsError::MissingExtension)
     ));
     assert!(matches!(
@@ -210,7 +251,9 @@ fn certificate_refusals() {
         Err(RaTlsError::DuplicateExtension)
     ));
     assert!(matches!(
-        parse(&cert(&[RawExtension::evidence(ext.value[..ext.value.len() - 1].to_vec())])),
+        parse(&cert(&[RawExtension::evidence(
+            ext.value[..ext.value.len() - 1].to_vec()
+        )])),
         Err(RaTlsError::Extension(CborError::Truncated))
     ));
     // Validity: before notBefore, after notAfter.
@@ -245,7 +288,9 @@ fn certificate_refusals() {
         .attest(&tee_ratls::report_data_for(&claims))
         .unwrap();
     let (tag, bytes) = encode_evidence(&ev, EvidenceEncoding::Auto).unwrap();
-    let bad = cert(&[RawExtension::evidence(encode_extension(tag, &bytes, &claims))]);
+    let bad = cert(&[RawExtension::evidence(encode_extension(
+        tag, &bytes, &claims,
+    ))]);
     assert!(matches!(
         verify_certificate(&bad, &v, &p, None, at(T0)),
         Err(RaTlsError::Binding(BindingError::Claims(_)))
@@ -259,13 +304,27 @@ fn certificate_refusals() {
         Err(RaTlsError::Encoding(_))
     ));
     assert!(matches!(
-        build_certificate(&key, &[RawExtension::new("not an oid", vec![])], &opts, at(T0)),
+        build_certificate(
+            &key,
+            &[RawExtension::new("not an oid", vec![])],
+            &opts,
+            at(T0)
+        ),
         Err(RaTlsError::Encoding(_))
     ));
-    assert!(matches!(pem_certificate(b"no pem here"), Err(RaTlsError::Certificate(_))));
+    assert!(matches!(
+        pem_certificate(b"no pem here"),
+        Err(RaTlsError::Certificate(_))
+    ));
     assert!(matches!("p521".parse::<KeyAlg>(), Err(RaTlsError::Key(_))));
-    assert!(matches!(CertKey::from_pkcs8_pem("garbage"), Err(RaTlsError::Key(_))));
-    assert!(matches!(CertKey::from_pkcs8_der(b"garbage"), Err(RaTlsError::Key(_))));
+    assert!(matches!(
+        CertKey::from_pkcs8_pem("garbage"),
+        Err(RaTlsError::Key(_))
+    ));
+    assert!(matches!(
+        CertKey::from_pkcs8_der(b"garbage"),
+        Err(RaTlsError::Key(_))
+    ));
 }
 
 #[test]
@@ -284,7 +343,8 @@ fn the_attester_failing_is_an_attest_error() {
 /// in both encodings.
 #[test]
 fn a_real_tdx_quote_is_authentic_but_not_bound() {
-    let Some(v) = tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    let Some(v) =
+        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
     else {
         return;
     };
@@ -294,17 +354,20 @@ fn a_real_tdx_quote_is_authentic_but_not_bound() {
     let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, quote.clone())
         .with_endorsement(endorsement::TDX_COLLATERAL_JSON, collateral.clone());
     let key = CertKey::generate(KeyAlg::P256).unwrap();
-    let claims = tee_ratls::ClaimsBuffer::for_key(&key.spki_der().unwrap(), HashAlg::Sha256, None)
-        .encode();
+    let claims =
+        tee_ratls::ClaimsBuffer::for_key(&key.spki_der().unwrap(), HashAlg::Sha256, None).encode();
     let opts = CertOptions::new().lifetime(Duration::from_secs(86_400));
     for (encoding, verifiers) in [
-        (EvidenceEncoding::Auto, Verifiers::empty().with(Box::new(tee::tdx::TdxVerifier::new()))),
+        (
+            EvidenceEncoding::Auto,
+            Verifiers::empty().with(Box::new(tee::tdx::TdxVerifier::new())),
+        ),
         (
             EvidenceEncoding::Interoperable,
-            Verifiers::empty().with(Box::new(
-                tee::tdx::TdxVerifier::new()
-                    .with_collateral(tee::tdx::Collateral::from_json(&collateral).unwrap()),
-            )),
+            Verifiers::empty()
+                .with(Box::new(tee::tdx::TdxVerifier::new().with_collateral(
+                    tee::tdx::Collateral::from_json(&collateral).unwrap(),
+                ))),
         ),
     ] {
         let (tag, bytes) = encode_evidence(&ev, encoding).unwrap();

@@ -35,7 +35,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 fn manual_clock(start: u64) -> (Arc<AtomicU64>, Clock) {
     let t = Arc::new(AtomicU64::new(start));
     let c = t.clone();
-    (t, Arc::new(move || UnixTime::from_secs(c.load(Ordering::SeqCst))))
+    (
+        t,
+        Arc::new(move || UnixTime::from_secs(c.load(Ordering::SeqCst))),
+    )
 }
 
 /// An echo server answering `n` connections (one line each), then stopping.
@@ -105,7 +108,9 @@ fn mock() -> Arc<MockBackend> {
 }
 
 fn passing_policy(b: &MockBackend) -> Policy {
-    Policy::new().allow_mock(true).allow_measurement(b.measurement())
+    Policy::new()
+        .allow_mock(true)
+        .allow_measurement(b.measurement())
 }
 
 fn verifier(policy: Policy) -> RaTlsVerifier {
@@ -120,7 +125,9 @@ fn fixed(cert_der: Vec<u8>, key: &CertKey) -> rustls::ServerConfig {
         .with_no_client_auth()
         .with_single_cert(
             vec![CertificateDer::from(cert_der)],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_pkcs8_der().unwrap().to_vec())),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                key.to_pkcs8_der().unwrap().to_vec(),
+            )),
         )
         .unwrap()
 }
@@ -181,7 +188,9 @@ fn wrong_measurement_is_refused_by_the_appraisal() {
     let b = mock();
     let resolver = Arc::new(RaTlsResolver::new(b.clone(), CertOptions::new()).unwrap());
     let (addr, h) = serve(resolver.server_config().unwrap(), 2);
-    let other = Policy::new().allow_mock(true).allow_measurement(vec![0x11; 48]);
+    let other = Policy::new()
+        .allow_mock(true)
+        .allow_measurement(vec![0x11; 48]);
     let why = refused(echo(&Arc::new(verifier(other)), addr, "x"));
     let RaTlsError::Appraisal(p) = &why else {
         panic!("{why:?}")
@@ -190,13 +199,16 @@ fn wrong_measurement_is_refused_by_the_appraisal() {
     assert_eq!(failed, ["measurement"]);
     // The default policy denies the mock itself.
     let why = refused(echo(
-        &Arc::new(verifier(
-            Policy::new().allow_measurement(b.measurement()),
-        )),
+        &Arc::new(verifier(Policy::new().allow_measurement(b.measurement()))),
         addr,
         "x",
     ));
-    let failed: Vec<_> = why.appraisal().unwrap().failed().map(|c| c.name.clone()).collect();
+    let failed: Vec<_> = why
+        .appraisal()
+        .unwrap()
+        .failed()
+        .map(|c| c.name.clone())
+        .collect();
     assert_eq!(failed, ["mock"]);
     h.join().unwrap();
 }
@@ -293,7 +305,10 @@ fn the_nonce_must_be_the_expected_one() {
     // Another nonce.
     let v = Arc::new(verifier(passing_policy(&b)).expect_nonce(b"nonce-B".to_vec()));
     let why = refused(echo(&v, addr, "x"));
-    assert!(matches!(why, RaTlsError::Binding(BindingError::Nonce)), "{why:?}");
+    assert!(
+        matches!(why, RaTlsError::Binding(BindingError::Nonce)),
+        "{why:?}"
+    );
     h.join().unwrap();
 
     // A nonce expected from a server that put none.
@@ -301,7 +316,10 @@ fn the_nonce_must_be_the_expected_one() {
     let (addr, h) = serve(resolver.server_config().unwrap(), 1);
     let v = Arc::new(verifier(passing_policy(&b)).expect_nonce(b"nonce-A".to_vec()));
     let why = refused(echo(&v, addr, "x"));
-    assert!(matches!(why, RaTlsError::Binding(BindingError::Nonce)), "{why:?}");
+    assert!(
+        matches!(why, RaTlsError::Binding(BindingError::Nonce)),
+        "{why:?}"
+    );
     h.join().unwrap();
 }
 
@@ -357,7 +375,10 @@ fn the_resolver_refreshes_before_the_lifetime_ends() {
     assert_eq!(first.not_after.as_secs(), T0 + 600);
     // Before the margin: the same certificate.
     t.store(T0 + 470, Ordering::SeqCst);
-    assert_eq!(echo(&v, addr, "two").unwrap().1.spki_sha256, first.spki_sha256);
+    assert_eq!(
+        echo(&v, addr, "two").unwrap().1.spki_sha256,
+        first.spki_sha256
+    );
     assert_eq!(resolver.issued(), 1);
     // Inside the margin: a new key and new evidence.
     t.store(T0 + 490, Ordering::SeqCst);

@@ -19,9 +19,9 @@ mod exit;
 mod gcp;
 mod kbs;
 mod measure;
-mod ratls;
 #[cfg(feature = "pef")]
 mod pef;
+mod ratls;
 mod reference;
 mod seal;
 mod serve;

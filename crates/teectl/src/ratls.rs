@@ -96,9 +96,7 @@ fn code_of(e: &RaTlsError) -> u8 {
         | RaTlsError::DuplicateExtension
         | RaTlsError::Extension(_) => exit::MALFORMED,
         RaTlsError::Evidence(inner) | RaTlsError::Attest(inner) => exit::of(inner),
-        RaTlsError::UnsupportedEvidence(_) | RaTlsError::NoInteroperableTag(_) => {
-            exit::UNSUPPORTED
-        }
+        RaTlsError::UnsupportedEvidence(_) | RaTlsError::NoInteroperableTag(_) => exit::UNSUPPORTED,
         RaTlsError::Binding(BindingError::Claims(_)) => exit::MALFORMED,
         RaTlsError::Binding(BindingError::Nonce) | RaTlsError::Appraisal(_) => exit::POLICY,
         RaTlsError::Binding(_) | RaTlsError::NotYetValid { .. } | RaTlsError::Expired { .. } => {

@@ -49,13 +49,26 @@ fn cert_then_inspect() {
     let o = teectl(
         dir,
         &[
-            "ratls", "cert", "--mock", "-o", "cert.pem", "--key-out", "key.pem", "--key", "p384",
-            "--nonce", "a1b2",
+            "ratls",
+            "cert",
+            "--mock",
+            "-o",
+            "cert.pem",
+            "--key-out",
+            "key.pem",
+            "--key",
+            "p384",
+            "--nonce",
+            "a1b2",
         ],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("NO SECURITY"));
-    let mode = std::fs::metadata(dir.join("key.pem")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(dir.join("key.pem"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     let key = std::fs::read_to_string(dir.join("key.pem")).unwrap();
     assert_eq!(CertKey::from_pkcs8_pem(&key).unwrap().alg(), KeyAlg::P384);
@@ -95,13 +108,21 @@ fn cert_then_inspect() {
         format!("allow_mock = true\nallowed_measurements = [\"{measurement}\"]\n"),
     )
     .unwrap();
-    let o = teectl(dir, &["ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--json"]);
+    let o = teectl(
+        dir,
+        &[
+            "ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--json",
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let j = json(&o);
     assert_eq!(j["appraisal"]["passed"], true);
     assert_eq!(j["platform"], "mock");
     // The text form.
-    let o = teectl(dir, &["ratls", "inspect", "cert.pem", "--policy", "ok.toml"]);
+    let o = teectl(
+        dir,
+        &["ratls", "inspect", "cert.pem", "--policy", "ok.toml"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("bound to this certificate's key"), "{text}");
@@ -109,12 +130,16 @@ fn cert_then_inspect() {
     // The expected nonce, another nonce.
     let o = teectl(
         dir,
-        &["ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--nonce", "a1b2"],
+        &[
+            "ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--nonce", "a1b2",
+        ],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = teectl(
         dir,
-        &["ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--nonce", "ffff"],
+        &[
+            "ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--nonce", "ffff",
+        ],
     );
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("nonce"), "{}", stderr(&o));
@@ -131,11 +156,23 @@ fn cert_then_inspect() {
         ],
     );
     assert_eq!(code(&o), 4, "{}", stderr(&o));
-    assert!(stderr(&o).contains("appraisal failed: measurement"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("appraisal failed: measurement"),
+        "{}",
+        stderr(&o)
+    );
     // Expired at a later time: 3.
     let o = teectl(
         dir,
-        &["ratls", "inspect", "cert.pem", "--policy", "ok.toml", "--at", "2100-01-01T00:00:00Z"],
+        &[
+            "ratls",
+            "inspect",
+            "cert.pem",
+            "--policy",
+            "ok.toml",
+            "--at",
+            "2100-01-01T00:00:00Z",
+        ],
     );
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
@@ -161,36 +198,59 @@ fn inspect_refusals() {
     let ext = attest_key(b.attester().unwrap(), &key.spki_der().unwrap(), &opts).unwrap();
 
     // Accepted as DER too.
-    let (good, _, _) =
-        build_certificate(&key, &[RawExtension::evidence(ext.value.clone())], &opts, now).unwrap();
+    let (good, _, _) = build_certificate(
+        &key,
+        &[RawExtension::evidence(ext.value.clone())],
+        &opts,
+        now,
+    )
+    .unwrap();
     std::fs::write(dir.join("good.der"), &good).unwrap();
-    let o = teectl(dir, &["ratls", "inspect", "good.der", "--policy", "ok.toml"]);
+    let o = teectl(
+        dir,
+        &["ratls", "inspect", "good.der", "--policy", "ok.toml"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Evidence for another key: not bound (3).
-    let (unbound, _, _) =
-        build_certificate(&other, &[RawExtension::evidence(ext.value.clone())], &opts, now)
-            .unwrap();
+    let (unbound, _, _) = build_certificate(
+        &other,
+        &[RawExtension::evidence(ext.value.clone())],
+        &opts,
+        now,
+    )
+    .unwrap();
     write_pem(dir, "unbound.pem", &unbound);
-    let o = teectl(dir, &["ratls", "inspect", "unbound.pem", "--policy", "ok.toml"]);
+    let o = teectl(
+        dir,
+        &["ratls", "inspect", "unbound.pem", "--policy", "ok.toml"],
+    );
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("not the one bound"), "{}", stderr(&o));
     // A flipped byte in the signed report: not authentic (3).
     let mut ev = ext.evidence.clone();
     let mid = ev.report.len() / 2;
     ev.report[mid] ^= 1;
-    let (tag, bytes) = tee_ratls::encode_evidence(&ev, tee_ratls::EvidenceEncoding::Envelope).unwrap();
+    let (tag, bytes) =
+        tee_ratls::encode_evidence(&ev, tee_ratls::EvidenceEncoding::Envelope).unwrap();
     let value = tee_ratls::encode_extension(tag, &bytes, &ext.claims_buffer);
     let (tampered, _, _) =
         build_certificate(&key, &[RawExtension::evidence(value)], &opts, now).unwrap();
     write_pem(dir, "tampered.pem", &tampered);
-    let o = teectl(dir, &["ratls", "inspect", "tampered.pem", "--policy", "ok.toml"]);
+    let o = teectl(
+        dir,
+        &["ratls", "inspect", "tampered.pem", "--policy", "ok.toml"],
+    );
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     // No evidence extension, garbage, no file: 2, 2, 1.
     let (bare, _, _) = build_certificate(&key, &[], &opts, now).unwrap();
     write_pem(dir, "bare.pem", &bare);
     let o = teectl(dir, &["ratls", "inspect", "bare.pem"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("no RA-TLS evidence extension"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no RA-TLS evidence extension"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::write(dir.join("junk.pem"), "not a certificate").unwrap();
     let o = teectl(dir, &["ratls", "inspect", "junk.pem"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
@@ -213,7 +273,17 @@ fn cert_needs_a_tee_or_mock() {
     }
     let o = teectl(
         d.path(),
-        &["ratls", "cert", "--mock", "-o", "c.pem", "--key-out", "k.pem", "--key", "p521"],
+        &[
+            "ratls",
+            "cert",
+            "--mock",
+            "-o",
+            "c.pem",
+            "--key-out",
+            "k.pem",
+            "--key",
+            "p521",
+        ],
     );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
 }

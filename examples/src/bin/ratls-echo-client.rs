@@ -65,7 +65,10 @@ fn run() -> Result<(), (u8, String)> {
     let (mut connect, mut policy, mut nonce, mut message) = (None, None, None, "hello".to_string());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| usage(format!("{flag} needs a value\n{USAGE}")));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| usage(format!("{flag} needs a value\n{USAGE}")))
+        };
         match flag.as_str() {
             "--connect" => connect = Some(value()?),
             "--policy" => policy = Some(value()?),
@@ -91,7 +94,8 @@ fn run() -> Result<(), (u8, String)> {
     let cfg = Arc::new(verifier.client_config().map_err(|e| usage(e.to_string()))?);
     let io = |e: std::io::Error| (1, format!("{connect}: {e}"));
     let sock = TcpStream::connect(&connect).map_err(io)?;
-    sock.set_read_timeout(Some(Duration::from_secs(30))).map_err(io)?;
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(io)?;
     let name = ServerName::try_from("ratls.invalid").map_err(|e| usage(e.to_string()))?;
     let conn = rustls::ClientConnection::new(cfg, name).map_err(|e| usage(e.to_string()))?;
     let mut tls = rustls::StreamOwned::new(conn, sock);
@@ -104,7 +108,10 @@ fn run() -> Result<(), (u8, String)> {
                     println!("appraisal (failed):");
                     print_checks(a);
                 }
-                (code(why), "the server is not attested as the policy requires".into())
+                (
+                    code(why),
+                    "the server is not attested as the policy requires".into(),
+                )
             }
             None => (1, format!("{connect}: handshake: {e}")),
         });
@@ -126,7 +133,8 @@ fn run() -> Result<(), (u8, String)> {
     }
     println!("appraisal (passed):");
     print_checks(&peer.appraisal);
-    tls.write_all(format!("{message}\n").as_bytes()).map_err(io)?;
+    tls.write_all(format!("{message}\n").as_bytes())
+        .map_err(io)?;
     tls.flush().map_err(io)?;
     let mut line = String::new();
     BufReader::new(&mut tls).read_line(&mut line).map_err(io)?;
