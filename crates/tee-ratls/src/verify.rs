@@ -212,7 +212,7 @@ pub fn pem_certificate(pem: &[u8]) -> Result<Vec<u8>, RaTlsError> {
         .find(END)
         .map(|e| start + e + END.len())
         .ok_or_else(|| RaTlsError::Certificate("unterminated PEM CERTIFICATE block".into()))?;
-    let (label, der) = der::pem::decode_vec(text[start..end].as_bytes())
+    let (label, der) = der::pem::decode_vec(&text.as_bytes()[start..end])
         .map_err(|e| RaTlsError::Certificate(format!("PEM: {e}")))?;
     if label != "CERTIFICATE" {
         return Err(RaTlsError::Certificate(format!("PEM label {label:?}")));
