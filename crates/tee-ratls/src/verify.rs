@@ -135,6 +135,11 @@ impl RaTlsCertificate {
     /// binding (a `report_data` in `policy` is replaced: in RA-TLS the report
     /// data is always the binding).
     ///
+    /// The certificate's own signature is not checked: a self-signed one
+    /// proves nothing that the TLS handshake signature does not, and the key
+    /// and the extension are bound by the evidence. (A CA's signature is
+    /// checked by a chain verifier, e.g. `tls::RaTlsVerifier::with_ca`.)
+    ///
     /// # Errors
     /// [`RaTlsError::NotYetValid`] / [`RaTlsError::Expired`];
     /// [`RaTlsError::Evidence`] (not parsable, not authentic, no verifier for

@@ -393,3 +393,33 @@ fn a_real_tdx_quote_is_authentic_but_not_bound() {
         }
     }
 }
+
+/// Every single-byte change of a certificate is refused or harmless, never
+/// a panic; inside the key or the evidence extension every one is refused.
+#[test]
+fn every_flipped_byte_of_the_key_or_extension_is_refused() {
+    let b = MockBackend::new();
+    let c = issue(b.attester().unwrap(), &CertOptions::new(), at(T0)).unwrap();
+    let spki = c.key.spki_der().unwrap();
+    let find = |needle: &[u8]| {
+        let start = c
+            .cert_der
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        start..start + needle.len()
+    };
+    let (key_range, ext_range) = (find(&spki), find(&c.extension.value));
+    let (v, p) = (mock_verifiers(), mock_policy(&b));
+    let mut refused = 0;
+    for i in 0..c.cert_der.len() {
+        let mut m = c.cert_der.clone();
+        m[i] ^= 0xFF;
+        let r = verify_certificate(&m, &v, &p, None, at(T0));
+        if key_range.contains(&i) || ext_range.contains(&i) {
+            assert!(r.is_err(), "byte {i} flipped was accepted");
+        }
+        refused += usize::from(r.is_err());
+    }
+    assert!(refused >= key_range.len() + ext_range.len());
+}
