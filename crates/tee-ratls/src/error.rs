@@ -9,8 +9,8 @@ use crate::{BindingError, CborError, EvidenceTag};
 
 /// Why an attested certificate could not be made (server side) or was
 /// refused (client side). Each variant is one decision; a handshake refused
-/// by [`crate::tls::RaTlsVerifier`] carries one of these (see
-/// [`crate::tls::rejection`]).
+/// by `tls::RaTlsVerifier` (feature `rustls`) carries one of these (see
+/// `tls::rejection`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum RaTlsError {

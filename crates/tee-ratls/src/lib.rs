@@ -11,8 +11,8 @@
 //!   [`CaIssuer`]); [`verify_certificate`] / [`RaTlsCertificate::verify`]
 //!   verify the evidence with `tee::Verifiers`, check the binding and appraise
 //!   the claims with a `tee_core::Policy`, refusing with a typed [`RaTlsError`].
-//! - Feature `rustls` (default): [`tls::RaTlsResolver`], a refreshing
-//!   certificate resolver, and [`tls::RaTlsVerifier`], a server-certificate
+//! - Feature `rustls` (default): `tls::RaTlsResolver`, a refreshing
+//!   certificate resolver, and `tls::RaTlsVerifier`, a server-certificate
 //!   verifier that exposes the verified peer after the handshake.
 //!
 //! ```text
