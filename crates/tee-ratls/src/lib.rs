@@ -6,11 +6,11 @@
 //!   the claims buffer ([`ClaimsBuffer`]: `pubkey-hash`, `nonce`) and the
 //!   binding of the certificate key into the report data
 //!   ([`report_data_for`], [`check_binding`]).
-//! - Feature `cert`: attested certificates. [`issue`] makes one from any
+//! - Feature `cert`: attested certificates. `issue` makes one from any
 //!   backend's evidence (P-256 or P-384 key, self-signed or signed by a
-//!   [`CaIssuer`]); [`verify_certificate`] / [`RaTlsCertificate::verify`]
+//!   `CaIssuer`); `verify_certificate` / `RaTlsCertificate::verify`
 //!   verify the evidence with `tee::Verifiers`, check the binding and appraise
-//!   the claims with a `tee_core::Policy`, refusing with a typed [`RaTlsError`].
+//!   the claims with a `tee_core::Policy`, refusing with a typed `RaTlsError`.
 //! - Feature `rustls` (default): `tls::RaTlsResolver`, a refreshing
 //!   certificate resolver, and `tls::RaTlsVerifier`, a server-certificate
 //!   verifier that exposes the verified peer after the handshake.
