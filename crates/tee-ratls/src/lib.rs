@@ -1,11 +1,19 @@
-//! Interoperable RA-TLS (CCC Attestation SIG) encoding: the X.509 evidence
-//! extension's tagged CBOR, the claims buffer (`pubkey-hash`, `nonce`) and
-//! the binding of the certificate key into the report data. See
-//! `docs/ratls.md`.
+//! Attested TLS (interoperable RA-TLS, CCC Attestation SIG) for the TEE SDK.
+//! See `docs/ratls.md`.
 //!
-//! This crate is the format layer only: it does no I/O and builds no
-//! certificate. (The rustls certificate resolver and server-certificate
-//! verifier that use it are not part of this crate yet.)
+//! - The format layer (always built, no I/O, no X.509): the X.509 evidence
+//!   extension's tagged CBOR ([`encode_extension`], [`decode_extension`]),
+//!   the claims buffer ([`ClaimsBuffer`]: `pubkey-hash`, `nonce`) and the
+//!   binding of the certificate key into the report data
+//!   ([`report_data_for`], [`check_binding`]).
+//! - Feature `cert`: attested certificates. `issue` makes one from any
+//!   backend's evidence (P-256 or P-384 key, self-signed or signed by a
+//!   `CaIssuer`); `verify_certificate` / `RaTlsCertificate::verify`
+//!   verify the evidence with `tee::Verifiers`, check the binding and appraise
+//!   the claims with a `tee_core::Policy`, refusing with a typed `RaTlsError`.
+//! - Feature `rustls` (default): `tls::RaTlsResolver`, a refreshing
+//!   certificate resolver, and `tls::RaTlsVerifier`, a server-certificate
+//!   verifier that exposes the verified peer after the handshake.
 //!
 //! ```text
 //! extnValue (OCTET STRING) = tag( [ bstr evidence, bstr claims-buffer ] )
@@ -15,11 +23,32 @@
 #![forbid(unsafe_code)]
 
 mod cbor;
+#[cfg(feature = "cert")]
+mod cert;
+#[cfg(feature = "cert")]
+mod error;
+#[cfg(feature = "rustls")]
+pub mod tls;
+#[cfg(feature = "cert")]
+mod verify;
 
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use tee_core::ReportData;
 
 pub use cbor::CborError;
+#[cfg(feature = "cert")]
+pub use cert::{
+    AttestedCert, AttestedExtension, CaIssuer, CertKey, CertOptions, EvidenceEncoding, KeyAlg,
+    RawExtension, SDK_ENVELOPE_TAG, attest_key, build_certificate, decode_evidence,
+    encode_evidence, issue,
+};
+#[cfg(feature = "cert")]
+pub use error::RaTlsError;
+#[cfg(feature = "cert")]
+pub use verify::{
+    AttestedPeer, MAX_CERTIFICATE, RaTlsCertificate, binding_policy, pem_certificate,
+    verify_certificate,
+};
 
 /// The evidence extension (`tcg-dice-conceptual-message-wrapper`, "TCG DICE tagged evidence").
 pub const OID_EVIDENCE: &str = "2.23.133.5.4.9";

@@ -21,6 +21,7 @@ mod kbs;
 mod measure;
 #[cfg(feature = "pef")]
 mod pef;
+mod ratls;
 mod reference;
 mod seal;
 mod serve;
@@ -119,6 +120,9 @@ enum Cmd {
     /// Trustee key broker (KBS protocol 0.4.0): attest and fetch a resource.
     #[command(subcommand)]
     Kbs(kbs::Cmd),
+    /// Attested TLS (RA-TLS) certificates: inspect one, make one.
+    #[command(subcommand)]
+    Ratls(ratls::Cmd),
     /// Run the verification service (challenge, attest, EAR tokens, JWKS, metrics).
     Serve(Box<serve::ServeArgs>),
     /// SEV-SNP tools.
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Doctor(a) => doctor::run(&a),
         Cmd::Gcp(c) => gcp::run(c),
         Cmd::Kbs(c) => kbs::run(&g, c),
+        Cmd::Ratls(c) => ratls::run(c),
         Cmd::Serve(a) => serve::run(&a),
         #[cfg(all(feature = "sev-snp", feature = "tdx"))]
         Cmd::Collateral(c) => collateral::run(c),
