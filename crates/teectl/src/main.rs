@@ -29,6 +29,7 @@ mod serve;
 mod sev;
 #[cfg(feature = "simulation")]
 mod simulation;
+mod sys;
 #[cfg(feature = "tdx")]
 mod tdx;
 mod verify;
@@ -192,6 +193,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // `teectl verify | head`: end quietly when the reader goes away (not
+    // for the server, whose sockets keep EPIPE an error).
+    if !matches!(cli.cmd, Cmd::Serve(_)) {
+        sys::default_sigpipe();
+    }
     let verbose = cli.verbose;
     match run(cli) {
         Ok(code) => ExitCode::from(code),

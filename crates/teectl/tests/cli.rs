@@ -233,6 +233,39 @@ fn broken_reference_inputs_refused_before_output() {
     }
 }
 
+/// `teectl … | head`: a reader that went away ends teectl quietly (the
+/// default SIGPIPE action), never with a panic message.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_is_no_panic() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let d = tempfile::tempdir().unwrap();
+    mock_evidence(d.path());
+    for args in [
+        &["demo"][..],
+        &["verify", "--evidence", "e.json", "--allow-mock"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // every write to stdout now fails with EPIPE
+        let o = Command::new(env!("CARGO_BIN_EXE_teectl"))
+            .args(args)
+            .current_dir(d.path())
+            .env_remove("TEE_BACKEND")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(
+            o.status.signal(),
+            Some(13),
+            "{args:?}: {:?} {err}",
+            o.status
+        );
+    }
+}
+
 #[test]
 fn detect_reports_each_probe_and_never_the_mock() {
     let d = tempfile::tempdir().unwrap();
