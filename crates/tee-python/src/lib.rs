@@ -31,5 +31,21 @@ fn tee_sdk(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reference::snp_ovmf_hash, m)?)?;
     m.add_function(wrap_pyfunction!(reference::tdx_mrtd, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "__all__",
+        [
+            "verify",
+            "appraise",
+            "snp_launch_digest",
+            "snp_ovmf_hash",
+            "tdx_mrtd",
+            "TeeError",
+            "UsageError",
+            "MalformedError",
+            "AuthenticityError",
+            "PolicyError",
+            "UnsupportedError",
+        ],
+    )?;
     Ok(())
 }
