@@ -77,6 +77,22 @@ def test_snp_policy_passes_and_other_report_data_fails(snp):
     assert failed(r) == ["report_data"]
 
 
+def test_nonce_binding_as_teectl(teectl, tmp_path):
+    # Mock evidence bound by teectl to ReportData::bind(nonce, user data).
+    (tmp_path / "ud").write_bytes(b"user data")
+    code, _, err = teectl("--backend", "mock", "report", "--nonce", b"nonce".hex(),
+                          "--user-data", tmp_path / "ud", "-o", tmp_path / "m.json")
+    assert code == 0, err
+    ev = (tmp_path / "m.json").read_bytes()
+    kw = dict(at=0, trust_mock_root=True,
+              policy="allow_mock = true\nallow_any_measurement = true\n")
+    for nonce in (b"nonce", b"nonce".hex()):
+        r = tee_sdk.verify(ev, nonce=nonce, user_data=b"user data", **kw)
+        assert r["appraisal"]["passed"] is True, failed(r)
+    assert failed(tee_sdk.verify(ev, nonce=b"nonce", user_data=b"other", **kw)) == ["report_data"]
+    assert failed(tee_sdk.verify(ev, nonce=b"nonce", **kw)) == ["report_data"]
+
+
 def test_appraise_raises_policy_error_with_the_result(snp):
     with pytest.raises(tee_sdk.PolicyError) as e:
         tee_sdk.appraise(snp_report=snp["report"], vcek=snp["vcek"], at=snp["at"],
@@ -232,6 +248,60 @@ def test_tdx_event_log_of_another_td_fails_appraisal_as_in_teectl(tdx, vectors, 
                             "--at", tdx["at"])
     assert code == 4, err
     assert r == out
+
+
+# ---------------------------------------------------- collateral bundle --
+
+@pytest.fixture(scope="module")
+def bundle(snp, tdx, teectl, tmp_path_factory):
+    """A `teectl collateral bundle` of the SNP vector's VCEK and the TDX
+    vector's collateral (no AMD CRL)."""
+    out = tmp_path_factory.mktemp("bundle") / "b.json"
+    code, _, err = teectl("collateral", "bundle", "--out", out,
+                          "--snp-report", snp["report_path"], "--vcek", snp["vcek_path"],
+                          "--tdx-quote", tdx["quote_path"],
+                          "--tdx-collateral", tdx["collateral_path"])
+    assert code == 0, err
+    return out
+
+
+def test_bundle_gives_the_same_claims_as_teectl(snp, tdx, teectl, bundle):
+    b = bundle.read_bytes()
+    r = tee_sdk.verify(tdx_quote=tdx["quote"], collateral=b, at=tdx["at"])
+    assert r["claims"]["platform_claims"]["tdx"]["tcb_status"] == "UpToDate"
+    code, out, err = teectl("verify", "--platform", "tdx", "--quote", tdx["quote_path"],
+                            "--collateral", bundle, "--at", tdx["at"])
+    assert code == 4, err
+    assert r == out
+    r = tee_sdk.verify(snp_report=snp["report"], vcek=snp["vcek"], collateral=b.decode(),
+                       at=snp["at"], allow_unchecked_revocation=True)
+    code, out, err = teectl("verify", "--platform", "sev-snp", "--report", snp["report_path"],
+                            "--vcek", snp["vcek_path"], "--collateral", bundle, "--at", snp["at"],
+                            "--allow-unchecked-revocation")
+    assert code == 4, err
+    assert r == out
+
+
+def test_bundle_negatives_have_teectl_exit_codes(snp, teectl, bundle):
+    b = bundle.read_bytes()
+    # The bundle holds no AMD CRL: unavailable collateral, never a pass.
+    with pytest.raises(tee_sdk.AuthenticityError, match="unavailable") as e:
+        tee_sdk.verify(snp_report=snp["report"], vcek=snp["vcek"], collateral=b, at=snp["at"])
+    code, _, _ = teectl("verify", "--platform", "sev-snp", "--report", snp["report_path"],
+                        "--vcek", snp["vcek_path"], "--collateral", bundle, "--at", snp["at"])
+    assert code == e.value.exit_code == 3
+    # A v2 report without its VCEK names no product: which VCEK to take
+    # from the bundle cannot be told.
+    with pytest.raises(tee_sdk.UnsupportedError, match="product") as e:
+        tee_sdk.verify(snp_report=snp["report"], collateral=b, at=snp["at"],
+                       allow_unchecked_revocation=True)
+    code, _, _ = teectl("verify", "--platform", "sev-snp", "--report", snp["report_path"],
+                        "--collateral", bundle, "--at", snp["at"], "--allow-unchecked-revocation")
+    assert code == e.value.exit_code == 5
+    # Not a bundle and not TDX collateral for SEV-SNP evidence: the caller's error.
+    with pytest.raises(tee_sdk.UsageError):
+        tee_sdk.verify(snp_report=snp["report"], vcek=snp["vcek"], collateral=b"{}",
+                       at=snp["at"])
 
 
 # ------------------------------------------------------------------ mock --
