@@ -48,6 +48,28 @@ fn snp_vector_verifies_and_debug_is_refused_by_default() {
     // The default policy admits no workload, and this one is a debug guest.
     assert!(!o.passed());
     assert_eq!(j["appraisal"]["passed"], false);
+    // No CRL: revocation was not checked, which the request explicitly
+    // allows (as `teectl verify --allow-unchecked-revocation`); without
+    // that, the appraisal says so.
+    let revocation = |j: &serde_json::Value| {
+        j["appraisal"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "sev-snp.revocation")
+            .map(|c| c["outcome"].clone())
+    };
+    assert_eq!(j["revocation_checked"], false);
+    assert_eq!(revocation(&j), Some("passed".into()), "{j:#}");
+    let strict = verify(&Request::for_evidence(
+        EvidenceInput::Evidence(ev.clone()),
+        when,
+    ))
+    .unwrap();
+    assert_eq!(
+        revocation(&strict.to_json().unwrap()),
+        Some("failed".into())
+    );
 
     // A policy that allows debug, any measurement and this report data passes.
     let mut rd = [0u8; 64];
