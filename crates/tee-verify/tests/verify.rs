@@ -49,6 +49,25 @@ fn snp_vector_verifies_and_debug_is_refused_by_default() {
     assert!(!o.passed());
     assert_eq!(j["appraisal"]["passed"], false);
 
+    // `allowing_unchecked_revocation` applies to the appraisal too, as
+    // `teectl verify --allow-unchecked-revocation`: without it the missing
+    // AMD CRL fails the revocation check.
+    let check = |o: &tee_verify::Outcome| {
+        o.appraisal
+            .checks
+            .iter()
+            .find(|c| c.name == "sev-snp.revocation")
+            .map(|c| c.outcome)
+            .expect("a sev-snp.revocation check")
+    };
+    assert_eq!(check(&o), tee::Outcome::Passed);
+    let strict = verify(&Request::for_evidence(
+        EvidenceInput::Evidence(ev.clone()),
+        when,
+    ))
+    .unwrap();
+    assert_eq!(check(&strict), tee::Outcome::Failed);
+
     // A policy that allows debug, any measurement and this report data passes.
     let mut rd = [0u8; 64];
     rd[..5].copy_from_slice(&[1, 2, 3, 4, 5]);
