@@ -227,6 +227,11 @@ int tee_request_allow_unchecked_revocation(struct TeeRequest *req);
  * `tee_last_error_message()`. The request is not changed and may be
  * verified again.
  *
+ * Fail closed: if any setter on this request failed, `tee_verify`
+ * returns that setter's code (never a verdict), so a caller that does not
+ * check every setter still cannot verify without an input it meant to
+ * give or to replace.
+ *
  * # Safety
  * `req` is NULL or a live request (it may be shared with other threads
  * that only call `tee_verify` on it); `out` is NULL or valid for writing

@@ -72,9 +72,28 @@ pub struct TeeRequest {
     report_data: Option<ReportData>,
     trust_mock_root: bool,
     allow_unchecked_revocation: bool,
+    /// The first setter that failed: the request then never verifies (a
+    /// caller that skips a setter's code cannot verify without that input,
+    /// or with an input it meant to replace).
+    failed: Option<(&'static str, Failure)>,
 }
 
 impl TeeRequest {
+    /// Run the setter `what`; a failure is kept, and `verify` refuses.
+    pub(crate) fn update(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        let r = f(self);
+        if let Err(e) = &r
+            && self.failed.is_none()
+        {
+            self.failed = Some((what, e.clone()));
+        }
+        r
+    }
+
     pub(crate) fn set_evidence_json(&mut self, json: &[u8]) -> Result<(), Failure> {
         bound("evidence JSON", json.len(), limit::EVIDENCE_JSON)?;
         self.evidence = EvidenceBytes::Json(json.to_vec());
@@ -181,6 +200,15 @@ impl TeeRequest {
     /// Verify and appraise: `Ok` with the status ([`TEE_OK`] or
     /// [`TEE_ERR_POLICY`]) and the result, or the failure.
     pub(crate) fn verify(&self) -> Result<(c_int, TeeResult), Failure> {
+        if let Some((what, e)) = &self.failed {
+            return Err(Failure {
+                code: e.code,
+                message: format!(
+                    "{what} failed ({}); this request does not verify: create a new one",
+                    e.message
+                ),
+            });
+        }
         let at = self.at.ok_or_else(|| {
             Failure::usage(
                 "no verification time: set it (tee_request_set_time_unix or \

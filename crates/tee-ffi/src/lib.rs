@@ -20,6 +20,8 @@
 //!   The values never change meaning; codes may be added, so treat any
 //!   nonzero code other than `TEE_ERR_POLICY` as "no verdict".
 //! - **Messages**: `tee_last_error_message()`, per thread.
+//! - **A failed setter fails the request**: `tee_verify` then returns that
+//!   setter's code, so no input is silently missing or left over.
 //! - **No undefined behaviour from NULL or sizes**: NULL pointers are
 //!   `TEE_ERR_USAGE`; every length is bounded before a slice is formed.
 //! - **No panic crosses the boundary**: every entry point catches unwinding

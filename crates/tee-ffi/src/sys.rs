@@ -129,9 +129,11 @@ pub unsafe extern "C" fn tee_request_set_evidence_json(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `json`/`len`.
-        let b = unsafe { bytes("evidence JSON", json, len, limit::EVIDENCE_JSON) }?;
-        r.set_evidence_json(b)
+        r.update("tee_request_set_evidence_json", |r| {
+            // SAFETY: the caller's contract for `json`/`len`.
+            let b = unsafe { bytes("evidence JSON", json, len, limit::EVIDENCE_JSON) }?;
+            r.set_evidence_json(b)
+        })
     })
 }
 
@@ -155,11 +157,14 @@ pub unsafe extern "C" fn tee_request_set_snp_report(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `report`/`report_len`.
-        let rep = unsafe { bytes("SEV-SNP report", report, report_len, limit::SNP_REPORT) }?;
-        // SAFETY: the caller's contract for `vcek`/`vcek_len`.
-        let cert = unsafe { optional_bytes("VCEK/VLEK certificate", vcek, vcek_len, limit::CERT) }?;
-        r.set_snp_report(rep, cert)
+        r.update("tee_request_set_snp_report", |r| {
+            // SAFETY: the caller's contract for `report`/`report_len`.
+            let rep = unsafe { bytes("SEV-SNP report", report, report_len, limit::SNP_REPORT) }?;
+            // SAFETY: the caller's contract for `vcek`/`vcek_len`.
+            let cert =
+                unsafe { optional_bytes("VCEK/VLEK certificate", vcek, vcek_len, limit::CERT) }?;
+            r.set_snp_report(rep, cert)
+        })
     })
 }
 
@@ -178,9 +183,11 @@ pub unsafe extern "C" fn tee_request_add_snp_cert(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `cert`/`len`.
-        let c = unsafe { bytes("SEV-SNP chain certificate", cert, len, limit::CERT) }?;
-        r.add_snp_cert(c)
+        r.update("tee_request_add_snp_cert", |r| {
+            // SAFETY: the caller's contract for `cert`/`len`.
+            let c = unsafe { bytes("SEV-SNP chain certificate", cert, len, limit::CERT) }?;
+            r.add_snp_cert(c)
+        })
     })
 }
 
@@ -202,12 +209,14 @@ pub unsafe extern "C" fn tee_request_set_tdx_quote(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `quote`/`quote_len`.
-        let q = unsafe { bytes("TDX quote", quote, quote_len, limit::TDX_QUOTE) }?;
-        // SAFETY: the caller's contract for `event_log`/`event_log_len`.
-        let log =
-            unsafe { optional_bytes("event log", event_log, event_log_len, limit::EVENT_LOG) }?;
-        r.set_tdx_quote(q, log)
+        r.update("tee_request_set_tdx_quote", |r| {
+            // SAFETY: the caller's contract for `quote`/`quote_len`.
+            let q = unsafe { bytes("TDX quote", quote, quote_len, limit::TDX_QUOTE) }?;
+            // SAFETY: the caller's contract for `event_log`/`event_log_len`.
+            let log =
+                unsafe { optional_bytes("event log", event_log, event_log_len, limit::EVENT_LOG) }?;
+            r.set_tdx_quote(q, log)
+        })
     })
 }
 
@@ -226,9 +235,11 @@ pub unsafe extern "C" fn tee_request_set_collateral(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `data`/`len`.
-        let b = unsafe { bytes("collateral", data, len, limit::COLLATERAL) }?;
-        r.set_collateral(b)
+        r.update("tee_request_set_collateral", |r| {
+            // SAFETY: the caller's contract for `data`/`len`.
+            let b = unsafe { bytes("collateral", data, len, limit::COLLATERAL) }?;
+            r.set_collateral(b)
+        })
     })
 }
 
@@ -248,9 +259,11 @@ pub unsafe extern "C" fn tee_request_set_policy_toml(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `toml`/`len`.
-        let b = unsafe { bytes("policy", toml, len, limit::POLICY) }?;
-        r.set_policy_toml(b)
+        r.update("tee_request_set_policy_toml", |r| {
+            // SAFETY: the caller's contract for `toml`/`len`.
+            let b = unsafe { bytes("policy", toml, len, limit::POLICY) }?;
+            r.set_policy_toml(b)
+        })
     })
 }
 
@@ -264,8 +277,10 @@ pub unsafe extern "C" fn tee_request_set_time_unix(req: *mut TeeRequest, secs: u
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        r.set_time_unix(secs);
-        Ok(())
+        r.update("tee_request_set_time_unix", |r| {
+            r.set_time_unix(secs);
+            Ok(())
+        })
     })
 }
 
@@ -284,9 +299,11 @@ pub unsafe extern "C" fn tee_request_set_time_rfc3339(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        // SAFETY: the caller's contract for `text`/`len`.
-        let b = unsafe { bytes("time", text.cast::<u8>(), len, limit::TIME) }?;
-        r.set_time_rfc3339(b)
+        r.update("tee_request_set_time_rfc3339", |r| {
+            // SAFETY: the caller's contract for `text`/`len`.
+            let b = unsafe { bytes("time", text.cast::<u8>(), len, limit::TIME) }?;
+            r.set_time_rfc3339(b)
+        })
     })
 }
 
@@ -305,15 +322,17 @@ pub unsafe extern "C" fn tee_request_set_report_data(
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        if len != limit::REPORT_DATA {
-            return Err(Failure::usage(format!(
-                "report data: {len} bytes, expected exactly {}",
-                limit::REPORT_DATA
-            )));
-        }
-        // SAFETY: the caller's contract for `data`/`len`.
-        let b = unsafe { bytes("report data", data, len, limit::REPORT_DATA) }?;
-        r.set_report_data(b)
+        r.update("tee_request_set_report_data", |r| {
+            if len != limit::REPORT_DATA {
+                return Err(Failure::usage(format!(
+                    "report data: {len} bytes, expected exactly {}",
+                    limit::REPORT_DATA
+                )));
+            }
+            // SAFETY: the caller's contract for `data`/`len`.
+            let b = unsafe { bytes("report data", data, len, limit::REPORT_DATA) }?;
+            r.set_report_data(b)
+        })
     })
 }
 
@@ -328,8 +347,10 @@ pub unsafe extern "C" fn tee_request_trust_mock_root(req: *mut TeeRequest) -> c_
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        r.trust_mock_root();
-        Ok(())
+        r.update("tee_request_trust_mock_root", |r| {
+            r.trust_mock_root();
+            Ok(())
+        })
     })
 }
 
@@ -344,8 +365,10 @@ pub unsafe extern "C" fn tee_request_allow_unchecked_revocation(req: *mut TeeReq
     status(|| {
         // SAFETY: the caller's contract for `req`.
         let r = unsafe { request_mut(req) }?;
-        r.allow_unchecked_revocation();
-        Ok(())
+        r.update("tee_request_allow_unchecked_revocation", |r| {
+            r.allow_unchecked_revocation();
+            Ok(())
+        })
     })
 }
 
@@ -356,6 +379,11 @@ pub unsafe extern "C" fn tee_request_allow_unchecked_revocation(req: *mut TeeReq
 /// any other code with `*out` set to NULL and the reason in
 /// `tee_last_error_message()`. The request is not changed and may be
 /// verified again.
+///
+/// Fail closed: if any setter on this request failed, `tee_verify`
+/// returns that setter's code (never a verdict), so a caller that does not
+/// check every setter still cannot verify without an input it meant to
+/// give or to replace.
 ///
 /// # Safety
 /// `req` is NULL or a live request (it may be shared with other threads

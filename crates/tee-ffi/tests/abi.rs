@@ -559,6 +559,59 @@ fn missing_and_malformed_inputs() {
     assert!(m.starts_with("policy"), "{m}");
 }
 
+/// A setter that fails makes the request unverifiable: a caller that
+/// ignores the setter's code cannot verify the old evidence, without the
+/// policy it meant to give, or with a policy it meant to replace.
+#[test]
+fn a_failed_setter_fails_the_request() {
+    use tee::Attester as _;
+    let ev = tee::mock::MockBackend::new()
+        .attest(&tee::ReportData::new([4; 64]))
+        .unwrap()
+        .to_json()
+        .unwrap();
+    let permissive = "allow_mock = true\nallow_any_measurement = true\n";
+    let passing = || {
+        let r = Req::new();
+        assert_eq!(r.evidence_json(ev.as_bytes()), TEE_OK);
+        assert_eq!(r.at_unix(tee::UnixTime::now().as_secs()), TEE_OK);
+        assert_eq!(r.trust_mock_root(), TEE_OK);
+        assert_eq!(r.policy(permissive), TEE_OK);
+        assert_eq!(r.report_data(&[4; 64]), TEE_OK);
+        assert_eq!(r.verify().0, TEE_OK, "{}", message());
+        r
+    };
+    // New evidence too large: the old evidence is not verified instead.
+    let r = passing();
+    assert_eq!(r.snp(&vec![0; (12 << 10) + 1], None), TEE_ERR_MALFORMED);
+    let m = r.refused(TEE_ERR_MALFORMED);
+    assert!(m.contains("tee_request_set_snp_report failed"), "{m}");
+    // A later successful setter does not undo it.
+    assert_eq!(r.evidence_json(ev.as_bytes()), TEE_OK);
+    r.refused(TEE_ERR_MALFORMED);
+    // A replacement policy that is not UTF-8: the old one is not used.
+    let r = passing();
+    // SAFETY: a live request; the buffer is readable for its length.
+    let code = unsafe { tee_request_set_policy_toml(r.0, [0xffu8].as_ptr(), 1) };
+    assert_eq!(code, TEE_ERR_USAGE);
+    r.refused(TEE_ERR_USAGE);
+    // Report data of the wrong length, a NULL buffer, a bad time: the same.
+    let r = passing();
+    assert_eq!(r.report_data(&[4; 32]), TEE_ERR_USAGE);
+    r.refused(TEE_ERR_USAGE);
+    let r = passing();
+    // SAFETY: a live request; NULL data is allowed (usage error).
+    assert_eq!(
+        unsafe { tee_request_set_collateral(r.0, ptr::null(), 1) },
+        TEE_ERR_USAGE
+    );
+    r.refused(TEE_ERR_USAGE);
+    let r = passing();
+    assert_eq!(r.at("not a time"), TEE_ERR_USAGE);
+    let m = r.refused(TEE_ERR_USAGE);
+    assert!(m.contains("tee_request_set_time_rfc3339 failed"), "{m}");
+}
+
 /// The message belongs to the thread that made the failing call.
 #[test]
 fn last_error_is_per_thread() {
