@@ -601,10 +601,8 @@ fn a_failed_setter_fails_the_request() {
     r.refused(TEE_ERR_USAGE);
     let r = passing();
     // SAFETY: a live request; NULL data is allowed (usage error).
-    assert_eq!(
-        unsafe { tee_request_set_collateral(r.0, ptr::null(), 1) },
-        TEE_ERR_USAGE
-    );
+    let code = unsafe { tee_request_set_collateral(r.0, ptr::null(), 1) };
+    assert_eq!(code, TEE_ERR_USAGE);
     r.refused(TEE_ERR_USAGE);
     let r = passing();
     assert_eq!(r.at("not a time"), TEE_ERR_USAGE);
