@@ -84,7 +84,8 @@ const char *tee_version(void);
  * status-returning call succeeded (never NULL). For `TEE_ERR_POLICY` it
  * lists the failed checks.
  *
- * The string is valid until the next status-returning call on this thread.
+ * The string is valid until the next status-returning call on this thread
+ * (or the next call that fails internally, `TEE_ERR_INTERNAL`).
  */
 const char *tee_last_error_message(void);
 

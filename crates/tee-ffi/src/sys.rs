@@ -81,7 +81,8 @@ pub extern "C" fn tee_version() -> *const c_char {
 /// status-returning call succeeded (never NULL). For `TEE_ERR_POLICY` it
 /// lists the failed checks.
 ///
-/// The string is valid until the next status-returning call on this thread.
+/// The string is valid until the next status-returning call on this thread
+/// (or the next call that fails internally, `TEE_ERR_INTERNAL`).
 #[unsafe(no_mangle)]
 pub extern "C" fn tee_last_error_message() -> *const c_char {
     guard(c"".as_ptr(), last_error_ptr)
@@ -92,7 +93,6 @@ pub extern "C" fn tee_last_error_message() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn tee_request_new() -> *mut TeeRequest {
     guard(ptr::null_mut(), || {
-        clear_last_error();
         Box::into_raw(Box::<TeeRequest>::default())
     })
 }
