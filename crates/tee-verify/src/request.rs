@@ -174,10 +174,10 @@ pub struct Request<'a> {
     /// Trust the mock root (NO SECURITY; appraisal still refuses mock
     /// evidence unless the policy allows it).
     pub trust_mock_root: bool,
-    /// Accept TDX collateral without CRLs and SEV-SNP reports checked
+    /// Accept TDX collateral without CRLs and a SEV-SNP report checked
     /// against no AMD CRL (`allow_unchecked_revocation` in both policy
     /// sections, as `teectl verify --allow-unchecked-revocation`; shown in
-    /// the claims).
+    /// the claims and the appraisal).
     pub allow_unchecked_revocation: bool,
 }
 
@@ -228,8 +228,8 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Accepting TDX collateral without CRLs and SEV-SNP reports checked
-    /// against no AMD CRL (shown in the claims).
+    /// Accepting TDX collateral without CRLs and a SEV-SNP report checked
+    /// against no AMD CRL (shown in the claims and the appraisal).
     #[must_use]
     pub fn allowing_unchecked_revocation(mut self) -> Self {
         self.allow_unchecked_revocation = true;
@@ -349,10 +349,10 @@ pub fn policy(req: &Request<'_>) -> Result<Policy, VerifyError> {
     if let Some(rd) = req.report_data {
         p.report_data = Some(rd);
     }
+    // As `teectl verify --allow-unchecked-revocation`: TDX collateral
+    // without CRLs, and a SEV-SNP report checked against no AMD CRL.
     if req.allow_unchecked_revocation {
         p.tdx.allow_unchecked_revocation = true;
-        // As `teectl verify --allow-unchecked-revocation`: an SEV-SNP
-        // report checked against no AMD CRL is then acceptable too.
         p.sev_snp.allow_unchecked_revocation = true;
     }
     Ok(p)

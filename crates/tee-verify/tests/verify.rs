@@ -71,6 +71,25 @@ fn snp_vector_verifies_and_debug_is_refused_by_default() {
         Some("failed".into())
     );
 
+    // `allowing_unchecked_revocation` applies to the appraisal too, as
+    // `teectl verify --allow-unchecked-revocation`: without it the missing
+    // AMD CRL fails the revocation check.
+    let check = |o: &tee_verify::Outcome| {
+        o.appraisal
+            .checks
+            .iter()
+            .find(|c| c.name == "sev-snp.revocation")
+            .map(|c| c.outcome)
+            .expect("a sev-snp.revocation check")
+    };
+    assert_eq!(check(&o), tee::Outcome::Passed);
+    let strict = verify(&Request::for_evidence(
+        EvidenceInput::Evidence(ev.clone()),
+        when,
+    ))
+    .unwrap();
+    assert_eq!(check(&strict), tee::Outcome::Failed);
+
     // A policy that allows debug, any measurement and this report data passes.
     let mut rd = [0u8; 64];
     rd[..5].copy_from_slice(&[1, 2, 3, 4, 5]);
@@ -249,4 +268,15 @@ fn output_layout() {
     }
     assert_eq!(j["platform"], "mock");
     assert!(j["appraisal"]["checks"].as_array().unwrap().len() > 1);
+    // In this order, whatever else is in the build (serde_json's
+    // preserve_order is tee-verify's own feature).
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        &keys[..4],
+        ["platform", "measurement", "report_data", "debug"]
+    );
+    assert_eq!(
+        &keys[keys.len() - 3..],
+        ["verified_at", "claims", "appraisal"]
+    );
 }
