@@ -103,8 +103,11 @@ async fn refresh_loop(app: Arc<App>) {
         tick.tick().await;
         let a = app.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            let now = a.config().clock.now();
-            a.config().collateral.refresh(now);
+            // Collateral is judged at the verification time (the clock,
+            // or `verify_at` when replaying recorded evidence).
+            let cfg = a.config();
+            let now = cfg.verify_at.unwrap_or_else(|| cfg.clock.now());
+            cfg.collateral.refresh(now);
         })
         .await;
     }
