@@ -27,9 +27,12 @@
 
 use core::fmt;
 use core::time::Duration;
+#[cfg(any(feature = "sev-snp", feature = "tdx"))]
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+#[cfg(any(feature = "sev-snp", feature = "tdx"))]
+use std::sync::{Mutex, PoisonError};
 
 pub use tee_fetch::cache::{
     Artifact, Backoff, Body, Bundle, BundleError, Cache, DiskStore, FreshnessPolicy, Kinds,
@@ -310,10 +313,12 @@ impl fmt::Debug for Manager {
     }
 }
 
+#[cfg(any(feature = "sev-snp", feature = "tdx"))]
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+#[cfg(any(feature = "sev-snp", feature = "tdx"))]
 fn evidence_err(e: Error) -> CollateralError {
     CollateralError::Evidence(e)
 }
@@ -543,6 +548,7 @@ impl Manager {
     /// served now; [`CollateralError::Evidence`] when the evidence does not
     /// say which collateral it needs.
     pub fn prepare(&self, evidence: &Evidence, now: UnixTime) -> Result<Prepared, CollateralError> {
+        let _ = now; // unused without SEV-SNP and TDX
         match evidence.platform {
             #[cfg(feature = "sev-snp")]
             Platform::SevSnp => self.prepare_snp(evidence, now),
@@ -589,6 +595,7 @@ impl Manager {
 }
 
 /// An artifact from local bytes, its validity read by kind.
+#[cfg(any(feature = "sev-snp", feature = "tdx"))]
 fn artifact_of(
     d: &dyn Descriptor,
     body: Body,
