@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python relying party against a running `teectl serve` (mock flow,
-# tampered evidence, and the shared SEV-SNP and TDX vectors).
+# tampered evidence, and the shared SEV-SNP and TDX vectors, with their
+# collateral in the evidence and from a bundle).
 #   tests/service/run.sh [TEECTL] [PYTHON]
 # Defaults: target/debug/teectl, $TEE_EAR_PYTHON or target/ear-venv/bin/python
 # (PyPI requests + PyJWT, pinned in .ci/run).
@@ -65,6 +66,12 @@ q = open(f"{vec}/dcap-qvl/tdx_quote", "rb").read()
 coll = open(f"{vec}/dcap-qvl/tdx_quote_collateral.json", "rb").read()
 json.dump({"version": 1, "platform": "tdx", "format": "tdx-dcap-quote", "report": b64(q),
            "endorsements": [{"kind": "tdx-collateral-v3-json", "data": b64(coll)}]}, open(f"{work}/tdx.json", "w"))
+# Bare evidence (no VCEK, no collateral): the service's bundle supplies them.
+json.dump({"version": 1, "platform": "tdx", "format": "tdx-dcap-quote", "report": b64(q)},
+          open(f"{work}/tdx_bare.json", "w"))
+ms = open(f"{vec}/ms-tee-av/milan_attestation_report.bin", "rb").read()
+json.dump({"version": 1, "platform": "sev-snp", "format": "sev-snp-report", "report": b64(ms)},
+          open(f"{work}/snp_bare.json", "w"))
 PYEOF
   # The TDX vector's collateral is valid on 2025-07-19 only: verify as of then.
   start vectors --verify-at 2025-07-19T10:00:34Z; VURL="$url"
@@ -75,6 +82,27 @@ PYEOF
   echo "== tampered SEV-SNP and TDX vectors"
   "$PY" "$CLIENT" --url "$VURL" --evidence-file "$work/snp.json" --policy vectors --tamper
   "$PY" "$CLIENT" --url "$VURL" --evidence-file "$work/tdx.json" --policy vectors --tamper
+  # Collateral from a bundle (teectl collateral bundle): the evidence carries none.
+  "$TEECTL" collateral bundle --out "$work/vectors.bundle" \
+    --snp-report "$VEC/ms-tee-av/milan_attestation_report.bin" --vcek "$VEC/ms-tee-av/milan_vcek.pem" \
+    --tdx-quote "$VEC/dcap-qvl/tdx_quote" --tdx-collateral "$VEC/dcap-qvl/tdx_quote_collateral.json" 2>/dev/null
+  start bundle_tdx --collateral "$work/vectors.bundle" --verify-at 2025-07-19T10:00:34Z; BURL="$url"
+  echo "== TDX vector without its collateral, collateral from a bundle, against $BURL"
+  "$PY" "$CLIENT" --url "$BURL" --evidence-file "$work/tdx_bare.json" --policy vectors --expect-passed false --expect-failed report_data --expect-status contraindicated
+  # The ms-tee-av VCEK is valid from 2026-02-05: verified now; the bundle has no AMD CRL.
+  start bundle_snp --collateral "$work/vectors.bundle" --allow-unchecked-revocation; BURL="$url"
+  echo "== SEV-SNP vector (ms-tee-av Milan) without its VCEK, VCEK from the bundle, against $BURL"
+  "$PY" "$CLIENT" --url "$BURL" --evidence-file "$work/snp_bare.json" --policy vectors --expect-passed false --expect-failed report_data --expect-status contraindicated
+  echo "== the same bundle's TDX collateral now (expired 2025-07-19): 503 with Retry-After"
+  "$PY" - "$BURL" "$work/tdx_bare.json" <<'PYEOF'
+import json, sys, requests
+url, ev = sys.argv[1], json.load(open(sys.argv[2]))
+ch = requests.post(url + "/challenge", timeout=10).json()
+r = requests.post(url + "/attest", json={"challenge": ch["challenge"], "evidence": ev, "policy": "vectors"}, timeout=30)
+assert r.status_code == 503 and r.json()["error"] == "collateral_unavailable", (r.status_code, r.text)
+assert int(r.headers["Retry-After"]) >= 1, r.headers
+print(json.dumps({"attest_status": 503, "error": r.json()["error"], "retry_after": r.headers["Retry-After"]}))
+PYEOF
 elif [ -n "${CI:-}" ]; then
   echo "test vectors not found at $VEC (set TEE_TEST_VECTORS); CI must not skip them" >&2; exit 1
 else

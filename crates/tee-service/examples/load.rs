@@ -9,6 +9,21 @@
 //! latency, the ratio to (cores / one steady-state library verification),
 //! and EAR token issue + verify per second.
 //!
+//! The wall-clock ratio assumes the cores are this process's: on a machine
+//! shared with other work, a process with more runnable threads gets a
+//! larger share than the single-threaded library measurement, and the ratio
+//! means little. So the CPU time is reported too (Linux, from
+//! `/proc/*/schedstat`): the library verification's, the service threads'
+//! per answered request (the load generator's threads counted apart), and
+//! their quotient `…_library_verify_cpu_over_service_cpu`, which is the same
+//! target (the HTTP and token layer may cost at most a fifth) measured
+//! independently of what else runs.
+//!
+//! Each level's clients first open their connection and get their
+//! challenge, then start together; the clock runs from their start to the
+//! last answer. The service signs with an ES256 key (the default of
+//! `teectl serve`); the token figures are given for ES256 and ES384.
+//!
 //! The replay cache is off here so that each client thread reuses one
 //! challenge (the vectors' report data cannot bind a fresh nonce anyway;
 //! every answer is a signed `contraindicated` token after full
@@ -109,6 +124,16 @@ impl Conn {
     }
 }
 
+/// The service's token algorithm: ES256 (`teectl serve`'s default), or
+/// ES384 with `TEE_LOAD_ALG=es384`.
+fn service_alg() -> Alg {
+    match std::env::var("TEE_LOAD_ALG").as_deref() {
+        Ok("es384" | "ES384") => Alg::Es384,
+        Ok("es256" | "ES256") | Err(_) => Alg::Es256,
+        Ok(other) => panic!("TEE_LOAD_ALG={other}: expected es256 or es384"),
+    }
+}
+
 fn start(dir: &std::path::Path) -> (SocketAddr, Arc<App>, tokio::runtime::Runtime) {
     std::fs::write(
         dir.join("default.toml"),
@@ -117,7 +142,7 @@ fn start(dir: &std::path::Path) -> (SocketAddr, Arc<App>, tokio::runtime::Runtim
     .unwrap();
     let mut cfg = Config::new(
         PolicyStore::new(dir),
-        Issuer::new(SignerSet::new(SigningKey::generate(Alg::Es384).unwrap())),
+        Issuer::new(SignerSet::new(SigningKey::generate(service_alg()).unwrap())),
         ChallengeKey::from_bytes(&[7; 32]).unwrap(),
     );
     cfg.log = false;
@@ -158,18 +183,56 @@ struct Level {
     per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU time of the service's threads per answered request.
+    service_cpu_us: Option<f64>,
+    /// CPU time of the load generator's threads per answered request.
+    client_cpu_us: Option<f64>,
+}
+
+/// CPU time (ns) this thread has run (Linux `/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// CPU time (ns) of every live thread of this process but the calling one,
+/// by thread id.
+fn other_threads_cpu_ns() -> Option<std::collections::HashMap<u64, u64>> {
+    let me = std::fs::read_link("/proc/thread-self").ok()?;
+    let me: u64 = me.file_name()?.to_str()?.parse().ok()?;
+    let mut out = std::collections::HashMap::new();
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let e = e.ok()?;
+        let Some(tid) = e.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else {
+            continue;
+        };
+        if tid == me {
+            continue;
+        }
+        // A thread may exit between the listing and the read.
+        if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat"))
+            && let Some(ns) = s.split_whitespace().next().and_then(|n| n.parse().ok())
+        {
+            out.insert(tid, ns);
+        }
+    }
+    Some(out)
 }
 
 fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
     let per_thread = MAX_REQUESTS.div_ceil(conc).max(1);
-    let deadline = Instant::now() + MAX_TIME;
-    let t0 = Instant::now();
+    // Connections and challenges first; then every client starts at once.
+    let gate = Arc::new(std::sync::Barrier::new(conc + 1));
     let handles: Vec<_> = (0..conc)
         .map(|_| {
             let b = body(addr, ev);
+            let mut c = Conn::new(addr);
+            let gate = gate.clone();
             std::thread::spawn(move || {
-                let mut c = Conn::new(addr);
                 let mut lat = Vec::with_capacity(per_thread);
+                gate.wait();
+                let cpu0 = thread_cpu_ns();
+                let deadline = Instant::now() + MAX_TIME;
                 for _ in 0..per_thread {
                     if Instant::now() >= deadline {
                         break;
@@ -179,22 +242,55 @@ fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
                     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&resp));
                     lat.push(t.elapsed());
                 }
-                lat
+                let cpu = thread_cpu_ns().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
+                (lat, cpu)
             })
         })
         .collect();
-    let mut lat: Vec<Duration> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
+    gate.wait();
+    let t0 = Instant::now();
+    // Every live thread now: the service's and the clients'; the clients
+    // have exited when the level ends, so they drop out of the difference.
+    let before = other_threads_cpu_ns();
+    let mut lat: Vec<Duration> = Vec::new();
+    let mut client_ns = Some(0u64);
+    for h in handles {
+        let (l, cpu) = h.join().unwrap();
+        lat.extend(l);
+        client_ns = client_ns.zip(cpu).map(|(a, b)| a + b);
+    }
     let wall = t0.elapsed();
+    let after = other_threads_cpu_ns();
+    let service_ns = before.zip(after).map(|(b, a)| {
+        a.iter()
+            .map(|(tid, ns)| ns.saturating_sub(b.get(tid).copied().unwrap_or(0)))
+            .sum::<u64>()
+    });
     lat.sort();
-    let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+    let n = lat.len() as f64;
+    let q = |p: f64| lat[((n * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
     Level {
-        per_s: lat.len() as f64 / wall.as_secs_f64(),
+        per_s: n / wall.as_secs_f64(),
         p50_ms: q(0.50),
         p99_ms: q(0.99),
+        service_cpu_us: service_ns.map(|ns| ns as f64 / 1e3 / n),
+        client_cpu_us: client_ns.map(|ns| ns as f64 / 1e3 / n),
     }
+}
+
+/// Median CPU seconds per call of `f` on this thread, or `None` where the
+/// platform does not say.
+fn cpu_per_call(mut f: impl FnMut()) -> Option<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..7 {
+        let a = thread_cpu_ns()?;
+        for _ in 0..50 {
+            f();
+        }
+        samples.push((thread_cpu_ns()? - a) as f64 / 1e9 / 50.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Some(samples[3])
 }
 
 /// Median seconds per call of `f` over a few batches.
@@ -231,6 +327,9 @@ fn main() {
         let t_lib = per_call(|| {
             let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
         });
+        let t_lib_cpu = cpu_per_call(|| {
+            let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
+        });
         let ideal = cores as f64 / t_lib;
         // Warm the service's caches.
         let b = body(addr, &ev);
@@ -239,7 +338,13 @@ fn main() {
             "FIGURE service_{name}_library_steady_verify_us {:.1}",
             t_lib * 1e6
         );
-        let mut last = 0.0;
+        if let Some(c) = t_lib_cpu {
+            println!(
+                "FIGURE service_{name}_library_steady_verify_cpu_us {:.1}",
+                c * 1e6
+            );
+        }
+        let mut last = None;
         for conc in LEVELS {
             let l = run_level(addr, &ev, conc);
             println!(
@@ -248,39 +353,60 @@ fn main() {
             );
             println!("FIGURE service_{name}_c{conc}_p50_ms {:.2}", l.p50_ms);
             println!("FIGURE service_{name}_c{conc}_p99_ms {:.2}", l.p99_ms);
-            last = l.per_s;
+            if let (Some(svc), Some(cli)) = (l.service_cpu_us, l.client_cpu_us) {
+                println!("FIGURE service_{name}_c{conc}_service_cpu_us_per_request {svc:.1}");
+                println!(
+                    "FIGURE service_{name}_c{conc}_load_generator_cpu_us_per_request {cli:.1}"
+                );
+            }
+            last = Some(l);
         }
+        let last = last.unwrap();
         println!(
             "FIGURE service_{name}_c64_vs_cores_over_library_verify {:.3}",
-            last / ideal
+            last.per_s / ideal
         );
+        if let (Some(lib), Some(svc)) = (t_lib_cpu, last.service_cpu_us) {
+            println!(
+                "FIGURE service_{name}_c64_library_verify_cpu_over_service_cpu {:.3}",
+                lib * 1e6 / svc
+            );
+        }
     }
-    // Token issue + verify.
-    let issuer = Issuer::new(SignerSet::new(SigningKey::generate(Alg::Es384).unwrap()));
-    let jwks = issuer.signers().jwks();
+    // Token issue (what the service adds per answer) and issue + verify.
     let ev = snp_evidence(&v);
     let claims = tee::sev::SnpVerifier::new().verify(&ev, at).unwrap();
     let policy = tee::Policy::default();
     let nonce = [5u8; 32];
     let now = UnixTime::now();
-    let t_tok = per_call(|| {
-        let r = EarRequest::new()
+    let request = || {
+        EarRequest::new()
             .with_nonce(&nonce)
             .unwrap()
             .with_submod("sev-snp", Submod::appraise(&claims, &policy))
+            .unwrap()
+    };
+    for (alg, name, suffix) in [(Alg::Es256, "es256", ""), (Alg::Es384, "es384", "_es384")] {
+        let issuer = Issuer::new(SignerSet::new(SigningKey::generate(alg).unwrap()));
+        let jwks = issuer.signers().jwks();
+        let t_issue = per_call(|| {
+            std::hint::black_box(issuer.issue(request(), now).unwrap());
+        });
+        println!("FIGURE ear_{name}_token_issue_us {:.1}", t_issue * 1e6);
+        let t_tok = per_call(|| {
+            let tok = issuer.issue(request(), now).unwrap();
+            tee_ear::verify(
+                &tok,
+                &jwks,
+                &VerifyOptions::new(now, 60).expect_nonce(&nonce),
+            )
             .unwrap();
-        let tok = issuer.issue(r, now).unwrap();
-        tee_ear::verify(
-            &tok,
-            &jwks,
-            &VerifyOptions::new(now, 60).expect_nonce(&nonce),
-        )
-        .unwrap();
-    });
-    println!(
-        "FIGURE ear_token_issue_plus_verify_per_s {:.0}",
-        1.0 / t_tok
-    );
+        });
+        println!(
+            "FIGURE ear_token_issue_plus_verify_per_s{suffix} {:.0}",
+            1.0 / t_tok
+        );
+    }
     let m = app.metrics.render(
         tee_service::CollateralSource::stats(&tee_service::EnvelopeSource::new()),
         0,
@@ -290,5 +416,5 @@ fn main() {
         .find(|l| l.starts_with("tee_service_attest_duration_seconds_count"))
         .unwrap_or_default()
         .to_owned();
-    eprintln!("{attests}; cores {cores}");
+    eprintln!("{attests}; cores {cores}; service key {}", service_alg());
 }

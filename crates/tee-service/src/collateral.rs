@@ -6,6 +6,8 @@
 //! carries in its SDK envelope (docs/evidence-format.md): the SEV-SNP VCEK/VLEK
 //! (`signing-cert-der` or `ghcb-cert-table`, optional `amd-kds-crl-der`) and
 //! the TDX collateral (`tdx-collateral-v3-json`). It never fetches.
+//! `managed::ManagerSource` (feature `collateral`) takes collateral from
+//! the collateral manager: a bundle, a store directory, or an online store.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -60,6 +62,19 @@ pub struct CollateralStats {
     pub fetches: u64,
     /// Collateral fetches that failed.
     pub fetch_failures: u64,
+    /// Collateral lookups answered from the collateral manager's memory.
+    pub collateral_hits: u64,
+    /// Collateral lookups answered from its disk store (another replica's
+    /// fetch, or a previous run's).
+    pub collateral_store_hits: u64,
+    /// Collateral lookups that found nothing servable in memory.
+    pub collateral_misses: u64,
+    /// Artifacts refreshed ahead of expiry by the background task.
+    pub refreshed: u64,
+    /// Background refreshes that failed or were backing off.
+    pub refresh_failures: u64,
+    /// Collateral artifacts held.
+    pub artifacts: u64,
 }
 
 /// Evidence ready to verify: possibly with endorsements the source
@@ -95,6 +110,19 @@ pub trait CollateralSource: Send + Sync + Debug {
     /// Counters for `/metrics`.
     fn stats(&self) -> CollateralStats {
         CollateralStats::default()
+    }
+
+    /// Whether the service should call [`CollateralSource::refresh`]
+    /// periodically (a source that fetches; default `false`).
+    fn refreshes(&self) -> bool {
+        false
+    }
+
+    /// Refresh what is due at `now` (collateral near the end of its
+    /// validity). Called on the blocking pool by the service's background
+    /// task every `Config::refresh_interval`; may block. Default: nothing.
+    fn refresh(&self, now: UnixTime) {
+        let _ = now;
     }
 }
 

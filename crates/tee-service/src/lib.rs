@@ -3,6 +3,8 @@
 
 pub mod challenge;
 pub mod collateral;
+#[cfg(feature = "collateral")]
+pub mod managed;
 pub mod metrics;
 pub mod policy;
 mod server;
@@ -41,6 +43,8 @@ pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(120);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default replay-cache capacity (unexpired challenges per replica).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 200_000;
+/// Default interval of the background collateral refresh.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// Largest `user_data` accepted (decoded).
 pub const MAX_USER_DATA: usize = 4096;
 
@@ -78,6 +82,9 @@ pub struct Config {
     pub timeout: Duration,
     /// Challenge lifetime.
     pub challenge_ttl: Duration,
+    /// How often the background task asks a refreshing collateral source
+    /// ([`CollateralSource::refreshes`]) to refresh what is due.
+    pub refresh_interval: Duration,
     /// Verifications run at once (on the blocking pool); default: CPU count.
     pub workers: usize,
     /// Requests admitted to `/attest` at once (running or queued for a
@@ -107,6 +114,7 @@ impl Config {
             max_body: DEFAULT_MAX_BODY,
             timeout: DEFAULT_TIMEOUT,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
             workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             max_pending: 256,
             replay_capacity: DEFAULT_REPLAY_CAPACITY,

@@ -149,7 +149,7 @@ impl Metrics {
             self.latency_sum_us.load(Relaxed) as f64 / 1e6
         );
         let _ = writeln!(o, "tee_service_attest_duration_seconds_count {count}");
-        let counters: [(&str, &str, u64); 11] = [
+        let counters: [(&str, &str, u64); 17] = [
             (
                 "tee_service_cache_hits_total",
                 "Verifications answered from a verified chain/collateral cache.",
@@ -169,6 +169,36 @@ impl Metrics {
                 "tee_service_collateral_fetch_failures_total",
                 "Collateral fetches that failed.",
                 c.fetch_failures,
+            ),
+            (
+                "tee_service_collateral_cache_hits_total",
+                "Collateral lookups answered from the collateral manager's memory.",
+                c.collateral_hits,
+            ),
+            (
+                "tee_service_collateral_store_hits_total",
+                "Collateral lookups answered from the collateral disk store.",
+                c.collateral_store_hits,
+            ),
+            (
+                "tee_service_collateral_cache_misses_total",
+                "Collateral lookups with nothing servable in memory.",
+                c.collateral_misses,
+            ),
+            (
+                "tee_service_collateral_refreshes_total",
+                "Collateral artifacts refreshed ahead of expiry in the background.",
+                c.refreshed,
+            ),
+            (
+                "tee_service_collateral_refresh_failures_total",
+                "Background collateral refreshes that failed or were backing off.",
+                c.refresh_failures,
+            ),
+            (
+                "tee_service_collateral_artifacts",
+                "Collateral artifacts held.",
+                c.artifacts,
             ),
             (
                 "tee_service_collateral_unavailable_total",

@@ -30,6 +30,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let router = crate::router(app.clone());
+    let refresher = app
+        .config()
+        .collateral
+        .refreshes()
+        .then(|| tokio::spawn(refresh_loop(app.clone())));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -81,8 +86,31 @@ pub async fn serve(
         }
     }
     drop(listener);
+    if let Some(r) = refresher {
+        r.abort();
+    }
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     Ok(())
+}
+
+/// Every `refresh_interval`: the collateral source's refresh-ahead, on the
+/// blocking pool (it fetches), one pass at a time.
+async fn refresh_loop(app: Arc<App>) {
+    let mut tick =
+        tokio::time::interval(app.config().refresh_interval.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let a = app.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            // Collateral is judged at the verification time (the clock,
+            // or `verify_at` when replaying recorded evidence).
+            let cfg = a.config();
+            let now = cfg.verify_at.unwrap_or_else(|| cfg.clock.now());
+            cfg.collateral.refresh(now);
+        })
+        .await;
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

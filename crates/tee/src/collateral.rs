@@ -476,6 +476,20 @@ impl Manager {
         self
     }
 
+    /// The SEV-SNP verifier the handed-out verifiers derive from (its
+    /// clones share its verified-chain cache: `cache_stats` counts them all).
+    #[cfg(feature = "sev-snp")]
+    pub fn snp_verifier(&self) -> &tee_sev::SnpVerifier {
+        &self.snp
+    }
+
+    /// The TDX verifier the handed-out verifiers derive from (its clones
+    /// share its verified-collateral cache).
+    #[cfg(feature = "tdx")]
+    pub fn tdx_verifier(&self) -> &tee_tdx::TdxVerifier {
+        &self.tdx
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -23,7 +23,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     policy_dir: PathBuf,
     /// EAR signing key (PEM: PKCS#8 or SEC1, P-256 → ES256, P-384 →
-    /// ES384). Without it an ephemeral P-384 key is generated (and said so).
+    /// ES384). Without it an ephemeral P-256 (ES256) key is generated (and
+    /// said so).
     #[arg(long, value_name = "PEM")]
     signing_key: Option<PathBuf>,
     /// The signing key's `kid` (default: its RFC 7638 thumbprint).
@@ -34,10 +35,33 @@ pub(crate) struct ServeArgs {
     /// verify only on this process.
     #[arg(long, value_name = "FILE")]
     challenge_key: Option<PathBuf>,
-    /// Collateral: an offline bundle or a collateral store directory (not
-    /// in this build: collateral comes from the evidence envelope).
+    /// Collateral from the collateral manager: an offline bundle
+    /// (`teectl collateral bundle`) or a store directory (`teectl collateral
+    /// fetch`), read offline. Missing or stale collateral is 503 with
+    /// Retry-After. Without it, collateral comes from the evidence envelope.
     #[arg(long, value_name = "BUNDLE_OR_DIR")]
     collateral: Option<PathBuf>,
+    /// With `--collateral DIR`: an online store. Misses are fetched from
+    /// `--kds` / `--pccs` into DIR (created if missing; shareable by
+    /// replicas) and a background task refreshes collateral ahead of its
+    /// expiry every `--refresh-interval`.
+    #[arg(long, requires = "collateral")]
+    collateral_fetch: bool,
+    /// AMD KDS base URL (or a mirror) for `--collateral-fetch`.
+    #[arg(long, value_name = "URL", requires = "collateral_fetch")]
+    kds: Option<String>,
+    /// Intel PCCS base URL for `--collateral-fetch` (default: Intel's PCS).
+    #[arg(long, value_name = "URL", requires = "collateral_fetch")]
+    pccs: Option<String>,
+    /// Seconds between background refresh passes of an online store.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    refresh_interval: u64,
+    /// SEV-SNP with `--collateral`: verify without an AMD CRL when the
+    /// store has none (the claims say `revocation_checked = false`, and the
+    /// appraisal still fails unless the policy sets
+    /// `[sev-snp] allow_unchecked_revocation`).
+    #[arg(long, requires = "collateral")]
+    allow_unchecked_revocation: bool,
     /// TLS certificate chain (PEM, leaf first).
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -84,10 +108,10 @@ fn signing_key(a: &ServeArgs) -> Result<SigningKey, CliError> {
                 .map_err(|e| CliError::from(tee::Error::from(e)).context(p.display()))?
         }
         None => {
-            let k = SigningKey::generate(Alg::Es384)
+            let k = SigningKey::generate(Alg::Es256)
                 .map_err(|e| CliError::from(tee::Error::from(e)))?;
             eprintln!(
-                "teectl serve: no --signing-key: generated an ephemeral ES384 key (kid {}); \
+                "teectl serve: no --signing-key: generated an ephemeral ES256 key (kid {}); \
                  its tokens stop verifying when this process exits, and replicas do not share it",
                 k.kid()
             );
@@ -124,17 +148,7 @@ pub(crate) fn run(a: &ServeArgs) -> Result<u8, CliError> {
             a.policy_dir.display()
         )));
     }
-    if let Some(c) = &a.collateral {
-        return Err(CliError {
-            code: exit::UNSUPPORTED,
-            message: format!(
-                "--collateral {}: collateral bundles and stores are not in this build; \
-                 evidence must carry its collateral (docs/service.md)",
-                c.display()
-            ),
-            detail: None,
-        });
-    }
+    let collateral = collateral_source(a)?;
     let key = signing_key(a)?;
     let ck = challenge_key(a)?;
     let tls = match (&a.tls_cert, &a.tls_key) {
@@ -166,6 +180,11 @@ pub(crate) fn run(a: &ServeArgs) -> Result<u8, CliError> {
         );
         cfg.verify_at = Some(at);
     }
+    if let Some((src, what)) = collateral {
+        eprintln!("teectl serve: collateral: {what}");
+        cfg.collateral = src;
+    }
+    cfg.refresh_interval = Duration::from_secs(a.refresh_interval.max(1));
     cfg.log = !a.quiet;
     let workers = cfg.workers;
     let app = App::new(cfg);
@@ -197,4 +216,101 @@ pub(crate) fn run(a: &ServeArgs) -> Result<u8, CliError> {
         Ok::<(), CliError>(())
     })?;
     Ok(exit::OK)
+}
+
+/// Timeout of one collateral fetch (the request timeout answers 503 first).
+#[cfg(all(feature = "sev-snp", feature = "tdx"))]
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Source = (Arc<dyn tee_service::CollateralSource>, String);
+
+/// The collateral manager behind `--collateral`, and what to say about it.
+#[cfg(all(feature = "sev-snp", feature = "tdx"))]
+fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
+    use tee::collateral::{Config as CollateralConfig, Manager};
+    use tee_service::managed::{ManagerSource, Mode};
+
+    let Some(path) = &a.collateral else {
+        return Ok(None);
+    };
+    if !a.collateral_fetch {
+        let m = crate::collateral::offline(path, a.allow_unchecked_revocation)?;
+        let what = format!(
+            "{} {} read offline ({} artifacts; nothing is fetched)",
+            if path.is_dir() {
+                "store directory"
+            } else {
+                "bundle"
+            },
+            path.display(),
+            m.artifacts().len()
+        );
+        let src = ManagerSource::new(Arc::new(m), Mode::Offline);
+        return Ok(Some((Arc::new(src), what)));
+    }
+    if path.exists() && !path.is_dir() {
+        return Err(CliError::usage(format!(
+            "--collateral {} --collateral-fetch: an online store is a directory",
+            path.display()
+        )));
+    }
+    let mut cfg =
+        CollateralConfig::default().allowing_unchecked_revocation(a.allow_unchecked_revocation);
+    if let Some(k) = &a.kds {
+        cfg = cfg.with_kds(k);
+    }
+    if let Some(p) = &a.pccs {
+        cfg = cfg.with_pccs(p);
+    }
+    let urls = [&cfg.kds_base, &cfg.pcs_base, &cfg.intel_root_crl_url];
+    #[cfg(feature = "https")]
+    let transport = {
+        let _ = urls;
+        tee_fetch::Https::new(FETCH_TIMEOUT)
+    };
+    #[cfg(not(feature = "https"))]
+    let transport = {
+        if let Some(u) = urls.iter().find(|u| !u.starts_with("http://")) {
+            return Err(CliError {
+                code: exit::UNSUPPORTED,
+                message: format!(
+                    "--collateral-fetch: {u}: this build fetches over plain http:// only \
+                     (build teectl with feature `https`, or give http:// mirrors with \
+                     --kds and --pccs)"
+                ),
+                detail: None,
+            });
+        }
+        tee::collateral::PlainHttp::new(FETCH_TIMEOUT)
+    };
+    let m = Manager::online(transport, path, cfg.clone())
+        .map(Manager::trusting_mock_root)
+        .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
+    let what = format!(
+        "online store {} ({} artifacts held; fetching from {} and {}; refresh every {} s)",
+        path.display(),
+        m.artifacts().len(),
+        cfg.kds_base,
+        cfg.pcs_base,
+        a.refresh_interval.max(1)
+    );
+    let src = ManagerSource::new(Arc::new(m), Mode::Online);
+    Ok(Some((Arc::new(src), what)))
+}
+
+/// Builds without both SEV-SNP and TDX have no collateral manager.
+#[cfg(not(all(feature = "sev-snp", feature = "tdx")))]
+fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
+    match &a.collateral {
+        None => Ok(None),
+        Some(c) => Err(CliError {
+            code: exit::UNSUPPORTED,
+            message: format!(
+                "--collateral {}: the collateral manager is only in builds with both \
+                 SEV-SNP and TDX; evidence must carry its collateral (docs/service.md)",
+                c.display()
+            ),
+            detail: None,
+        }),
+    }
 }
