@@ -9,6 +9,7 @@ pub mod cache;
 pub mod claims;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod doctor;
 pub mod error;
 pub mod evidence;
 pub mod measurement;
