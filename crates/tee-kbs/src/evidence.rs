@@ -65,15 +65,13 @@ pub fn to_trustee(ev: &Evidence) -> Result<(Tee, Value)> {
             ))
         }
         #[cfg(feature = "azure")]
-        (Platform::SevSnp, tee::azure::FORMAT_SNP) => Ok((
-            Tee::AzSnpVtpm,
-            tee::azure::evidence::to_trustee_json(ev)?,
-        )),
+        (Platform::SevSnp, tee::azure::FORMAT_SNP) => {
+            Ok((Tee::AzSnpVtpm, tee::azure::evidence::to_trustee_json(ev)?))
+        }
         #[cfg(feature = "azure")]
-        (Platform::Tdx, tee::azure::FORMAT_TDX) => Ok((
-            Tee::AzTdxVtpm,
-            tee::azure::evidence::to_trustee_json(ev)?,
-        )),
+        (Platform::Tdx, tee::azure::FORMAT_TDX) => {
+            Ok((Tee::AzTdxVtpm, tee::azure::evidence::to_trustee_json(ev)?))
+        }
         (Platform::Mock, evidence::format::MOCK_REPORT) => {
             let (rd, _, _) = tee::mock::report::MockReport::parse(&ev.report)?;
             let env: Value = serde_json::from_str(&ev.to_json()?)

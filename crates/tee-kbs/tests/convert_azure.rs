@@ -68,13 +68,19 @@ fn check_v2_shape(j: &Value, tee: Tee) {
     let q = &j["tpm_quote"];
     for k in ["signature", "message"] {
         let h = q[k].as_str().unwrap();
-        assert!(!h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
     let pcrs = q["pcrs"].as_array().unwrap();
     assert_eq!(pcrs.len(), 24);
     assert!(pcrs.iter().all(|p| p.as_str().unwrap().len() == 64));
     let hcl = j["hcl_report"].as_str().unwrap();
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(hcl).unwrap();
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(hcl)
+        .unwrap();
     assert_eq!(&raw[..4], b"HCLA");
     let (present, absent) = match tee {
         Tee::AzSnpVtpm => ("vcek", "td_quote"),
@@ -101,15 +107,17 @@ fn round_trip(rel: &str, tee: Tee, format: &str) -> Option<(Evidence, Value)> {
         serde_json::json!({"tee-evidence": {"primary_evidence": j, "additional_evidence": ""}}),
         serde_json::json!({"tee": tee.as_str(), "evidence": j}),
     ] {
-        assert_eq!(evidence_from_any_json(w.to_string().as_bytes()).unwrap(), ev);
+        assert_eq!(
+            evidence_from_any_json(w.to_string().as_bytes()).unwrap(),
+            ev
+        );
     }
     Some((ev, j))
 }
 
 #[test]
 fn az_snp_live_evidence_round_trips_and_verifies_with_its_nonce_only() {
-    let Some((ev, j)) = round_trip("az_snp/live-evidence.json", Tee::AzSnpVtpm, FORMAT_SNP)
-    else {
+    let Some((ev, j)) = round_trip("az_snp/live-evidence.json", Tee::AzSnpVtpm, FORMAT_SNP) else {
         return;
     };
     let at = UnixTime::parse_rfc3339("2026-03-20T00:00:00Z").unwrap();
@@ -134,13 +142,21 @@ fn az_snp_live_evidence_round_trips_and_verifies_with_its_nonce_only() {
     let last = m.len() - 1;
     m[last] ^= 1;
     t["tpm_quote"]["message"] = Value::from(hex::encode(m));
-    assert!(snp_verifiers().verify(&through_json(Tee::AzSnpVtpm, &t), at).is_err());
+    assert!(
+        snp_verifiers()
+            .verify(&through_json(Tee::AzSnpVtpm, &t), at)
+            .is_err()
+    );
     let mut t = j;
     let b64 = base64::engine::general_purpose::URL_SAFE;
     let mut h = b64.decode(t["hcl_report"].as_str().unwrap()).unwrap();
     h[0x20 + 0x90] ^= 1;
     t["hcl_report"] = Value::from(b64.encode(h));
-    assert!(snp_verifiers().verify(&through_json(Tee::AzSnpVtpm, &t), at).is_err());
+    assert!(
+        snp_verifiers()
+            .verify(&through_json(Tee::AzSnpVtpm, &t), at)
+            .is_err()
+    );
 }
 
 #[test]
@@ -176,7 +192,10 @@ fn az_tdx_round_trips_and_is_up_to_date_with_its_collateral_and_nonce() {
     assert_eq!(*tdx_verifiers().verify(&ev, at).unwrap(), *converted);
     let v = converted.vtpm.as_ref().unwrap();
     assert_eq!(&v.qualifying_data[..], NONCE);
-    assert!(v.user_data_binds_qualifying_data, "the TDX attester wrote user-data");
+    assert!(
+        v.user_data_binds_qualifying_data,
+        "the TDX attester wrote user-data"
+    );
     assert_eq!(
         converted.tcb.value().unwrap().status,
         tee::TcbStatus::UpToDate
@@ -192,7 +211,11 @@ fn az_tdx_round_trips_and_is_up_to_date_with_its_collateral_and_nonce() {
     let mut q = b64.decode(t["td_quote"].as_str().unwrap()).unwrap();
     q[200] ^= 1;
     t["td_quote"] = Value::from(b64.encode(q));
-    assert!(tdx_verifiers().verify(&through_json(Tee::AzTdxVtpm, &t), at).is_err());
+    assert!(
+        tdx_verifiers()
+            .verify(&through_json(Tee::AzTdxVtpm, &t), at)
+            .is_err()
+    );
 }
 
 #[test]
@@ -256,7 +279,9 @@ fn azure_json_of_the_wrong_tee_or_shape_is_refused() {
         ("no vcek", |v| {
             v.as_object_mut().unwrap().remove("vcek");
         }),
-        ("short PCR", |v| v["tpm_quote"]["pcrs"][3] = Value::from("00")),
+        ("short PCR", |v| {
+            v["tpm_quote"]["pcrs"][3] = Value::from("00")
+        }),
     ];
     for (what, f) in edits {
         let mut t = snp.clone();

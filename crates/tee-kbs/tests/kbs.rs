@@ -594,9 +594,9 @@ fn azure_binds_the_digest_as_tpm_nonce_and_user_data() {
 
 /// A vTPM attester that puts `f(digest)` in the TPM quote instead of the digest.
 #[derive(Debug)]
-struct WrongNonce<'a, F>(&'a dyn Attester, F);
+struct WrongNonce<'a>(&'a dyn Attester, fn(&[u8]) -> Vec<u8>);
 
-impl<F: Fn(&[u8]) -> Vec<u8> + Send + Sync + core::fmt::Debug> Attester for WrongNonce<'_, F> {
+impl Attester for WrongNonce<'_> {
     fn platform(&self) -> Platform {
         self.0.platform()
     }
@@ -608,9 +608,7 @@ impl<F: Fn(&[u8]) -> Vec<u8> + Send + Sync + core::fmt::Debug> Attester for Wron
     }
 }
 
-impl<F: Fn(&[u8]) -> Vec<u8> + Send + Sync + core::fmt::Debug> VtpmAttester
-    for WrongNonce<'_, F>
-{
+impl VtpmAttester for WrongNonce<'_> {
     fn provider(&self) -> &'static str {
         self.0.vtpm().unwrap().provider()
     }
@@ -658,8 +656,8 @@ fn azure_wrong_tpm_nonce_and_tampered_hcl_reports_are_refused() {
     for (name, t) in azure_vms() {
         let attester = t.backend.attester().unwrap();
         let c = KbsClient::new("http://k", t.kbs.clone()).unwrap();
-        // Wrong nonce in the TPM quote: one byte off, truncated, empty, or
-        // the SDK's hashed rule.
+        // Wrong nonce in the TPM quote: one byte off, truncated, zero-padded,
+        // or the SDK's hashed rule.
         let off = WrongNonce(attester, |d: &[u8]| {
             let mut d = d.to_vec();
             d[0] ^= 1;
@@ -668,8 +666,12 @@ fn azure_wrong_tpm_nonce_and_tampered_hcl_reports_are_refused() {
         refused_at_attest(c.attest(&off), name);
         let short = WrongNonce(attester, |d: &[u8]| d[..32].to_vec());
         refused_at_attest(c.attest(&short), name);
-        let empty = WrongNonce(attester, |_: &[u8]| Vec::new());
-        refused_at_attest(c.attest(&empty), name);
+        let padded = WrongNonce(attester, |d: &[u8]| {
+            let mut d = d.to_vec();
+            d.resize(50, 0);
+            d
+        });
+        refused_at_attest(c.attest(&padded), name);
         refused_at_attest(c.attest(&SdkRule(attester)), name);
         // The right vTPM attester is still accepted by the same KBS.
         assert_eq!(
@@ -691,8 +693,7 @@ fn azure_wrong_tpm_nonce_and_tampered_hcl_reports_are_refused() {
         };
         let hw = |b: &mut Vec<u8>| b[0x20 + 0x90] ^= 0x80;
         let cut = |b: &mut Vec<u8>| b.truncate(0x4C0);
-        let tampers: [&(dyn Fn(&mut Vec<u8>) + Send + Sync); 4] =
-            [&user_data, &ak, &hw, &cut];
+        let tampers: [&(dyn Fn(&mut Vec<u8>) + Send + Sync); 4] = [&user_data, &ak, &hw, &cut];
         for (i, f) in tampers.into_iter().enumerate() {
             let c = KbsClient::new(
                 "http://k",
@@ -794,6 +795,49 @@ fn azure_evidence_for_another_tee_is_refused() {
             c.attest(&Hidden(attester)),
             Err(KbsError::Evidence(tee::Error::Misuse(_)))
         ));
+        assert_eq!(t.kbs.attestations().len(), before);
+    }
+}
+
+/// A transport whose challenges select `sha512`.
+#[derive(Debug)]
+struct Sha512(Arc<FakeKbs>);
+
+impl Transport for Sha512 {
+    fn get(&self, req: &Request) -> Result<Response, FetchError> {
+        let mut r = self.0.get(req)?;
+        if req.url().ends_with("/auth") && r.status == 200 {
+            let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+            v["extra-params"] = serde_json::json!({"selected-hash-algorithm": "sha512"});
+            r.body = serde_json::to_vec(&v).unwrap();
+        }
+        Ok(r)
+    }
+}
+
+#[test]
+fn azure_refuses_qualifying_data_the_vtpm_cannot_take() {
+    for (name, t) in azure_vms() {
+        let attester = t.backend.attester().unwrap();
+        let vtpm = attester.vtpm().unwrap();
+        assert_eq!(vtpm.max_qualifying_data(), 50);
+        assert!(matches!(
+            vtpm.attest_raw(&[7; 51]),
+            Err(tee::Error::Misuse(_))
+        ));
+        // A 64-byte SHA-512 digest is refused before attesting.
+        let before = t.kbs.attestations().len();
+        let c = KbsClient::new("http://k", Sha512(t.kbs.clone())).unwrap();
+        assert!(
+            matches!(
+                c.attest(attester),
+                Err(KbsError::Protocol {
+                    step: Step::Auth,
+                    ..
+                })
+            ),
+            "{name}"
+        );
         assert_eq!(t.kbs.attestations().len(), before);
     }
 }
