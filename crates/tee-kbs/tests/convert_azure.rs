@@ -269,7 +269,8 @@ fn azure_json_of_the_wrong_tee_or_shape_is_refused() {
     assert!(from_trustee(Tee::Snp, &snp).is_err());
     assert!(from_trustee(Tee::Tdx, &tdx).is_err());
     // Unknown version, bad hex, bad base64url, a missing part, a short PCR.
-    let edits: [(&str, fn(&mut Value)); 6] = [
+    type Edit = (&'static str, fn(&mut Value));
+    let edits: [Edit; 6] = [
         ("version 3", |v| v["version"] = Value::from(3)),
         ("bad hex", |v| v["tpm_quote"]["message"] = Value::from("zz")),
         ("bad base64url", |v| v["hcl_report"] = Value::from("!!!!")),

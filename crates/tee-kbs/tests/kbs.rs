@@ -693,7 +693,8 @@ fn azure_wrong_tpm_nonce_and_tampered_hcl_reports_are_refused() {
         };
         let hw = |b: &mut Vec<u8>| b[0x20 + 0x90] ^= 0x80;
         let cut = |b: &mut Vec<u8>| b.truncate(0x4C0);
-        let tampers: [&(dyn Fn(&mut Vec<u8>) + Send + Sync); 4] = [&user_data, &ak, &hw, &cut];
+        type Tamper<'a> = &'a (dyn Fn(&mut Vec<u8>) + Send + Sync);
+        let tampers: [Tamper<'_>; 4] = [&user_data, &ak, &hw, &cut];
         for (i, f) in tampers.into_iter().enumerate() {
             let c = KbsClient::new(
                 "http://k",
