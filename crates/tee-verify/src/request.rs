@@ -174,8 +174,10 @@ pub struct Request<'a> {
     /// Trust the mock root (NO SECURITY; appraisal still refuses mock
     /// evidence unless the policy allows it).
     pub trust_mock_root: bool,
-    /// Accept TDX collateral without CRLs (`allow_unchecked_revocation`,
-    /// also shown in the claims).
+    /// Accept TDX collateral without CRLs and an SEV-SNP chain not checked
+    /// against an AMD CRL (`allow_unchecked_revocation` of `[tdx]` and
+    /// `[sev-snp]`, as `teectl verify --allow-unchecked-revocation`; shown
+    /// in the claims and the appraisal).
     pub allow_unchecked_revocation: bool,
 }
 
@@ -226,7 +228,8 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Accepting TDX collateral without CRLs (shown in the claims).
+    /// Accepting TDX collateral without CRLs and an SEV-SNP chain not
+    /// checked against an AMD CRL (shown in the claims and the appraisal).
     #[must_use]
     pub fn allowing_unchecked_revocation(mut self) -> Self {
         self.allow_unchecked_revocation = true;
@@ -348,6 +351,7 @@ pub fn policy(req: &Request<'_>) -> Result<Policy, VerifyError> {
     }
     if req.allow_unchecked_revocation {
         p.tdx.allow_unchecked_revocation = true;
+        p.sev_snp.allow_unchecked_revocation = true;
     }
     Ok(p)
 }
