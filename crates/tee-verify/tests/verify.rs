@@ -244,4 +244,14 @@ fn output_layout() {
     }
     assert_eq!(j["platform"], "mock");
     assert!(j["appraisal"]["checks"].as_array().unwrap().len() > 1);
+    // The keys in the documented order, whatever else the build links.
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys[..4],
+        ["platform", "measurement", "report_data", "debug"]
+    );
+    assert_eq!(
+        keys[keys.len() - 3..],
+        ["verified_at", "claims", "appraisal"]
+    );
 }
