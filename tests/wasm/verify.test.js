@@ -336,6 +336,9 @@ test('the module reads no clock and imports nothing but its JavaScript glue', ()
   const mod = new WebAssembly.Module(bytes);
   const modules = new Set(WebAssembly.Module.imports(mod).map((i) => i.module));
   assert.deepEqual([...modules], ['./tee_wasm_bg.js']);
+  // Nor a random source: nothing on the verification path draws randomness.
+  const random = WebAssembly.Module.imports(mod).filter((i) => /random|crypto/i.test(i.name));
+  assert.deepEqual(random, []);
   // The cargo-built module keeps its function names: none of std's clock
   // reads (they panic on wasm32-unknown-unknown) is linked at all.
   const names = nameSection(fs.readFileSync(raw)).toString('latin1');

@@ -7,16 +7,16 @@
 //! collateral bundle or a TDX `QuoteCollateralV3` document), the policy and
 //! the verification time are all inputs.
 //!
-//! The JavaScript surface (see `README.md`) is in the `js` module, built
-//! only for `wasm32`; this module is the plain-Rust request and its
-//! verdict, so the conversions and error classes are tested natively too.
+//! The JavaScript surface (see `README.md`) is the [`js`] module (its
+//! functions run only in a `wasm32` build); this module is the plain-Rust
+//! request and its verdict, so the checks and error classes are tested
+//! natively too.
 //!
 //! Fail closed: a failing appraisal is an error of class `policy` that
 //! carries the full result; without a policy the default policy applies
 //! (it admits no workload).
 #![forbid(unsafe_code)]
 
-#[cfg(target_arch = "wasm32")]
 pub mod js;
 
 use tee_verify::{EvidenceInput, Request, VerifyError};
