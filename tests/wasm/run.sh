@@ -38,10 +38,14 @@ t=$SECONDS
 cargo build --locked -p tee-wasm --target "$TARGET" --release
 RAW="target/$TARGET/release/tee_wasm.wasm"
 PKG=target/wasm-pkg
-rm -rf "$PKG"
+WEB=target/wasm-pkg-web
+rm -rf "$PKG" "$WEB"
 "$WB" --target nodejs --out-dir "$PKG" "$RAW"
+# The browser build (an ES module); Node loads it as one with this marker.
+"$WB" --target web --out-dir "$WEB" "$RAW"
+echo '{ "type": "module" }' > "$WEB/package.json"
 echo "-- tee-wasm built in $((SECONDS - t)) s: $(wc -c < "$PKG/tee_wasm_bg.wasm") bytes ($PKG/tee_wasm_bg.wasm; $(wc -c < "$RAW") with debug info before wasm-bindgen)"
 
 [ -x "$TEECTL" ] || cargo build --locked -p teectl
-TEE_WASM_PKG="$PKG" TEE_WASM_RAW="$RAW" TEECTL="$TEECTL" node --test tests/wasm/verify.test.js
+TEE_WASM_PKG="$PKG" TEE_WASM_WEB_PKG="$WEB" TEE_WASM_RAW="$RAW" TEECTL="$TEECTL" node --test tests/wasm/verify.test.js
 echo "-- tests/wasm done in $((SECONDS - start)) s"

@@ -4,7 +4,8 @@
 //
 // Run by tests/wasm/run.sh:  node --test tests/wasm/verify.test.js
 // Environment: TEE_WASM_PKG (wasm-bindgen --target nodejs output, default
-// target/wasm-pkg), TEE_WASM_RAW (the cargo-built .wasm, for the no-clock
+// target/wasm-pkg), TEE_WASM_WEB_PKG (--target web output, the browser build,
+// default target/wasm-pkg-web), TEE_WASM_RAW (the cargo-built .wasm, for the no-clock
 // check), TEECTL (default target/debug/teectl), TEE_TEST_VECTORS (default
 // ../shared/vectors beside the repository; with CI set, missing vectors fail).
 'use strict';
@@ -15,6 +16,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { pathToFileURL } = require('node:url');
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = path.resolve(process.env.TEE_WASM_PKG || path.join(root, 'target', 'wasm-pkg'));
@@ -22,6 +24,7 @@ const raw = path.resolve(
   process.env.TEE_WASM_RAW ||
     path.join(root, 'target', 'wasm32-unknown-unknown', 'release', 'tee_wasm.wasm'),
 );
+const webPkg = path.resolve(process.env.TEE_WASM_WEB_PKG || path.join(root, 'target', 'wasm-pkg-web'));
 const teectl = path.resolve(process.env.TEECTL || path.join(root, 'target', 'debug', 'teectl'));
 const vectors = path.resolve(
   process.env.TEE_TEST_VECTORS || path.join(root, '..', 'shared', 'vectors'),
@@ -329,6 +332,32 @@ test('arguments are checked: usage errors, never a verdict', () => {
   rejects(() => tee.verify(new TextEncoder().encode('{').buffer, undefined, undefined, at), 'malformed');
   // After every failure the module still works (no trap, no poisoned state).
   rejects(() => tee.verify('{}', undefined, undefined, at), 'malformed');
+});
+
+const webGlue = path.join(webPkg, 'tee_wasm.js');
+const needWeb = !haveVectors
+  ? needVectors
+  : fs.existsSync(webGlue) || process.env.CI
+    ? {}
+    : { skip: `no browser build at ${webPkg} (tests/wasm/run.sh builds it)` };
+test('the browser build (wasm-bindgen --target web, an ES module) gives the same results', needWeb, async () => {
+  const glue = webGlue;
+  const web = await import(pathToFileURL(glue).href);
+  // As in a browser, the module is instantiated from bytes (there: fetch()).
+  await web.default({ module_or_path: fs.readFileSync(path.join(webPkg, 'tee_wasm_bg.wasm')) });
+  const ev = { snpReport: vec('go-sev-guest/attestation.bin'), vcek: vec('go-sev-guest/vcek.der') };
+  const args = [ev, undefined, undefined, secs(SNP_AT), undefined, { allowUncheckedRevocation: true }];
+  const a = rejects(() => web.verifyJson(...args), 'policy');
+  const b = rejects(() => tee.verifyJson(...args), 'policy');
+  assert.equal(a.resultJson, b.resultJson);
+  const quote = { tdxQuote: vec('dcap-qvl/tdx_quote') };
+  const coll = vec('dcap-qvl/tdx_quote_collateral.json');
+  const rd = Buffer.from(b.result.report_data, 'hex');
+  rejects(() => web.verify(quote, coll, LENIENT, secs(TDX_EXPIRED)), 'authenticity');
+  const t = rejects(() => web.verify(quote, coll, LENIENT, secs(TDX_AT), rd), 'policy');
+  assert.equal(t.result.claims.platform_claims.tdx.tcb_status, 'UpToDate');
+  const tdxRd = Buffer.from(t.result.report_data, 'hex');
+  assert.equal(web.verifyJson(quote, coll, LENIENT, secs(TDX_AT), tdxRd), tee.verifyJson(quote, coll, LENIENT, secs(TDX_AT), tdxRd));
 });
 
 test('the module reads no clock and imports nothing but its JavaScript glue', () => {
