@@ -8,9 +8,9 @@ use tee_core::{
     ReportData, Result, RuntimeMeasurement, Sealer,
 };
 
-use crate::guest::{MAX_VMPL, ReportSource, SnpFirmware};
 #[cfg(target_os = "linux")]
 use crate::guest::{ConfigfsTsm, FirmwareReports, Retry};
+use crate::guest::{MAX_VMPL, ReportSource, SnpFirmware};
 use crate::report::SnpReport;
 use crate::seal::{SealKeyConfig, SnpKeySource};
 
