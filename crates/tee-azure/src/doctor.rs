@@ -217,10 +217,24 @@ fn finish(tee: Option<HclTee>, device: Option<PathBuf>, checks: Vec<CheckResult>
     }
 }
 
+/// Whether `p` is a character device (never on targets without Unix
+/// file types, e.g. WebAssembly builds of the verifiers).
+fn is_char_device(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        std::fs::metadata(p).is_ok_and(|m| m.file_type().is_char_device())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        false
+    }
+}
+
 /// Run the checks on the TPM under `root` (`dev/tpmrm0`, else `dev/tpm0`),
 /// opened only if it is a character device.
 pub fn run_at_root(root: &Path) -> DoctorReport {
-    use std::os::unix::fs::FileTypeExt as _;
     let found = ["dev/tpmrm0", "dev/tpm0"]
         .iter()
         .map(|p| root.join(p))
@@ -241,7 +255,7 @@ pub fn run_at_root(root: &Path) -> DoctorReport {
         );
     };
     let shown = Path::new("/").join(dev.strip_prefix(root).unwrap_or(&dev));
-    let is_char = std::fs::metadata(&dev).is_ok_and(|m| m.file_type().is_char_device());
+    let is_char = is_char_device(&dev);
     let opened = if is_char {
         DeviceTransport::open(&dev)
     } else {
