@@ -2,7 +2,7 @@
 //! signature checks and EAR token signing, one choice for all.
 //!
 //! Built with the cargo feature `aws-lc`, the service uses aws-lc-rs
-//! ([`Crypto::AwsLc`], the build's [`Crypto::build_default`]); without it,
+//! (`Crypto::AwsLc`, the build's [`Crypto::build_default`]); without it,
 //! pure-Rust RustCrypto. Every implementation gives the same verdicts and
 //! the same token format (tested in the backends and in tee-ear). The
 //! choice is reported at startup by `teectl serve`, on `/healthz`
