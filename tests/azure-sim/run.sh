@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo clippy --locked -p teectl --features simulation --all-targets -- -D warnings
-cargo test --locked -p teectl --features simulation --test azure_sim
+cargo test --locked -p teectl --features simulation --test azure_sim --test kbs_azure_sim

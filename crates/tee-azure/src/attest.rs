@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tee_core::platforms::QualifyingDataRule;
 use tee_core::{
     Attester, Backend, DeviceErrorKind, Error, Evidence, Operation, Platform, ReportData, Result,
-    RuntimeMeasurement, Sealer,
+    RuntimeMeasurement, Sealer, VtpmAttester,
 };
 use tee_linux::tpm::wire::{PcrSelection, RcKind, Signature, TPM_ALG_SHA256};
 use tee_linux::tpm::{DeviceTransport, NvPublic, Tpm, TpmTransport, nv_attributes};
@@ -268,6 +268,39 @@ impl<T: TpmTransport, I: Imds> Attester for AzureAttester<T, I> {
             crate::evidence::VTPM_REPORT_DATA,
             report_data.as_bytes().to_vec(),
         ))
+    }
+
+    fn vtpm(&self) -> Option<&dyn VtpmAttester> {
+        Some(self)
+    }
+}
+
+/// The largest qualifying data the Azure vTPM takes: a `TPM2B_DATA` holds
+/// at most `sizeof(TPMT_HA)` of its largest hash, SHA-384 (48 + 2 bytes).
+pub const MAX_QUALIFYING_DATA: usize = 50;
+
+impl<T: TpmTransport, I: Imds> VtpmAttester for AzureAttester<T, I> {
+    fn provider(&self) -> &'static str {
+        crate::verify::PROVIDER
+    }
+
+    fn max_qualifying_data(&self) -> usize {
+        MAX_QUALIFYING_DATA
+    }
+
+    /// The qualifying data as given, also written as user data (Trustee's
+    /// `az-snp-vtpm` / `az-tdx-vtpm` binding).
+    fn attest_raw(&self, qualifying_data: &[u8]) -> Result<Evidence> {
+        if qualifying_data.len() > MAX_QUALIFYING_DATA {
+            return Err(Error::Misuse(
+                format!(
+                    "{} bytes of qualifying data; the Azure vTPM takes at most {MAX_QUALIFYING_DATA}",
+                    qualifying_data.len()
+                )
+                .into(),
+            ));
+        }
+        self.attest_qualifying_data(qualifying_data, QualifyingDataRule::Raw)
     }
 }
 

@@ -20,41 +20,7 @@ use crate::attest::{AK_HANDLE, HCL_REPORT_NV_INDEX};
 use crate::hcl::{HclReport, HclTee};
 use crate::runtime::RuntimeClaims;
 
-/// Outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Fine.
-    Ok,
-    /// Missing or failing: attestation will not work.
-    Missing,
-    /// Not run, because a check it depends on failed.
-    Skipped,
-}
-
-/// One check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckResult {
-    /// Stable name (`azure.vtpm`, `azure.hcl_report`, `azure.ak`).
-    pub name: &'static str,
-    /// Outcome.
-    pub status: Status,
-    /// What was found (for a failure: the error).
-    pub detail: String,
-    /// One-line remediation when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<String>,
-}
-
-/// The verdict (`teectl doctor` exit 0 or 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Every check passed: the vTPM attester has what it needs.
-    Ready,
-    /// A check failed.
-    Problem,
-}
+pub use tee_core::doctor::{CheckResult, Status, Verdict};
 
 /// The doctor's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,30 +45,15 @@ fn tee_name<S: serde::Serializer>(t: &Option<HclTee>, s: S) -> Result<S::Ok, S::
 }
 
 fn ok(name: &'static str, detail: impl Into<String>) -> CheckResult {
-    CheckResult {
-        name,
-        status: Status::Ok,
-        detail: detail.into(),
-        remediation: None,
-    }
+    CheckResult::ok(name, detail)
 }
 
 fn missing(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> CheckResult {
-    CheckResult {
-        name,
-        status: Status::Missing,
-        detail: detail.into(),
-        remediation: Some(fix.into()),
-    }
+    CheckResult::missing(name, detail, fix)
 }
 
 fn skipped(name: &'static str, why: &str) -> CheckResult {
-    CheckResult {
-        name,
-        status: Status::Skipped,
-        detail: format!("not checked: {why}"),
-        remediation: None,
-    }
+    CheckResult::skipped(name, format!("not checked: {why}"))
 }
 
 const FIX_DEVICE: &str = "load the TPM driver (tpm_crb / tpm_tis; `ls -l /dev/tpm*`), give the \
@@ -340,12 +291,7 @@ pub fn render(r: &DoctorReport) -> String {
             .unwrap_or_default()
     );
     for c in &r.checks {
-        let tag = match c.status {
-            Status::Ok => "  ok  ",
-            Status::Missing => "MISSING",
-            Status::Skipped => " skip ",
-        };
-        let _ = writeln!(s, "  [{tag}] {:<24} {}", c.name, c.detail);
+        let _ = writeln!(s, "  [{}] {:<24} {}", c.status.tag(), c.name, c.detail);
         if let Some(f) = &c.remediation {
             let _ = writeln!(s, "           fix: {f}");
         }

@@ -37,6 +37,9 @@ use crate::evidence::AzureEvidence;
 use crate::hcl::{HclReport, HclTee};
 use crate::runtime::RuntimeClaims;
 
+/// The vTPM provider of Azure evidence ([`VtpmClaims::provider`]).
+pub const PROVIDER: &str = "azure-hcl-paravisor";
+
 /// Verifies Azure vTPM evidence of one TEE, with a hardware verifier for
 /// the hardware report (e.g. `tee_sev::SnpVerifier`, `tee_tdx::TdxVerifier`
 /// with collateral).
@@ -321,7 +324,7 @@ pub fn verify(evidence: &Evidence, at: UnixTime, hw: &dyn Verifier) -> Result<Cl
         "vTPM attestation key HCLAkPub (named by the runtime claims)".into(),
         "TPM2_Quote signed by HCLAkPub (extraData = freshness value, PCRs 0-23)".into(),
     ]);
-    let mut v = VtpmClaims::new("azure-hcl-paravisor", chain, qd.clone(), az.rule);
+    let mut v = VtpmClaims::new(PROVIDER, chain, qd.clone(), az.rule);
     v.ak_sha256 = Sha256::digest(&rc.ak_modulus).to_vec().into();
     v.user_data = ud.to_vec().into();
     v.user_data_binds_qualifying_data = binds;

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod claims;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod doctor;
 pub mod error;
 pub mod evidence;
 pub mod measurement;
@@ -35,5 +36,7 @@ pub use platform::Platform;
 pub use report_data::ReportData;
 pub use seal::{EnvelopeSealer, SealBinding, SealPolicy, SealingKeySource};
 pub use time::UnixTime;
-pub use traits::{Attester, Backend, Capabilities, RuntimeMeasurement, Sealer, Support, Verifier};
+pub use traits::{
+    Attester, Backend, Capabilities, RuntimeMeasurement, Sealer, Support, Verifier, VtpmAttester,
+};
 pub use verified::Verified;

@@ -105,6 +105,37 @@ pub trait Attester: Send + Sync + Debug {
     /// [`Error::Device`] when the TEE interface fails, [`Error::Unsupported`]
     /// when this platform cannot attest.
     fn attest(&self, report_data: &ReportData) -> Result<Evidence>;
+
+    /// The raw vTPM interface of an attester whose freshness value travels
+    /// in a vTPM quote (Azure confidential VMs), for protocols that choose
+    /// the quote's qualifying data themselves (Trustee's KBS); `None` (the
+    /// default) for every other attester.
+    fn vtpm(&self) -> Option<&dyn VtpmAttester> {
+        None
+    }
+}
+
+/// An attester whose evidence carries the verifier's freshness value in a
+/// vTPM quote's qualifying data (`extraData`) rather than in the hardware
+/// REPORT_DATA (see [`crate::platforms::VtpmClaims`]).
+pub trait VtpmAttester: Send + Sync + Debug {
+    /// Who runs the vTPM, as in [`crate::platforms::VtpmClaims::provider`]
+    /// (e.g. `"azure-hcl-paravisor"`).
+    fn provider(&self) -> &'static str;
+
+    /// The largest qualifying data the vTPM takes (50 bytes on Azure).
+    fn max_qualifying_data(&self) -> usize;
+
+    /// Fresh evidence whose quote's qualifying data is `qualifying_data`
+    /// exactly as given (no hashing, no padding), labelled
+    /// [`crate::platforms::QualifyingDataRule::Raw`]; where the paravisor
+    /// has a user-data field covered by the hardware report (Azure), the
+    /// same bytes are written there.
+    ///
+    /// # Errors
+    /// [`Error::Misuse`] for qualifying data over
+    /// [`VtpmAttester::max_qualifying_data`]; otherwise as [`Attester::attest`].
+    fn attest_raw(&self, qualifying_data: &[u8]) -> Result<Evidence>;
 }
 
 /// Verifies evidence for authenticity (signatures, chains, collateral at an

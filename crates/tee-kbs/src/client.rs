@@ -10,7 +10,7 @@ use crate::error::{KbsError, Step};
 use crate::evidence;
 use crate::jwe::TeeKey;
 use crate::protocol::{
-    self, Attestation, AttestationToken, Challenge, Jwe, RuntimeData, Tee, TeeEvidence,
+    self, Attestation, AttestationToken, Binding, Challenge, Jwe, RuntimeData, Tee, TeeEvidence,
 };
 
 /// Largest auth/attest answer accepted (1 MiB).
@@ -149,6 +149,12 @@ impl<T: Transport> KbsClient<T> {
 
     /// Run request → challenge → attestation with `attester`.
     ///
+    /// The TEE is [`Tee::for_attester`]: an Azure vTPM attester (its
+    /// [`tee::Attester::vtpm`]) attests as `az-snp-vtpm` / `az-tdx-vtpm`
+    /// with the runtime-data digest as the quote's qualifying data and the
+    /// paravisor's user data; the others bind it in the report data
+    /// ([`protocol::binding_for`]).
+    ///
     /// # Errors
     /// [`KbsError::Evidence`] when the attester fails or its platform has no
     /// Trustee shape; [`KbsError::Unauthorized`] when the KBS refuses (wrong
@@ -156,7 +162,7 @@ impl<T: Transport> KbsClient<T> {
     /// for answers that do not follow the protocol; [`KbsError::Transport`].
     pub fn attest(&self, attester: &dyn Attester) -> Result<Session, KbsError> {
         let platform = attester.platform();
-        let tee = Tee::for_platform(platform).ok_or_else(|| {
+        let tee = Tee::for_attester(attester).ok_or_else(|| {
             KbsError::Evidence(tee::Error::unsupported(
                 platform,
                 tee::Operation::Attestation,
@@ -196,7 +202,30 @@ impl<T: Transport> KbsClient<T> {
             tee_pubkey: self.key.public_jwk(),
         };
         let digest = protocol::runtime_data_digest(&runtime_data, "", hash);
-        let ev = attester.attest(&protocol::report_data_for(tee, &digest))?;
+        let ev = match protocol::binding_for(tee, &digest) {
+            Binding::ReportData(rd) => attester.attest(&rd)?,
+            Binding::QualifyingData(qd) => {
+                // `for_attester` named a vTPM TEE only for a vTPM attester.
+                let vtpm = attester.vtpm().ok_or_else(|| {
+                    KbsError::Evidence(tee::Error::Misuse(
+                        format!("{tee} needs a vTPM attester").into(),
+                    ))
+                })?;
+                if qd.len() > vtpm.max_qualifying_data() {
+                    return Err(KbsError::Protocol {
+                        step: Step::Auth,
+                        detail: format!(
+                            "the KBS selected {}, whose {}-byte digest exceeds the {} bytes \
+                             the vTPM takes as qualifying data",
+                            hash.as_str(),
+                            qd.len(),
+                            vtpm.max_qualifying_data()
+                        ),
+                    });
+                }
+                vtpm.attest_raw(&qd)?
+            }
+        };
         let (ev_tee, primary_evidence) = evidence::to_trustee(&ev)?;
         if ev_tee != tee {
             return Err(KbsError::Evidence(tee::Error::Misuse(

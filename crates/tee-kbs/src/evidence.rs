@@ -6,6 +6,8 @@
 //! |---|---|---|
 //! | `snp` | `{"attestation_report": {serde of the report}, "cert_chain": [{"cert_type","data"}] \| null}` (guest-components/Trustee); also attestation-rs `{"attestation_report": "<base64 1184 B>", "cert_chain": {"vcek","ask","ark"}}` on input | `sev-snp-report`; the chain as a `ghcb-cert-table` |
 //! | `tdx` | `{"cc_eventlog": "<base64>" \| null, "quote": "<base64>"}` | `tdx-dcap-quote`; the event log as `tcg2-event-log` |
+//! | `az-snp-vtpm` | `{"version": 2, "tpm_quote": {"signature", "message", "pcrs"} (hex), "hcl_report": b64url, "vcek": b64url DER}`; v0/v1 and attestation-rs `{"platform": "az-snp", "evidence": …}` on input | `azure-vtpm-snp` (feature `azure`) |
+//! | `az-tdx-vtpm` | as `az-snp-vtpm` with `"td_quote": b64url` instead of `vcek` | `azure-vtpm-tdx` (feature `azure`) |
 //! | `sample` | `{"svn": "1", "report_data": "<base64>", "sdk_evidence": <mock envelope>}` | `mock-report-v1` (NO SECURITY) |
 //!
 //! Trustee does not send the raw SNP report: it sends the parsed fields. The
@@ -15,9 +17,12 @@
 //!
 //! What the Trustee shapes cannot carry is left out when converting to them:
 //! DCAP collateral and the SDK's runtime-register event log (Trustee fetches
-//! collateral itself and replays the CCEL). Azure vTPM (`az-snp-vtpm`,
-//! `az-tdx-vtpm`) is not converted yet: its envelope format is added by the
-//! cloud backends, and its converter belongs next to these.
+//! collateral itself and replays the CCEL). For Azure vTPM evidence the
+//! converters are tee-azure's ([`tee::azure::evidence::to_trustee_json`],
+//! [`tee::azure::from_peer_json`]); the Trustee shape has no qualifying-data
+//! rule, so evidence read from it is labelled `raw` (the quote's
+//! `extraData` is the verifier's nonce as given, as the KBS binding makes
+//! it), and the SDK's `vtpm-report-data` and collateral are left out.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -59,6 +64,14 @@ pub fn to_trustee(ev: &Evidence) -> Result<(Tee, Value)> {
                 json!({"cc_eventlog": log, "quote": B64.encode(&ev.report)}),
             ))
         }
+        #[cfg(feature = "azure")]
+        (Platform::SevSnp, tee::azure::FORMAT_SNP) => {
+            Ok((Tee::AzSnpVtpm, tee::azure::evidence::to_trustee_json(ev)?))
+        }
+        #[cfg(feature = "azure")]
+        (Platform::Tdx, tee::azure::FORMAT_TDX) => {
+            Ok((Tee::AzTdxVtpm, tee::azure::evidence::to_trustee_json(ev)?))
+        }
         (Platform::Mock, evidence::format::MOCK_REPORT) => {
             let (rd, _, _) = tee::mock::report::MockReport::parse(&ev.report)?;
             let env: Value = serde_json::from_str(&ev.to_json()?)
@@ -99,6 +112,7 @@ pub fn from_trustee(tee: Tee, v: &Value) -> Result<Evidence> {
             }
             Ok(ev)
         }
+        Tee::AzSnpVtpm | Tee::AzTdxVtpm => azure_from_trustee(tee, v),
         Tee::Sample => {
             let Some(env) = v.get("sdk_evidence") else {
                 return Err(Error::unsupported(
@@ -128,7 +142,13 @@ pub fn from_trustee(tee: Tee, v: &Value) -> Result<Evidence> {
 /// The TEE of a bare `primary_evidence` object, by its members.
 pub fn detect(v: &Value) -> Option<Tee> {
     let o = v.as_object()?;
-    if o.contains_key("attestation_report") {
+    let tpm_quote = o.get("tpm_quote").is_some_and(Value::is_object)
+        || o.get("quote").is_some_and(Value::is_object);
+    if tpm_quote && o.contains_key("td_quote") {
+        Some(Tee::AzTdxVtpm)
+    } else if tpm_quote && o.contains_key("vcek") {
+        Some(Tee::AzSnpVtpm)
+    } else if o.contains_key("attestation_report") {
         Some(Tee::Snp)
     } else if o.contains_key("quote") {
         Some(Tee::Tdx)
@@ -172,8 +192,13 @@ pub fn evidence_from_any_json(bytes: &[u8]) -> Result<Evidence> {
         v.get("evidence"),
     ) {
         let name = t.as_str().ok_or_else(|| bad("tee", "not a string"))?;
-        let tee = Tee::from_name(name)
-            .ok_or_else(|| bad("tee", format!("no converter for TEE {name:?}")))?;
+        // attestation-rs names the Azure TEEs `az-snp` / `az-tdx`.
+        let tee = match name {
+            "az-snp" => Some(Tee::AzSnpVtpm),
+            "az-tdx" => Some(Tee::AzTdxVtpm),
+            other => Tee::from_name(other),
+        }
+        .ok_or_else(|| bad("tee", format!("no converter for TEE {name:?}")))?;
         (Some(tee), e)
     } else {
         (None, &v)
@@ -190,7 +215,7 @@ pub fn evidence_from_any_json(bytes: &[u8]) -> Result<Evidence> {
     let tee = named.or_else(|| detect(inner)).ok_or_else(|| {
         bad(
             "evidence",
-            "not an SDK envelope or a Trustee snp/tdx/sample evidence",
+            "not an SDK envelope or a Trustee snp/tdx/az-snp-vtpm/az-tdx-vtpm/sample evidence",
         )
     })?;
     from_trustee(tee, inner)
@@ -202,6 +227,32 @@ fn b64_field(v: &Value, name: &'static str) -> Result<Vec<u8>> {
         .and_then(Value::as_str)
         .ok_or_else(|| bad(name, "missing or not a string"))?;
     B64.decode(s).map_err(|e| bad(name, e))
+}
+
+// ---------- Azure vTPM ----------
+
+#[cfg(feature = "azure")]
+fn azure_from_trustee(tee: Tee, v: &Value) -> Result<Evidence> {
+    // Bounded: the value came from at most MAX_TRUSTEE_JSON bytes of JSON,
+    // and tee-azure bounds the text and every field again.
+    let text = serde_json::to_vec(v).map_err(|e| Error::encoding(WHAT, e))?;
+    let ev = tee::azure::from_peer_json(&text)?;
+    if ev.platform != tee.platform() {
+        return Err(bad(
+            "evidence",
+            format!("{} evidence sent as {tee}", ev.platform),
+        ));
+    }
+    Ok(ev)
+}
+
+#[cfg(not(feature = "azure"))]
+fn azure_from_trustee(tee: Tee, _: &Value) -> Result<Evidence> {
+    Err(Error::unsupported(
+        tee.platform(),
+        tee::Operation::Verification,
+        "this build of tee-kbs has no Azure vTPM converter (cargo feature `azure`)",
+    ))
 }
 
 // ---------- SEV-SNP ----------

@@ -18,10 +18,6 @@ pub const PROTOCOL_VERSION: &str = "0.4.0";
 pub const SESSION_COOKIE: &str = "kbs-session-id";
 
 /// The TEE names of the protocol's `tee` member that this SDK produces or reads.
-///
-/// Azure vTPM (`az-snp-vtpm`, `az-tdx-vtpm`) is the extension point for the
-/// cloud backends: add a variant, its evidence converter in
-/// [`crate::evidence`] and its binding placement in [`report_data_for`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Tee {
@@ -29,6 +25,10 @@ pub enum Tee {
     Snp,
     /// Intel TDX (`tdx`).
     Tdx,
+    /// Azure SEV-SNP confidential VM, attested through the paravisor's vTPM (`az-snp-vtpm`).
+    AzSnpVtpm,
+    /// Azure TDX confidential VM, attested through the paravisor's vTPM (`az-tdx-vtpm`).
+    AzTdxVtpm,
     /// Trustee's sample TEE (`sample`); the SDK's mock uses it. NO SECURITY.
     Sample,
 }
@@ -39,6 +39,8 @@ impl Tee {
         match self {
             Self::Snp => "snp",
             Self::Tdx => "tdx",
+            Self::AzSnpVtpm => "az-snp-vtpm",
+            Self::AzTdxVtpm => "az-tdx-vtpm",
             Self::Sample => "sample",
         }
     }
@@ -48,12 +50,15 @@ impl Tee {
         match name {
             "snp" => Some(Self::Snp),
             "tdx" => Some(Self::Tdx),
+            "az-snp-vtpm" => Some(Self::AzSnpVtpm),
+            "az-tdx-vtpm" => Some(Self::AzTdxVtpm),
             "sample" => Some(Self::Sample),
             _ => None,
         }
     }
 
-    /// The Trustee TEE for an SDK platform.
+    /// The Trustee TEE for an SDK platform's bare hardware evidence (never
+    /// an Azure vTPM TEE: see [`Tee::for_attester`]).
     pub fn for_platform(p: tee::Platform) -> Option<Self> {
         match p {
             tee::Platform::SevSnp => Some(Self::Snp),
@@ -62,7 +67,38 @@ impl Tee {
             _ => None,
         }
     }
+
+    /// The Trustee TEE of an attester: `az-snp-vtpm` / `az-tdx-vtpm` for an
+    /// attester whose [`tee::Attester::vtpm`] is the Azure paravisor's,
+    /// else [`Tee::for_platform`] of its platform.
+    pub fn for_attester(a: &dyn tee::Attester) -> Option<Self> {
+        match (a.vtpm().map(|v| v.provider()), a.platform()) {
+            (Some(AZURE_VTPM_PROVIDER), tee::Platform::SevSnp) => Some(Self::AzSnpVtpm),
+            (Some(AZURE_VTPM_PROVIDER), tee::Platform::Tdx) => Some(Self::AzTdxVtpm),
+            (Some(_), _) => None,
+            (None, p) => Self::for_platform(p),
+        }
+    }
+
+    /// The SDK platform of the TEE's evidence.
+    pub fn platform(self) -> tee::Platform {
+        match self {
+            Self::Snp | Self::AzSnpVtpm => tee::Platform::SevSnp,
+            Self::Tdx | Self::AzTdxVtpm => tee::Platform::Tdx,
+            Self::Sample => tee::Platform::Mock,
+        }
+    }
+
+    /// Whether the TEE is attested through a vTPM (the binding is then the
+    /// quote's qualifying data, see [`binding_for`]).
+    pub fn is_vtpm(self) -> bool {
+        matches!(self, Self::AzSnpVtpm | Self::AzTdxVtpm)
+    }
 }
+
+/// The vTPM provider name of Azure attesters and claims
+/// (`tee::VtpmAttester::provider`, `VtpmClaims::provider`).
+pub const AZURE_VTPM_PROVIDER: &str = "azure-hcl-paravisor";
 
 impl core::fmt::Display for Tee {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -277,11 +313,53 @@ pub fn runtime_data_digest(rd: &RuntimeData, additional_evidence: &str, alg: Has
 
 /// The report data for `digest` on `tee`: the digest zero-padded to 64 bytes
 /// (`snp`, `tdx` and `sample`); a digest longer than 64 bytes is truncated.
+/// For the Azure vTPM TEEs this is the HCL report's `user-data` the
+/// binding produces (the digest written to NV `0x01400002`, zero-padded);
+/// the evidence binds the digest through [`binding_for`].
 pub fn report_data_for(_tee: Tee, digest: &[u8]) -> ReportData {
     let mut b = [0u8; 64];
     let n = digest.len().min(64);
     b[..n].copy_from_slice(&digest[..n]);
     ReportData::new(b)
+}
+
+/// Where the primary evidence of a TEE carries the runtime-data digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Binding {
+    /// The hardware REPORT_DATA ([`report_data_for`]): `snp`, `tdx`, `sample`.
+    ReportData(ReportData),
+    /// The vTPM quote's qualifying data (`extraData`), exactly these bytes
+    /// (the digest, unpadded), which the attester also writes as the
+    /// paravisor's user data (`user-data` = the digest zero-padded to 64):
+    /// `az-snp-vtpm`, `az-tdx-vtpm`. Trustee's verifier requires
+    /// `extraData == digest` and `user-data[..len] == digest`.
+    QualifyingData(Vec<u8>),
+}
+
+/// The binding of `digest` (`H(JCS(runtime data))`) on `tee`.
+pub fn binding_for(tee: Tee, digest: &[u8]) -> Binding {
+    if tee.is_vtpm() {
+        Binding::QualifyingData(digest.to_vec())
+    } else {
+        Binding::ReportData(report_data_for(tee, digest))
+    }
+}
+
+/// Whether verified `claims` bind `digest` as `tee` places it
+/// ([`binding_for`]): the report data equal to the padded digest, or (vTPM
+/// TEEs) Azure vTPM claims whose qualifying data is the digest and whose
+/// `user-data` is the digest followed by zeros.
+pub fn claims_bind(tee: Tee, claims: &tee::Claims, digest: &[u8]) -> bool {
+    match binding_for(tee, digest) {
+        Binding::ReportData(rd) => claims.report_data == rd,
+        Binding::QualifyingData(qd) => claims.vtpm.as_ref().is_some_and(|v| {
+            v.provider == AZURE_VTPM_PROVIDER
+                && v.qualifying_data[..] == qd[..]
+                && v.user_data_binds_qualifying_data
+                && v.user_data.get(..qd.len()) == Some(&qd[..])
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -323,6 +401,16 @@ mod tests {
         let rdata = report_data_for(Tee::Snp, &runtime_data_digest(&rd(), "", HashAlg::Sha384));
         assert_eq!(rdata.as_bytes()[48..], [0u8; 16]);
         assert_eq!(hex::encode(&rdata.as_bytes()[..4]), "d20490d3");
+        // Azure: the 48 bytes unpadded as the vTPM qualifying data.
+        let d = runtime_data_digest(&rd(), "", HashAlg::Sha384);
+        for t in [Tee::AzSnpVtpm, Tee::AzTdxVtpm] {
+            assert_eq!(binding_for(t, &d), Binding::QualifyingData(d.clone()));
+            assert!(t.is_vtpm());
+        }
+        for t in [Tee::Snp, Tee::Tdx, Tee::Sample] {
+            assert_eq!(binding_for(t, &d), Binding::ReportData(rdata));
+            assert!(!t.is_vtpm());
+        }
     }
 
     #[test]
@@ -364,9 +452,16 @@ mod tests {
         assert_eq!(j["runtime-data"]["tee-pubkey"]["crv"], "P-256");
         assert!(j["runtime-data"]["tee-pubkey"].get("n").is_none());
         assert_eq!(j["tee-evidence"]["additional_evidence"], "");
-        for t in [Tee::Snp, Tee::Tdx, Tee::Sample] {
+        for t in [
+            Tee::Snp,
+            Tee::Tdx,
+            Tee::AzSnpVtpm,
+            Tee::AzTdxVtpm,
+            Tee::Sample,
+        ] {
             assert_eq!(Tee::from_name(t.as_str()), Some(t));
         }
-        assert_eq!(Tee::from_name("az-snp-vtpm"), None);
+        assert_eq!(Tee::from_name("az-snp"), None);
+        assert_eq!(Tee::from_name("tpm"), None);
     }
 }

@@ -7,7 +7,8 @@
 //! a session cookie that expires (5 minutes of its own clock, which tests
 //! advance); `runtime-data.nonce` equal to the challenge; evidence that
 //! converts and verifies; report data equal to `H(JCS(runtime data))`
-//! zero-padded; an attestation policy; and per resource 404 / 403 / JWE to
+//! zero-padded (Azure vTPM: the quote's qualifying data equal to it and the
+//! HCL user data beginning with it); an attestation policy; and per resource 404 / 403 / JWE to
 //! the attested `tee-pubkey`. Faults make it misbehave on purpose
 //! (tampered JWE, a JWE to another key).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -247,7 +248,7 @@ impl FakeKbs {
             &att.tee_evidence.additional_evidence,
             protocol::HashAlg::Sha384,
         );
-        if claims.report_data != protocol::report_data_for(s.tee, &digest) {
+        if !protocol::claims_bind(s.tee, &claims, &digest) {
             return problem(
                 401,
                 "AttestationError",

@@ -1,12 +1,14 @@
 //! End to end against the in-process fake KBS: a resource is fetched after
-//! SEV-SNP (fake AMD PKI and firmware), TDX (fake Intel PKI and kernel) and
-//! mock attestation, and every negative is refused with its own error.
+//! SEV-SNP (fake AMD PKI and firmware), TDX (fake Intel PKI and kernel),
+//! Azure SNP and TDX vTPM (simulated Azure VMs: fake vTPM and paravisor over
+//! the fake AMD/Intel PKIs) and mock attestation, and every negative is
+//! refused with its own error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tee::{Attester, Backend, Evidence, Platform, ReportData, UnixTime, Verifiers};
+use tee::{Attester, Backend, Evidence, Platform, ReportData, UnixTime, Verifiers, VtpmAttester};
 use tee_fetch::{FetchError, Method, Request, Response, Transport};
 use tee_kbs::testing::{FakeKbs, FakeKbsServer, Faults, SESSION_SECS};
 use tee_kbs::{JweError, KbsClient, KbsError, ResourcePath, Step, TeeKey};
@@ -80,8 +82,33 @@ fn mock() -> Tee {
     }
 }
 
+fn azure(vm: tee_azure::testing::FakeAzureVm) -> Tee {
+    // The facade's verifier set routes Azure evidence through tee-azure,
+    // the hardware report checked by the fake PKI's verifier.
+    let v = Verifiers::empty().with(vm.hardware_verifier());
+    Tee {
+        backend: Box::new(vm.backend().unwrap()),
+        kbs: with_resources(FakeKbs::new(v, tee_azure::testing::at())),
+        _keep: Some(Box::new(vm)),
+    }
+}
+
+fn az_snp() -> Tee {
+    azure(tee_azure::testing::FakeAzureVm::snp())
+}
+
+fn az_tdx() -> Tee {
+    azure(tee_azure::testing::FakeAzureVm::tdx())
+}
+
 fn all() -> Vec<(&'static str, Tee)> {
-    vec![("snp", snp()), ("tdx", tdx()), ("sample", mock())]
+    vec![
+        ("snp", snp()),
+        ("tdx", tdx()),
+        ("az-snp-vtpm", az_snp()),
+        ("az-tdx-vtpm", az_tdx()),
+        ("sample", mock()),
+    ]
 }
 
 fn path(p: &str) -> ResourcePath {
@@ -246,7 +273,10 @@ fn wrong_nonce_unbound_key_and_tampered_evidence_are_refused() {
 
 fn tamper_evidence(v: &mut Value) {
     let pe = &mut v["tee-evidence"]["primary_evidence"];
-    if let Some(m) = pe.pointer_mut("/attestation_report/measurement/0") {
+    if pe.get("hcl_report").is_some() {
+        // Azure: one measurement byte of the hardware report inside the HCL report.
+        tamper_hcl(pe, |b| b[0x20 + 0x90] ^= 1);
+    } else if let Some(m) = pe.pointer_mut("/attestation_report/measurement/0") {
         *m = Value::from((m.as_u64().unwrap() + 1) % 256);
     } else if let Some(q) = pe.get("quote").and_then(Value::as_str) {
         use base64::Engine;
@@ -265,7 +295,17 @@ fn tamper_evidence(v: &mut Value) {
     }
 }
 
-/// An attester that ignores the report data it is given (binds nothing).
+/// Rewrite the base64url HCL report of Azure Trustee evidence.
+fn tamper_hcl(pe: &mut Value, f: impl FnOnce(&mut Vec<u8>)) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE;
+    let mut b = b64.decode(pe["hcl_report"].as_str().unwrap()).unwrap();
+    f(&mut b);
+    pe["hcl_report"] = Value::from(b64.encode(b));
+}
+
+/// An attester that ignores the report data (or, on a vTPM, the qualifying
+/// data) it is given: it binds nothing.
 #[derive(Debug)]
 struct Unbound<'a>(&'a dyn Attester);
 
@@ -275,6 +315,21 @@ impl Attester for Unbound<'_> {
     }
     fn attest(&self, _: &ReportData) -> tee::Result<Evidence> {
         self.0.attest(&ReportData::zero())
+    }
+    fn vtpm(&self) -> Option<&dyn VtpmAttester> {
+        self.0.vtpm().map(|_| self as &dyn VtpmAttester)
+    }
+}
+
+impl VtpmAttester for Unbound<'_> {
+    fn provider(&self) -> &'static str {
+        self.0.vtpm().unwrap().provider()
+    }
+    fn max_qualifying_data(&self) -> usize {
+        self.0.vtpm().unwrap().max_qualifying_data()
+    }
+    fn attest_raw(&self, _: &[u8]) -> tee::Result<Evidence> {
+        self.0.vtpm().unwrap().attest_raw(&[0; 48])
     }
 }
 
@@ -485,4 +540,305 @@ fn platforms_without_a_trustee_shape_are_refused_before_any_request() {
         Err(KbsError::Evidence(tee::Error::Unsupported(_)))
     ));
     assert_eq!(*seen.lock().unwrap(), 0);
+}
+
+fn azure_vms() -> Vec<(&'static str, Tee)> {
+    vec![("az-snp-vtpm", az_snp()), ("az-tdx-vtpm", az_tdx())]
+}
+
+#[test]
+fn azure_binds_the_digest_as_tpm_nonce_and_user_data() {
+    use tee_kbs::protocol::{self, HashAlg};
+    for (name, t) in azure_vms() {
+        let attester = t.backend.attester().unwrap();
+        assert!(attester.vtpm().is_some(), "{name}");
+        let c = KbsClient::new("http://k", t.kbs.clone()).unwrap();
+        let s = c.attest(attester).unwrap();
+        assert_eq!(s.tee().as_str(), name);
+        let att = t.kbs.attestations().pop().unwrap();
+        let pe = &att.tee_evidence.primary_evidence;
+        // Trustee's v2 shape.
+        assert_eq!(pe["version"], 2, "{name}");
+        assert!(pe["tpm_quote"]["message"].is_string());
+        assert_eq!(pe["tpm_quote"]["pcrs"].as_array().unwrap().len(), 24);
+        assert_eq!(pe.get("td_quote").is_some(), name == "az-tdx-vtpm");
+        assert_eq!(pe.get("vcek").is_some(), name == "az-snp-vtpm");
+        // What the KBS checks, recomputed here: the quote's extraData is the
+        // 48-byte digest unpadded, the HCL user-data is the digest ‖ 16 zeros.
+        let d = protocol::runtime_data_digest(&att.runtime_data, "", HashAlg::Sha384);
+        assert_eq!(d.len(), 48);
+        let tee = tee_kbs::Tee::from_name(name).unwrap();
+        let ev = tee_kbs::evidence::from_trustee(tee, pe).unwrap();
+        let v = Verifiers::empty().with(match name {
+            "az-snp-vtpm" => tee_azure::testing::hardware_verifier_for(tee_azure::HclTee::Snp),
+            _ => tee_azure::testing::hardware_verifier_for(tee_azure::HclTee::Tdx),
+        });
+        let claims = v.verify(&ev, tee_azure::testing::at()).unwrap();
+        let vt = claims.vtpm.as_ref().unwrap();
+        assert_eq!(vt.qualifying_data.to_vec(), d, "{name}");
+        assert_eq!(
+            vt.qualifying_data_rule,
+            tee::platforms::QualifyingDataRule::Raw
+        );
+        assert_eq!(vt.user_data[..48], d[..]);
+        assert!(vt.user_data[48..].iter().all(|&b| b == 0));
+        assert!(vt.user_data_binds_qualifying_data);
+        assert!(protocol::claims_bind(tee, &claims, &d));
+        // Another digest is not bound by these claims.
+        let mut other = d.clone();
+        other[47] ^= 1;
+        assert!(!protocol::claims_bind(tee, &claims, &other));
+        assert!(!protocol::claims_bind(tee_kbs::Tee::Snp, &claims, &d));
+    }
+}
+
+/// A vTPM attester that puts `f(digest)` in the TPM quote instead of the digest.
+#[derive(Debug)]
+struct WrongNonce<'a>(&'a dyn Attester, fn(&[u8]) -> Vec<u8>);
+
+impl Attester for WrongNonce<'_> {
+    fn platform(&self) -> Platform {
+        self.0.platform()
+    }
+    fn attest(&self, rd: &ReportData) -> tee::Result<Evidence> {
+        self.0.attest(rd)
+    }
+    fn vtpm(&self) -> Option<&dyn VtpmAttester> {
+        Some(self)
+    }
+}
+
+impl VtpmAttester for WrongNonce<'_> {
+    fn provider(&self) -> &'static str {
+        self.0.vtpm().unwrap().provider()
+    }
+    fn max_qualifying_data(&self) -> usize {
+        self.0.vtpm().unwrap().max_qualifying_data()
+    }
+    fn attest_raw(&self, qd: &[u8]) -> tee::Result<Evidence> {
+        self.0.vtpm().unwrap().attest_raw(&(self.1)(qd))
+    }
+}
+
+/// The SDK's own vTPM rule instead of the raw digest: the quote's
+/// qualifying data is SHA-384 of the padded digest.
+#[derive(Debug)]
+struct SdkRule<'a>(&'a dyn Attester);
+
+impl Attester for SdkRule<'_> {
+    fn platform(&self) -> Platform {
+        self.0.platform()
+    }
+    fn attest(&self, rd: &ReportData) -> tee::Result<Evidence> {
+        self.0.attest(rd)
+    }
+    fn vtpm(&self) -> Option<&dyn VtpmAttester> {
+        Some(self)
+    }
+}
+
+impl VtpmAttester for SdkRule<'_> {
+    fn provider(&self) -> &'static str {
+        self.0.vtpm().unwrap().provider()
+    }
+    fn max_qualifying_data(&self) -> usize {
+        50
+    }
+    fn attest_raw(&self, qd: &[u8]) -> tee::Result<Evidence> {
+        let mut b = [0u8; 64];
+        b[..qd.len()].copy_from_slice(qd);
+        self.0.attest(&ReportData::new(b))
+    }
+}
+
+#[test]
+fn azure_wrong_tpm_nonce_and_tampered_hcl_reports_are_refused() {
+    for (name, t) in azure_vms() {
+        let attester = t.backend.attester().unwrap();
+        let c = KbsClient::new("http://k", t.kbs.clone()).unwrap();
+        // Wrong nonce in the TPM quote: one byte off, truncated, zero-padded,
+        // or the SDK's hashed rule.
+        let off = WrongNonce(attester, |d: &[u8]| {
+            let mut d = d.to_vec();
+            d[0] ^= 1;
+            d
+        });
+        refused_at_attest(c.attest(&off), name);
+        let short = WrongNonce(attester, |d: &[u8]| d[..32].to_vec());
+        refused_at_attest(c.attest(&short), name);
+        let padded = WrongNonce(attester, |d: &[u8]| {
+            let mut d = d.to_vec();
+            d.resize(50, 0);
+            d
+        });
+        refused_at_attest(c.attest(&padded), name);
+        refused_at_attest(c.attest(&SdkRule(attester)), name);
+        // The right vTPM attester is still accepted by the same KBS.
+        assert_eq!(
+            c.fetch_resource(attester, &path(PATH)).unwrap().as_slice(),
+            SECRET
+        );
+
+        // Tampered HCL report: the user-data (the runtime claims no longer
+        // hash to REPORT_DATA), the AK modulus, a byte of the hardware report
+        // (SNP: the measurement; TDX: the TDREPORT's REPORT_DATA), the HCL
+        // report cut short.
+        let user_data = |b: &mut Vec<u8>| {
+            let at = find(b, b"\"user-data\":\"") + 13;
+            b[at] = if b[at] == b'0' { b'1' } else { b'0' };
+        };
+        let ak = |b: &mut Vec<u8>| {
+            let at = find(b, b"\"n\":\"") + 10;
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+        };
+        let hw = |b: &mut Vec<u8>| b[0x20 + 0x90] ^= 0x80;
+        let cut = |b: &mut Vec<u8>| b.truncate(0x4C0);
+        type Tamper<'a> = &'a (dyn Fn(&mut Vec<u8>) + Send + Sync);
+        let tampers: [Tamper<'_>; 4] = [&user_data, &ak, &hw, &cut];
+        for (i, f) in tampers.into_iter().enumerate() {
+            let c = KbsClient::new(
+                "http://k",
+                Rewrite {
+                    kbs: t.kbs.clone(),
+                    f: move |v: &mut Value| {
+                        tamper_hcl(&mut v["tee-evidence"]["primary_evidence"], f);
+                    },
+                },
+            )
+            .unwrap();
+            refused_at_attest(c.attest(attester), &format!("{name} HCL tamper {i}"));
+        }
+        // Tampered TPM quote: a byte of the signed message, a PCR value.
+        for (i, ptr) in ["/tpm_quote/message", "/tpm_quote/pcrs/0"]
+            .into_iter()
+            .enumerate()
+        {
+            let c = KbsClient::new(
+                "http://k",
+                Rewrite {
+                    kbs: t.kbs.clone(),
+                    f: move |v: &mut Value| {
+                        let pe = &mut v["tee-evidence"]["primary_evidence"];
+                        let h = pe.pointer_mut(ptr).unwrap();
+                        let mut b = hex::decode(h.as_str().unwrap()).unwrap();
+                        let last = b.len() - 1;
+                        b[last] ^= 1;
+                        *h = Value::from(hex::encode(b));
+                    },
+                },
+            )
+            .unwrap();
+            refused_at_attest(c.attest(attester), &format!("{name} quote tamper {i}"));
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("needle in the HCL report")
+}
+
+/// A transport that rewrites the `tee` of the Request before the KBS sees it.
+#[derive(Debug)]
+struct AsTee {
+    kbs: Arc<FakeKbs>,
+    tee: &'static str,
+}
+
+impl Transport for AsTee {
+    fn get(&self, req: &Request) -> Result<Response, FetchError> {
+        if req.method() == Method::Post && req.url().ends_with("/auth") {
+            let mut v: Value = serde_json::from_slice(req.body()).unwrap();
+            v["tee"] = Value::from(self.tee);
+            return self
+                .kbs
+                .get(&Request::post(req.url(), serde_json::to_vec(&v).unwrap()));
+        }
+        self.kbs.get(req)
+    }
+}
+
+#[test]
+fn azure_evidence_for_another_tee_is_refused() {
+    for (name, t) in azure_vms() {
+        let attester = t.backend.attester().unwrap();
+        let others: &[&str] = match name {
+            "az-snp-vtpm" => &["az-tdx-vtpm", "snp"],
+            _ => &["az-snp-vtpm", "tdx"],
+        };
+        for other in others {
+            let c = KbsClient::new(
+                "http://k",
+                AsTee {
+                    kbs: t.kbs.clone(),
+                    tee: other,
+                },
+            )
+            .unwrap();
+            refused_at_attest(c.attest(attester), &format!("{name} as {other}"));
+        }
+        // Without its vTPM interface the attester is a bare SNP/TDX one;
+        // its Azure evidence does not match that TEE and is never sent.
+        let c = KbsClient::new("http://k", t.kbs.clone()).unwrap();
+        let before = t.kbs.attestations().len();
+        #[derive(Debug)]
+        struct Hidden<'a>(&'a dyn Attester);
+        impl Attester for Hidden<'_> {
+            fn platform(&self) -> Platform {
+                self.0.platform()
+            }
+            fn attest(&self, rd: &ReportData) -> tee::Result<Evidence> {
+                self.0.attest(rd)
+            }
+        }
+        assert!(matches!(
+            c.attest(&Hidden(attester)),
+            Err(KbsError::Evidence(tee::Error::Misuse(_)))
+        ));
+        assert_eq!(t.kbs.attestations().len(), before);
+    }
+}
+
+/// A transport whose challenges select `sha512`.
+#[derive(Debug)]
+struct Sha512(Arc<FakeKbs>);
+
+impl Transport for Sha512 {
+    fn get(&self, req: &Request) -> Result<Response, FetchError> {
+        let mut r = self.0.get(req)?;
+        if req.url().ends_with("/auth") && r.status == 200 {
+            let mut v: Value = serde_json::from_slice(&r.body).unwrap();
+            v["extra-params"] = serde_json::json!({"selected-hash-algorithm": "sha512"});
+            r.body = serde_json::to_vec(&v).unwrap();
+        }
+        Ok(r)
+    }
+}
+
+#[test]
+fn azure_refuses_qualifying_data_the_vtpm_cannot_take() {
+    for (name, t) in azure_vms() {
+        let attester = t.backend.attester().unwrap();
+        let vtpm = attester.vtpm().unwrap();
+        assert_eq!(vtpm.max_qualifying_data(), 50);
+        assert!(matches!(
+            vtpm.attest_raw(&[7; 51]),
+            Err(tee::Error::Misuse(_))
+        ));
+        // A 64-byte SHA-512 digest is refused before attesting.
+        let before = t.kbs.attestations().len();
+        let c = KbsClient::new("http://k", Sha512(t.kbs.clone())).unwrap();
+        assert!(
+            matches!(
+                c.attest(attester),
+                Err(KbsError::Protocol {
+                    step: Step::Auth,
+                    ..
+                })
+            ),
+            "{name}"
+        );
+        assert_eq!(t.kbs.attestations().len(), before);
+    }
 }

@@ -6,9 +6,8 @@
 //! end of the buffer is `EAGAIN` on a non-blocking descriptor. Reading needs
 //! the permission `dmesg` needs (root, or `kernel.dmesg_restrict = 0`).
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::{self, Read as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 /// Default bound of the text collected (the kernel's ring buffer is
@@ -26,12 +25,10 @@ const RECORD_BUF: usize = 16 << 10;
 /// # Errors
 /// The OS error of `open(2)` or `read(2)` (e.g. `EPERM` without privilege),
 /// other than the `EAGAIN` that ends the log and the `EPIPE` of a record
-/// overwritten while reading (skipped).
+/// overwritten while reading (skipped); [`io::ErrorKind::Unsupported`] on
+/// a target without Unix descriptors (e.g. WebAssembly).
 pub fn read_kernel_log(path: &Path, max: usize) -> io::Result<String> {
-    let mut f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let mut f = open_nonblocking(path)?;
     let mut out = String::new();
     let mut buf = vec![0u8; RECORD_BUF];
     loop {
@@ -52,12 +49,27 @@ pub fn read_kernel_log(path: &Path, max: usize) -> io::Result<String> {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            #[cfg(unix)]
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     }
     Ok(out)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(_: &Path) -> io::Result<File> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 #[cfg(test)]

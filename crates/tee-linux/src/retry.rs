@@ -68,6 +68,7 @@ impl Retry {
 /// `ENOENT` → `NotFound`, `EACCES`/`EPERM` → `PermissionDenied`, else `Io`.
 pub fn io_error(interface: &str, op: &str, e: &io::Error) -> Error {
     let kind = match (e.kind(), e.raw_os_error()) {
+        #[cfg(unix)]
         (_, Some(libc::EBUSY | libc::EAGAIN | libc::EINTR)) => DeviceErrorKind::Busy,
         (
             io::ErrorKind::ResourceBusy | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted,

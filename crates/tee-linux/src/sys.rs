@@ -6,6 +6,7 @@ use std::fs::File;
 /// Close `f` and report the error `close(2)` returns. configfs binary
 /// attributes (`inblob`) are committed on close, so a rejected write (e.g.
 /// `EINVAL` for a wrong length) only shows up here; `File`'s drop ignores it.
+#[cfg(unix)]
 pub(crate) fn close_checked(f: File) -> std::io::Result<()> {
     use std::os::fd::IntoRawFd;
     let fd = f.into_raw_fd();
@@ -18,4 +19,11 @@ pub(crate) fn close_checked(f: File) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Without Unix descriptors (e.g. WebAssembly) there is no configfs: the
+/// file is closed by its drop.
+#[cfg(not(unix))]
+pub(crate) fn close_checked(_: File) -> std::io::Result<()> {
+    Ok(())
 }

@@ -8,7 +8,9 @@ use tee_core::{
     ReportData, Result, RuntimeMeasurement, Sealer,
 };
 
-use crate::guest::{ConfigfsTsm, FirmwareReports, MAX_VMPL, ReportSource, Retry, SnpFirmware};
+#[cfg(target_os = "linux")]
+use crate::guest::{ConfigfsTsm, FirmwareReports, Retry};
+use crate::guest::{MAX_VMPL, ReportSource, SnpFirmware};
 use crate::report::SnpReport;
 use crate::seal::{SealKeyConfig, SnpKeySource};
 

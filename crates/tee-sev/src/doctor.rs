@@ -139,44 +139,7 @@ pub enum Role {
     Unknown,
 }
 
-/// Outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Fine.
-    Ok,
-    /// Informational; not a problem.
-    Info,
-    /// Missing or misconfigured.
-    Missing,
-}
-
-/// The doctor's verdict (`teectl doctor` exit codes 0, 4, 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// A working SEV-SNP guest, or a host ready to run SEV-SNP guests.
-    Ready,
-    /// SEV is present but a check failed (e.g. an SEV-SNP CPU with SNP off
-    /// in KVM, an SEV guest without SNP, a missing guest driver).
-    Problem,
-    /// No SEV capability (not an SEV guest; a host without SEV-SNP).
-    NoCapability,
-}
-
-/// One check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckResult {
-    /// Stable name.
-    pub name: &'static str,
-    /// Outcome.
-    pub status: Status,
-    /// What was found.
-    pub detail: String,
-    /// One-line remediation when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<String>,
-}
+pub use tee_core::doctor::{CheckResult, Status, Verdict};
 
 /// The doctor's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -205,21 +168,11 @@ fn vendor(c: &dyn Cpuid) -> Option<String> {
 }
 
 fn check(name: &'static str, ok: bool, detail: impl Into<String>, fix: &str) -> CheckResult {
-    CheckResult {
-        name,
-        status: if ok { Status::Ok } else { Status::Missing },
-        detail: detail.into(),
-        remediation: (!ok).then(|| fix.to_owned()),
-    }
+    CheckResult::check(name, ok, detail, fix)
 }
 
 fn info(name: &'static str, detail: impl Into<String>) -> CheckResult {
-    CheckResult {
-        name,
-        status: Status::Info,
-        detail: detail.into(),
-        remediation: None,
-    }
+    CheckResult::info(name, detail)
 }
 
 /// Run the doctor against a filesystem rooted at `root` (`/` normally).
@@ -323,14 +276,14 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
                         .map(str::to_owned)
                 });
             let unlimited = memlock.as_deref().is_some_and(|l| l.contains("unlimited"));
-            checks.push(CheckResult {
-                name: "memlock",
-                status: if unlimited { Status::Ok } else { Status::Info },
-                detail: memlock.map_or_else(|| "memlock limit unknown".to_owned(), |l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
-                remediation: (!unlimited).then(|| {
+            checks.push(CheckResult::new(
+                "memlock",
+                if unlimited { Status::Ok } else { Status::Info },
+                memlock.map_or_else(|| "memlock limit unknown".to_owned(), |l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+                (!unlimited).then(|| {
                     "SEV guests pin their memory: raise the VMM's memlock limit (ulimit -l unlimited / LimitMEMLOCK=infinity)".to_owned()
                 }),
-            });
+            ));
             let all_ok = checks.iter().all(|c| c.status != Status::Missing);
             verdict = if !(amd && has(1) && has(4)) {
                 Verdict::NoCapability
@@ -414,15 +367,11 @@ pub fn run(root: &Path, cpu: &dyn Cpuid) -> DoctorReport {
             if let Some(probe) = provider {
                 checks.push(match probe {
                     Ok(()) => info("configfs-tsm.provider", "provider sev_guest"),
-                    Err(tee_core::Error::Unsupported(u)) if any_sev => CheckResult {
-                        name: "configfs-tsm.provider",
-                        status: Status::Missing,
-                        detail: u.reason.into_owned(),
-                        remediation: Some(
-                            "load the sev-guest module so configfs-tsm serves SEV-SNP reports"
-                                .into(),
-                        ),
-                    },
+                    Err(tee_core::Error::Unsupported(u)) if any_sev => CheckResult::missing(
+                        "configfs-tsm.provider",
+                        u.reason.into_owned(),
+                        "load the sev-guest module so configfs-tsm serves SEV-SNP reports",
+                    ),
                     Err(tee_core::Error::Unsupported(u)) => info(
                         "configfs-tsm.provider",
                         format!("{} (not an SEV guest)", u.reason),
@@ -541,12 +490,7 @@ pub fn render(r: &DoctorReport) -> String {
     }
     s.push_str(&format!("Summary: {}\n", r.summary));
     for c in &r.checks {
-        let tag = match c.status {
-            Status::Ok => "ok  ",
-            Status::Info => "info",
-            Status::Missing => "miss",
-        };
-        s.push_str(&format!("[{tag}] {}: {}\n", c.name, c.detail));
+        s.push_str(&format!("[{}] {}: {}\n", c.status.tag(), c.name, c.detail));
         if let Some(f) = &c.remediation {
             s.push_str(&format!("       -> {f}\n"));
         }

@@ -33,46 +33,7 @@ pub enum Role {
     None,
 }
 
-/// Outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Fine.
-    Ok,
-    /// Informational.
-    Info,
-    /// Works, with a limitation (e.g. no RTMR extension on this kernel).
-    Warn,
-    /// Missing or failing: the capability does not work.
-    Missing,
-}
-
-/// The doctor's verdict (`teectl doctor` exit codes 0, 4, 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// A working TD guest (TDREPORT and quote round trips succeeded) or a
-    /// host ready to run TDs that can get quotes.
-    Ready,
-    /// TDX is present but a check failed.
-    Problem,
-    /// No TDX capability.
-    NoCapability,
-}
-
-/// One check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckResult {
-    /// Stable name.
-    pub name: &'static str,
-    /// Outcome.
-    pub status: Status,
-    /// What was found (for a round trip: the error it returned).
-    pub detail: String,
-    /// One-line remediation when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<String>,
-}
+pub use tee_core::doctor::{CheckResult, Status, Verdict};
 
 /// The doctor's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -173,12 +134,7 @@ impl DoctorEnv {
 }
 
 fn check(name: &'static str, ok: bool, detail: impl Into<String>, fix: &str) -> CheckResult {
-    CheckResult {
-        name,
-        status: if ok { Status::Ok } else { Status::Missing },
-        detail: detail.into(),
-        remediation: (!ok).then(|| fix.to_owned()),
-    }
+    CheckResult::check(name, ok, detail, fix)
 }
 
 fn with(
@@ -187,12 +143,7 @@ fn with(
     detail: impl Into<String>,
     fix: Option<&str>,
 ) -> CheckResult {
-    CheckResult {
-        name,
-        status,
-        detail: detail.into(),
-        remediation: fix.map(str::to_owned),
-    }
+    CheckResult::new(name, status, detail, fix.map(str::to_owned))
 }
 
 /// `(major, minor)` of a kernel release string such as `6.8.0-45-generic`.
@@ -647,13 +598,7 @@ pub fn render(r: &DoctorReport) -> String {
     };
     let _ = writeln!(s, "TDX: role {role}: {}", r.summary);
     for c in &r.checks {
-        let tag = match c.status {
-            Status::Ok => "  ok  ",
-            Status::Info => " info ",
-            Status::Warn => " warn ",
-            Status::Missing => "MISSING",
-        };
-        let _ = writeln!(s, "  [{tag}] {:<24} {}", c.name, c.detail);
+        let _ = writeln!(s, "  [{}] {:<24} {}", c.status.tag(), c.name, c.detail);
         if let Some(f) = &c.remediation {
             let _ = writeln!(s, "           fix: {f}");
         }

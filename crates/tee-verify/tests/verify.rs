@@ -103,6 +103,23 @@ fn snp_vector_verifies_and_debug_is_refused_by_default() {
     )
     .unwrap();
     assert!(o.passed(), "{:#?}", o.appraisal.checks);
+    // The request's allowing_unchecked_revocation is the policy's, as
+    // `teectl verify --allow-unchecked-revocation`; without it, no pass.
+    let lenient = "allow_debug = true\nallow_any_measurement = true\n";
+    let req = Request::for_evidence(EvidenceInput::Evidence(ev.clone()), when)
+        .with_policy(lenient)
+        .with_report_data(ReportData::new(rd));
+    assert!(
+        verify(&req.clone().allowing_unchecked_revocation())
+            .unwrap()
+            .passed()
+    );
+    let o = verify(&req).unwrap();
+    assert!(
+        o.appraisal.failed().any(|c| c.name == "sev-snp.revocation"),
+        "{:#?}",
+        o.appraisal.checks
+    );
 
     // Other report data: the appraisal says so.
     let o = verify(

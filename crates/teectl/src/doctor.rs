@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::common::CliError;
-use crate::exit;
 
 /// The exit codes of `teectl doctor` (shown by `teectl doctor --help`).
 pub(crate) const EXIT_HELP: &str = "\
@@ -44,24 +43,8 @@ pub(crate) struct Section {
     pub(crate) text: String,
 }
 
-/// The verdicts, worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Verdict {
-    Ready,
-    Problem,
-    NoCapability,
-}
-
-impl Verdict {
-    fn code(self) -> u8 {
-        match self {
-            Self::Ready => exit::OK,
-            Self::Problem => exit::POLICY,
-            Self::NoCapability => exit::UNSUPPORTED,
-        }
-    }
-}
+/// The verdicts (every platform doctor answers in these).
+pub(crate) use tee::doctor::Verdict;
 
 /// The whole answer.
 #[derive(Debug, Serialize)]
@@ -98,10 +81,7 @@ fn azure(root: &Path, _platform: tee::Platform) -> Result<Section, CliError> {
 pub(crate) fn azure_section(r: &tee::azure::doctor::DoctorReport) -> Result<Section, CliError> {
     Ok(Section {
         name: "azure",
-        verdict: match r.verdict {
-            tee::azure::doctor::Verdict::Ready => Verdict::Ready,
-            tee::azure::doctor::Verdict::Problem => Verdict::Problem,
-        },
+        verdict: r.verdict,
         report: to_value(r)?,
         text: tee::azure::doctor::render(r),
     })
@@ -144,11 +124,7 @@ pub(crate) fn diagnose(root: &Path, on_this_machine: bool) -> Result<Doctor, Cli
         };
         sections.push(Section {
             name: "sev-snp",
-            verdict: match r.verdict {
-                sev::Verdict::Ready => Verdict::Ready,
-                sev::Verdict::Problem => Verdict::Problem,
-                sev::Verdict::NoCapability => Verdict::NoCapability,
-            },
+            verdict: r.verdict,
             report: to_value(&r)?,
             text: format!("SEV-SNP:\n{}", sev::render(&r)),
         });
@@ -170,11 +146,7 @@ pub(crate) fn tdx_section(r: &tee::tdx::doctor::DoctorReport) -> Result<Section,
     use tee::tdx::doctor as tdx;
     Ok(Section {
         name: "tdx",
-        verdict: match r.verdict {
-            tdx::Verdict::Ready => Verdict::Ready,
-            tdx::Verdict::Problem => Verdict::Problem,
-            tdx::Verdict::NoCapability => Verdict::NoCapability,
-        },
+        verdict: r.verdict,
         report: to_value(r)?,
         text: tdx::render(r),
     })
@@ -194,7 +166,7 @@ pub(crate) fn finish(detection: tee::Detection, sections: Vec<Section>) -> Docto
         detection,
         sections,
         verdict,
-        exit_code: verdict.code(),
+        exit_code: verdict.exit_code(),
     }
 }
 
@@ -227,7 +199,7 @@ pub(crate) fn print(d: &Doctor, json: bool) -> Result<u8, CliError> {
                 Verdict::Ready => "Verdict: ready (exit 0).",
                 Verdict::Problem =>
                     "Verdict: a TEE capability is present but a check failed (exit 4); see the fixes above.",
-                Verdict::NoCapability =>
+                _ =>
                     "Verdict: no TEE capability on this machine (exit 5): not a TEE guest and not a TEE host.",
             }
         );
@@ -277,6 +249,14 @@ mod tests {
 
     /// The exit-code table end to end on a working fake TD (0) and on the
     /// same TD whose quote fails (4); nothing at all is 5.
+    #[test]
+    fn verdict_codes_are_the_exit_table() {
+        use crate::exit;
+        assert_eq!(Verdict::Ready.exit_code(), exit::OK);
+        assert_eq!(Verdict::Problem.exit_code(), exit::POLICY);
+        assert_eq!(Verdict::NoCapability.exit_code(), exit::UNSUPPORTED);
+    }
+
     #[test]
     fn exit_codes_follow_the_verdicts() {
         let root = td_root();

@@ -15,7 +15,7 @@ use crate::exit;
 /// `teectl serve` flags.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on (e.g. 127.0.0.1:8443, [::]:8443).
+    /// Address to listen on (e.g. `127.0.0.1:8443`, `[::]:8443`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
     /// Policy directory: `POLICY.toml` per name; `default.toml` when a

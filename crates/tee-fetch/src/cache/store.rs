@@ -1,6 +1,5 @@
 //! The disk store: one file per artifact, written atomically, checked on read.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -255,12 +254,15 @@ fn read_bounded(p: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Temporary-file names unique within the process (with the pid: across processes).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Write `bytes` to `path` through a unique temporary file in the same
 /// directory: write, fsync, rename (then fsync the directory, best effort).
 /// Only a temporary file this call created is ever removed.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -287,4 +289,12 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     result
+}
+
+/// `wasm32-unknown-unknown` has no file system, clock or process id: nothing
+/// is written, and (unlike the temporary-file name above) no clock is read,
+/// so a WebAssembly build links no `SystemTime::now`.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub(crate) fn write_atomic(_: &Path, _: &[u8]) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }

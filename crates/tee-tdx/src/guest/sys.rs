@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 use std::fs::File;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 
 /// `struct tdx_report_req`.
@@ -33,6 +34,7 @@ pub const TDX_CMD_GET_REPORT0: u64 = iowr(b'T', 1, TDX_REPORT_REQ_LEN);
 const _: () = assert!(TDX_CMD_GET_REPORT0 == 0xC440_5401);
 
 /// Issue `TDX_CMD_GET_REPORT0` on an open `/dev/tdx_guest`.
+#[cfg(unix)]
 pub(crate) fn get_report0(dev: &File, req: &mut TdxReportReq) -> std::io::Result<()> {
     let fd = dev.as_raw_fd();
     let ptr: *mut TdxReportReq = req;
@@ -51,6 +53,7 @@ pub(crate) fn get_report0(dev: &File, req: &mut TdxReportReq) -> std::io::Result
 
 /// An exclusive advisory lock (`flock(LOCK_EX)`) held until the file is
 /// closed; serializes event-log writers across processes.
+#[cfg(unix)]
 pub(crate) fn lock_exclusive(f: &File) -> std::io::Result<()> {
     let fd = f.as_raw_fd();
     loop {
@@ -66,4 +69,16 @@ pub(crate) fn lock_exclusive(f: &File) -> std::io::Result<()> {
             return Err(e);
         }
     }
+}
+
+/// Without Unix descriptors (e.g. WebAssembly) there is no TDX guest device.
+#[cfg(not(unix))]
+pub(crate) fn get_report0(_: &File, _: &mut TdxReportReq) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// Without Unix descriptors (e.g. WebAssembly) there is no file lock.
+#[cfg(not(unix))]
+pub(crate) fn lock_exclusive(_: &File) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
