@@ -109,7 +109,8 @@ pub enum EarError {
         /// The problem.
         detail: String,
     },
-    /// The system random source failed while generating a key.
+    /// The system random source failed while generating a key (or, with
+    /// aws-lc-rs, a signature).
     Random,
     /// The API was used incorrectly (a duplicate `kid` or submod name, no
     /// submod).

@@ -63,6 +63,38 @@ impl Alg {
     }
 }
 
+/// The implementation that signs and verifies tokens. Both produce and
+/// accept the same JWS bytes (raw `r || s`, RFC 7518 §3.4) and give the
+/// same verdicts; key parsing (PEM, JWK, which points are keys) is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Crypto {
+    /// RustCrypto `p256` / `p384` (pure Rust, deterministic RFC 6979
+    /// nonces). The default.
+    #[default]
+    RustCrypto,
+    /// `aws-lc-rs` (cargo feature `aws-lc`; randomized nonces).
+    #[cfg(feature = "aws-lc")]
+    AwsLc,
+}
+
+impl Crypto {
+    /// A short name for logs and metrics (`"RustCrypto"`, `"aws-lc-rs"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RustCrypto => "RustCrypto",
+            #[cfg(feature = "aws-lc")]
+            Self::AwsLc => "aws-lc-rs",
+        }
+    }
+}
+
+impl fmt::Display for Crypto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Display for Alg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -75,12 +107,15 @@ enum SecretKey {
     P384(p384::ecdsa::SigningKey),
 }
 
-/// An EAR signing key with its `kid`. Its `Debug` shows the `kid` and the
-/// algorithm only, never the secret.
+/// An EAR signing key with its `kid`. Its `Debug` shows the `kid`, the
+/// algorithm and the crypto implementation only, never the secret.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
     key: SecretKey,
+    /// The aws-lc-rs key pair of the same secret, when it signs.
+    #[cfg(feature = "aws-lc")]
+    lc: Option<aws_lc_rs::signature::EcdsaKeyPair>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -88,6 +123,7 @@ impl fmt::Debug for SigningKey {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
             .field("alg", &self.alg())
+            .field("crypto", &self.crypto())
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +193,8 @@ impl SigningKey {
         let mut k = Self {
             kid: String::new(),
             key,
+            #[cfg(feature = "aws-lc")]
+            lc: None,
         };
         k.kid = k.public_jwk().thumbprint();
         k
@@ -167,6 +205,56 @@ impl SigningKey {
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         self.kid = kid.into();
         self
+    }
+
+    /// Builder: sign with this implementation (the default is
+    /// [`Crypto::RustCrypto`]). The key, its `kid` and its JWK stay the same.
+    ///
+    /// # Errors
+    /// [`EarError::BadKey`] if the implementation refuses the key.
+    pub fn with_crypto(self, crypto: Crypto) -> Result<Self, EarError> {
+        match crypto {
+            Crypto::RustCrypto => {
+                #[cfg(feature = "aws-lc")]
+                let this = Self { lc: None, ..self };
+                #[cfg(not(feature = "aws-lc"))]
+                let this = self;
+                Ok(this)
+            }
+            #[cfg(feature = "aws-lc")]
+            Crypto::AwsLc => {
+                use aws_lc_rs::signature::{
+                    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+                };
+                let (alg, secret, public) = match &self.key {
+                    SecretKey::P256(k) => (
+                        &ECDSA_P256_SHA256_FIXED_SIGNING,
+                        Zeroizing::new(k.to_bytes().to_vec()),
+                        k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
+                    ),
+                    SecretKey::P384(k) => (
+                        &ECDSA_P384_SHA384_FIXED_SIGNING,
+                        Zeroizing::new(k.to_bytes().to_vec()),
+                        k.verifying_key().to_sec1_point(false).as_bytes().to_vec(),
+                    ),
+                };
+                let kp = EcdsaKeyPair::from_private_key_and_public_key(alg, &secret, &public)
+                    .map_err(|e| EarError::key(format_args!("aws-lc-rs refused the key: {e}")))?;
+                Ok(Self {
+                    lc: Some(kp),
+                    ..self
+                })
+            }
+        }
+    }
+
+    /// The implementation that signs with this key.
+    pub fn crypto(&self) -> Crypto {
+        #[cfg(feature = "aws-lc")]
+        if self.lc.is_some() {
+            return Crypto::AwsLc;
+        }
+        Crypto::RustCrypto
     }
 
     /// The key id.
@@ -226,8 +314,18 @@ impl SigningKey {
     }
 
     /// Sign the JWS signing input; the raw `r || s` form (RFC 7518 §3.4).
-    pub(crate) fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        match &self.key {
+    ///
+    /// # Errors
+    /// [`EarError::Random`] if aws-lc-rs cannot sign (its nonces come from
+    /// the system random source); RustCrypto signing cannot fail.
+    pub(crate) fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, EarError> {
+        #[cfg(feature = "aws-lc")]
+        if let Some(kp) = &self.lc {
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            let sig = kp.sign(&rng, msg).map_err(|_| EarError::Random)?;
+            return Ok(sig.as_ref().to_vec());
+        }
+        Ok(match &self.key {
             SecretKey::P256(k) => {
                 let s: p256::ecdsa::Signature = k.sign(msg);
                 s.to_bytes().to_vec()
@@ -236,7 +334,7 @@ impl SigningKey {
                 let s: p384::ecdsa::Signature = k.sign(msg);
                 s.to_bytes().to_vec()
             }
-        }
+        })
     }
 }
 
@@ -390,11 +488,34 @@ impl VerifyingKey {
         }
     }
 
-    /// Verify a raw `r || s` JWS signature (exactly twice the field length).
-    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+    /// Verify a raw `r || s` JWS signature (exactly twice the field length)
+    /// with `crypto`.
+    pub(crate) fn verify(&self, crypto: Crypto, msg: &[u8], sig: &[u8]) -> bool {
         if sig.len() != 2 * self.alg().field_len() {
             return false;
         }
+        #[cfg(feature = "aws-lc")]
+        if crypto == Crypto::AwsLc {
+            use aws_lc_rs::signature::{
+                ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, UnparsedPublicKey,
+            };
+            // The point was validated when the JWK was decoded (shared rules).
+            return match self {
+                Self::P256(k) => UnparsedPublicKey::new(
+                    &ECDSA_P256_SHA256_FIXED,
+                    k.to_sec1_point(false).as_bytes(),
+                )
+                .verify(msg, sig)
+                .is_ok(),
+                Self::P384(k) => UnparsedPublicKey::new(
+                    &ECDSA_P384_SHA384_FIXED,
+                    k.to_sec1_point(false).as_bytes(),
+                )
+                .verify(msg, sig)
+                .is_ok(),
+            };
+        }
+        let _ = crypto;
         match self {
             Self::P256(k) => {
                 p256::ecdsa::Signature::from_slice(sig).is_ok_and(|s| k.verify(msg, &s).is_ok())
@@ -564,6 +685,17 @@ impl SignerSet {
 
     fn kid_in_use(&self, kid: &str) -> bool {
         self.current.kid() == kid || self.retired.iter().any(|j| j.kid.as_deref() == Some(kid))
+    }
+
+    /// Sign with `crypto` from now on (the current key, its `kid` and the
+    /// JWKS stay the same).
+    ///
+    /// # Errors
+    /// [`EarError::BadKey`] if the implementation refuses the key (the set
+    /// is then unchanged).
+    pub fn set_crypto(&mut self, crypto: Crypto) -> Result<(), EarError> {
+        self.current = self.current.clone().with_crypto(crypto)?;
+        Ok(())
     }
 
     /// The signing key.

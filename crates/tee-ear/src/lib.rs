@@ -10,7 +10,7 @@ mod token;
 
 pub use ar4si::{Status, TrustClaim, TrustVector};
 pub use error::EarError;
-pub use key::{Alg, Jwk, Jwks, MAX_JWKS_LEN, MAX_PEM_LEN, SignerSet, SigningKey};
+pub use key::{Alg, Crypto, Jwk, Jwks, MAX_JWKS_LEN, MAX_PEM_LEN, SignerSet, SigningKey};
 pub use token::{
     DEFAULT_VALIDITY_SECS, Ear, EarRequest, Issuer, Submod, VerifierId, VerifyOptions, verify,
 };

@@ -8,7 +8,7 @@ use tee_core::UnixTime;
 
 use crate::ar4si::{Status, TrustVector};
 use crate::json::{b64d, b64e, parse_object};
-use crate::key::{Jwks, SignerSet};
+use crate::key::{Crypto, Jwks, SignerSet};
 use crate::{
     CLAIMS_KEY, EAR_PROFILE, EarError, K_POLICY_ID, K_STATUS, K_TRUST_VECTOR, K_VERIFIER_ID,
     MAX_TOKEN_LEN, TRUSTEE_PROFILE, VERAISON_PROFILE,
@@ -351,7 +351,7 @@ impl Issuer {
             b64e(header.to_string().as_bytes()),
             b64e(ear.to_json().to_string().as_bytes())
         );
-        let sig = key.sign(input.as_bytes());
+        let sig = key.sign(input.as_bytes())?;
         let token = format!("{input}.{}", b64e(&sig));
         if token.len() > MAX_TOKEN_LEN {
             return Err(EarError::TooLarge {
@@ -380,6 +380,9 @@ pub struct VerifyOptions {
     pub profiles: Vec<String>,
     /// The pinned verifier id, if any.
     pub verifier_id: Option<VerifierId>,
+    /// The implementation that checks the signature (default
+    /// [`Crypto::RustCrypto`]; the verdict is the same with every one).
+    pub crypto: Crypto,
 }
 
 impl VerifyOptions {
@@ -392,7 +395,15 @@ impl VerifyOptions {
             allow_any_nonce: false,
             profiles: vec![EAR_PROFILE.into()],
             verifier_id: None,
+            crypto: Crypto::RustCrypto,
         }
+    }
+
+    /// Builder: check the signature with this implementation.
+    #[must_use]
+    pub fn with_crypto(mut self, crypto: Crypto) -> Self {
+        self.crypto = crypto;
+        self
     }
 
     /// Builder: the nonce `eat_nonce` must carry.
@@ -499,7 +510,7 @@ pub fn verify(token: &str, jwks: &Jwks, opts: &VerifyOptions) -> Result<Ear, Ear
     let signing_input = token
         .get(..h64.len() + 1 + p64.len())
         .ok_or_else(|| EarError::malformed("JWS", "signing input"))?;
-    if !key.verify(signing_input.as_bytes(), &sig) {
+    if !key.verify(opts.crypto, signing_input.as_bytes(), &sig) {
         return Err(EarError::BadSignature);
     }
     let payload = parse_object("payload", &b64d("payload", p64)?)?;

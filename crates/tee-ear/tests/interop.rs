@@ -1,7 +1,9 @@
 //! Interop with independent JOSE implementations from PyPI (PyJWT with
 //! `cryptography`, and jwcrypto), driven by `tests/interop/ear_interop.py`:
 //! they verify our ES256 and ES384 tokens against our JWKS, and our verifier
-//! accepts tokens they sign, with their own JWK export.
+//! accepts tokens they sign, with their own JWK export. With the feature
+//! `aws-lc`, both directions run with each crypto implementation (aws-lc-rs
+//! signing and verifying as well as RustCrypto).
 //!
 //! Python comes from `TEE_EAR_PYTHON` (`.ci/run` makes a venv with pinned
 //! versions and sets it), else `target/ear-venv/bin/python` if present.
@@ -16,8 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 use tee_core::UnixTime;
 use tee_ear::{
-    Alg, EarError, EarRequest, Issuer, Jwks, SignerSet, SigningKey, Status, Submod, TrustClaim,
-    TrustVector, VerifyOptions, verify,
+    Alg, Crypto, EarError, EarRequest, Issuer, Jwks, SignerSet, SigningKey, Status, Submod,
+    TrustClaim, TrustVector, VerifyOptions, verify,
 };
 
 const NONCE: &[u8] = b"interop nonce 0123456789";
@@ -62,6 +64,14 @@ fn run(py: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+fn cryptos() -> Vec<Crypto> {
+    #[allow(unused_mut)]
+    let mut v = vec![Crypto::RustCrypto];
+    #[cfg(feature = "aws-lc")]
+    v.push(Crypto::AwsLc);
+    v
+}
+
 fn request() -> EarRequest {
     let s = Submod::new(Status::Affirming)
         .with_trust_vector(TrustVector::new().with(TrustClaim::Hardware, 2))
@@ -79,7 +89,10 @@ fn pyjwt_and_jwcrypto_verify_our_tokens() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let now = UnixTime::now();
-    for alg in [Alg::Es256, Alg::Es384] {
+    for (alg, crypto) in [Alg::Es256, Alg::Es384]
+        .into_iter()
+        .flat_map(|a| cryptos().into_iter().map(move |c| (a, c)))
+    {
         // A rotated set: the token is signed by the current key, the JWKS
         // also holds the retired one.
         let mut issuer = Issuer::new(SignerSet::new(SigningKey::generate(alg).unwrap()));
@@ -88,12 +101,15 @@ fn pyjwt_and_jwcrypto_verify_our_tokens() {
             .rotate(
                 SigningKey::generate(alg)
                     .unwrap()
-                    .with_kid(format!("current-{alg}")),
+                    .with_kid(format!("current-{alg}"))
+                    .with_crypto(crypto)
+                    .unwrap(),
             )
             .unwrap();
+        assert_eq!(issuer.signers().current().crypto(), crypto);
         let token = issuer.issue(request(), now).unwrap();
-        let t = dir.path().join(format!("token-{alg}"));
-        let j = dir.path().join(format!("jwks-{alg}.json"));
+        let t = dir.path().join(format!("token-{alg}-{crypto}"));
+        let j = dir.path().join(format!("jwks-{alg}-{crypto}.json"));
         std::fs::write(&t, &token).unwrap();
         std::fs::write(&j, issuer.signers().jwks().to_json()).unwrap();
         let out = run(
@@ -112,7 +128,10 @@ fn pyjwt_and_jwcrypto_verify_our_tokens() {
         );
         let claims: Value = serde_json::from_str(&out).unwrap();
         let ours = issuer.claims(request(), now).unwrap().to_json();
-        assert_eq!(claims, ours, "{alg}: PyJWT reads the claims we signed");
+        assert_eq!(
+            claims, ours,
+            "{alg} ({crypto}): PyJWT reads the claims we signed"
+        );
         assert_eq!(claims["submods"]["sev-snp"]["ear.status"], "affirming");
     }
 }
@@ -146,33 +165,40 @@ fn we_verify_tokens_signed_by_pyjwt_and_jwcrypto() {
             );
             let token = std::fs::read_to_string(&t).unwrap();
             let jwks = Jwks::from_json(&std::fs::read(&j).unwrap()).unwrap();
-            let opts = VerifyOptions::new(now, 5).expect_nonce(NONCE);
-            let ear = verify(&token, &jwks, &opts).unwrap();
-            assert_eq!(ear.verifier_id.developer, "interop-test");
-            assert_eq!(ear.verifier_id.build, lib);
-            assert_eq!(ear.iat, now.as_secs());
-            assert_eq!(ear.exp, now.as_secs() + 300);
-            let s = &ear.submods["tdx"];
-            assert_eq!(s.status, Status::Warning);
-            assert_eq!(s.trust_vector.get(TrustClaim::Executables), 33);
-            assert_eq!(s.trust_vector.get(TrustClaim::Hardware), 2);
-            assert_eq!(s.policy_id.as_deref(), Some("interop"));
-            assert_eq!(s.claims.as_ref().unwrap()["platform"], "tdx");
+            for crypto in cryptos() {
+                let opts = VerifyOptions::new(now, 5)
+                    .expect_nonce(NONCE)
+                    .with_crypto(crypto);
+                let ear = verify(&token, &jwks, &opts).unwrap();
+                assert_eq!(ear.verifier_id.developer, "interop-test");
+                assert_eq!(ear.verifier_id.build, lib);
+                assert_eq!(ear.iat, now.as_secs());
+                assert_eq!(ear.exp, now.as_secs() + 300);
+                let s = &ear.submods["tdx"];
+                assert_eq!(s.status, Status::Warning);
+                assert_eq!(s.trust_vector.get(TrustClaim::Executables), 33);
+                assert_eq!(s.trust_vector.get(TrustClaim::Hardware), 2);
+                assert_eq!(s.policy_id.as_deref(), Some("interop"));
+                assert_eq!(s.claims.as_ref().unwrap()["platform"], "tdx");
 
-            // Their tokens get the same rejections as ours.
-            let other = VerifyOptions::new(now, 5).expect_nonce(b"another nonce 01");
-            assert_eq!(verify(&token, &jwks, &other), Err(EarError::NonceMismatch));
-            let late =
-                VerifyOptions::new(UnixTime::from_secs(now.as_secs() + 400), 5).expect_nonce(NONCE);
-            assert!(matches!(
-                verify(&token, &jwks, &late),
-                Err(EarError::Expired { .. })
-            ));
-            let p: Vec<&str> = token.split('.').collect();
-            let mut sig = B64.decode(p[2]).unwrap();
-            sig[0] ^= 0x80;
-            let bad = format!("{}.{}.{}", p[0], p[1], B64.encode(sig));
-            assert_eq!(verify(&bad, &jwks, &opts), Err(EarError::BadSignature));
+                // Their tokens get the same rejections as ours.
+                let other = VerifyOptions::new(now, 5)
+                    .expect_nonce(b"another nonce 01")
+                    .with_crypto(crypto);
+                assert_eq!(verify(&token, &jwks, &other), Err(EarError::NonceMismatch));
+                let late = VerifyOptions::new(UnixTime::from_secs(now.as_secs() + 400), 5)
+                    .expect_nonce(NONCE)
+                    .with_crypto(crypto);
+                assert!(matches!(
+                    verify(&token, &jwks, &late),
+                    Err(EarError::Expired { .. })
+                ));
+                let p: Vec<&str> = token.split('.').collect();
+                let mut sig = B64.decode(p[2]).unwrap();
+                sig[0] ^= 0x80;
+                let bad = format!("{}.{}.{}", p[0], p[1], B64.encode(sig));
+                assert_eq!(verify(&bad, &jwks, &opts), Err(EarError::BadSignature));
+            }
         }
     }
 }

@@ -911,3 +911,100 @@ fn jwk_struct_is_usable() {
     let j: Jwk = k.public_jwk();
     assert_eq!(j.algorithm().unwrap(), Alg::Es256);
 }
+
+fn cryptos() -> Vec<tee_ear::Crypto> {
+    #[allow(unused_mut)]
+    let mut v = vec![tee_ear::Crypto::RustCrypto];
+    #[cfg(feature = "aws-lc")]
+    v.push(tee_ear::Crypto::AwsLc);
+    v
+}
+
+/// Every implementation signs tokens every implementation verifies (same
+/// JWS bytes format), and every implementation rejects the same forgeries:
+/// tampered payload, flipped signature bits, `r`/`s` zero or not below the
+/// group order, `s` and `r` swapped, another key.
+#[test]
+fn every_crypto_signs_and_verifies_for_every_other() {
+    for alg in [Alg::Es256, Alg::Es384] {
+        let n = alg.field_len();
+        for signer in cryptos() {
+            let key = SigningKey::generate(alg)
+                .unwrap()
+                .with_kid("k")
+                .with_crypto(signer)
+                .unwrap();
+            assert_eq!(key.crypto(), signer);
+            let iss = Issuer::new(SignerSet::new(key));
+            let jwks = iss.signers().jwks();
+            let token = iss.issue(request(), now()).unwrap();
+            let p: Vec<&str> = token.split('.').collect();
+            let (_, _, sig) = parts(&token);
+            assert_eq!(sig.len(), 2 * n, "{signer}: raw r||s");
+            let mut forged = Vec::new();
+            let (_, mut payload, _) = parts(&token);
+            payload["submods"]["mock"]["ear.status"] = "affirming".into();
+            forged.push(format!(
+                "{}.{}.{}",
+                p[0],
+                B64.encode(payload.to_string()),
+                p[2]
+            ));
+            let with_sig = |s: &[u8]| format!("{}.{}.{}", p[0], p[1], B64.encode(s));
+            for i in [0, n - 1, n, 2 * n - 1] {
+                let mut s = sig.clone();
+                s[i] ^= 0x01;
+                forged.push(with_sig(&s));
+            }
+            let mut swapped = sig[n..].to_vec();
+            swapped.extend_from_slice(&sig[..n]);
+            forged.push(with_sig(&swapped));
+            for (lo, hi) in [(0, n), (n, 2 * n)] {
+                for fill in [0x00, 0xff] {
+                    let mut s = sig.clone();
+                    s[lo..hi].fill(fill);
+                    forged.push(with_sig(&s));
+                }
+            }
+            forged.push(
+                Issuer::new(SignerSet::new(
+                    SigningKey::generate(alg).unwrap().with_kid("k"),
+                ))
+                .issue(request(), now())
+                .unwrap(),
+            );
+            for verifier in cryptos() {
+                let o = opts().with_crypto(verifier);
+                let ear = verify(&token, &jwks, &o).unwrap();
+                assert_eq!(ear, iss.claims(request(), now()).unwrap());
+                for (i, f) in forged.iter().enumerate() {
+                    assert_eq!(
+                        verify(f, &jwks, &o),
+                        Err(EarError::BadSignature),
+                        "{alg} signed by {signer}, verified by {verifier}, forgery {i}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+#[test]
+fn aws_lc_keys_keep_their_identity() {
+    let pem = SigningKey::generate(Alg::Es256)
+        .unwrap()
+        .to_pkcs8_pem()
+        .unwrap();
+    let rc = SigningKey::from_pem(&pem).unwrap();
+    let lc = SigningKey::from_pem(&pem)
+        .unwrap()
+        .with_crypto(tee_ear::Crypto::AwsLc)
+        .unwrap();
+    assert_eq!(lc.kid(), rc.kid());
+    assert_eq!(lc.public_jwk(), rc.public_jwk());
+    assert_eq!(*lc.to_pkcs8_pem().unwrap(), *pem);
+    assert!(format!("{lc:?}").contains("AwsLc"));
+    let back = lc.with_crypto(tee_ear::Crypto::RustCrypto).unwrap();
+    assert_eq!(back.crypto(), tee_ear::Crypto::RustCrypto);
+}

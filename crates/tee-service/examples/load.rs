@@ -24,6 +24,10 @@
 //! last answer. The service signs with an ES256 key (the default of
 //! `teectl serve`); the token figures are given for ES256 and ES384.
 //!
+//! Built with `--features aws-lc`, everything (the service, the library
+//! baseline, the token figures) runs on aws-lc-rs, the build's
+//! `tee_service::Crypto::build_default()`; the last line names it.
+//!
 //! The replay cache is off here so that each client thread reuses one
 //! challenge (the vectors' report data cannot bind a fresh nonce anyway;
 //! every answer is a signed `contraindicated` token after full
@@ -387,7 +391,12 @@ fn main() {
             .unwrap()
     };
     for (alg, name, suffix) in [(Alg::Es256, "es256", ""), (Alg::Es384, "es384", "_es384")] {
-        let issuer = Issuer::new(SignerSet::new(SigningKey::generate(alg).unwrap()));
+        let crypto = tee_service::Crypto::build_default();
+        let key = SigningKey::generate(alg)
+            .unwrap()
+            .with_crypto(crypto.ear())
+            .unwrap();
+        let issuer = Issuer::new(SignerSet::new(key));
         let jwks = issuer.signers().jwks();
         let t_issue = per_call(|| {
             std::hint::black_box(issuer.issue(request(), now).unwrap());
@@ -398,7 +407,9 @@ fn main() {
             tee_ear::verify(
                 &tok,
                 &jwks,
-                &VerifyOptions::new(now, 60).expect_nonce(&nonce),
+                &VerifyOptions::new(now, 60)
+                    .expect_nonce(&nonce)
+                    .with_crypto(crypto.ear()),
             )
             .unwrap();
         });
@@ -416,5 +427,9 @@ fn main() {
         .find(|l| l.starts_with("tee_service_attest_duration_seconds_count"))
         .unwrap_or_default()
         .to_owned();
-    eprintln!("{attests}; cores {cores}; service key {}", service_alg());
+    eprintln!(
+        "{attests}; cores {cores}; service key {}; crypto {}",
+        service_alg(),
+        app.config().crypto
+    );
 }

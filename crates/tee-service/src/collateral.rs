@@ -16,6 +16,8 @@ use std::time::Duration;
 use tee::evidence::endorsement;
 use tee::{Evidence, Platform, UnixTime, Verifiers};
 
+use crate::crypto::Crypto;
+
 /// Why a source has no verifiers for this evidence. Neither is ever a pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -145,18 +147,25 @@ impl Default for EnvelopeSource {
 
 impl EnvelopeSource {
     /// Pinned vendor roots, and the mock root trusted (appraisal still
-    /// denies mock evidence unless the policy says `allow_mock = true`).
+    /// denies mock evidence unless the policy says `allow_mock = true`);
+    /// signatures checked with the build's [`Crypto::build_default`].
     pub fn new() -> Self {
+        Self::with_crypto(Crypto::build_default())
+    }
+
+    /// As [`EnvelopeSource::new`], signatures checked with `crypto`.
+    pub fn with_crypto(crypto: Crypto) -> Self {
+        let _ = crypto;
         #[allow(unused_mut)]
         let mut v = Verifiers::new().trust_mock_root();
         #[cfg(feature = "sev-snp")]
-        let snp = tee::sev::SnpVerifier::new();
+        let snp = crypto.snp_verifier(tee::sev::SnpVerifier::new());
         #[cfg(feature = "sev-snp")]
         {
             v = v.with(Box::new(snp.clone()));
         }
         #[cfg(feature = "tdx")]
-        let tdx = tee::tdx::TdxVerifier::new();
+        let tdx = crypto.tdx_verifier(tee::tdx::TdxVerifier::new());
         #[cfg(feature = "tdx")]
         {
             v = v.with(Box::new(tdx.clone()));

@@ -3,6 +3,7 @@
 
 pub mod challenge;
 pub mod collateral;
+pub mod crypto;
 #[cfg(feature = "collateral")]
 pub mod managed;
 pub mod metrics;
@@ -30,6 +31,7 @@ use tokio::sync::Semaphore;
 
 pub use challenge::{ChallengeError, ChallengeKey, ReplayCache};
 pub use collateral::{CollateralError, CollateralSource, CollateralStats, EnvelopeSource, Ready};
+pub use crypto::Crypto;
 pub use metrics::Metrics;
 pub use policy::{PolicyError, PolicyStore};
 pub use server::{serve, shutdown_signal};
@@ -100,17 +102,31 @@ pub struct Config {
     pub verify_at: Option<UnixTime>,
     /// Write one JSON log line per request to stderr.
     pub log: bool,
+    /// The crypto implementation reported on `/healthz` and `/metrics`:
+    /// the one [`Config::new`] put the issuer's key and the default
+    /// collateral source on ([`Crypto::build_default`]). A collateral
+    /// source set afterwards should be built with the same one
+    /// ([`EnvelopeSource::with_crypto`], [`Crypto::manager`]).
+    pub crypto: Crypto,
 }
 
 impl Config {
     /// A configuration with the defaults; collateral from the evidence
     /// envelope ([`EnvelopeSource`]).
-    pub fn new(policies: PolicyStore, issuer: Issuer, challenge_key: ChallengeKey) -> Self {
+    ///
+    /// The issuer's signing key signs with [`Crypto::build_default`] (if
+    /// that implementation refused the key, it keeps its own, and `/healthz`
+    /// says which signs).
+    pub fn new(policies: PolicyStore, mut issuer: Issuer, challenge_key: ChallengeKey) -> Self {
+        let crypto = Crypto::build_default();
+        // Only fails if the implementation refuses a key RustCrypto parsed;
+        // `/healthz` reports the signer's implementation either way.
+        let _ = issuer.signers_mut().set_crypto(crypto.ear());
         Self {
             policies,
             issuer,
             challenge_key,
-            collateral: Arc::new(EnvelopeSource::new()),
+            collateral: Arc::new(EnvelopeSource::with_crypto(crypto)),
             max_body: DEFAULT_MAX_BODY,
             timeout: DEFAULT_TIMEOUT,
             challenge_ttl: DEFAULT_CHALLENGE_TTL,
@@ -121,6 +137,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             verify_at: None,
             log: true,
+            crypto,
         }
     }
 }
@@ -274,8 +291,13 @@ async fn around(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
     resp
 }
 
-async fn healthz() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    axum::Json(json!({
+        "status": "ok",
+        "crypto": app.cfg.crypto.name(),
+        "token_signing": app.cfg.issuer.signers().current().crypto().name(),
+    }))
+    .into_response()
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Response {
@@ -287,9 +309,13 @@ async fn jwks(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let text = app
+    let mut text = app
         .metrics
         .render(app.cfg.collateral.stats(), app.cfg.policies.loads());
+    text.push_str(&metrics::crypto_info(
+        app.cfg.crypto,
+        app.cfg.issuer.signers().current().crypto(),
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

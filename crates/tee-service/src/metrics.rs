@@ -24,6 +24,18 @@ pub const ENDPOINTS: [&str; 6] = [
     "other",
 ];
 
+/// The `tee_service_crypto_info` gauge: the crypto implementation of the
+/// verifiers and of the token signer (value 1).
+pub fn crypto_info(verify: crate::Crypto, sign: tee_ear::Crypto) -> String {
+    format!(
+        "# HELP tee_service_crypto_info The crypto implementation verifying signatures and signing tokens.\n\
+         # TYPE tee_service_crypto_info gauge\n\
+         tee_service_crypto_info{{verify=\"{}\",sign=\"{}\"}} 1\n",
+        verify.name(),
+        sign.name()
+    )
+}
+
 /// The service's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {

@@ -58,7 +58,22 @@ fn mock_flow_gives_a_token_the_jwks_verifies() {
         "{m}"
     );
     assert!(m.contains("tee_service_challenges_total 1"), "{m}");
-    assert_eq!(get(s.addr, "/healthz").json()["status"], "ok");
+    // The build's crypto implementation, for verifying and for signing.
+    let name = tee_service::Crypto::build_default().name();
+    #[cfg(feature = "aws-lc")]
+    assert_eq!(name, "aws-lc-rs");
+    #[cfg(not(feature = "aws-lc"))]
+    assert_eq!(name, "RustCrypto");
+    assert!(
+        m.contains(&format!(
+            "tee_service_crypto_info{{verify=\"{name}\",sign=\"{name}\"}} 1"
+        )),
+        "{m}"
+    );
+    let h = get(s.addr, "/healthz").json();
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["crypto"], name);
+    assert_eq!(h["token_signing"], name);
 }
 
 #[test]

@@ -22,7 +22,7 @@
 //!   holds it in an `Arc`, so clones of a verifier share it.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use tee_core::cache::{CacheKey, KeyHasher, ValidityWindow};
 use tee_core::platforms::TimeWindow;
@@ -31,10 +31,9 @@ use x509_cert::Certificate;
 pub use tee_core::cache::CacheStats;
 
 use crate::collateral::Collateral;
-use crate::fastverify::FixedBase;
+use crate::crypto::{CryptoProvider, P256PublicKey};
 use crate::pki;
 use crate::verify::tcb::{Platform, QeIdentity, TcbInfo};
-use p256::AffinePoint;
 
 /// Default number of cached collateral/PCK-chain pairs.
 pub const DEFAULT_CACHE_CAPACITY: usize = 64;
@@ -51,15 +50,16 @@ pub(crate) struct Entry {
     pub(crate) claims_window: TimeWindow,
     pub(crate) tcb_info: TcbInfo,
     pub(crate) qe_identity: QeIdentity,
-    /// The PCK key and its fixed-base table (verifies QE report
-    /// signatures), built on the entry's first use, not when it is filled.
-    pub(crate) pck_key: AffinePoint,
-    pub(crate) pck_table: OnceLock<FixedBase>,
-    /// The attestation key of the quote that filled the entry, and its
-    /// table: quotes with the same key verify with it, others without.
+    /// The provider the keys below belong to (the verifier's).
+    pub(crate) crypto: &'static dyn CryptoProvider,
+    /// The PCK key (verifies QE report signatures), decoded for reuse:
+    /// a provider's precomputation (RustCrypto: a fixed-base table) happens
+    /// on the entry's first use, not when it is filled.
+    pub(crate) pck_key: Arc<dyn P256PublicKey>,
+    /// The attestation key of the quote that filled the entry, decoded for
+    /// reuse: quotes with the same key verify with it, others without.
     pub(crate) att_key: [u8; 64],
-    pub(crate) att_point: AffinePoint,
-    pub(crate) att_table: OnceLock<FixedBase>,
+    pub(crate) att_vk: Arc<dyn P256PublicKey>,
     /// FMSPC, CPUSVN and PCESVN of the PCK certificate.
     pub(crate) platform: Platform,
     pub(crate) tcb_fmspc: [u8; 6],
@@ -69,19 +69,6 @@ pub(crate) struct Entry {
     /// Revoked serials in the PCK CRL and the root CA CRL.
     pub(crate) pck_crl_revoked: HashSet<Vec<u8>>,
     pub(crate) root_crl_revoked: HashSet<Vec<u8>>,
-}
-
-impl Entry {
-    /// The PCK key's table.
-    pub(crate) fn pck_table(&self) -> &FixedBase {
-        self.pck_table.get_or_init(|| FixedBase::new(&self.pck_key))
-    }
-
-    /// The table of the filling quote's attestation key.
-    pub(crate) fn att_table(&self) -> &FixedBase {
-        self.att_table
-            .get_or_init(|| FixedBase::new(&self.att_point))
-    }
 }
 
 /// The key for this root, collateral and quote PCK chain bytes.
@@ -114,6 +101,7 @@ fn validity(c: &Certificate) -> (u64, u64) {
 /// What the full path computed and checked for a quote, handed to
 /// [`Entry::build`] after it succeeded.
 pub(crate) struct Verified<'a> {
+    pub(crate) crypto: &'static dyn CryptoProvider,
     pub(crate) root_der: &'a [u8],
     pub(crate) collateral: &'a Collateral,
     pub(crate) pck_chain: &'a [Certificate],
@@ -151,17 +139,17 @@ impl Entry {
             .iter()
             .skip(1)
             .find(|c| c.tbs_certificate().subject() == leaf.tbs_certificate().issuer())?;
-        let mut sec1 = [4u8; 65];
-        sec1[1..].copy_from_slice(&v.attestation_key);
-        let att_vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).ok()?;
+        let att_vk = v
+            .crypto
+            .p256_public_key_for_reuse(&pki::raw_key_sec1(&v.attestation_key))
+            .ok()?;
         Some(Self {
             window,
             claims_window: dates.window(),
-            pck_key: *pki::cert_key(leaf).ok()?.as_affine(),
-            pck_table: OnceLock::new(),
+            crypto: v.crypto,
+            pck_key: pki::cert_key_for_reuse(v.crypto, leaf).ok()?,
             att_key: v.attestation_key,
-            att_point: *att_vk.as_affine(),
-            att_table: OnceLock::new(),
+            att_vk,
             platform: v.platform,
             tcb_fmspc: v.tcb_info.fmspc_bytes().ok()?,
             pck_serial: leaf.tbs_certificate().serial_number().as_bytes().to_vec(),

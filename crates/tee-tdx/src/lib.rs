@@ -3,8 +3,11 @@
 //! - [`TdxVerifier`] verifies DCAP quotes (v4/v5) against the pinned Intel
 //!   SGX Root CA at an explicit time, with collateral chosen explicitly
 //!   ([`CollateralSource`]): PCK chain, CRLs, collateral signatures, QE
-//!   report and TCB levels checked by our own evaluator (pure RustCrypto;
-//!   `dcap-qvl` serves only as the test oracle), or, only when asked for,
+//!   report and TCB levels checked by our own evaluator (signatures through
+//!   a [`crypto::CryptoProvider`] value: pure-Rust RustCrypto by default,
+//!   aws-lc-rs with the feature `aws-lc` when passed to
+//!   [`TdxVerifier::with_crypto`]; `dcap-qvl` serves only as the test
+//!   oracle), or, only when asked for,
 //!   without collateral (TCB `NotEvaluated`). `verify` does no I/O:
 //!   collateral is fetched first ([`fetch_collateral`], which may block on
 //!   whatever the [`CollateralProvider`] does) and attached to the evidence
@@ -27,7 +30,7 @@
 //! `verify/` ([`TdxVerifier`]: chain, QE, TCB evaluation, claims),
 //! [`roots`] (the pinned Intel SGX Root CA as a DER file), [`danger`]
 //! (other roots, for tests), `cache` (verified collateral on
-//! `tee_core::cache`), [`collateral`] and `fetch` (collateral and its
+//! `tee_core::cache`), [`crypto`] (signature providers), [`collateral`] and `fetch` (collateral and its
 //! fetching; `pcs` behind a feature), [`guest`] (kernel interfaces, `sys`
 //! ioctls), [`evidence`], `testing` (fakes, feature `testing`).
 //!
@@ -71,6 +74,7 @@
 mod cache;
 pub mod ccel;
 pub mod collateral;
+pub mod crypto;
 pub mod danger;
 pub mod doctor;
 pub mod evidence;

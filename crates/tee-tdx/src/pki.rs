@@ -1,12 +1,16 @@
 //! ECDSA P-256 checks: raw signatures (quote, QE report, collateral JSON),
-//! certificate chains to the pinned root, the QE binding hash.
+//! certificate chains to the pinned root, the QE binding hash. Every
+//! signature goes through the verifier's [`CryptoProvider`].
+
+use std::sync::Arc;
 
 use der::{Decode, Encode};
-use p256::ecdsa::signature::Verifier as _;
-use p256::ecdsa::{Signature, VerifyingKey};
+use p256::ecdsa::Signature;
 use sha2::{Digest, Sha256};
 use tee_core::{Authenticity, Error, Result, UnixTime};
 use x509_cert::Certificate;
+
+use crate::crypto::{CryptoProvider, P256PublicKey};
 
 /// ECDSA-with-SHA256 OID.
 const ECDSA_SHA256: der::asn1::ObjectIdentifier =
@@ -14,39 +18,85 @@ const ECDSA_SHA256: der::asn1::ObjectIdentifier =
 
 /// Verify a raw `r || s` P-256 signature over `msg` with a raw `x || y` key.
 pub(crate) fn verify_raw(
+    crypto: &dyn CryptoProvider,
     key_xy: &[u8; 64],
     msg: &[u8],
     sig_rs: &[u8; 64],
     what: &'static str,
 ) -> Result<()> {
-    let mut sec1 = [0u8; 65];
-    sec1[0] = 4;
+    let sec1 = raw_key_sec1(key_xy);
+    let vk = crypto
+        .p256_public_key(&sec1)
+        .map_err(|_| Error::bad_signature(what))?;
+    check(vk.as_ref(), msg, sig_rs, what)
+}
+
+/// The SEC1 uncompressed encoding of a raw `x || y` key.
+pub(crate) fn raw_key_sec1(key_xy: &[u8; 64]) -> [u8; 65] {
+    let mut sec1 = [4u8; 65];
     sec1[1..].copy_from_slice(key_xy);
-    let vk = VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| Error::bad_signature(what))?;
-    let sig = Signature::from_slice(sig_rs).map_err(|_| Error::bad_signature(what))?;
-    vk.verify(msg, &sig).map_err(|_| Error::bad_signature(what))
+    sec1
+}
+
+fn check(vk: &dyn P256PublicKey, msg: &[u8], sig_rs: &[u8; 64], what: &'static str) -> Result<()> {
+    if vk.verify_sha256(msg, sig_rs) {
+        Ok(())
+    } else {
+        Err(Error::bad_signature(what))
+    }
+}
+
+/// The SEC1 bytes of a certificate's key (the `subjectPublicKey` contents).
+pub(crate) fn cert_key_bytes(cert: &Certificate) -> &[u8] {
+    cert.tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+}
+
+fn not_p256() -> Error {
+    Error::Authenticity(Authenticity::BadChain {
+        detail: "certificate key is not an ECDSA P-256 key".into(),
+    })
 }
 
 /// The P-256 key of a certificate.
-pub(crate) fn cert_key(cert: &Certificate) -> Result<VerifyingKey> {
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    VerifyingKey::from_sec1_bytes(spki.subject_public_key.raw_bytes()).map_err(|_| {
-        Error::Authenticity(Authenticity::BadChain {
-            detail: "certificate key is not an ECDSA P-256 key".into(),
-        })
-    })
+pub(crate) fn cert_key(
+    crypto: &dyn CryptoProvider,
+    cert: &Certificate,
+) -> Result<Arc<dyn P256PublicKey>> {
+    crypto
+        .p256_public_key(cert_key_bytes(cert))
+        .map_err(|_| not_p256())
+}
+
+/// The P-256 key of a certificate, for many verifications.
+pub(crate) fn cert_key_for_reuse(
+    crypto: &dyn CryptoProvider,
+    cert: &Certificate,
+) -> Result<Arc<dyn P256PublicKey>> {
+    crypto
+        .p256_public_key_for_reuse(cert_key_bytes(cert))
+        .map_err(|_| not_p256())
 }
 
 /// Verify a raw `r || s` signature with a certificate's key.
 pub(crate) fn verify_with_cert(
+    crypto: &dyn CryptoProvider,
     cert: &Certificate,
     msg: &[u8],
     sig_rs: &[u8; 64],
     what: &'static str,
 ) -> Result<()> {
-    let vk = cert_key(cert)?;
-    let sig = Signature::from_slice(sig_rs).map_err(|_| Error::bad_signature(what))?;
-    vk.verify(msg, &sig).map_err(|_| Error::bad_signature(what))
+    let vk = cert_key(crypto, cert)?;
+    check(vk.as_ref(), msg, sig_rs, what)
+}
+
+/// A DER `ECDSA-Sig-Value` as `r || s` (scalars checked non-zero and below
+/// the group order, as the signature parser of `p256` does).
+pub(crate) fn der_signature_rs(der: &[u8]) -> Option<[u8; 64]> {
+    let sig = Signature::from_der(der).ok()?;
+    sig.to_bytes().as_slice().try_into().ok()
 }
 
 fn subject_cn(cert: &Certificate) -> String {
@@ -73,7 +123,11 @@ fn check_is_ca(issuer: &Certificate) -> Result<()> {
 
 /// Check that `cert` was issued by `issuer` (name, issuer is a CA, and
 /// ECDSA-SHA256 signature).
-fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
+fn check_issued_by(
+    crypto: &dyn CryptoProvider,
+    cert: &Certificate,
+    issuer: &Certificate,
+) -> Result<()> {
     check_is_ca(issuer)?;
     let bad = |d: String| Error::Authenticity(Authenticity::BadChain { detail: d });
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
@@ -97,15 +151,17 @@ fn check_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
         .signature()
         .as_bytes()
         .ok_or_else(|| bad("signature is not whole bytes".into()))?;
-    let sig = Signature::from_der(sig_der)
-        .map_err(|_| bad(format!("bad signature encoding on `{}`", subject_cn(cert))))?;
-    cert_key(issuer)?.verify(&tbs, &sig).map_err(|_| {
-        bad(format!(
+    let sig = der_signature_rs(sig_der)
+        .ok_or_else(|| bad(format!("bad signature encoding on `{}`", subject_cn(cert))))?;
+    if cert_key(crypto, issuer)?.verify_sha256(&tbs, &sig) {
+        Ok(())
+    } else {
+        Err(bad(format!(
             "signature on `{}` does not verify with `{}`",
             subject_cn(cert),
             subject_cn(issuer)
-        ))
-    })
+        )))
+    }
 }
 
 /// Check a certificate's validity period at `at`.
@@ -177,7 +233,12 @@ pub(crate) fn parse_der(der: &[u8]) -> Result<Certificate> {
 /// Verify `leaf` up through `intermediates` to the pinned `root` (DER) at
 /// `at`, without revocation checks. The chain presented may include a copy
 /// of the root; it must then be byte-identical to the pinned one.
-pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime) -> Result<()> {
+pub(crate) fn verify_chain(
+    crypto: &dyn CryptoProvider,
+    certs: &[Certificate],
+    root_der: &[u8],
+    at: UnixTime,
+) -> Result<()> {
     let root = parse_der(root_der)?;
     let [leaf, rest @ ..] = certs else {
         return Err(Authenticity::BadChain {
@@ -214,7 +275,7 @@ pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime)
     for used in 0..=inter.len() {
         check_validity(cur, at)?;
         if cur.tbs_certificate().issuer() == root.tbs_certificate().subject() {
-            check_issued_by(cur, &root)?;
+            check_issued_by(crypto, cur, &root)?;
             // Every presented certificate must be on the path: a chain with
             // extra (possibly altered) certificates is not the chain the
             // platform sent.
@@ -241,7 +302,7 @@ pub(crate) fn verify_chain(certs: &[Certificate], root_der: &[u8], at: UnixTime)
             }
             .into());
         };
-        check_issued_by(cur, next)?;
+        check_issued_by(crypto, cur, next)?;
         cur = next;
     }
     Err(Authenticity::BadChain {
@@ -271,17 +332,24 @@ mod tests {
 
     #[test]
     fn chain_rules() {
+        for c in crate::crypto::providers() {
+            chain_rules_with(c);
+        }
+    }
+
+    fn chain_rules_with(c: &dyn CryptoProvider) {
         let pki = TestPki::default();
         let leaf = parse_der(&pki.pck_der).unwrap();
         let ca = parse_der(&pki.pck_ca_der).unwrap();
         let root = parse_der(&pki.root_der).unwrap();
         verify_chain(
+            c,
             &[leaf.clone(), ca.clone(), root.clone()],
             &pki.root_der,
             at(),
         )
         .unwrap();
-        verify_chain(&[leaf.clone(), ca.clone()], &pki.root_der, at()).unwrap();
+        verify_chain(c, &[leaf.clone(), ca.clone()], &pki.root_der, at()).unwrap();
         // A certificate "issued" by the PCK leaf (not a CA) is refused.
         let rogue_der = cert(
             9,
@@ -292,7 +360,7 @@ mod tests {
             Vec::new(),
         );
         let rogue = parse_der(&rogue_der).unwrap();
-        match verify_chain(&[rogue, leaf.clone(), ca.clone()], &pki.root_der, at()) {
+        match verify_chain(c, &[rogue, leaf.clone(), ca.clone()], &pki.root_der, at()) {
             Err(Error::Authenticity(Authenticity::BadChain { detail })) => {
                 assert!(detail.contains("not a CA"))
             }
@@ -309,23 +377,28 @@ mod tests {
         ))
         .unwrap();
         assert!(matches!(
-            verify_chain(&[leaf.clone(), ca.clone(), other_ca], &pki.root_der, at()),
+            verify_chain(
+                c,
+                &[leaf.clone(), ca.clone(), other_ca],
+                &pki.root_der,
+                at()
+            ),
             Err(Error::Authenticity(Authenticity::BadChain { .. }))
         ));
         // Missing intermediate: no issuer up to the root.
         assert!(matches!(
-            verify_chain(std::slice::from_ref(&leaf), &pki.root_der, at()),
+            verify_chain(c, std::slice::from_ref(&leaf), &pki.root_der, at()),
             Err(Error::Authenticity(Authenticity::UntrustedRoot { .. }))
         ));
         // Outside the validity period.
         let late = UnixTime::parse_rfc3339("2050-06-01T00:00:00Z").unwrap();
         assert!(matches!(
-            verify_chain(&[leaf.clone(), ca.clone()], &pki.root_der, late),
+            verify_chain(c, &[leaf.clone(), ca.clone()], &pki.root_der, late),
             Err(Error::Authenticity(Authenticity::Expired { .. }))
         ));
         let early = UnixTime::parse_rfc3339("2019-06-01T00:00:00Z").unwrap();
         assert!(matches!(
-            verify_chain(&[leaf, ca], &pki.root_der, early),
+            verify_chain(c, &[leaf, ca], &pki.root_der, early),
             Err(Error::Authenticity(Authenticity::NotYetValid { .. }))
         ));
     }

@@ -187,6 +187,11 @@ pub(crate) fn run(a: &ServeArgs) -> Result<u8, CliError> {
     cfg.refresh_interval = Duration::from_secs(a.refresh_interval.max(1));
     cfg.log = !a.quiet;
     let workers = cfg.workers;
+    eprintln!(
+        "teectl serve: crypto: {} (SEV-SNP and TDX signatures), {} (token signing)",
+        cfg.crypto,
+        cfg.issuer.signers().current().crypto()
+    );
     let app = App::new(cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -245,6 +250,7 @@ fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
             path.display(),
             m.artifacts().len()
         );
+        let m = tee_service::Crypto::build_default().manager(m);
         let src = ManagerSource::new(Arc::new(m), Mode::Offline);
         return Ok(Some((Arc::new(src), what)));
     }
@@ -294,6 +300,7 @@ fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
         cfg.pcs_base,
         a.refresh_interval.max(1)
     );
+    let m = tee_service::Crypto::build_default().manager(m);
     let src = ManagerSource::new(Arc::new(m), Mode::Online);
     Ok(Some((Arc::new(src), what)))
 }

@@ -6,13 +6,12 @@
 
 use der::asn1::{AnyRef, ObjectIdentifier};
 use der::{Decode, Encode};
-use p256::ecdsa::Signature;
-use p256::ecdsa::signature::Verifier as _;
 use tee_core::{Authenticity, Error, Result, UnixTime};
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
 use crate::collateral::PckCa;
+use crate::crypto::CryptoProvider;
 use crate::pki;
 use crate::quote::Quote;
 
@@ -152,7 +151,12 @@ impl Crl {
 
     /// Issued (named and signed) by `issuer`, and not expired at `at`
     /// (nextUpdate exclusive, as webpki treats it).
-    pub(crate) fn verify(&self, issuer: &Certificate, at: UnixTime) -> Result<()> {
+    pub(crate) fn verify(
+        &self,
+        crypto: &dyn CryptoProvider,
+        issuer: &Certificate,
+        at: UnixTime,
+    ) -> Result<()> {
         let tbs = &self.list.tbs_cert_list;
         if tbs.issuer != *issuer.tbs_certificate().subject() {
             return Err(bad_chain(format!(
@@ -169,10 +173,10 @@ impl Crl {
         };
         let msg = tbs.to_der().map_err(|e| Error::encoding(self.what, e))?;
         let sig = self.list.signature.as_bytes().ok_or_else(bad)?;
-        let sig = Signature::from_der(sig).map_err(|_| bad())?;
-        pki::cert_key(issuer)?
-            .verify(&msg, &sig)
-            .map_err(|_| bad())?;
+        let sig = pki::der_signature_rs(sig).ok_or_else(bad)?;
+        if !pki::cert_key(crypto, issuer)?.verify_sha256(&msg, &sig) {
+            return Err(bad());
+        }
         if let Some(next) = tbs.next_update {
             let next = next.to_unix_duration().as_secs();
             if at.as_secs() >= next {
@@ -217,6 +221,7 @@ impl Crl {
 /// The root CA CRL (verified with the pinned root when constructed) and
 /// the PCK CRL (verified with its issuer when first used).
 pub(crate) struct Crls<'r> {
+    crypto: &'r dyn CryptoProvider,
     pub(crate) root: &'r Certificate,
     pub(crate) root_crl: Crl,
     pub(crate) pck_crl: Crl,
@@ -226,13 +231,15 @@ pub(crate) struct Crls<'r> {
 impl<'r> Crls<'r> {
     /// Verify the root CA CRL with the pinned root, and the root against it.
     pub(crate) fn new(
+        crypto: &'r dyn CryptoProvider,
         root: &'r Certificate,
         root_crl: Crl,
         pck_crl: Crl,
         at: UnixTime,
     ) -> Result<Self> {
-        root_crl.verify(root, at)?;
+        root_crl.verify(crypto, root, at)?;
         let crls = Self {
+            crypto,
             root,
             root_crl,
             pck_crl,
@@ -256,7 +263,7 @@ impl<'r> Crls<'r> {
             &self.root_crl
         } else if self.pck_crl.is_authority_for(cert) {
             if !self.pck_crl_verified {
-                self.pck_crl.verify(issuer, at)?;
+                self.pck_crl.verify(self.crypto, issuer, at)?;
                 self.pck_crl_verified = true;
             }
             &self.pck_crl
@@ -323,13 +330,14 @@ pub(crate) fn path<'a>(
 /// to the pinned root, the signer issued directly by the root. Returns the
 /// signer certificate.
 pub(crate) fn verify_signer_chain(
+    crypto: &dyn CryptoProvider,
     pem: &str,
     root_der: &[u8],
     at: UnixTime,
     what: &'static str,
 ) -> Result<Vec<Certificate>> {
     let certs = pki::parse_pem_chain(pem.as_bytes())?;
-    pki::verify_chain(&certs, root_der, at)?;
+    pki::verify_chain(crypto, &certs, root_der, at)?;
     let root = pki::parse_der(root_der)?;
     if path(&certs, &root).len() != 1 {
         return Err(bad_chain(format!(
@@ -341,6 +349,7 @@ pub(crate) fn verify_signer_chain(
 
 /// A raw `r || s` signature over signed collateral JSON by the signer.
 pub(crate) fn verify_signed_json(
+    crypto: &dyn CryptoProvider,
     signer: &[Certificate],
     json: &str,
     sig: &[u8],
@@ -351,5 +360,5 @@ pub(crate) fn verify_signed_json(
         .ok_or_else(|| Error::encoding("issuer chain", "empty"))?;
     let sig = <[u8; 64]>::try_from(sig)
         .map_err(|_| Error::bad_field("TDX collateral", what, "signature is not 64 bytes"))?;
-    pki::verify_with_cert(leaf, json.as_bytes(), &sig, what)
+    pki::verify_with_cert(crypto, leaf, json.as_bytes(), &sig, what)
 }

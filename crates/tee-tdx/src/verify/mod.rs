@@ -27,7 +27,7 @@ use tee_core::cache::WindowCache;
 
 use crate::cache::{self, CacheStats, DEFAULT_CACHE_CAPACITY, Entry};
 use crate::collateral::Collateral;
-use crate::fastverify;
+use crate::crypto::{CryptoProvider, RUST_CRYPTO};
 use crate::pki;
 use crate::quote::Quote;
 
@@ -60,11 +60,16 @@ pub enum CollateralSource {
 ///
 /// Keeps a bounded, thread-safe cache of verified collateral and PCK
 /// chains (see [`TdxVerifier::with_cache_capacity`]); clones share it.
+///
+/// Signatures are checked with pure Rust ([`crate::crypto::RUST_CRYPTO`])
+/// unless another provider value is passed to [`TdxVerifier::with_crypto`]
+/// (e.g. `crypto::AWS_LC` with the cargo feature `aws-lc`).
 #[derive(Debug, Clone)]
 pub struct TdxVerifier {
     root_der: Vec<u8>,
     source: CollateralSource,
     allow_unchecked_revocation: bool,
+    crypto: &'static dyn CryptoProvider,
     pub(crate) cache: Arc<WindowCache<Entry>>,
 }
 
@@ -92,8 +97,23 @@ impl TdxVerifier {
             root_der: INTEL_SGX_ROOT_CA_DER.to_vec(),
             source: CollateralSource::FromEvidence,
             allow_unchecked_revocation: false,
+            crypto: &RUST_CRYPTO,
             cache: Arc::new(WindowCache::new(DEFAULT_CACHE_CAPACITY)),
         }
+    }
+
+    /// This verifier using `crypto` for every signature (and a fresh cache
+    /// of the same capacity: entries hold the provider's keys).
+    #[must_use]
+    pub fn with_crypto(mut self, crypto: &'static dyn CryptoProvider) -> Self {
+        self.crypto = crypto;
+        self.cache = Arc::new(WindowCache::new(self.cache.stats().capacity));
+        self
+    }
+
+    /// The crypto provider in use.
+    pub fn crypto(&self) -> &'static dyn CryptoProvider {
+        self.crypto
     }
 
     /// A verifier pinning `root_der` instead (see [`crate::danger`]).
@@ -213,7 +233,7 @@ impl TdxVerifier {
                     ));
                 }
                 let certs = chain::quote_pck_chain(q)?;
-                let pck = own_checks(raw, q, &certs, &self.root_der, at)?;
+                let pck = own_checks(self.crypto, raw, q, &certs, &self.root_der, at)?;
                 build_claims(q, Some(pck.fmspc), TcbOutcome::NotEvaluated, None, at)
             }
             Some(c) => self.verify_with_collateral(raw, q, c, origin, at),
@@ -246,6 +266,7 @@ impl TdxVerifier {
             return build_claims(q, Some(e.platform.fmspc), outcome, Some(origin), at);
         }
         let full = full_with_collateral(
+            self.crypto,
             raw,
             q,
             c,
@@ -255,6 +276,7 @@ impl TdxVerifier {
         )?;
         if let (Some(k), Some(v)) = (key, &full.verified) {
             let entry = Entry::build(&cache::Verified {
+                crypto: self.crypto,
                 root_der: &self.root_der,
                 collateral: c,
                 pck_chain: &full.pck.certs,
@@ -305,6 +327,7 @@ struct Full {
 /// report (debug mode, binding of the attestation key), the QE is Intel's
 /// TD QE ([`qe::check_intel_td_qe`]), quote signature.
 fn own_checks(
+    crypto: &dyn CryptoProvider,
     raw: &[u8],
     q: &Quote,
     certs: &[Certificate],
@@ -312,14 +335,14 @@ fn own_checks(
     at: UnixTime,
 ) -> Result<tcb::Platform> {
     qe::check_vendor(q)?;
-    pki::verify_chain(certs, root_der, at)?;
+    pki::verify_chain(crypto, certs, root_der, at)?;
     let leaf = certs
         .first()
         .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
-    qe::check_report_signature(q, leaf)?;
+    qe::check_report_signature(crypto, q, leaf)?;
     qe::check_report(q)?;
     qe::check_intel_td_qe(q)?;
-    qe::check_quote_signature(raw, q)?;
+    qe::check_quote_signature(crypto, raw, q)?;
     chain::pck_platform(leaf)
 }
 
@@ -345,6 +368,7 @@ fn pck_chain_for(q: &Quote, c: &Collateral) -> Result<Vec<Certificate>> {
 ///    revocation of every certificate on every path;
 /// 6. the TCB evaluation ([`tcb::evaluate`]).
 fn full_with_collateral(
+    crypto: &dyn CryptoProvider,
     raw: &[u8],
     q: &Quote,
     c: &Collateral,
@@ -368,7 +392,7 @@ fn full_with_collateral(
         }
     }
     let certs = certs?;
-    let platform = own_checks(raw, q, &certs, root_der, at)?;
+    let platform = own_checks(crypto, raw, q, &certs, root_der, at)?;
     check_fmspc(platform.fmspc, c)?;
     let dates = c.dates_ref();
     dates.check(at)?;
@@ -376,6 +400,7 @@ fn full_with_collateral(
     let root = pki::parse_der(root_der)?;
     let mut crls = if c.has_crls() {
         Some(chain::Crls::new(
+            crypto,
             &root,
             chain::Crl::parse(&i.root_ca_crl, "root CA CRL")?,
             chain::Crl::parse(&i.pck_crl, "PCK CRL")?,
@@ -386,11 +411,12 @@ fn full_with_collateral(
     };
     let tcb_info = tcb::TcbInfo::parse(&i.tcb_info)?;
     let tcb_signer =
-        chain::verify_signer_chain(&i.tcb_info_issuer_chain, root_der, at, "TCB info")?;
+        chain::verify_signer_chain(crypto, &i.tcb_info_issuer_chain, root_der, at, "TCB info")?;
     if let Some(crls) = &mut crls {
         crls.check_path(&tcb_signer, at)?;
     }
     chain::verify_signed_json(
+        crypto,
         &tcb_signer,
         &i.tcb_info,
         &i.tcb_info_signature,
@@ -401,14 +427,20 @@ fn full_with_collateral(
     let qe_signer = if i.qe_identity_issuer_chain == i.tcb_info_issuer_chain {
         tcb_signer
     } else {
-        let s =
-            chain::verify_signer_chain(&i.qe_identity_issuer_chain, root_der, at, "QE identity")?;
+        let s = chain::verify_signer_chain(
+            crypto,
+            &i.qe_identity_issuer_chain,
+            root_der,
+            at,
+            "QE identity",
+        )?;
         if let Some(crls) = &mut crls {
             crls.check_path(&s, at)?;
         }
         s
     };
     chain::verify_signed_json(
+        crypto,
         &qe_signer,
         &i.qe_identity,
         &i.qe_identity_signature,
@@ -443,9 +475,10 @@ fn full_with_collateral(
 fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
     qe::check_vendor(q)?;
     let bad = Error::bad_signature;
-    let sig = p256::ecdsa::Signature::from_slice(&q.qe.qe_report_signature)
-        .map_err(|_| bad("QE report signature"))?;
-    if !fastverify::verify(e.pck_table(), &q.qe.qe_report_raw, &sig) {
+    if !e
+        .pck_key
+        .verify_sha256(&q.qe.qe_report_raw, &q.qe.qe_report_signature)
+    {
         return Err(bad("QE report signature"));
     }
     qe::check_report(q)?;
@@ -454,13 +487,11 @@ fn steady_state(raw: &[u8], q: &Quote, e: &Entry) -> Result<TcbOutcome> {
         let signed = q
             .signed_bytes(raw)
             .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
-        let sig =
-            p256::ecdsa::Signature::from_slice(&q.signature).map_err(|_| bad("quote signature"))?;
-        if !fastverify::verify(e.att_table(), signed, &sig) {
+        if !e.att_vk.verify_sha256(signed, &q.signature) {
             return Err(bad("quote signature"));
         }
     } else {
-        qe::check_quote_signature(raw, q)?;
+        qe::check_quote_signature(e.crypto, raw, q)?;
     }
     // FMSPC (the collateral's dates are covered by the lookup window).
     if e.platform.fmspc != e.tcb_fmspc {

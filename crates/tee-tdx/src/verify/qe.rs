@@ -5,6 +5,7 @@
 use tee_core::{Authenticity, Error, Result};
 use x509_cert::Certificate;
 
+use crate::crypto::CryptoProvider;
 use crate::pki;
 use crate::quote::{INTEL_QE_VENDOR_ID, Quote};
 
@@ -21,8 +22,13 @@ pub(crate) fn check_vendor(q: &Quote) -> Result<()> {
 }
 
 /// The QE report is signed by the PCK certificate.
-pub(crate) fn check_report_signature(q: &Quote, pck_leaf: &Certificate) -> Result<()> {
+pub(crate) fn check_report_signature(
+    crypto: &dyn CryptoProvider,
+    q: &Quote,
+    pck_leaf: &Certificate,
+) -> Result<()> {
     pki::verify_with_cert(
+        crypto,
         pck_leaf,
         &q.qe.qe_report_raw,
         &q.qe.qe_report_signature,
@@ -127,9 +133,19 @@ pub(crate) fn check_intel_td_qe(q: &Quote) -> Result<()> {
 }
 
 /// The quote (header and body) is signed by the attestation key.
-pub(crate) fn check_quote_signature(raw: &[u8], q: &Quote) -> Result<()> {
+pub(crate) fn check_quote_signature(
+    crypto: &dyn CryptoProvider,
+    raw: &[u8],
+    q: &Quote,
+) -> Result<()> {
     let signed = q
         .signed_bytes(raw)
         .ok_or_else(|| Error::truncated("TDX quote", q.signed_len, raw.len()))?;
-    pki::verify_raw(&q.attestation_key, signed, &q.signature, "quote signature")
+    pki::verify_raw(
+        crypto,
+        &q.attestation_key,
+        signed,
+        &q.signature,
+        "quote signature",
+    )
 }

@@ -822,3 +822,105 @@ fn another_attestation_key_under_a_cached_pck() {
     ));
     assert_eq!(v.cache_stats().hits, 2);
 }
+
+/// Collateral JSON with one byte flipped every `step` bytes (signatures,
+/// certificates, CRLs and signed JSON of the collateral).
+#[cfg(feature = "aws-lc")]
+fn collateral_flips(c: &Case, step: usize) -> Vec<Case> {
+    (0..c.coll.len())
+        .step_by(step)
+        .map(|off| {
+            let mut coll = c.coll.clone();
+            coll[off] ^= 0x01;
+            Case {
+                name: format!("{} collateral flip {off}", c.name),
+                coll,
+                ..c.clone()
+            }
+        })
+        .collect()
+}
+
+/// The aws-lc-rs provider gives the verdicts of the default one: on every
+/// case of every group (vectors and fake PKI, valid and tampered quotes,
+/// tampered collateral), uncached, cold and from its cache; and without
+/// collateral on the production quotes.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn aws_lc_gives_the_same_verdicts() {
+    use tee_tdx::crypto::AWS_LC;
+    let mut compared = 0;
+    let mut ok = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for g in all_groups() {
+        let rc = uncached(&g.root);
+        let lc_cold = uncached(&g.root).with_crypto(&AWS_LC);
+        let lc_warm = danger::verifier_with_test_root(g.root.clone()).with_crypto(&AWS_LC);
+        assert_eq!(lc_warm.crypto().name(), "aws-lc-rs");
+        assert_eq!(rc.crypto().name(), "RustCrypto");
+        let mut cases: Vec<Case> = g.warm.iter().cloned().chain(g.cases.clone()).collect();
+        if let Some(w) = &g.warm {
+            cases.extend(collateral_flips(w, w.coll.len() / 97 + 1));
+        }
+        for c in &cases {
+            let ev = c.evidence();
+            let expected = verdict(&rc.verify(&ev, c.at));
+            assert_eq!(verdict(&lc_cold.verify(&ev, c.at)), expected, "{}", c.name);
+            assert_eq!(verdict(&lc_warm.verify(&ev, c.at)), expected, "{}", c.name);
+            assert_eq!(
+                verdict(&lc_warm.verify(&ev, c.at)),
+                expected,
+                "{} (again)",
+                c.name
+            );
+            ok += usize::from(expected.starts_with("ok "));
+            kinds.insert(if expected.starts_with("ok ") {
+                "ok".to_string()
+            } else {
+                expected
+            });
+            compared += 1;
+        }
+        assert!(lc_warm.cache_stats().hits > 0);
+    }
+    // Without collateral: the production quotes and their bit flips.
+    let plain = |v: TdxVerifier| v.without_collateral();
+    for (rel, when) in [
+        (
+            "go-tdx-guest/tdx_prod_quote_SPR_E4.dat",
+            "2023-07-01T01:00:00Z",
+        ),
+        (
+            "go-tdx-guest/ccel/cos-113-tdx-quote.dat",
+            "2025-01-01T00:00:00Z",
+        ),
+        ("dcap-qvl/tdx_quote", "2025-07-01T00:00:00Z"),
+        ("dcap-qvl/tdx_quote_outdated", "2026-03-01T00:00:00Z"),
+    ] {
+        let Some(q) = read(rel) else { continue };
+        let mut quotes = vec![("as is".to_string(), q.clone())];
+        quotes.extend(flips(&q, 131));
+        for (n, q) in quotes {
+            let ev = Evidence::new(Platform::Tdx, format::TDX_QUOTE, q);
+            let expected = verdict(&plain(TdxVerifier::new()).verify(&ev, t(when)));
+            let got = verdict(&plain(TdxVerifier::new().with_crypto(&AWS_LC)).verify(&ev, t(when)));
+            assert_eq!(got, expected, "{rel} {n} without collateral");
+            ok += usize::from(expected.starts_with("ok "));
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} verdicts compared, {ok} ok; kinds {kinds:#?}");
+    if vectors().is_some() {
+        assert!(compared > 1000 && ok > 100, "{compared} {ok}");
+        for k in [
+            "BadSignature quote signature",
+            "BadSignature QE report signature",
+            "BadSignature TCB info signature",
+            "BadSignature QE identity signature",
+            "BadChain",
+            "Revoked",
+        ] {
+            assert!(kinds.contains(k), "no case gave {k}: {kinds:#?}");
+        }
+    }
+}

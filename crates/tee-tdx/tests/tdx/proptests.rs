@@ -94,3 +94,64 @@ proptest! {
         }
     }
 }
+
+fn providers() -> Vec<&'static dyn tee_tdx::crypto::CryptoProvider> {
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static dyn tee_tdx::crypto::CryptoProvider> =
+        vec![&tee_tdx::crypto::RUST_CRYPTO];
+    #[cfg(feature = "aws-lc")]
+    v.push(&tee_tdx::crypto::AWS_LC);
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Hostile key and signature bytes: errors or `false`, never a panic;
+    /// every provider agrees on key acceptance and on every verdict, for
+    /// real signatures (valid, tampered, other message) as for junk.
+    #[test]
+    fn crypto_providers_agree(
+        key in proptest::collection::vec(any::<u8>(), 0..100),
+        prefix in 0u8..8,
+        seed in proptest::array::uniform32(any::<u8>()),
+        msg in proptest::collection::vec(any::<u8>(), 0..300),
+        tamper in proptest::option::of((0usize..64, 1u8..=255)),
+        junk in proptest::array::uniform32(any::<u8>()),
+    ) {
+        use p256::ecdsa::signature::Signer as _;
+        let mut point = vec![prefix];
+        point.extend_from_slice(&key);
+        let mut junk_sig = [0u8; 64];
+        junk_sig[..32].copy_from_slice(&junk);
+        junk_sig[32..].copy_from_slice(&junk);
+        for k in [&key, &point] {
+            let accepted: Vec<bool> = providers().iter().map(|c| c.p256_public_key(k).is_ok()).collect();
+            prop_assert!(accepted.iter().all(|a| *a == accepted[0]), "{accepted:?}");
+            for c in providers() {
+                if let Ok(p) = c.p256_public_key(k) {
+                    prop_assert!(!p.verify_sha256(&msg, &junk_sig));
+                }
+            }
+        }
+        let Ok(sk) = p256::ecdsa::SigningKey::from_slice(&seed) else { return Ok(()) };
+        let sig: p256::ecdsa::Signature = sk.sign(&msg);
+        let mut rs: [u8; 64] = sig.to_bytes().as_slice().try_into().unwrap();
+        if let Some((i, x)) = tamper {
+            rs[i] ^= x;
+        }
+        let sec1 = sk.verifying_key().to_sec1_point(prefix % 2 == 0);
+        let mut other = msg.clone();
+        other.push(prefix);
+        for m in [&msg, &other] {
+            let mut seen = Vec::new();
+            for c in providers() {
+                for key in [c.p256_public_key(sec1.as_bytes()).unwrap(), c.p256_public_key_for_reuse(sec1.as_bytes()).unwrap()] {
+                    seen.push(key.verify_sha256(m, &rs));
+                }
+            }
+            let expected = tamper.is_none() && m == &msg;
+            prop_assert!(seen.iter().all(|s| *s == expected), "{seen:?}, expected {expected}");
+        }
+    }
+}
