@@ -3,7 +3,7 @@
 //! The transport is [`tee_fetch::Transport`] (re-exported here), so
 //! applications plug in the HTTPS client they already trust; [`PlainHttp`]
 //! is the built-in HTTP/1.1 client for `http://` URLs (a PCCS on a trusted
-//! local network, and tests) and [`Https`] (feature `pcs-https`) the
+//! local network, and tests) and `Https` (feature `pcs-https`) the
 //! ureq + rustls transport. Busy answers (`429`, `5xx`) and transient
 //! network failures are retried by a [`RetryPolicy`]. The download is a
 //! sans-IO [`PcsFetch`] too, so an async program can drive it with
