@@ -21,6 +21,6 @@ fuzz_target!(|data: &[u8]| {
         l = l.kernel(FileInput::new("k", b"kernel")).append("console=ttyS0");
     }
     if let Ok(d) = l.compute() {
-        assert_eq!(d.reference.value.len(), 48);
+        assert_eq!(d.reference().value.len(), 48);
     }
 });
