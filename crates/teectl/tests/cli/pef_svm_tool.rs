@@ -3,32 +3,24 @@
 //! the real ultravisor's verdict through `teectl pef check` and releases
 //! exactly the listed attachments; svm-tool's owner key works with the SDK's
 //! blobs and edits; an ELF kernel is refused.
-#![cfg(feature = "pef")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::{self, code, stderr, stdout};
+
 fn dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    tee_core::conformance::vectors_dir(&root).map(|d| d.join("pef-svm-tool"))
+    common::vectors().map(|d| d.join("pef-svm-tool"))
 }
 
 const PASSPHRASE: &str = "test-only-owner-passphrase";
 
+/// teectl in `d`: (exit code, stdout, stderr).
 fn teectl(d: &Path, args: &[&str]) -> (u8, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .current_dir(d)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap() as u8,
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    let o = common::teectl(d, args);
+    (code(&o) as u8, stdout(&o), stderr(&o))
 }
 
 fn check_json(

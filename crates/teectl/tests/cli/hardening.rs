@@ -1,34 +1,16 @@
 //! CLI hardening checks (issue 10): file modes of secrets, bounded reads,
 //! the mock backend only by explicit choice for sealing, event-log data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_teectl")
-}
-
-/// teectl with `TEE_BACKEND` removed.
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
+use crate::common::{BIN, code, run, stderr, teectl};
 
 /// teectl with `TEE_BACKEND=mock` in the environment.
 fn teectl_env_mock(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env("TEE_BACKEND", "mock")
-        .output()
-        .expect("run teectl")
+    run(dir, &[("TEE_BACKEND", "mock")], args)
 }
 
 /// teectl under `umask 022` (the common default), through the shell.
@@ -40,20 +22,12 @@ fn teectl_umask022(dir: &Path, args: &[&str]) -> Output {
     Command::new("sh")
         .arg("-c")
         .arg(cmd)
-        .arg(bin())
+        .arg(BIN)
         .args(args)
         .current_dir(dir)
         .env_remove("TEE_BACKEND")
         .output()
         .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn mode(p: &Path) -> u32 {

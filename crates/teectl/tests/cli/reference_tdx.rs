@@ -1,35 +1,11 @@
 //! `teectl reference tdx` / `teectl reference pef` against the built
 //! binary: the fact sheet's synthetic TDVF (§4.3), the real CCEL vector,
 //! and `--policy-out` read back by `teectl verify --policy`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
+use crate::common::{code, stderr, stdout, teectl, vectors};
 
 const ONE_PASS: &str = "dd29c282a3aac954af79408f10cbbed692faad475d8437cafd87b09c6b56e91698d14bbcfb3ed9976d5be556b0745dd1";
 const TWO_PASS: &str = "654ba50965c8506a618040c514035f232035f5b694c76381c0f9076dedb0697e0890d48dda882e0231c52773e0de3bc3";

@@ -7,26 +7,8 @@
 //! signature or a PCR value changed, and the pinned vendor roots, are
 //! authenticity failures (3). Without the feature the simulation does not
 //! exist (usage errors, exit 1).
-#![cfg(feature = "azure")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Output};
-
-fn teectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{code, stderr, teectl};
 
 #[cfg(not(feature = "simulation"))]
 #[test]
@@ -34,26 +16,32 @@ fn without_the_feature_there_is_no_simulation() {
     let dir = tempfile::tempdir().unwrap();
     let ev = dir.path().join("ev.json");
     for backend in ["azure-sim-snp", "azure-sim-tdx"] {
-        let o = teectl(&[
-            "--backend",
-            backend,
-            "report",
-            "--nonce",
-            "00",
-            "-o",
-            ev.to_str().unwrap(),
-        ]);
+        let o = teectl(
+            None,
+            &[
+                "--backend",
+                backend,
+                "report",
+                "--nonce",
+                "00",
+                "-o",
+                ev.to_str().unwrap(),
+            ],
+        );
         assert_eq!(code(&o), 1, "{}", stderr(&o));
         assert!(stderr(&o).contains("invalid value"), "{}", stderr(&o));
     }
     assert!(!ev.exists());
     std::fs::write(&ev, "{}").unwrap();
-    let o = teectl(&[
-        "verify",
-        "--evidence",
-        ev.to_str().unwrap(),
-        "--trust-simulation-roots",
-    ]);
+    let o = teectl(
+        None,
+        &[
+            "verify",
+            "--evidence",
+            ev.to_str().unwrap(),
+            "--trust-simulation-roots",
+        ],
+    );
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("unexpected argument"), "{}", stderr(&o));
 }
@@ -61,6 +49,7 @@ fn without_the_feature_there_is_no_simulation() {
 #[cfg(feature = "simulation")]
 mod simulation {
     use std::path::Path;
+    use std::process::Output;
 
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
@@ -72,15 +61,18 @@ mod simulation {
     const AT: &str = "2027-01-15T08:00:00Z";
 
     fn report(backend: &str, out: &Path) -> Output {
-        teectl(&[
-            "--backend",
-            backend,
-            "report",
-            "--nonce",
-            NONCE,
-            "-o",
-            out.to_str().unwrap(),
-        ])
+        teectl(
+            None,
+            &[
+                "--backend",
+                backend,
+                "report",
+                "--nonce",
+                NONCE,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        )
     }
 
     fn verify(ev: &Path, extra: &[&str]) -> Output {
@@ -94,7 +86,7 @@ mod simulation {
             "--allow-unchecked-revocation",
         ];
         a.extend_from_slice(extra);
-        teectl(&a)
+        teectl(None, &a)
     }
 
     fn json(o: &Output) -> serde_json::Value {
@@ -281,9 +273,12 @@ mod simulation {
     fn the_simulation_is_selected_only_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("auto.json");
-        let o = teectl(&["report", "--nonce", NONCE, "-o", out.to_str().unwrap()]);
+        let o = teectl(
+            None,
+            &["report", "--nonce", NONCE, "-o", out.to_str().unwrap()],
+        );
         assert!(!stderr(&o).contains("SIMULATED"), "{}", stderr(&o));
-        let detected = code(&teectl(&["detect"])) == 0;
+        let detected = code(&teectl(None, &["detect"])) == 0;
         if !detected {
             assert_eq!(code(&o), 5, "{}", stderr(&o));
             assert!(!out.exists());

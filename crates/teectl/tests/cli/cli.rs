@@ -1,31 +1,15 @@
 //! The acceptance checks of `teectl`, run against the built binary.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
+use crate::common::{BIN, code, stderr, teectl};
 
 /// `teectl verify --evidence e.json --nonce 00112233 EXTRA...` in `dir`.
 fn verify_mock(dir: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["verify", "--evidence", "e.json", "--nonce", "00112233"];
     args.extend_from_slice(extra);
     teectl(dir, &args)
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn mock_evidence(dir: &Path) -> serde_json::Value {
@@ -247,7 +231,7 @@ fn closed_stdout_is_no_panic() {
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader); // every write to stdout now fails with EPIPE
-        let o = Command::new(env!("CARGO_BIN_EXE_teectl"))
+        let o = Command::new(BIN)
             .args(args)
             .current_dir(d.path())
             .env_remove("TEE_BACKEND")

@@ -7,34 +7,19 @@
 //! a wrong CA and an expired AK certificate are authenticity failures (3);
 //! an AK other than the one the evidence binds, or another nonce, fails the
 //! `gce.ak_binding` check (4).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
 use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
 use sha2::{Digest as _, Sha256, Sha512};
 use tee_testpki::der::{bits, ext, int, name, octets, oid, seq, seq_of, tlv, utc_text, utf8};
 
+use crate::common::{code, stderr, teectl};
+
 const NONCE: &str = "9e0a11ce";
 const AT: &str = "2026-06-01T00:00:00Z";
-
-fn teectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn key(label: &str) -> SigningKey {
     let mut ctr = 0u32;
@@ -198,17 +183,20 @@ impl Setup {
         // The SDK's binding: user data = SHA-512(AK SPKI DER).
         put("ud.bin", &Sha512::digest(spki(&ak1)));
         let s = Self { dir, ak1_key: ak1 };
-        let o = teectl(&[
-            "--backend",
-            "mock",
-            "report",
-            "--nonce",
-            NONCE,
-            "--user-data",
-            s.p("ud.bin").to_str().unwrap(),
-            "-o",
-            s.p("ev.json").to_str().unwrap(),
-        ]);
+        let o = teectl(
+            None,
+            &[
+                "--backend",
+                "mock",
+                "report",
+                "--nonce",
+                NONCE,
+                "--user-data",
+                s.p("ud.bin").to_str().unwrap(),
+                "-o",
+                s.p("ev.json").to_str().unwrap(),
+            ],
+        );
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         s
     }
@@ -235,7 +223,7 @@ impl Setup {
         for (flag, file) in gce {
             a.extend([flag.to_string(), self.p(file).to_str().unwrap().to_owned()]);
         }
-        teectl(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        teectl(None, &a.iter().map(String::as_str).collect::<Vec<_>>())
     }
 }
 

@@ -2,19 +2,15 @@
 //! image, `--explain` / `--json`, `--policy-out` read back by `teectl
 //! verify --policy`, `id-block` with the fact sheet's keys, `host-data`,
 //! and the exit codes of every failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(missing_docs)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::common::{teectl, vectors};
 
+/// Standard output, which must be UTF-8 (unlike `common::stdout`, which
+/// decodes lossily).
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -540,9 +536,7 @@ fn host_data_from_init_data() {
 /// `teectl::reference`.)
 #[test]
 fn explain_measurement_recomputes_from_reference_inputs() {
-    let Some(v) =
-        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-    else {
+    let Some(v) = vectors() else {
         return;
     };
     let f = Fixture::new();

@@ -1,26 +1,12 @@
 //! `teectl kbs get-resource` against the fake KBS on loopback, and
 //! `teectl verify --evidence` on Trustee-shaped evidence.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use tee::{UnixTime, Verifiers};
 use tee_kbs::testing::{FakeKbs, FakeKbsServer, Faults};
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{stderr, teectl, vectors};
 
 fn server() -> FakeKbsServer {
     let kbs = FakeKbs::new(
@@ -136,9 +122,7 @@ fn get_resource_refusals_have_their_exit_codes() {
 
 #[test]
 fn verify_accepts_trustee_shaped_evidence_with_the_same_claims() {
-    let Some(v) =
-        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-    else {
+    let Some(v) = vectors() else {
         return;
     };
     let report = std::fs::read(v.join("ms-tee-av/milan_attestation_report.bin")).unwrap();

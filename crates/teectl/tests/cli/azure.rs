@@ -3,33 +3,20 @@
 //! SDK envelope, with the derived negatives; and the fake Azure VM's
 //! evidence (what `teectl report` writes there) through the CLI's own
 //! library path.
-#![cfg(feature = "azure")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
+
+use crate::common::{self, code, teectl};
 
 const NONCE_HEX: &str = "6174746573746174696f6e2d746573742d66697874757265"; // "attestation-test-fixture"
 const AT_SNP: &str = "2026-03-20T00:00:00Z";
 const AT_TDX: &str = "2026-04-01T00:00:00Z";
 
 fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .map(|v| v.join("attestation-rs"))
-}
-
-fn teectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
+    common::vectors().map(|v| v.join("attestation-rs"))
 }
 
 fn verify(file: &Path, extra: &[&str]) -> Output {
@@ -41,7 +28,7 @@ fn verify(file: &Path, extra: &[&str]) -> Output {
         "--allow-unchecked-revocation",
     ];
     args.extend_from_slice(extra);
-    teectl(&args)
+    teectl(None, &args)
 }
 
 /// The PCS file set of attestation-rs/collateral under the names
@@ -289,7 +276,7 @@ fn az_tdx_vector_through_the_cli() {
     a.insert(0, msg.to_str().unwrap().to_string());
     a.insert(0, "--evidence".into());
     a.insert(0, "verify".into());
-    let o = teectl(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = teectl(None, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
 }
 

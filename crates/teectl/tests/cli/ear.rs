@@ -1,30 +1,14 @@
 //! `teectl verify --ear-out`, `teectl ear verify`, `teectl ear jwks`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use tee_ear::{Alg, SigningKey};
 
+use crate::common::{code, stderr, teectl};
+
 const NONCE: &str = "00112233445566778899";
-
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()

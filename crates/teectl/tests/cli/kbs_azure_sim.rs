@@ -5,11 +5,9 @@
 //! `az-tdx-vtpm` with the runtime-data digest as the TPM nonce, and the
 //! resource is written (0600). A KBS that trusts only the vendors' pinned
 //! roots refuses the simulated evidence (exit 3) and nothing is written.
-#![cfg(feature = "simulation")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use tee::Verifiers;
@@ -17,18 +15,7 @@ use tee_azure::HclTee;
 use tee_azure::testing::{at, hardware_verifier_for};
 use tee_kbs::testing::{FakeKbs, FakeKbsServer};
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{stderr, teectl};
 
 fn server(v: Verifiers) -> FakeKbsServer {
     let kbs = FakeKbs::new(v, at());

@@ -1,30 +1,14 @@
 //! `teectl ratls cert` and `teectl ratls inspect`, run against the built
 //! binary: the files written (key 0600), and the exit code of each verdict.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use tee::Backend as _;
 use tee_ratls::{CertKey, CertOptions, KeyAlg, RawExtension, attest_key, build_certificate};
 
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{code, stderr, teectl};
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(o)))

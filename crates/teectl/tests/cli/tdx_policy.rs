@@ -1,22 +1,8 @@
 //! `teectl verify` TDX policy flags (issue 10, findings 7 and 15) on the
 //! shared dcap-qvl vector: TCB info eval #17, matched level tcbDate
 //! 2024-03-13, UpToDate without advisories.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-fn teectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
+use crate::common::{code, stderr, stdout, teectl, vectors};
 
 fn run(extra: &[&str]) -> (i32, String) {
     let v = vectors().expect("vectors");
@@ -46,13 +32,9 @@ fn run(extra: &[&str]) -> (i32, String) {
         args.extend(["--collateral", &c]);
     }
     args.extend(extra);
-    let o = teectl(&args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().expect("exit code"), text)
+    let o = teectl(None, &args);
+    let text = format!("{}{}", stdout(&o), stderr(&o));
+    (code(&o), text)
 }
 
 #[test]

@@ -2,13 +2,11 @@
 //! and TDX vectors), stale and missing collateral (503 + Retry-After), an
 //! online store filled from a fake PCCS, and graceful shutdown under load
 //! (SIGTERM and SIGINT: in-flight requests complete, nothing partial, exit 0).
-#![cfg(all(feature = "sev-snp", feature = "tdx", unix))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,18 +15,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tee::{Backend as _, Evidence, Platform, ReportData, UnixTime};
 
-fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-fn teectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
+use crate::common::{BIN, teectl, vectors};
 
 fn mock_policy() -> String {
     let m = tee::mock::MockBackend::new().measurement();
@@ -75,7 +62,7 @@ impl Serve {
             pol.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_teectl"))
+        let mut child = Command::new(BIN)
             .args(&args)
             .current_dir(dir)
             .env_remove("TEE_BACKEND")

@@ -13,11 +13,8 @@
 //!   SEV-SNP verifier replaced by one trusting the fake ARK, the CLI's
 //!   policy, `appraise`), with the CLI's exit code for each outcome: good
 //!   CRL → 0, revoked VCEK serial → 3, expired CRL → 3.
-#![cfg(feature = "sev-snp")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use tee::evidence::endorsement;
 use tee::sev::crl::AmdCrl;
@@ -28,25 +25,11 @@ use tee_core::platforms::SnpSigningKey;
 use tee_sev::report::Product;
 use tee_sev::testing::{CRL_NEXT_UPDATE, CRL_THIS_UPDATE, FakeFirmware, Pki, at, pki, serial};
 
+use crate::common::{code, stderr, teectl, vectors};
+
 const RD: [u8; 64] = [0x5A; 64];
 /// `tee_sev::testing::at()` (1 800 000 000) in RFC 3339, for `--at`.
 const AT: &str = "2027-01-15T08:00:00Z";
-
-fn teectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_teectl"))
-        .args(args)
-        .env_remove("TEE_BACKEND")
-        .output()
-        .expect("run teectl")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The fake-PKI files `teectl verify --platform sev-snp` reads.
 struct Files {
@@ -265,20 +248,20 @@ fn binary_refuses_the_fake_pki_with_any_crl() {
         let crl = files.crl(name, &der);
         let args = files.args(&crl);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = teectl(&args);
+        let o = teectl(None, &args);
         assert_eq!(code(&o), 3, "{name}: {}", stderr(&o));
         // Without --ark (the pinned Milan ARK is used): 3 as well.
         let i = args.iter().position(|a| *a == "--ark").unwrap();
         let mut no_ark = args.clone();
         no_ark.drain(i..i + 2);
-        let o = teectl(&no_ark);
+        let o = teectl(None, &no_ark);
         assert_eq!(code(&o), 3, "{name} without --ark: {}", stderr(&o));
     }
     // A file that is not a CRL is malformed input (2), before any chain check.
     let bad = files.crl("bad.crl", b"not a crl");
     let args = files.args(&bad);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = teectl(&args);
+    let o = teectl(None, &args);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
 
@@ -288,9 +271,7 @@ fn binary_refuses_the_fake_pki_with_any_crl() {
 /// knob the same command passes (0), so the 3 is the CRL's.
 #[test]
 fn binary_refuses_a_crl_not_signed_by_the_pinned_ark() {
-    let Some(v) =
-        tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-    else {
+    let Some(v) = vectors() else {
         return;
     };
     let report = v.join("ms-tee-av/milan_attestation_report.bin");
@@ -322,7 +303,7 @@ fn binary_refuses_a_crl_not_signed_by_the_pinned_ark() {
     let run = |extra: &[&str]| {
         let mut a = base.to_vec();
         a.extend_from_slice(extra);
-        let o = teectl(&a);
+        let o = teectl(None, &a);
         (code(&o), stderr(&o))
     };
     let (c, e) = run(&["--allow-unchecked-revocation"]);
