@@ -5,9 +5,6 @@
 //! and back to the same SDK envelope, the JSON has the documented members
 //! and encodings, and the SDK verifier gives the converted evidence the
 //! capture's expected outcome (INDEX.md §8.1–8.2).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use serde_json::Value;
@@ -17,11 +14,9 @@ use tee::{Evidence, Platform, Policy, UnixTime, Verifiers, appraise};
 use tee_kbs::Tee;
 use tee_kbs::evidence::{detect, evidence_from_any_json, from_trustee, to_trustee};
 
-const NONCE: &[u8] = b"attestation-test-fixture";
+use crate::common::{through_json, vectors};
 
-fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
+const NONCE: &[u8] = b"attestation-test-fixture";
 
 fn read(rel: &str) -> Option<Vec<u8>> {
     Some(std::fs::read(vectors()?.join("attestation-rs").join(rel)).unwrap())
@@ -55,11 +50,6 @@ fn policy(qd: &[u8]) -> Policy {
             p.allow_unchecked_revocation = true;
             p
         })
-}
-
-fn through_json(tee: Tee, v: &Value) -> Evidence {
-    let text = serde_json::to_string(v).unwrap();
-    from_trustee(tee, &serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 /// The Trustee v2 members and encodings (lower-case hex, base64url with padding).

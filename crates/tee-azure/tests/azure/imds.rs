@@ -1,6 +1,5 @@
 //! The IMDS client against a loopback server: THIM for the VCEK, the TD
 //! quote POST with exactly `Content-Type: application/json`, HTTP errors typed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -2,7 +2,6 @@
 //! PKIs): the attester (what `teectl report` runs) produces evidence that
 //! the verifier accepts and appraisal passes with `allow_vtpm` and the
 //! nonce; the conformance suite passes; the TPM's failures surface typed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tee_azure::testing::{FakeAzureVm, at};
 use tee_azure::{AzureVerifier, HclTee, USER_DATA_NV_INDEX};

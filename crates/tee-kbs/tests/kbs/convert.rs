@@ -3,9 +3,6 @@
 //! JSON → SDK envelope byte for byte, the JSON has the documented members
 //! and types, the attestation-rs capture is read and verifies, and converted
 //! evidence verifies to the same claims as the original.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -14,9 +11,7 @@ use tee::{Evidence, Platform, UnixTime, Verifier, evidence::endorsement, evidenc
 use tee_kbs::Tee;
 use tee_kbs::evidence::{evidence_from_any_json, from_trustee, to_trustee};
 
-fn vectors() -> Option<PathBuf> {
-    tee_core::conformance::vectors_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
+use crate::common::{through_json, vectors};
 
 const SNP_REPORTS: [&str; 5] = [
     "trustee/snp/test-vlek-report.bin",
@@ -32,12 +27,6 @@ const TDX_QUOTES: [&str; 4] = [
     "go-tdx-guest/tdx_prod_quote_SPR_E4.dat",
     "attestation-rs/tdx_quote_live.dat",
 ];
-
-fn through_json(tee: Tee, v: &Value) -> Evidence {
-    // Through text, as on the wire.
-    let text = serde_json::to_string(v).unwrap();
-    from_trustee(tee, &serde_json::from_str(&text).unwrap()).unwrap()
-}
 
 #[test]
 fn every_shared_snp_report_round_trips() {

@@ -1,6 +1,5 @@
 //! The HCL report, runtime-claims and evidence parsers reject each
 //! malformed input with a typed error and never panic.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use tee_azure::evidence::{self, AzureEvidence};
 use tee_azure::hcl::{self, HclHash, HclReport, HclTee};

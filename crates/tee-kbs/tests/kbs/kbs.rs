@@ -3,7 +3,6 @@
 //! Azure SNP and TDX vTPM (simulated Azure VMs: fake vTPM and paravisor over
 //! the fake AMD/Intel PKIs) and mock attestation, and every negative is
 //! refused with its own error.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
 

@@ -2,7 +2,6 @@
 //! INDEX.md §8.1–8.2): each gives its expected outcome, converted from the
 //! peers' JSON shapes and in the SDK envelope, and the derived negatives fail
 //! at the step INDEX.md names.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

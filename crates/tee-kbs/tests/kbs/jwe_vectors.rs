@@ -4,7 +4,6 @@
 //! RFC 7520 §5.4 (ECDH-ES+A128KW on P-384 + A128GCM) checks the Concat KDF
 //! and key-wrap steps the ECDH-ES+A256KW path uses. The vectors were taken
 //! from the RFC texts (as jwcrypto's test suite carries them) into tests/data.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use base64::Engine;

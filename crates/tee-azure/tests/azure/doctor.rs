@@ -3,7 +3,6 @@
 //! malformed, runtime claims malformed, AK missing or not the HCLAkPub)
 //! a `problem` naming the check, with a fix; `run_at_root` never writes to
 //! a prepared tree's files.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
