@@ -21,8 +21,13 @@ for f in go-sev-guest/attestation.bin go-sev-guest/vcek.der dcap-qvl/tdx_quote d
   fi
 done
 
-cargo build --locked -p tee-ffi -p teectl
-TEECTL=target/debug/teectl
+# env TEECTL: a teectl binary already built (e.g. by the workspace tests).
+if [ -n "${TEECTL:-}" ]; then
+  cargo build --locked -p tee-ffi
+else
+  cargo build --locked -p tee-ffi -p teectl
+  TEECTL=target/debug/teectl
+fi
 LIB=target/debug
 OUT=target/ffi
 mkdir -p "$OUT"

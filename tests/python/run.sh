@@ -14,8 +14,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   'maturin==1.16.0' 'pytest==9.2.0'
-# The claims and reference values are compared with this build's teectl.
-cargo build --locked -p teectl
+# The claims and reference values are compared with this build's teectl
+# (env TEECTL: a teectl binary already built, e.g. by the workspace tests).
+if [ -z "${TEECTL:-}" ]; then
+  cargo build --locked -p teectl
+  TEECTL="$PWD/target/debug/teectl"
+fi
 rm -f target/wheels/tee_sdk-*.whl
 # Development profile: the workspace's dependencies are optimised in it
 # (Cargo.toml), and it reuses the artifacts of the cargo runs before this one.
@@ -27,7 +31,7 @@ echo "built $wheel"
   --force-reinstall --no-deps "$wheel"
 # tee_sdk is imported from the installed wheel (the tests directory holds
 # no package of that name).
-export TEECTL="$PWD/target/debug/teectl"
+export TEECTL
 if [ -z "${TEE_TEST_VECTORS:-}" ] && [ -d ../shared/vectors ]; then
   TEE_TEST_VECTORS="$(cd ../shared/vectors && pwd)"
   export TEE_TEST_VECTORS
