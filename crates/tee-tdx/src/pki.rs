@@ -169,10 +169,9 @@ pub(crate) fn check_validity(cert: &Certificate, at: UnixTime) -> Result<()> {
     let v = cert.tbs_certificate().validity();
     let nb = v.not_before.to_unix_duration().as_secs();
     let na = v.not_after.to_unix_duration().as_secs();
-    let what = subject_cn(cert);
     if at.as_secs() < nb {
         return Err(Authenticity::NotYetValid {
-            what,
+            what: subject_cn(cert),
             not_before: nb,
             at: at.as_secs(),
         }
@@ -180,7 +179,7 @@ pub(crate) fn check_validity(cert: &Certificate, at: UnixTime) -> Result<()> {
     }
     if at.as_secs() > na {
         return Err(Authenticity::Expired {
-            what,
+            what: subject_cn(cert),
             not_after: na,
             at: at.as_secs(),
         }

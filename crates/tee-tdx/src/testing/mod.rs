@@ -12,7 +12,7 @@
 //!   concurrent writers, I/O errors and non-DCAP outblobs on request.
 #![allow(clippy::missing_errors_doc)]
 
-#[cfg(feature = "pcs")]
+#[cfg(any(test, feature = "pcs"))]
 pub mod pccs;
 pub mod seams;
 

@@ -11,8 +11,6 @@
 //! Other trust roots (for tests) are in [`crate::danger`]; the pinned root
 //! in [`crate::roots`].
 
-use std::borrow::Cow;
-
 use tee_core::evidence::{endorsement, format};
 use tee_core::platforms::{CollateralOrigin, TimeWindow};
 use tee_core::{
@@ -33,6 +31,7 @@ use crate::quote::Quote;
 
 pub(crate) mod chain;
 mod claims;
+mod parsed;
 pub(crate) mod qe;
 pub(crate) mod tcb;
 
@@ -59,7 +58,9 @@ pub enum CollateralSource {
 /// Verifier for Intel TDX DCAP quotes.
 ///
 /// Keeps a bounded, thread-safe cache of verified collateral and PCK
-/// chains (see [`TdxVerifier::with_cache_capacity`]); clones share it.
+/// chains (see [`TdxVerifier::with_cache_capacity`]), and the parse results
+/// of the last few collateral JSON documents evidence carried (by their
+/// exact bytes; parsing is not trusting); clones share both.
 ///
 /// Signatures are checked with pure Rust ([`crate::crypto::RUST_CRYPTO`])
 /// unless another provider value is passed to [`TdxVerifier::with_crypto`]
@@ -71,11 +72,31 @@ pub struct TdxVerifier {
     allow_unchecked_revocation: bool,
     crypto: &'static dyn CryptoProvider,
     pub(crate) cache: Arc<WindowCache<Entry>>,
+    /// Parsed evidence collateral by its exact bytes (shared by clones).
+    parsed: Arc<parsed::ParsedMemo>,
 }
 
 impl Default for TdxVerifier {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The collateral of one verification: the verifier's own, or parsed from
+/// the evidence (shared with the parse memo).
+enum Held<'a> {
+    Given(&'a Collateral),
+    Parsed(Arc<Collateral>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Collateral;
+
+    fn deref(&self) -> &Collateral {
+        match self {
+            Held::Given(c) => c,
+            Held::Parsed(c) => c,
+        }
     }
 }
 
@@ -99,6 +120,7 @@ impl TdxVerifier {
             allow_unchecked_revocation: false,
             crypto: &RUST_CRYPTO,
             cache: Arc::new(WindowCache::new(DEFAULT_CACHE_CAPACITY)),
+            parsed: Arc::default(),
         }
     }
 
@@ -153,6 +175,7 @@ impl TdxVerifier {
     /// so this clears theirs too.
     pub fn clear_cache(&self) {
         self.cache.clear();
+        self.parsed.clear();
     }
 
     /// Choose the collateral source.
@@ -184,12 +207,12 @@ impl TdxVerifier {
         self
     }
 
-    fn collateral_for(&self, ev: &Evidence) -> Result<Option<Cow<'_, Collateral>>> {
+    fn collateral_for(&self, ev: &Evidence) -> Result<Option<Held<'_>>> {
         match &self.source {
             CollateralSource::None => Ok(None),
-            CollateralSource::Given(c) => Ok(Some(Cow::Borrowed(&**c))),
+            CollateralSource::Given(c) => Ok(Some(Held::Given(c))),
             CollateralSource::FromEvidence => match ev.endorsement(endorsement::TDX_COLLATERAL_JSON) {
-                Some(j) => Collateral::from_json(j).map(|c| Some(Cow::Owned(c))),
+                Some(j) => self.parsed.get_or_parse(j).map(|c| Some(Held::Parsed(c))),
                 None => Err(Authenticity::MissingEndorsement {
                     what: "TDX collateral (tdx-collateral-v3-json endorsement; fetch it with \
                            tee_tdx::fetch_collateral); or choose a collateral source or the explicit \
