@@ -17,7 +17,7 @@ use tee_core::Result;
 /// Parse results held (first in, first out).
 const CAPACITY: usize = 8;
 
-type Entry = (Arc<[u8]>, Arc<Collateral>);
+type Entry = (Box<[u8]>, Arc<Collateral>);
 
 /// Bounded memo of [`Collateral::from_json`]; thread-safe, shared by clones
 /// of a verifier.
@@ -44,10 +44,14 @@ impl ParsedMemo {
         }
         let parsed = Arc::new(Collateral::from_json(json)?);
         if let Ok(mut entries) = self.entries.write() {
+            // Another thread may have parsed the same bytes meanwhile.
+            if let Some((_, c)) = entries.iter().find(|(b, _)| **b == *json) {
+                return Ok(c.clone());
+            }
             if entries.len() >= CAPACITY {
                 entries.remove(0);
             }
-            entries.push((Arc::from(json), parsed.clone()));
+            entries.push((Box::from(json), parsed.clone()));
         }
         Ok(parsed)
     }
@@ -71,20 +75,9 @@ mod tests {
     use super::*;
 
     fn vector() -> Option<Vec<u8>> {
-        let dir = std::env::var_os("TEE_TEST_VECTORS").map_or_else(
-            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-            std::path::PathBuf::from,
-        );
-        match std::fs::read(dir.join("dcap-qvl/tdx_quote_collateral.json")) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "vector missing in CI: {e}"
-                );
-                None
-            }
-        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = tee_core::conformance::vectors_dir(&root)?;
+        Some(std::fs::read(dir.join("dcap-qvl/tdx_quote_collateral.json")).unwrap())
     }
 
     #[test]
@@ -102,7 +95,17 @@ mod tests {
         let mut other = json.clone();
         let i = other.iter().position(|&c| c == b'{').unwrap();
         other[i] = b'[';
-        assert!(memo.get_or_parse(&other).is_err());
+        let err = memo.get_or_parse(&other).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                tee_core::Error::Malformed(tee_core::error::Malformed {
+                    what: "TDX collateral JSON",
+                    kind: tee_core::MalformedKind::Encoding(_),
+                })
+            ),
+            "{err:?}"
+        );
         assert_eq!(memo.len(), 1, "failed parses are not kept");
         // Whitespace appended: other bytes, same meaning, another entry.
         let mut spaced = json.clone();
