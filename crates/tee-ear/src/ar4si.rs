@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::EarError;
 
@@ -129,6 +129,21 @@ impl fmt::Display for TrustClaim {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TrustVector([i8; 8]);
 
+/// The claims that are not 0 (none), by name.
+impl serde::Serialize for TrustVector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(None)?;
+        for c in TrustClaim::ALL {
+            let v = self.get(c);
+            if v != 0 {
+                m.serialize_entry(c.name(), &v)?;
+            }
+        }
+        m.end()
+    }
+}
+
 impl TrustVector {
     /// The empty vector (no claims).
     pub fn new() -> Self {
@@ -177,15 +192,9 @@ impl TrustVector {
             .unwrap_or(Status::None)
     }
 
+    #[cfg(test)]
     pub(crate) fn to_json(self) -> Value {
-        let mut m = Map::new();
-        for c in TrustClaim::ALL {
-            let v = self.get(c);
-            if v != 0 {
-                m.insert(c.name().into(), Value::from(v));
-            }
-        }
-        Value::Object(m)
+        serde_json::to_value(self).unwrap_or_default()
     }
 
     pub(crate) fn from_json(v: &Value) -> Result<Self, EarError> {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 use tee_core::UnixTime;
@@ -37,9 +38,14 @@ impl VerifierId {
     pub fn this_crate() -> Self {
         Self::new("tee-sdk", concat!("tee-ear ", env!("CARGO_PKG_VERSION")))
     }
+}
 
-    fn to_json(&self) -> Value {
-        serde_json::json!({"developer": self.developer, "build": self.build})
+impl Serialize for VerifierId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("developer", &self.developer)?;
+        m.serialize_entry("build", &self.build)?;
+        m.end()
     }
 }
 
@@ -93,17 +99,13 @@ impl Submod {
         self
     }
 
-    fn to_json(&self) -> Value {
-        let mut m = self.extensions.clone();
-        m.insert(K_STATUS.into(), self.status.name().into());
-        m.insert(K_TRUST_VECTOR.into(), self.trust_vector.to_json());
-        if let Some(p) = &self.policy_id {
-            m.insert(K_POLICY_ID.into(), p.clone().into());
-        }
-        if let Some(c) = &self.claims {
-            m.insert(CLAIMS_KEY.into(), c.clone());
-        }
-        Value::Object(m)
+    /// Whether the extension `key` is written: not where a member of the
+    /// submod's own takes its place (a key is never written twice).
+    fn writes_extension(&self, key: &str) -> bool {
+        !(key == K_STATUS
+            || key == K_TRUST_VECTOR
+            || (key == K_POLICY_ID && self.policy_id.is_some())
+            || (key == CLAIMS_KEY && self.claims.is_some()))
     }
 
     fn from_json(name: &str, v: &Value) -> Result<Self, EarError> {
@@ -167,6 +169,29 @@ impl Submod {
     }
 }
 
+/// The submod as JSON: the extensions, then `ear.status`, the trust
+/// vector, the policy id and the normalized claims, which take the place
+/// of an extension of the same name.
+impl Serialize for Submod {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.extensions {
+            if self.writes_extension(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.serialize_entry(K_STATUS, self.status.name())?;
+        m.serialize_entry(K_TRUST_VECTOR, &self.trust_vector)?;
+        if let Some(p) = &self.policy_id {
+            m.serialize_entry(K_POLICY_ID, p)?;
+        }
+        if let Some(c) = &self.claims {
+            m.serialize_entry(CLAIMS_KEY, c)?;
+        }
+        m.end()
+    }
+}
+
 /// An EAR claims set: what [`Issuer::issue`] signs and [`verify`] returns.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -198,21 +223,25 @@ impl Ear {
 
     /// The claims set as JSON (the JWT payload).
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("eat_profile".into(), self.profile.clone().into());
-        m.insert("iat".into(), self.iat.into());
-        m.insert("exp".into(), self.exp.into());
-        m.insert(K_VERIFIER_ID.into(), self.verifier_id.to_json());
+        // Maps with string keys, strings and numbers: cannot fail.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The JWT payload. Serialized directly (no intermediate JSON tree) when
+/// a token is signed.
+impl Serialize for Ear {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("eat_profile", &self.profile)?;
+        m.serialize_entry("iat", &self.iat)?;
+        m.serialize_entry("exp", &self.exp)?;
+        m.serialize_entry(K_VERIFIER_ID, &self.verifier_id)?;
         if let Some(n) = &self.nonce {
-            m.insert("eat_nonce".into(), b64e(n).into());
+            m.serialize_entry("eat_nonce", &b64e(n))?;
         }
-        let subs: Map<String, Value> = self
-            .submods
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect();
-        m.insert("submods".into(), Value::Object(subs));
-        Value::Object(m)
+        m.serialize_entry("submods", &self.submods)?;
+        m.end()
     }
 }
 
@@ -346,11 +375,9 @@ impl Issuer {
     pub fn sign(&self, ear: &Ear) -> Result<String, EarError> {
         let key = self.signers.current();
         let header = serde_json::json!({"alg": key.alg().name(), "typ": "JWT", "kid": key.kid()});
-        let input = format!(
-            "{}.{}",
-            b64e(header.to_string().as_bytes()),
-            b64e(ear.to_json().to_string().as_bytes())
-        );
+        let payload = serde_json::to_vec(ear)
+            .map_err(|e| EarError::misuse(format!("claims set not serializable: {e}")))?;
+        let input = format!("{}.{}", b64e(header.to_string().as_bytes()), b64e(&payload));
         let sig = key.sign(input.as_bytes())?;
         let token = format!("{input}.{}", b64e(&sig));
         if token.len() > MAX_TOKEN_LEN {

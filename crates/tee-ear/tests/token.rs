@@ -1008,3 +1008,57 @@ fn aws_lc_keys_keep_their_identity() {
     let back = lc.with_crypto(tee_ear::Crypto::RustCrypto).unwrap();
     assert_eq!(back.crypto(), tee_ear::Crypto::RustCrypto);
 }
+
+#[test]
+fn payload_is_the_claims_set_and_no_member_is_written_twice() {
+    // Extensions named like the submod's own members: the members win, and
+    // the payload never carries a key twice (a parser would pick either).
+    let mut sm = submod();
+    for k in [
+        "ear.status",
+        "ear.trustworthiness-vector",
+        "ear.appraisal-policy-id",
+        "tee-sdk.claims",
+    ] {
+        sm.extensions.insert(k.into(), json!({"forged": true}));
+    }
+    sm.extensions.insert("x-ext".into(), json!({"kept": 1}));
+    let req = EarRequest::new()
+        .with_nonce(NONCE)
+        .unwrap()
+        .with_submod("mock", sm)
+        .unwrap();
+    let iss = issuer(Alg::Es256);
+    let ear = iss.claims(req, now()).unwrap();
+    let token = iss.sign(&ear).unwrap();
+    let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
+    let text = String::from_utf8(payload).unwrap();
+    for k in [
+        "\"ear.status\"",
+        "\"ear.trustworthiness-vector\"",
+        "\"ear.appraisal-policy-id\"",
+        "\"tee-sdk.claims\"",
+        "\"x-ext\"",
+    ] {
+        assert_eq!(text.matches(k).count(), 1, "{k} in {text}");
+    }
+    assert!(!text.contains("forged"), "{text}");
+    // The signed bytes are the claims set `to_json` gives.
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p, ear.to_json());
+    assert_eq!(p["submods"]["mock"]["x-ext"], json!({"kept": 1}));
+    assert_eq!(p["submods"]["mock"]["ear.status"], "warning");
+
+    // Without a policy id or claims, extensions of those names are kept
+    // (nothing takes their place).
+    let mut bare = Submod::new(Status::Affirming);
+    bare.extensions
+        .insert("tee-sdk.claims".into(), json!({"from": "ext"}));
+    let req = EarRequest::new().with_submod("mock", bare).unwrap();
+    let j = iss.claims(req, now()).unwrap().to_json();
+    assert_eq!(
+        j["submods"]["mock"]["tee-sdk.claims"],
+        json!({"from": "ext"})
+    );
+    assert!(j.get("eat_nonce").is_none());
+}

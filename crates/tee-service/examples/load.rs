@@ -16,12 +16,18 @@
 //! The wall-clock ratio assumes the cores are this process's: on a machine
 //! shared with other work, a process with more runnable threads gets a
 //! larger share than the single-threaded library measurement, and the ratio
-//! means little. So the CPU time is reported too (Linux, from
-//! `/proc/*/schedstat`): the library verification's, the service threads'
-//! per answered request (the load generator's threads counted apart), and
-//! their quotient `…_library_verify_cpu_over_service_cpu`, which is the same
-//! target (the HTTP and token layer may cost at most a fifth) measured
-//! independently of what else runs.
+//! means little. So the CPU time is reported too (Linux): the library
+//! verification's (this thread's CPU clock), the service threads' per
+//! answered request (`/proc/self/task/*/schedstat`; the load generator's
+//! threads counted apart), and their quotient
+//! `…_library_verify_cpu_over_service_cpu`, which is the same target (the
+//! HTTP and token layer may cost at most a fifth) measured independently of
+//! what else runs. The service's verifiers are timed as well, inside the
+//! service under the load (`…_in_service_verify_cpu_share`: their part of
+//! the service's CPU, measured at the same moment, so it does not drift
+//! with the machine's speed between the two measurements). And
+//! `…_bound_library_verify_over_verify_plus_token_sign` is the best the
+//! ratio can be with one signed token per answer, whatever HTTP costs.
 //!
 //! Each level's clients first open their connection and get their
 //! challenge, then start together; the clock runs from their start to the
@@ -42,6 +48,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -142,7 +149,75 @@ fn service_alg() -> Alg {
     }
 }
 
-fn start(dir: &std::path::Path) -> (SocketAddr, Arc<App>, tokio::runtime::Runtime) {
+/// A verifier that adds the CPU time of each verification to a counter:
+/// the library's part of the service's CPU, measured inside the service,
+/// under the load, at the same time as the service's own.
+#[derive(Debug)]
+struct Timed {
+    inner: Box<dyn tee::Verifier>,
+    ns: Arc<AtomicU64>,
+}
+
+impl tee::Verifier for Timed {
+    fn platform(&self) -> tee::Platform {
+        self.inner.platform()
+    }
+
+    fn check_authenticity(&self, evidence: &Evidence, at: UnixTime) -> tee::Result<tee::Claims> {
+        let a = thread_cpu_ns();
+        let r = self.inner.check_authenticity(evidence, at);
+        if let (Some(a), Some(b)) = (a, thread_cpu_ns()) {
+            self.ns.fetch_add(b.saturating_sub(a), Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+/// The service's collateral source: the envelope's collateral, as
+/// `teectl serve` without `--collateral`, with every verification timed.
+#[derive(Debug)]
+struct TimedSource {
+    verifiers: Arc<tee::Verifiers>,
+}
+
+impl TimedSource {
+    fn new(ns: &Arc<AtomicU64>) -> Self {
+        let crypto = tee_service::Crypto::build_default();
+        let timed = |v: Box<dyn tee::Verifier>| -> Box<dyn tee::Verifier> {
+            Box::new(Timed {
+                inner: v,
+                ns: ns.clone(),
+            })
+        };
+        let verifiers = tee::Verifiers::new()
+            .trust_mock_root()
+            .with(timed(Box::new(
+                crypto.snp_verifier(tee::sev::SnpVerifier::new()),
+            )))
+            .with(timed(Box::new(
+                crypto.tdx_verifier(tee::tdx::TdxVerifier::new()),
+            )));
+        Self {
+            verifiers: Arc::new(verifiers),
+        }
+    }
+}
+
+impl tee_service::CollateralSource for TimedSource {
+    fn prepare(
+        &self,
+        evidence: Evidence,
+        _now: UnixTime,
+    ) -> Result<tee_service::Ready, tee_service::CollateralError> {
+        tee_service::collateral::required_endorsement(&evidence)?;
+        Ok(tee_service::Ready::new(evidence, self.verifiers.clone()))
+    }
+}
+
+fn start(
+    dir: &std::path::Path,
+    verify_ns: &Arc<AtomicU64>,
+) -> (SocketAddr, Arc<App>, tokio::runtime::Runtime) {
     std::fs::write(
         dir.join("default.toml"),
         "allow_any_measurement = true\n[sev-snp]\nallow_unchecked_revocation = true\n",
@@ -157,6 +232,7 @@ fn start(dir: &std::path::Path) -> (SocketAddr, Arc<App>, tokio::runtime::Runtim
     cfg.replay_capacity = 0;
     cfg.verify_at = Some(UnixTime::from_secs(AT));
     cfg.max_pending = 1024;
+    cfg.collateral = Arc::new(TimedSource::new(verify_ns));
     let app = App::new(cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -195,12 +271,19 @@ struct Level {
     service_cpu_us: Option<f64>,
     /// CPU time of the load generator's threads per answered request.
     client_cpu_us: Option<f64>,
+    /// CPU time inside the library's verification per answered request
+    /// (part of `service_cpu_us`).
+    verify_cpu_us: f64,
 }
 
-/// CPU time (ns) this thread has run (Linux `/proc/thread-self/schedstat`).
+/// CPU time (ns) this thread has run: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`,
+/// exact to the call (the scheduler statistics in `/proc` advance only at
+/// ticks and switches, too coarse for one verification).
 fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    let secs = u64::try_from(t.tv_sec).ok()?;
+    let nanos = u64::try_from(t.tv_nsec).ok()?;
+    Some(secs * 1_000_000_000 + nanos)
 }
 
 /// CPU time (ns) of every live thread of this process but the calling one,
@@ -227,7 +310,7 @@ fn other_threads_cpu_ns() -> Option<std::collections::HashMap<u64, u64>> {
     Some(out)
 }
 
-fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
+fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize, verify_ns: &AtomicU64) -> Level {
     let per_thread = MAX_REQUESTS.div_ceil(conc).max(1);
     // Connections and challenges first; then every client starts at once.
     let gate = Arc::new(std::sync::Barrier::new(conc + 1));
@@ -260,6 +343,7 @@ fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
     // Every live thread now: the service's and the clients'; the clients
     // have exited when the level ends, so they drop out of the difference.
     let before = other_threads_cpu_ns();
+    let verify0 = verify_ns.load(Ordering::Relaxed);
     let mut lat: Vec<Duration> = Vec::new();
     let mut client_ns = Some(0u64);
     for h in handles {
@@ -269,6 +353,7 @@ fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
     }
     let wall = t0.elapsed();
     let after = other_threads_cpu_ns();
+    let verify = verify_ns.load(Ordering::Relaxed) - verify0;
     let service_ns = before.zip(after).map(|(b, a)| {
         a.iter()
             .map(|(tid, ns)| ns.saturating_sub(b.get(tid).copied().unwrap_or(0)))
@@ -283,12 +368,13 @@ fn run_level(addr: SocketAddr, ev: &Evidence, conc: usize) -> Level {
         p99_ms: q(0.99),
         service_cpu_us: service_ns.map(|ns| ns as f64 / 1e3 / n),
         client_cpu_us: client_ns.map(|ns| ns as f64 / 1e3 / n),
+        verify_cpu_us: verify as f64 / 1e3 / n,
     }
 }
 
 /// Median CPU seconds per call of `f` on this thread, or `None` where the
 /// platform does not say. Each of the 7 batches runs at least 20 ms of CPU
-/// time (the thread's run time advances in scheduler steps).
+/// time.
 fn cpu_per_call(f: &mut dyn FnMut()) -> Option<f64> {
     let mut samples = Vec::new();
     for _ in 0..7 {
@@ -309,7 +395,7 @@ fn cpu_per_call(f: &mut dyn FnMut()) -> Option<f64> {
 /// The service's per-request work outside the HTTP layer, stage by stage
 /// (CPU µs per call on this thread): where the cost over the library
 /// verification goes.
-fn stages(name: &str, ev: &Evidence, verifiers: &tee::Verifiers, at: UnixTime) {
+fn stages(name: &str, ev: &Evidence, verifiers: &tee::Verifiers, at: UnixTime) -> Option<f64> {
     let body = serde_json::json!({
         "challenge": "x",
         "evidence": serde_json::from_str::<serde_json::Value>(&ev.to_json().unwrap()).unwrap(),
@@ -348,17 +434,22 @@ fn stages(name: &str, ev: &Evidence, verifiers: &tee::Verifiers, at: UnixTime) {
             std::hint::black_box(req());
         }),
         ("ear_claims_to_json", &mut || {
-            std::hint::black_box(ear.to_json().to_string());
+            std::hint::black_box(serde_json::to_vec(&ear).unwrap());
         }),
         ("token_sign", &mut || {
             std::hint::black_box(issuer.sign(&ear).unwrap());
         }),
     ];
+    let mut sign = None;
     for (stage, f) in figures {
         if let Some(c) = cpu_per_call(f) {
             println!("FIGURE service_{name}_stage_{stage}_cpu_us {:.1}", c * 1e6);
+            if stage == "token_sign" {
+                sign = Some(c);
+            }
         }
     }
+    sign
 }
 
 /// Median seconds per call of `f` over a few batches.
@@ -383,7 +474,8 @@ fn main() {
     let v = vectors();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let dir = tempfile::tempdir().unwrap();
-    let (addr, app, _rt) = start(dir.path());
+    let verify_ns = Arc::new(AtomicU64::new(0));
+    let (addr, app, _rt) = start(dir.path(), &verify_ns);
     let at = UnixTime::from_secs(AT);
     for (name, ev) in [("snp", snp_evidence(&v)), ("tdx", tdx_evidence(&v))] {
         // The library's steady state (verified chain / collateral cached).
@@ -399,7 +491,7 @@ fn main() {
             let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
         });
         let ideal = cores as f64 / t_lib;
-        stages(name, &ev, &verifiers, at);
+        let t_sign = stages(name, &ev, &verifiers, at);
         // Warm the service's caches.
         let b = body(addr, &ev);
         assert_eq!(Conn::new(addr).post("/attest", &b).0, 200);
@@ -415,7 +507,7 @@ fn main() {
         }
         let mut last = None;
         for conc in LEVELS {
-            let l = run_level(addr, &ev, conc);
+            let l = run_level(addr, &ev, conc, &verify_ns);
             println!(
                 "FIGURE service_{name}_c{conc}_verifications_per_s {:.0}",
                 l.per_s
@@ -426,6 +518,14 @@ fn main() {
                 println!("FIGURE service_{name}_c{conc}_service_cpu_us_per_request {svc:.1}");
                 println!(
                     "FIGURE service_{name}_c{conc}_load_generator_cpu_us_per_request {cli:.1}"
+                );
+                println!(
+                    "FIGURE service_{name}_c{conc}_in_service_verify_cpu_us_per_request {:.1}",
+                    l.verify_cpu_us
+                );
+                println!(
+                    "FIGURE service_{name}_c{conc}_in_service_verify_cpu_share {:.3}",
+                    l.verify_cpu_us / svc
                 );
             }
             last = Some(l);
@@ -439,6 +539,15 @@ fn main() {
             println!(
                 "FIGURE service_{name}_c64_library_verify_cpu_over_service_cpu {:.3}",
                 lib * 1e6 / svc
+            );
+        }
+        // The best that ratio can be with one signed token per answer,
+        // whatever the HTTP layer costs: the library's verification over
+        // it plus the token's claims JSON and signature.
+        if let (Some(lib), Some(sign)) = (t_lib_cpu, t_sign) {
+            println!(
+                "FIGURE service_{name}_bound_library_verify_over_verify_plus_token_sign {:.3}",
+                lib / (lib + sign)
             );
         }
     }

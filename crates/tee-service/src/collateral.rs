@@ -103,7 +103,8 @@ impl Ready {
 /// The verifiers (and collateral) for one piece of evidence.
 pub trait CollateralSource: Send + Sync + Debug {
     /// The evidence and verifiers able to verify it at `now` (collateral
-    /// in place). Called on the blocking pool: may block (disk, a fetch).
+    /// in place). Called on the service's verification pool (never the
+    /// async executor): may block (disk, a fetch).
     ///
     /// # Errors
     /// [`CollateralError`].

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod managed;
 pub mod metrics;
 pub mod policy;
+mod pool;
 mod server;
 mod tls;
 
@@ -87,7 +88,8 @@ pub struct Config {
     /// How often the background task asks a refreshing collateral source
     /// ([`CollateralSource::refreshes`]) to refresh what is due.
     pub refresh_interval: Duration,
-    /// Verifications run at once (on the blocking pool); default: CPU count.
+    /// Verification threads (the pool that runs verification, appraisal
+    /// and token signing; never the async executor); default: CPU count.
     pub workers: usize,
     /// Requests admitted to `/attest` at once (running or queued for a
     /// worker); more are refused with 503 and `Retry-After`.
@@ -149,7 +151,7 @@ pub struct App {
     jwks: String,
     replay: ReplayCache,
     pending: Arc<Semaphore>,
-    workers: Arc<Semaphore>,
+    pool: pool::Pool,
     /// The counters behind `/metrics`.
     pub metrics: Metrics,
 }
@@ -161,7 +163,7 @@ impl App {
         Arc::new(Self {
             replay: ReplayCache::new(cfg.replay_capacity),
             pending: Arc::new(Semaphore::new(cfg.max_pending.max(1))),
-            workers: Arc::new(Semaphore::new(cfg.workers.max(1))),
+            pool: pool::Pool::new(cfg.workers),
             jwks,
             cfg,
             metrics: Metrics::default(),
@@ -296,6 +298,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         "status": "ok",
         "crypto": app.cfg.crypto.name(),
         "token_signing": app.cfg.issuer.signers().current().crypto().name(),
+        "verification_threads": app.pool.threads(),
     }))
     .into_response()
 }
@@ -429,6 +432,26 @@ fn challenge_error(app: &App, e: &ChallengeError) -> ApiError {
     }
 }
 
+/// One `/attest` in verification, on the `in_flight` gauge until dropped
+/// (also when the request is dropped at its timeout).
+struct InFlight<'a>(&'a Metrics);
+
+impl<'a> InFlight<'a> {
+    fn new(m: &'a Metrics) -> Self {
+        m.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(m)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The answer of the blocking part.
 struct Verdict {
     token: String,
@@ -505,29 +528,25 @@ async fn attest(
     app.replay
         .claim(&ch.nonce, ch.expires, now.as_secs())
         .map_err(|e| challenge_error(&app, &e))?;
-    app.metrics
-        .in_flight
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let worker = app.workers.clone().acquire_owned().await;
+    let in_flight = InFlight::new(&app.metrics);
     let app2 = app.clone();
     let policy_name = req.policy.clone();
     let nonce = ch.nonce;
-    let result = tokio::task::spawn_blocking(move || {
-        let r = decide(&app2, evidence, &nonce, &user_data, policy_name.as_deref());
-        drop(worker);
-        r
-    })
-    .await;
-    app.metrics
-        .in_flight
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    let result = app
+        .pool
+        .run(move || decide(&app2, evidence, &nonce, &user_data, policy_name.as_deref()))
+        .await;
+    drop(in_flight);
     drop(admitted);
     let result = match result {
         Ok(r) => r,
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            format!("verification task: {e}"),
+            match e {
+                pool::PoolError::Panicked => "verification task failed",
+                pool::PoolError::NoThreads => "no verification thread runs",
+            },
         )),
     };
     match result {

@@ -295,3 +295,91 @@ fn overload_is_503_with_retry_after() {
         400
     );
 }
+
+/// A collateral source whose first answer takes `delay` (a slow store),
+/// counting the evidence it was asked about.
+#[derive(Debug)]
+struct SlowFirst {
+    inner: tee_service::EnvelopeSource,
+    delay: std::time::Duration,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tee_service::CollateralSource for SlowFirst {
+    fn prepare(
+        &self,
+        evidence: tee::Evidence,
+        now: tee::UnixTime,
+    ) -> Result<tee_service::Ready, tee_service::CollateralError> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            std::thread::sleep(self.delay);
+        }
+        self.inner.prepare(evidence, now)
+    }
+}
+
+fn metric(a: std::net::SocketAddr, name: &str) -> u64 {
+    let m = String::from_utf8(get(a, "/metrics").body).unwrap();
+    m.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} not in {m}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn timed_out_requests_leave_the_in_flight_gauge_and_the_queue() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let s = start(move |c| {
+        c.workers = 1;
+        c.timeout = std::time::Duration::from_millis(400);
+        c.collateral = std::sync::Arc::new(SlowFirst {
+            inner: tee_service::EnvelopeSource::new(),
+            delay: std::time::Duration::from_millis(2000),
+            calls: c2,
+        });
+    });
+    let a = s.addr;
+    assert_eq!(get(a, "/healthz").json()["verification_threads"], 1);
+    let attest = move || {
+        let (nonce, ch) = challenge(a);
+        post_json(
+            a,
+            "/attest",
+            &attest_body(&ch, &mock_evidence(&nonce, b""), None, None),
+        )
+    };
+    // The first request holds the one verification thread in the slow
+    // source; the second waits in the queue behind it. Both time out.
+    let first = std::thread::spawn(attest);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = std::thread::spawn(attest);
+    for r in [first.join().unwrap(), second.join().unwrap()] {
+        assert_eq!((r.status, r.error().as_str()), (503, "timeout"));
+        assert_eq!(r.header("retry-after"), Some("1"));
+    }
+    // Neither is counted as in flight any longer, though the first is still
+    // running in the source.
+    assert_eq!(metric(a, "tee_service_in_flight"), 0);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Once the thread is free the service answers again; the queued request
+    // whose client had gone was dropped unverified (the source saw the first
+    // and this one only).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = attest();
+        if r.status == 200 {
+            assert!(r.json()["token"].is_string());
+            break;
+        }
+        assert_eq!((r.status, r.error().as_str()), (503, "timeout"));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer after the slow source"
+        );
+    }
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(metric(a, "tee_service_in_flight"), 0);
+}
