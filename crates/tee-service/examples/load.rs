@@ -94,6 +94,29 @@ fn tdx_evidence(v: &std::path::Path) -> Evidence {
         .with_endorsement(tee::evidence::endorsement::TDX_COLLATERAL_JSON, coll)
 }
 
+/// The TDX quote alone: what a client sends to a service that has the
+/// collateral (`teectl serve --collateral BUNDLE_OR_DIR`).
+fn tdx_quote_only(v: &std::path::Path) -> Evidence {
+    let quote = std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap();
+    Evidence::new(tee::Platform::Tdx, tee::evidence::format::TDX_QUOTE, quote)
+}
+
+/// A collateral store holding the vector's TDX collateral, as a bundle
+/// made with `teectl collateral bundle` gives it.
+fn tdx_store(v: &std::path::Path, at: UnixTime) -> tee_service::managed::ManagerSource {
+    let quote = std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap();
+    let coll = std::fs::read(v.join("dcap-qvl/tdx_quote_collateral.json")).unwrap();
+    let coll = tee::tdx::Collateral::from_json(&coll).unwrap();
+    let crypto = tee_service::Crypto::build_default();
+    let empty = tempfile::tempdir().unwrap();
+    let m = crypto.manager(tee::collateral::Manager::offline_dir(empty.path()).unwrap());
+    let arts = m
+        .tdx_artifacts_from_collateral(&quote, &coll, "vectors", at)
+        .unwrap();
+    m.import(arts).unwrap();
+    tee_service::managed::ManagerSource::new(Arc::new(m), tee_service::managed::Mode::Offline)
+}
+
 /// One keep-alive connection.
 struct Conn {
     w: TcpStream,
@@ -178,10 +201,12 @@ impl tee::Verifier for Timed {
 #[derive(Debug)]
 struct TimedSource {
     verifiers: Arc<tee::Verifiers>,
+    /// For TDX evidence without its collateral.
+    store: tee_service::managed::ManagerSource,
 }
 
 impl TimedSource {
-    fn new(ns: &Arc<AtomicU64>) -> Self {
+    fn new(ns: &Arc<AtomicU64>, store: tee_service::managed::ManagerSource) -> Self {
         let crypto = tee_service::Crypto::build_default();
         let timed = |v: Box<dyn tee::Verifier>| -> Box<dyn tee::Verifier> {
             Box::new(Timed {
@@ -199,6 +224,7 @@ impl TimedSource {
             )));
         Self {
             verifiers: Arc::new(verifiers),
+            store,
         }
     }
 }
@@ -207,8 +233,15 @@ impl tee_service::CollateralSource for TimedSource {
     fn prepare(
         &self,
         evidence: Evidence,
-        _now: UnixTime,
+        now: UnixTime,
     ) -> Result<tee_service::Ready, tee_service::CollateralError> {
+        if evidence.platform == tee::Platform::Tdx
+            && evidence
+                .endorsement(tee::evidence::endorsement::TDX_COLLATERAL_JSON)
+                .is_none()
+        {
+            return self.store.prepare(evidence, now);
+        }
         tee_service::collateral::required_endorsement(&evidence)?;
         Ok(tee_service::Ready::new(evidence, self.verifiers.clone()))
     }
@@ -232,7 +265,10 @@ fn start(
     cfg.replay_capacity = 0;
     cfg.verify_at = Some(UnixTime::from_secs(AT));
     cfg.max_pending = 1024;
-    cfg.collateral = Arc::new(TimedSource::new(verify_ns));
+    cfg.collateral = Arc::new(TimedSource::new(
+        verify_ns,
+        tdx_store(&vectors(), UnixTime::from_secs(AT)),
+    ));
     let app = App::new(cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -395,22 +431,42 @@ fn cpu_per_call(f: &mut dyn FnMut()) -> Option<f64> {
 /// The service's per-request work outside the HTTP layer, stage by stage
 /// (CPU µs per call on this thread): where the cost over the library
 /// verification goes.
-fn stages(name: &str, ev: &Evidence, verifiers: &tee::Verifiers, at: UnixTime) -> Option<f64> {
+fn stages(
+    name: &str,
+    ev: &Evidence,
+    verify: &mut dyn FnMut() -> tee::Result<tee::Verified<tee::Claims>>,
+) -> Option<f64> {
     let body = serde_json::json!({
         "challenge": "x",
         "evidence": serde_json::from_str::<serde_json::Value>(&ev.to_json().unwrap()).unwrap(),
     })
     .to_string();
     let ev_json = ev.to_json().unwrap();
-    let claims = verifiers.verify(ev, at).unwrap();
+    let at = UnixTime::from_secs(AT);
+    let claims = verify().unwrap();
     let policy = tee::Policy::default();
-    let issuer = Issuer::new(SignerSet::new(SigningKey::generate(service_alg()).unwrap()));
+    // Signed as the service signs: the build's crypto implementation.
+    let issuer = Issuer::new(SignerSet::new(
+        SigningKey::generate(service_alg())
+            .unwrap()
+            .with_crypto(tee_service::Crypto::build_default().ear())
+            .unwrap(),
+    ));
     let nonce = [5u8; 32];
+    // As the service does it: the loaded policy (its id computed once, at
+    // load) with this request's report data, appraised, then the submod.
+    let policy_id = tee_ear::mapping::policy_id(&policy);
     let req = || {
+        let mut p = policy.clone();
+        p.report_data = Some(tee::ReportData::bind(&nonce, b"bench"));
+        let appraisal = tee::appraise(&claims, &p);
         EarRequest::new()
             .with_nonce(&nonce)
             .unwrap()
-            .with_submod(name, Submod::appraise(&claims, &policy))
+            .with_submod(
+                name,
+                Submod::from_appraisal(&claims, &appraisal, &*policy_id),
+            )
             .unwrap()
     };
     let ear = issuer.claims(req(), at).unwrap();
@@ -428,7 +484,7 @@ fn stages(name: &str, ev: &Evidence, verifiers: &tee::Verifiers, at: UnixTime) -
             std::hint::black_box(Evidence::from_json(ev_json.as_bytes()).unwrap());
         }),
         ("library_verify", &mut || {
-            let _ = std::hint::black_box(verifiers.verify(ev, at));
+            let _ = std::hint::black_box(verify());
         }),
         ("appraise_and_submod", &mut || {
             std::hint::black_box(req());
@@ -477,21 +533,52 @@ fn main() {
     let verify_ns = Arc::new(AtomicU64::new(0));
     let (addr, app, _rt) = start(dir.path(), &verify_ns);
     let at = UnixTime::from_secs(AT);
-    for (name, ev) in [("snp", snp_evidence(&v)), ("tdx", tdx_evidence(&v))] {
-        // The library's steady state (verified chain / collateral cached).
+    let store = tdx_store(&v, at);
+    let cases = [
+        ("snp", snp_evidence(&v), None),
+        ("tdx", tdx_evidence(&v), None),
+        ("tdx_store", tdx_quote_only(&v), Some(&store)),
+    ];
+    // `TEE_LOAD_CASES=tdx,tdx_store` runs only those (profiling one).
+    let only = std::env::var("TEE_LOAD_CASES").ok();
+    for (name, ev, store) in cases {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|c| c.trim() == name))
+        {
+            continue;
+        }
+        // The library's steady state: with the envelope's collateral, the
+        // verifiers' caches warm (verified chain / collateral), one
+        // `verify`; with a store, `prepare` (the collateral for this
+        // evidence, from the manager's memory) and `verify`, as a library
+        // caller with a collateral manager does per evidence.
         let lib = tee_service::EnvelopeSource::new();
-        let verifiers = tee_service::CollateralSource::prepare(&lib, ev.clone(), at)
-            .unwrap()
-            .verifiers;
-        verifiers.verify(&ev, at).unwrap();
+        let verifiers = match store {
+            None => Some(
+                tee_service::CollateralSource::prepare(&lib, ev.clone(), at)
+                    .unwrap()
+                    .verifiers,
+            ),
+            Some(_) => None,
+        };
+        let mut lib_verify = || match (&verifiers, store) {
+            (Some(v), _) => v.verify(std::hint::black_box(&ev), at),
+            (None, Some(src)) => {
+                let r = tee_service::CollateralSource::prepare(src, ev.clone(), at).unwrap();
+                r.verifiers.verify(&r.evidence, at)
+            }
+            (None, None) => unreachable!(),
+        };
+        lib_verify().unwrap();
         let t_lib = per_call(|| {
-            let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
+            let _ = std::hint::black_box(lib_verify());
         });
         let t_lib_cpu = cpu_per_call(&mut || {
-            let _ = std::hint::black_box(verifiers.verify(std::hint::black_box(&ev), at));
+            let _ = std::hint::black_box(lib_verify());
         });
         let ideal = cores as f64 / t_lib;
-        let t_sign = stages(name, &ev, &verifiers, at);
+        let t_sign = stages(name, &ev, &mut lib_verify);
         // Warm the service's caches.
         let b = body(addr, &ev);
         assert_eq!(Conn::new(addr).post("/attest", &b).0, 200);
@@ -519,14 +606,17 @@ fn main() {
                 println!(
                     "FIGURE service_{name}_c{conc}_load_generator_cpu_us_per_request {cli:.1}"
                 );
-                println!(
-                    "FIGURE service_{name}_c{conc}_in_service_verify_cpu_us_per_request {:.1}",
-                    l.verify_cpu_us
-                );
-                println!(
-                    "FIGURE service_{name}_c{conc}_in_service_verify_cpu_share {:.3}",
-                    l.verify_cpu_us / svc
-                );
+                // The store's verifiers are the manager's, not timed.
+                if store.is_none() {
+                    println!(
+                        "FIGURE service_{name}_c{conc}_in_service_verify_cpu_us_per_request {:.1}",
+                        l.verify_cpu_us
+                    );
+                    println!(
+                        "FIGURE service_{name}_c{conc}_in_service_verify_cpu_share {:.3}",
+                        l.verify_cpu_us / svc
+                    );
+                }
             }
             last = Some(l);
         }

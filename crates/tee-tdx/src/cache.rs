@@ -71,21 +71,12 @@ pub(crate) struct Entry {
     pub(crate) root_crl_revoked: HashSet<Vec<u8>>,
 }
 
-/// The key for this root, collateral and quote PCK chain bytes.
+/// The key for this root, collateral and quote PCK chain bytes (the
+/// collateral by its digest, computed when it was parsed).
 pub(crate) fn key(root_der: &[u8], c: &Collateral, pck_chain: &[u8]) -> Key {
-    let i = &c.inner;
-    KeyHasher::new("tee-tdx collateral cache v2")
+    KeyHasher::new("tee-tdx collateral cache v3")
         .part(root_der)
-        .part(i.tcb_info.as_bytes())
-        .part(&i.tcb_info_signature)
-        .part(i.tcb_info_issuer_chain.as_bytes())
-        .part(i.qe_identity.as_bytes())
-        .part(&i.qe_identity_signature)
-        .part(i.qe_identity_issuer_chain.as_bytes())
-        .part(&i.pck_crl)
-        .part(&i.root_ca_crl)
-        .part(i.pck_crl_issuer_chain.as_bytes())
-        .optional(i.pck_certificate_chain.as_ref().map(|p| p.as_bytes()))
+        .part(c.digest())
         .part(pck_chain)
         .finish()
 }

@@ -15,9 +15,11 @@ pub const MAX_COLLATERAL_LEN: usize = 4 << 20;
 /// and their issuer chains), in Intel's `QuoteCollateralV3` shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collateral {
-    pub(crate) inner: CollateralV3,
+    /// Shared by clones: a verifier handed this collateral per request
+    /// (the collateral manager does) copies a pointer, not the items.
+    pub(crate) inner: std::sync::Arc<CollateralV3>,
     /// Derived from `inner` once, when the collateral is constructed (it
-    /// is immutable): the dated items and the TCB info's FMSPC.
+    /// is immutable): the dated items, the TCB info's FMSPC, the digest.
     parsed: std::sync::Arc<Parsed>,
 }
 
@@ -25,6 +27,25 @@ pub struct Collateral {
 struct Parsed {
     dates: CollateralDates,
     fmspc: Option<[u8; 6]>,
+    /// SHA-256 over every item (length-prefixed, in a fixed order): what
+    /// the verified-collateral cache key binds, hashed once instead of at
+    /// every verification.
+    digest: [u8; 32],
+}
+
+fn digest(i: &CollateralV3) -> [u8; 32] {
+    tee_core::cache::KeyHasher::new("tee-tdx collateral digest v1")
+        .part(i.tcb_info.as_bytes())
+        .part(&i.tcb_info_signature)
+        .part(i.tcb_info_issuer_chain.as_bytes())
+        .part(i.qe_identity.as_bytes())
+        .part(&i.qe_identity_signature)
+        .part(i.qe_identity_issuer_chain.as_bytes())
+        .part(&i.pck_crl)
+        .part(&i.root_ca_crl)
+        .part(i.pck_crl_issuer_chain.as_bytes())
+        .optional(i.pck_certificate_chain.as_ref().map(|p| p.as_bytes()))
+        .finish()
 }
 
 /// The `QuoteCollateralV3` JSON shape (byte fields as hex strings, as
@@ -179,10 +200,22 @@ impl Collateral {
     fn new(inner: CollateralV3) -> Result<Self> {
         let dates = parse_dates(&inner)?;
         let fmspc = parse_fmspc(&inner).ok();
+        let digest = digest(&inner);
         Ok(Self {
-            inner,
-            parsed: std::sync::Arc::new(Parsed { dates, fmspc }),
+            inner: std::sync::Arc::new(inner),
+            parsed: std::sync::Arc::new(Parsed {
+                dates,
+                fmspc,
+                digest,
+            }),
         })
+    }
+
+    /// SHA-256 over every item of this collateral, each length-prefixed
+    /// (an absent PCK chain differs from an empty one): equal digests,
+    /// equal collateral.
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.parsed.digest
     }
 
     /// The `QuoteCollateralV3` JSON encoding.
@@ -190,7 +223,7 @@ impl Collateral {
     /// # Errors
     /// Never in practice.
     pub fn to_json(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec_pretty(&self.inner)
+        serde_json::to_vec_pretty(&*self.inner)
             .map_err(|e| Error::encoding("TDX collateral JSON", e))
     }
 
@@ -494,5 +527,70 @@ impl CollateralProvider for OfflineDir {
             .into());
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::testing::TestPki;
+
+    fn base() -> Collateral {
+        let pki = TestPki::default();
+        let json = pki.collateral_json(
+            "UpToDate",
+            &[0; 16],
+            "2025-01-01T00:00:00Z",
+            "2025-02-01T00:00:00Z",
+        );
+        Collateral::from_json(&json).unwrap()
+    }
+
+    #[test]
+    fn digest_binds_every_item() {
+        let c = base();
+        // The same bytes, parsed again: the same digest.
+        assert_eq!(
+            Collateral::from_json(&c.to_json().unwrap())
+                .unwrap()
+                .digest(),
+            c.digest()
+        );
+        type Edit = fn(&mut CollateralV3);
+        let edits: [(&str, Edit); 11] = [
+            ("tcb_info", |i| i.tcb_info.push(' ')),
+            ("tcb_info_signature", |i| i.tcb_info_signature[0] ^= 1),
+            ("tcb_info_issuer_chain", |i| {
+                i.tcb_info_issuer_chain.push('\n')
+            }),
+            ("qe_identity", |i| i.qe_identity.push(' ')),
+            ("qe_identity_signature", |i| i.qe_identity_signature[0] ^= 1),
+            ("qe_identity_issuer_chain", |i| {
+                i.qe_identity_issuer_chain.push('\n')
+            }),
+            ("pck_crl", |i| i.pck_crl.push(0)),
+            ("root_ca_crl", |i| i.root_ca_crl.push(0)),
+            ("pck_crl_issuer_chain", |i| {
+                i.pck_crl_issuer_chain.push('\n')
+            }),
+            ("pck_certificate_chain: some empty", |i| {
+                i.pck_certificate_chain = Some(String::new())
+            }),
+            // Bytes moved from one item to the next: the length prefixes
+            // keep the boundary.
+            ("boundary", |i| {
+                let b = i.pck_crl.pop().unwrap();
+                i.root_ca_crl.insert(0, b);
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut inner = (*c.inner).clone();
+            edit(&mut inner);
+            // (Edited DER no longer parses as a CRL: the digest function
+            // itself, as `Collateral::new` calls it.)
+            assert_ne!(&digest(&inner), c.digest(), "{what}");
+        }
     }
 }

@@ -192,6 +192,21 @@ pub(crate) fn check_validity(cert: &Certificate, at: UnixTime) -> Result<()> {
 /// Each `-----BEGIN CERTIFICATE-----` block is decoded on its own; bytes
 /// outside blocks (real quotes pad the chain with NULs) are ignored.
 pub(crate) fn parse_pem_chain(pem: &[u8]) -> Result<Vec<Certificate>> {
+    parse_pem_certs(pem, usize::MAX)
+}
+
+/// The first certificate of a PEM chain (the leaf), the others left
+/// unparsed: what picking collateral for a quote needs.
+pub(crate) fn parse_pem_leaf(pem: &[u8]) -> Result<Certificate> {
+    let mut certs = parse_pem_certs(pem, 1)?;
+    // Never empty: `parse_pem_certs` refuses a chain without certificates.
+    certs
+        .pop()
+        .ok_or_else(|| Error::encoding("PEM certificate chain", "no certificates"))
+}
+
+/// Up to `limit` certificates of a PEM chain, in order.
+fn parse_pem_certs(pem: &[u8], limit: usize) -> Result<Vec<Certificate>> {
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
     let find = |h: &[u8], n: &[u8]| h.windows(n.len()).position(|w| w == n);
@@ -215,6 +230,9 @@ pub(crate) fn parse_pem_chain(pem: &[u8]) -> Result<Vec<Certificate>> {
                 "PEM certificate chain",
                 "more than 8 certificates",
             ));
+        }
+        if certs.len() >= limit {
+            break;
         }
         rest = from.get(end..).unwrap_or_default();
     }
@@ -327,6 +345,34 @@ mod tests {
 
     fn at() -> UnixTime {
         UnixTime::parse_rfc3339("2025-01-01T00:00:00Z").unwrap()
+    }
+
+    fn pem(der: &[u8]) -> String {
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
+    }
+
+    #[test]
+    fn pem_leaf_parses_the_first_certificate_only() {
+        let pki = TestPki::default();
+        let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let chain = format!("{}{garbage}", pem(&pki.pck_der));
+        // The whole chain does not parse; its leaf does, and is the PCK.
+        assert!(matches!(
+            parse_pem_chain(chain.as_bytes()),
+            Err(Error::Malformed { .. })
+        ));
+        let leaf = parse_pem_leaf(chain.as_bytes()).unwrap();
+        assert_eq!(leaf, parse_der(&pki.pck_der).unwrap());
+        let two = format!("{}{}", pem(&pki.pck_der), pem(&pki.pck_ca_der));
+        assert_eq!(parse_pem_chain(two.as_bytes()).unwrap().len(), 2);
+        assert_eq!(parse_pem_leaf(two.as_bytes()).unwrap(), leaf);
+        // Nothing, or a broken first block: refused as before.
+        for bad in ["", "no pem here", garbage] {
+            assert!(
+                matches!(parse_pem_leaf(bad.as_bytes()), Err(Error::Malformed { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

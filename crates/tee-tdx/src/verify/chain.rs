@@ -112,24 +112,26 @@ pub(crate) fn pck_ca(leaf: &Certificate) -> PckCa {
 
 /// The quote's embedded PCK chain (certification data type 5).
 pub(crate) fn quote_pck_chain(q: &Quote) -> Result<Vec<Certificate>> {
-    let pem = q.pck_chain_pem().ok_or_else(|| {
+    pki::parse_pem_chain(quote_pck_pem(q)?)
+}
+
+/// The PEM PCK chain the quote carries.
+fn quote_pck_pem(q: &Quote) -> Result<&[u8]> {
+    q.pck_chain_pem().ok_or_else(|| {
         Error::Authenticity(Authenticity::MissingEndorsement {
             what: format!(
                 "PCK certificate chain (quote carries certification data type {}; type 5 needed without a PCK chain in the collateral)",
                 q.qe.pck_cert_type
             ),
         })
-    })?;
-    pki::parse_pem_chain(pem)
+    })
 }
 
-/// FMSPC and PCK CA of the quote's embedded PCK certificate.
+/// FMSPC and PCK CA of the quote's embedded PCK certificate (the leaf
+/// alone is parsed; verification parses and checks the whole chain).
 pub(crate) fn pck_identity(q: &Quote) -> Result<([u8; 6], PckCa)> {
-    let certs = quote_pck_chain(q)?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Error::encoding("PCK chain", "empty"))?;
-    Ok((pck_platform(leaf)?.fmspc, pck_ca(leaf)))
+    let leaf = pki::parse_pem_leaf(quote_pck_pem(q)?)?;
+    Ok((pck_platform(&leaf)?.fmspc, pck_ca(&leaf)))
 }
 
 fn bad_chain(detail: String) -> Error {

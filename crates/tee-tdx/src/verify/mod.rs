@@ -74,6 +74,8 @@ pub struct TdxVerifier {
     pub(crate) cache: Arc<WindowCache<Entry>>,
     /// Parsed evidence collateral by its exact bytes (shared by clones).
     parsed: Arc<parsed::ParsedMemo>,
+    /// FMSPC and PCK CA by the quote's PCK chain bytes (shared by clones).
+    identities: Arc<parsed::IdentityMemo>,
 }
 
 impl Default for TdxVerifier {
@@ -121,6 +123,7 @@ impl TdxVerifier {
             crypto: &RUST_CRYPTO,
             cache: Arc::new(WindowCache::new(DEFAULT_CACHE_CAPACITY)),
             parsed: Arc::default(),
+            identities: Arc::default(),
         }
     }
 
@@ -176,6 +179,26 @@ impl TdxVerifier {
     pub fn clear_cache(&self) {
         self.cache.clear();
         self.parsed.clear();
+        self.identities.clear();
+    }
+
+    /// The FMSPC and PCK CA of the PCK certificate `quote` carries, as
+    /// [`crate::pck_identity`] gives them: what picking collateral for the
+    /// quote needs. The leaf's parse is remembered by the PCK chain's exact
+    /// bytes (the same for every quote of a platform); nothing about trust
+    /// is decided here.
+    ///
+    /// # Errors
+    /// As [`crate::pck_identity`].
+    pub fn pck_identity(&self, quote: &[u8]) -> Result<([u8; 6], crate::collateral::PckCa)> {
+        let q = Quote::parse(quote)?;
+        match q.pck_chain_pem() {
+            Some(pem) => self
+                .identities
+                .get_or_parse(pem, |_| chain::pck_identity(&q)),
+            // Says what is missing.
+            None => chain::pck_identity(&q),
+        }
     }
 
     /// Choose the collateral source.
@@ -212,7 +235,7 @@ impl TdxVerifier {
             CollateralSource::None => Ok(None),
             CollateralSource::Given(c) => Ok(Some(Held::Given(c))),
             CollateralSource::FromEvidence => match ev.endorsement(endorsement::TDX_COLLATERAL_JSON) {
-                Some(j) => self.parsed.get_or_parse(j).map(|c| Some(Held::Parsed(c))),
+                Some(j) => self.parsed.collateral(j).map(|c| Some(Held::Parsed(c))),
                 None => Err(Authenticity::MissingEndorsement {
                     what: "TDX collateral (tdx-collateral-v3-json endorsement; fetch it with \
                            tee_tdx::fetch_collateral); or choose a collateral source or the explicit \

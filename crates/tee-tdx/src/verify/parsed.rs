@@ -11,47 +11,57 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::collateral::Collateral;
+use crate::collateral::{Collateral, PckCa};
 use tee_core::Result;
 
 /// Parse results held (first in, first out).
 const CAPACITY: usize = 8;
 
-type Entry = (Box<[u8]>, Arc<Collateral>);
-
-/// Bounded memo of [`Collateral::from_json`]; thread-safe, shared by clones
-/// of a verifier.
-#[derive(Default)]
-pub(crate) struct ParsedMemo {
-    entries: RwLock<Vec<Entry>>,
+/// Bounded memo of a deterministic parse of byte strings, keyed by the
+/// whole bytes (compared in full); thread-safe, shared by clones of a
+/// verifier. Only successful parses are kept.
+pub(crate) struct BytesMemo<T> {
+    entries: RwLock<Vec<(Box<[u8]>, T)>>,
 }
 
-impl std::fmt::Debug for ParsedMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.entries.read().map_or(0, |e| e.len());
-        f.debug_struct("ParsedMemo").field("entries", &n).finish()
+impl<T> Default for BytesMemo<T> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::new(Vec::new()),
+        }
     }
 }
 
-impl ParsedMemo {
-    /// `Collateral::from_json(json)`, from the memo when these exact bytes
-    /// were parsed before.
-    pub(crate) fn get_or_parse(&self, json: &[u8]) -> Result<Arc<Collateral>> {
+impl<T> std::fmt::Debug for BytesMemo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.read().map_or(0, |e| e.len());
+        f.debug_struct("BytesMemo").field("entries", &n).finish()
+    }
+}
+
+impl<T: Clone> BytesMemo<T> {
+    /// `parse(bytes)`, from the memo when these exact bytes were parsed
+    /// before.
+    pub(crate) fn get_or_parse(
+        &self,
+        bytes: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
         if let Ok(entries) = self.entries.read()
-            && let Some((_, c)) = entries.iter().find(|(b, _)| **b == *json)
+            && let Some((_, v)) = entries.iter().find(|(b, _)| **b == *bytes)
         {
-            return Ok(c.clone());
+            return Ok(v.clone());
         }
-        let parsed = Arc::new(Collateral::from_json(json)?);
+        let parsed = parse(bytes)?;
         if let Ok(mut entries) = self.entries.write() {
             // Another thread may have parsed the same bytes meanwhile.
-            if let Some((_, c)) = entries.iter().find(|(b, _)| **b == *json) {
-                return Ok(c.clone());
+            if let Some((_, v)) = entries.iter().find(|(b, _)| **b == *bytes) {
+                return Ok(v.clone());
             }
             if entries.len() >= CAPACITY {
                 entries.remove(0);
             }
-            entries.push((Box::from(json), parsed.clone()));
+            entries.push((Box::from(bytes), parsed.clone()));
         }
         Ok(parsed)
     }
@@ -69,6 +79,19 @@ impl ParsedMemo {
     }
 }
 
+/// [`Collateral::from_json`] by the JSON's bytes.
+pub(crate) type ParsedMemo = BytesMemo<Arc<Collateral>>;
+
+impl ParsedMemo {
+    /// `Collateral::from_json(json)`, memoized.
+    pub(crate) fn collateral(&self, json: &[u8]) -> Result<Arc<Collateral>> {
+        self.get_or_parse(json, |j| Collateral::from_json(j).map(Arc::new))
+    }
+}
+
+/// The FMSPC and PCK CA of a PCK chain, by the chain's PEM bytes.
+pub(crate) type IdentityMemo = BytesMemo<([u8; 6], PckCa)>;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -84,8 +107,8 @@ mod tests {
     fn a_hit_is_the_parse_of_the_same_bytes() {
         let Some(json) = vector() else { return };
         let memo = ParsedMemo::default();
-        let a = memo.get_or_parse(&json).unwrap();
-        let b = memo.get_or_parse(&json).unwrap();
+        let a = memo.collateral(&json).unwrap();
+        let b = memo.collateral(&json).unwrap();
         assert!(
             Arc::ptr_eq(&a, &b),
             "the second lookup of the same bytes is a hit"
@@ -95,7 +118,7 @@ mod tests {
         let mut other = json.clone();
         let i = other.iter().position(|&c| c == b'{').unwrap();
         other[i] = b'[';
-        let err = memo.get_or_parse(&other).unwrap_err();
+        let err = memo.collateral(&other).unwrap_err();
         assert!(
             matches!(
                 &err,
@@ -110,7 +133,7 @@ mod tests {
         // Whitespace appended: other bytes, same meaning, another entry.
         let mut spaced = json.clone();
         spaced.push(b' ');
-        let c = memo.get_or_parse(&spaced).unwrap();
+        let c = memo.collateral(&spaced).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_eq!(memo.len(), 2);
         memo.clear();
@@ -124,13 +147,52 @@ mod tests {
         for n in 0..(CAPACITY + 5) {
             let mut j = json.clone();
             j.extend(std::iter::repeat_n(b' ', n));
-            memo.get_or_parse(&j).unwrap();
+            memo.collateral(&j).unwrap();
         }
         assert_eq!(memo.len(), CAPACITY);
         // The oldest went first: the unpadded bytes are parsed anew.
-        let first = memo.get_or_parse(&json).unwrap();
-        let again = memo.get_or_parse(&json).unwrap();
+        let first = memo.collateral(&json).unwrap();
+        let again = memo.collateral(&json).unwrap();
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(memo.len(), CAPACITY);
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::TdxVerifier;
+
+    fn quote() -> Option<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = tee_core::conformance::vectors_dir(&root)?;
+        Some(std::fs::read(dir.join("dcap-qvl/tdx_quote")).unwrap())
+    }
+
+    #[test]
+    fn identity_is_the_uncached_one_and_remembered_by_chain_bytes() {
+        let Some(q) = quote() else { return };
+        let v = TdxVerifier::new();
+        let want = crate::pck_identity(&q).unwrap();
+        assert_eq!(v.pck_identity(&q).unwrap(), want);
+        assert_eq!(v.identities.len(), 1);
+        // Another quote of the same platform (other report data): the same
+        // chain bytes, the same entry.
+        let mut other = q.clone();
+        other[600] ^= 0xff;
+        assert_eq!(v.pck_identity(&other).unwrap(), want);
+        assert_eq!(v.identities.len(), 1);
+        // Clones share the memo; clear_cache empties it.
+        let c = v.clone();
+        assert_eq!(c.identities.len(), 1);
+        c.clear_cache();
+        assert_eq!(v.identities.len(), 0);
+        // A quote that does not parse is refused as before, and not kept.
+        assert_eq!(
+            v.pck_identity(&q[..100]).unwrap_err().class(),
+            crate::pck_identity(&q[..100]).unwrap_err().class()
+        );
+        assert_eq!(v.identities.len(), 0);
     }
 }

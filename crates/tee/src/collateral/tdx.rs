@@ -50,7 +50,11 @@ impl Manager {
         evidence: &Evidence,
         now: UnixTime,
     ) -> Result<Prepared, CollateralError> {
-        let (fmspc, ca) = tee_tdx::pck_identity(&evidence.report).map_err(evidence_err)?;
+        // The verifier remembers the identity by the PCK chain's bytes.
+        let (fmspc, ca) = self
+            .tdx
+            .pck_identity(&evidence.report)
+            .map_err(evidence_err)?;
         let (coll, ids) = self.tdx_collateral(fmspc, ca, now)?;
         let v = self.tdx.clone().with_collateral(coll);
         Ok(Prepared {
