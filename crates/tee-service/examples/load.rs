@@ -101,20 +101,28 @@ fn tdx_quote_only(v: &std::path::Path) -> Evidence {
     Evidence::new(tee::Platform::Tdx, tee::evidence::format::TDX_QUOTE, quote)
 }
 
-/// A collateral store holding the vector's TDX collateral, as a bundle
-/// made with `teectl collateral bundle` gives it.
-fn tdx_store(v: &std::path::Path, at: UnixTime) -> tee_service::managed::ManagerSource {
+/// A collateral manager holding the vector's TDX collateral, as a bundle
+/// made with `teectl collateral bundle` gives it, over the (empty, read
+/// only) store directory `store`.
+fn tdx_store(
+    v: &std::path::Path,
+    store: &std::path::Path,
+    at: UnixTime,
+) -> Arc<tee::collateral::Manager> {
     let quote = std::fs::read(v.join("dcap-qvl/tdx_quote")).unwrap();
     let coll = std::fs::read(v.join("dcap-qvl/tdx_quote_collateral.json")).unwrap();
     let coll = tee::tdx::Collateral::from_json(&coll).unwrap();
     let crypto = tee_service::Crypto::build_default();
-    let empty = tempfile::tempdir().unwrap();
-    let m = crypto.manager(tee::collateral::Manager::offline_dir(empty.path()).unwrap());
+    let m = crypto.manager(tee::collateral::Manager::offline_dir(store).unwrap());
     let arts = m
         .tdx_artifacts_from_collateral(&quote, &coll, "vectors", at)
         .unwrap();
     m.import(arts).unwrap();
-    tee_service::managed::ManagerSource::new(Arc::new(m), tee_service::managed::Mode::Offline)
+    Arc::new(m)
+}
+
+fn offline(m: &Arc<tee::collateral::Manager>) -> tee_service::managed::ManagerSource {
+    tee_service::managed::ManagerSource::new(m.clone(), tee_service::managed::Mode::Offline)
 }
 
 /// One keep-alive connection.
@@ -250,6 +258,7 @@ impl tee_service::CollateralSource for TimedSource {
 fn start(
     dir: &std::path::Path,
     verify_ns: &Arc<AtomicU64>,
+    store: tee_service::managed::ManagerSource,
 ) -> (SocketAddr, Arc<App>, tokio::runtime::Runtime) {
     std::fs::write(
         dir.join("default.toml"),
@@ -265,10 +274,7 @@ fn start(
     cfg.replay_capacity = 0;
     cfg.verify_at = Some(UnixTime::from_secs(AT));
     cfg.max_pending = 1024;
-    cfg.collateral = Arc::new(TimedSource::new(
-        verify_ns,
-        tdx_store(&vectors(), UnixTime::from_secs(AT)),
-    ));
+    cfg.collateral = Arc::new(TimedSource::new(verify_ns, store));
     let app = App::new(cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -531,9 +537,11 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let dir = tempfile::tempdir().unwrap();
     let verify_ns = Arc::new(AtomicU64::new(0));
-    let (addr, app, _rt) = start(dir.path(), &verify_ns);
     let at = UnixTime::from_secs(AT);
-    let store = tdx_store(&v, at);
+    let store_dir = tempfile::tempdir().unwrap();
+    let manager = tdx_store(&v, store_dir.path(), at);
+    let (addr, app, _rt) = start(dir.path(), &verify_ns, offline(&manager));
+    let store = offline(&manager);
     let cases = [
         ("snp", snp_evidence(&v), None),
         ("tdx", tdx_evidence(&v), None),
