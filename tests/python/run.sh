@@ -2,7 +2,9 @@
 # The Python binding: build the tee_sdk wheel with maturin, install it into a
 # venv, and run its pytest suite (crates/tee-python/tests) on the shared
 # vectors, including the comparison with `teectl verify` / `teectl reference`.
-#   tests/python/run.sh
+#   tests/python/run.sh             (the whole step)
+#   tests/python/run.sh --venv-only (only the venv with maturin and pytest:
+#                                    .ci/run does that download early, in the background)
 # Env: PYTHON (default python3) creates the venv target/python-venv;
 # TEE_TEST_VECTORS (default ../shared/vectors); CI set: missing vectors fail.
 set -euo pipefail
@@ -14,6 +16,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   'maturin==1.16.0' 'pytest==9.2.0'
+if [ "${1:-}" = --venv-only ]; then
+  echo "python binding: venv $VENV with maturin and pytest ready in $(( $(date +%s) - start )) s"
+  exit 0
+fi
 # The claims and reference values are compared with this build's teectl
 # (env TEECTL: a teectl binary already built, e.g. by the workspace tests).
 if [ -z "${TEECTL:-}" ]; then
