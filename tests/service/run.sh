@@ -33,14 +33,18 @@ head -c 32 /dev/urandom > "$work/challenge.key"
 # Start a server on a free port; its URL in $url.
 start() {
   local log="$work/serve.$1.log"; shift
+  # The log exists before the server starts: the background job opens its
+  # redirection only when it gets scheduled, and sed must not race it.
+  : > "$log"
   "$TEECTL" serve --listen 127.0.0.1:0 --policy-dir "$work/policies" --challenge-key "$work/challenge.key" "$@" >/dev/null 2>"$log" &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    url="$(sed -n 's/^teectl serve: listening on \(http[s]*:\/\/[^ ]*\).*/\1/p' "$log")"
+  local pid=$!; pids+=("$pid")
+  for _ in $(seq 1 300); do
+    url="$(sed -n 's/^teectl serve: listening on \(http[s]*:\/\/[^ ]*\).*/\1/p' "$log" || true)"
     if [ -n "$url" ]; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "teectl serve exited before listening:" >&2; cat "$log" >&2; return 1; }
     sleep 0.1
   done
-  cat "$log" >&2; return 1
+  echo "teectl serve did not listen within 30 s:" >&2; cat "$log" >&2; return 1
 }
 
 start main; URL="$url"
