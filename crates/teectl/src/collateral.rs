@@ -300,8 +300,19 @@ pub(crate) fn run(cmd: Cmd) -> Result<u8, CliError> {
                     })
                 })
                 .collect();
+            // Files of a store directory that are not served: torn by a
+            // crash outside the atomic write, altered, of another version.
+            let rejected = m.metrics().store_rejected;
+            if rejected > 0 {
+                eprintln!(
+                    "WARNING: {}: {rejected} file(s) rejected (truncated, altered, misplaced or of \
+                     another version): never served; the next fetch replaces them",
+                    path.display()
+                );
+            }
             if json {
-                let out = json!({ "at": now.to_string(), "artifacts": rows });
+                let out =
+                    json!({ "at": now.to_string(), "artifacts": rows, "rejected_files": rejected });
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&out)

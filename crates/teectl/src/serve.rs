@@ -241,14 +241,18 @@ fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
     if !a.collateral_fetch {
         let m = crate::collateral::offline(path, a.allow_unchecked_revocation)?;
         let what = format!(
-            "{} {} read offline ({} artifacts; nothing is fetched)",
+            "{} {} read offline ({} artifacts{}; nothing is fetched)",
             if path.is_dir() {
                 "store directory"
             } else {
                 "bundle"
             },
             path.display(),
-            m.artifacts().len()
+            m.artifacts().len(),
+            match m.metrics().store_rejected {
+                0 => String::new(),
+                n => format!(", {n} files rejected"),
+            }
         );
         let m = tee_service::Crypto::build_default().manager(m);
         let src = ManagerSource::new(Arc::new(m), Mode::Offline);
@@ -293,9 +297,10 @@ fn collateral_source(a: &ServeArgs) -> Result<Option<Source>, CliError> {
         .map(Manager::trusting_mock_root)
         .map_err(|e| crate::collateral::cli_error(e).context(path.display()))?;
     let what = format!(
-        "online store {} ({} artifacts held; fetching from {} and {}; refresh every {} s)",
+        "online store {} ({} artifacts held, {} files rejected; fetching from {} and {}; refresh every {} s)",
         path.display(),
         m.artifacts().len(),
+        m.metrics().store_rejected,
         cfg.kds_base,
         cfg.pcs_base,
         a.refresh_interval.max(1)

@@ -49,7 +49,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 pub use bundle::{
     BUNDLE_FORMAT, BUNDLE_VERSION, Bundle, BundleError, MAX_BUNDLE_ARTIFACTS, MAX_BUNDLE_LEN,
 };
-pub use store::{ARTIFACT_FORMAT, ARTIFACT_VERSION, DiskStore, MAX_ARTIFACT_FILE_LEN};
+pub use store::{
+    ARTIFACT_FORMAT, ARTIFACT_VERSION, DiskStore, MAX_ARTIFACT_FILE_LEN, STRAY_TEMPORARY_AGE,
+};
 
 use crate::{FetchError, Request, Response, RetryPolicy, Transport};
 

@@ -81,7 +81,9 @@ impl ArtifactJson {
 /// Each artifact is `DIR/<name>.json` (the name derived from the id).
 /// Writes go to a unique temporary file in `DIR`, are flushed to disk and
 /// renamed over the old file, so a reader sees the old or the new file,
-/// never a mix, and a crash leaves at most a stray temporary file (ignored).
+/// never a mix, and a crash leaves at most a stray temporary file (never
+/// read; the next writable [`DiskStore::open`] removes it once it is
+/// [`STRAY_TEMPORARY_AGE`] old).
 /// Every file carries its format, version and a SHA-256 over its content;
 /// a file that fails any check (truncated, corrupt, another id, unknown
 /// version, validity not matching its bytes) is ignored and counted.
@@ -93,13 +95,15 @@ pub struct DiskStore {
 }
 
 impl DiskStore {
-    /// A store in `dir` (created if missing).
+    /// A store in `dir` (created if missing); temporary files crashed writers
+    /// left there more than [`STRAY_TEMPORARY_AGE`] ago are removed.
     ///
     /// # Errors
     /// The I/O error when the directory cannot be created.
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
+        sweep_stray_temporaries(&dir, STRAY_TEMPORARY_AGE);
         Ok(Self::new(dir, false))
     }
 
@@ -251,6 +255,51 @@ fn read_bounded(p: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(out)
+}
+
+/// A temporary file untouched for this long is a crashed writer's (a write
+/// takes milliseconds, also on a shared volume): [`DiskStore::open`]
+/// removes it. Younger ones may be another replica's write in progress.
+pub const STRAY_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Whether `name` is one of [`write_atomic`]'s temporary files.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Remove the temporary files in `dir` last modified more than `age` ago
+/// (a process killed between create and rename leaves one behind; they are
+/// never read, but would pile up over crashes). Best effort: a file that
+/// cannot be judged or removed stays. Returns how many were removed.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub(crate) fn sweep_stray_temporaries(dir: &Path, age: std::time::Duration) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for e in rd.flatten() {
+        if !is_temporary(&e.file_name().to_string_lossy()) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d > age);
+        if old && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// No file system, no clock (see `write_atomic`): nothing to sweep.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub(crate) fn sweep_stray_temporaries(_: &Path, _: std::time::Duration) -> usize {
+    0
 }
 
 /// Temporary-file names unique within the process (with the pid: across processes).

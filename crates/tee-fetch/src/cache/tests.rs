@@ -393,3 +393,43 @@ fn bundle_round_trip_and_versions() {
         Err(BundleError::Io { .. })
     ));
 }
+
+#[test]
+fn opening_a_store_removes_only_old_stray_temporaries() {
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let touch = |name: &str, age: Duration| {
+        let p = d.join(name);
+        std::fs::write(&p, b"partial").unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+        p
+    };
+    let hour = Duration::from_secs(3600);
+    // A crashed writer's file, an hour old: removed.
+    let stray = touch(".test_a.0a0b0c0d.json.4242.0.17.tmp", hour);
+    // Another replica's write in progress (just now): kept.
+    let fresh = touch(".test_b.0a0b0c0d.json.4343.0.18.tmp", Duration::ZERO);
+    // Old files that are not temporaries (an artifact, another dot file,
+    // a directory named like a temporary): never touched.
+    let artifact = touch("test_c.0a0b0c0d.json", hour);
+    let other = touch(".keep", hour);
+    let sub = d.join(".sub.tmp");
+    std::fs::create_dir(&sub).unwrap();
+    let store = DiskStore::open(d).unwrap();
+    assert!(!stray.exists(), "an old temporary stays");
+    assert!(fresh.exists() && artifact.exists() && other.exists() && sub.is_dir());
+    // A read-only store changes nothing, whatever the age.
+    touch(".test_d.0a0b0c0d.json.1.0.1.tmp", hour);
+    drop(store);
+    let _ro = DiskStore::open_read_only(d).unwrap();
+    assert!(d.join(".test_d.0a0b0c0d.json.1.0.1.tmp").exists());
+    assert_eq!(store::sweep_stray_temporaries(d, STRAY_TEMPORARY_AGE), 1);
+    assert_eq!(
+        store::sweep_stray_temporaries(d, Duration::ZERO),
+        1,
+        "with age 0 the fresh one goes too"
+    );
+    assert!(!fresh.exists());
+}

@@ -1,6 +1,7 @@
 //! `teectl serve` as a process: collateral from a bundle (the shared SEV-SNP
 //! and TDX vectors), stale and missing collateral (503 + Retry-After), an
-//! online store filled from a fake PCCS, and graceful shutdown under load
+//! online store filled from a fake PCCS, SIGKILL under load (a whole store
+//! and no false pass after a restart), and graceful shutdown under load
 //! (SIGTERM and SIGINT: in-flight requests complete, nothing partial, exit 0).
 
 use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
@@ -522,12 +523,11 @@ fn enc(b: &[u8]) -> String {
         .collect()
 }
 
-#[test]
-fn serve_with_an_online_store_fetches_once_and_restarts_from_the_store() {
+/// A fake PCCS answering the go-tdx-guest sample's four collateral
+/// requests (TCB info, QE identity, PCK CRL, root CRL); the paths it serves.
+fn fake_pccs(g: &Path) -> (tee_fetch::testing::Server, Vec<&'static str>) {
     use tee_fetch::Response;
     use tee_fetch::testing::{Reply, Server};
-    let Some(v) = vectors() else { return };
-    let g = v.join("go-tdx-guest");
     let f = |n: &str| std::fs::read(g.join(n)).unwrap();
     let pccs = Server::start();
     let answers = [
@@ -560,28 +560,59 @@ fn serve_with_an_online_store_fetches_once_and_restarts_from_the_store() {
     for (p, r) in &answers {
         pccs.replies(p, vec![Reply::Response(r.clone())]);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let quote = std::fs::read(g.join("tdx_prod_quote_SPR_E4.dat")).unwrap();
-    let ev = |_: &[u8]| {
-        Evidence::new(
-            Platform::Tdx,
-            tee::evidence::format::TDX_QUOTE,
-            quote.clone(),
-        )
-    };
-    let base = pccs.base().to_owned();
-    let args = [
+    (pccs, answers.iter().map(|(p, _)| *p).collect())
+}
+
+/// `teectl serve` arguments for an online store in `store` fetching from
+/// `base`, judged when the go-tdx-guest sample's collateral is valid.
+fn online_store_args(store: &Path, base: &str) -> Vec<String> {
+    [
         "--collateral",
         store.to_str().unwrap(),
         "--collateral-fetch",
         "--pccs",
-        &base,
+        base,
         "--kds",
-        &base,
+        base,
         "--verify-at",
         "2023-07-01T00:00:00Z",
-    ];
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn tdx_sample_evidence(g: &Path) -> Evidence {
+    let quote = std::fs::read(g.join("tdx_prod_quote_SPR_E4.dat")).unwrap();
+    Evidence::new(Platform::Tdx, tee::evidence::format::TDX_QUOTE, quote)
+}
+
+/// The go-tdx-guest sample's token: verified, report data not ours, no TCB
+/// level matches: never a pass.
+fn assert_sample_verdict(ear: &tee_ear::Ear) {
+    let failed = failed_checks(ear, "tdx");
+    assert!(failed.contains(&"report_data".to_owned()), "{failed:?}");
+    let j = ear.to_json();
+    assert_eq!(
+        j["submods"]["tdx"]["tee-sdk.claims"]["tcb"]["status"],
+        "NoMatchingTcbLevel"
+    );
+    assert_eq!(
+        j["submods"]["tdx"]["tee-sdk.claims"]["appraisal-passed"],
+        false
+    );
+    assert_ne!(j["submods"]["tdx"]["ear.status"], "affirming", "{j}");
+}
+
+#[test]
+fn serve_with_an_online_store_fetches_once_and_restarts_from_the_store() {
+    let Some(v) = vectors() else { return };
+    let g = v.join("go-tdx-guest");
+    let (pccs, paths) = fake_pccs(&g);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let ev = |_: &[u8]| tdx_sample_evidence(&g);
+    let args = online_store_args(&store, pccs.base());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let s = Serve::start(dir.path(), &args);
     assert!(s.log().contains("online store"), "{}", s.log());
     let keys = jwks(s.addr);
@@ -589,16 +620,10 @@ fn serve_with_an_online_store_fetches_once_and_restarts_from_the_store() {
         let (nonce, r) = attest(s.addr, ev, Some("vectors"));
         assert_eq!(r.status, 200, "{}", r.text());
         let ear = check_token(&keys, r.json()["token"].as_str().unwrap(), &nonce);
-        // The sample's documented outcome: verified, no TCB level matches.
-        let failed = failed_checks(&ear, "tdx");
-        assert!(failed.contains(&"report_data".to_owned()), "{failed:?}");
-        assert_eq!(
-            ear.to_json()["submods"]["tdx"]["tee-sdk.claims"]["tcb"]["status"],
-            "NoMatchingTcbLevel"
-        );
+        assert_sample_verdict(&ear);
     }
     assert_eq!(metric(s.addr, "tee_service_collateral_fetches_total"), 4);
-    for (p, _) in &answers {
+    for p in &paths {
         assert_eq!(pccs.hits(p), 1, "{p}: one fetch for three requests");
     }
     drop(s);
@@ -608,6 +633,175 @@ fn serve_with_an_online_store_fetches_once_and_restarts_from_the_store() {
     let s = Serve::start(dir.path(), &args);
     let (_, r) = attest(s.addr, ev, Some("vectors"));
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(metric(s.addr, "tee_service_collateral_fetches_total"), 0);
+}
+
+/// What `teectl collateral inspect --json` says of a store directory, and
+/// the artifact files in it (temporary files left out).
+fn inspect_store(store: &Path) -> (Value, usize) {
+    let out = Command::new(BIN)
+        .args(["collateral", "inspect", "--json", store.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = std::fs::read_dir(store)
+        .unwrap()
+        .filter(|e| {
+            let n = e.as_ref().unwrap().file_name();
+            let n = n.to_string_lossy();
+            !n.starts_with('.') && n.ends_with(".json")
+        })
+        .count();
+    (serde_json::from_slice(&out.stdout).unwrap(), files)
+}
+
+#[test]
+fn inspect_counts_the_files_a_store_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path();
+    // Not an artifact file, and one cut short: neither is ever served.
+    std::fs::write(store.join("junk.json"), b"{}").unwrap();
+    std::fs::write(
+        store.join("intel_tdx-qe-identity.0a0b0c0d.json"),
+        b"{\"format\": \"tee-",
+    )
+    .unwrap();
+    let (inspect, files) = inspect_store(store);
+    assert_eq!(files, 2);
+    assert_eq!(inspect["rejected_files"], 2, "{inspect}");
+    assert_eq!(inspect["artifacts"].as_array().unwrap().len(), 0);
+    let out = Command::new(BIN)
+        .args(["collateral", "inspect", store.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("WARNING") && err.contains("2 file(s) rejected"),
+        "{err}"
+    );
+}
+
+/// SIGKILL (no drain, nothing flushed) at staggered moments while 4
+/// clients keep the service fetching, storing and answering, then a
+/// restart: after every kill the store holds only whole files (inspect
+/// rejects none), every complete answer before a kill is the sample's
+/// failing verdict or a contraindicated token for tampered evidence (never
+/// a pass), and the last restart answers from the store with the vendor
+/// gone.
+#[test]
+fn sigkill_during_load_leaves_a_whole_store_and_no_false_pass() {
+    let Some(v) = vectors() else { return };
+    let g = v.join("go-tdx-guest");
+    let (pccs, _) = fake_pccs(&g);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let args = online_store_args(&store, pccs.base());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let genuine = tdx_sample_evidence(&g);
+    let mut tampered = genuine.clone();
+    // A byte of the TD report's REPORTDATA (quote header 48 + 520): the
+    // quote no longer matches its signature.
+    tampered.report[48 + 520] ^= 1;
+    let answered = Arc::new(AtomicUsize::new(0));
+    for (cycle, kill_after_ms) in [0u64, 2, 5, 8, 12, 20, 60, 200].into_iter().enumerate() {
+        let mut s = Serve::start(dir.path(), &args);
+        let keys = Arc::new(jwks(s.addr));
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|i| {
+                let (keys, stop, answered) = (keys.clone(), stop.clone(), answered.clone());
+                let (addr, ev) = (
+                    s.addr,
+                    if i % 2 == 0 {
+                        genuine.clone()
+                    } else {
+                        tampered.clone()
+                    },
+                );
+                let is_tampered = i % 2 == 1;
+                std::thread::spawn(move || {
+                    while !stop.load(SeqCst) {
+                        let Outcome::Full(c) = exchange(addr, "POST", "/challenge", None) else {
+                            break;
+                        };
+                        let j = c.json();
+                        let nonce = hex::decode(j["nonce"].as_str().unwrap()).unwrap();
+                        let body = attest_body(
+                            j["challenge"].as_str().unwrap(),
+                            &ev,
+                            b"ud",
+                            Some("vectors"),
+                        );
+                        let Outcome::Full(r) = exchange(addr, "POST", "/attest", Some(&body))
+                        else {
+                            break;
+                        };
+                        assert_eq!(r.status, 200, "{}", r.text());
+                        let ear = check_token(&keys, r.json()["token"].as_str().unwrap(), &nonce);
+                        if is_tampered {
+                            assert_eq!(ear.overall_status(), tee_ear::Status::Contraindicated);
+                            assert!(ear.to_json()["submods"]["tdx"]["tee-sdk.claims"].is_null());
+                        } else {
+                            assert_sample_verdict(&ear);
+                        }
+                        answered.fetch_add(1, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        s.signal("-KILL");
+        let status = s.wait(Duration::from_secs(10));
+        stop.store(true, SeqCst);
+        for c in clients {
+            c.join().unwrap();
+        }
+        assert_eq!(status.code(), None, "cycle {cycle}: killed by a signal");
+        let (inspect, files) = inspect_store(&store);
+        assert_eq!(inspect["rejected_files"], 0, "cycle {cycle}: {inspect}");
+        assert_eq!(
+            inspect["artifacts"].as_array().unwrap().len(),
+            files,
+            "cycle {cycle}: every artifact file is whole: {inspect}"
+        );
+        eprintln!(
+            "cycle {cycle}: killed after {kill_after_ms} ms, {files} artifact file(s), \
+             {} answers so far",
+            answered.load(SeqCst)
+        );
+    }
+    assert!(answered.load(SeqCst) > 0, "no answer in any cycle");
+    // The vendor gone: the restarted service answers from what was stored.
+    drop(pccs);
+    let (inspect, _) = inspect_store(&store);
+    assert_eq!(
+        inspect["artifacts"].as_array().unwrap().len(),
+        4,
+        "{inspect}"
+    );
+    let s = Serve::start(dir.path(), &args);
+    assert!(
+        s.log().contains("4 artifacts held, 0 files rejected"),
+        "{}",
+        s.log()
+    );
+    let keys = jwks(s.addr);
+    let (nonce, r) = attest(s.addr, |_: &[u8]| genuine.clone(), Some("vectors"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_sample_verdict(&check_token(
+        &keys,
+        r.json()["token"].as_str().unwrap(),
+        &nonce,
+    ));
+    let (nonce, r) = attest(s.addr, |_: &[u8]| tampered.clone(), Some("vectors"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ear = check_token(&keys, r.json()["token"].as_str().unwrap(), &nonce);
+    assert_eq!(ear.overall_status(), tee_ear::Status::Contraindicated);
     assert_eq!(metric(s.addr, "tee_service_collateral_fetches_total"), 0);
 }
 
