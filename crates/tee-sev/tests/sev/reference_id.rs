@@ -311,15 +311,12 @@ fn generated_policy_admits_the_launch() {
 fn differential_snp_create_id_block() {
     let script = std::env::var_os("SEV_SNP_MEASURE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/oracle/venv/bin/sev-snp-measure")
-        })
+        .unwrap_or_else(|| super::reference::oracle_dir().join("venv/bin/sev-snp-measure"))
         .with_file_name("snp-create-id-block");
     if !script.exists() {
         assert!(
-            std::env::var_os("CI").is_none(),
-            "{} missing (run tests/oracles/snp-measure.sh)",
+            !super::reference::in_ci(),
+            "{} missing (run tests/oracles/snp-measure.sh, or set SEV_SNP_MEASURE / SNP_ORACLE_DIR)",
             script.display()
         );
         eprintln!("SKIPPED: {} missing", script.display());
