@@ -7,74 +7,18 @@
     clippy::cloned_ref_to_slice_refs
 )]
 
-use p256::ecdsa::{Signature, SigningKey, signature::Signer as _};
+use p256::ecdsa::SigningKey;
 use sha2::{Digest as _, Sha256};
 use tee::gcp::{self, OID_GCE_INSTANCE_INFO};
 use tee::{Authenticity, Error, UnixTime};
-use tee_testpki::der::{bits, ext, int, name, octets, oid, seq, seq_of, tlv, utc_text, utf8};
+use tee_testpki::der::{bits, ext, int, octets, oid, seq, seq_of, tlv, utc_text, utf8};
+use tee_testpki::p256cert::{self, cert, cn, spki};
 
 fn key(label: &str) -> SigningKey {
-    let mut ctr = 0u32;
-    loop {
-        let h = Sha256::new()
-            .chain_update(b"tee gcp test key (NO SECURITY) ")
-            .chain_update(label)
-            .chain_update(ctr.to_le_bytes())
-            .finalize();
-        if let Ok(k) = SigningKey::from_slice(&h) {
-            return k;
-        }
-        ctr += 1;
-    }
-}
-
-fn spki(k: &SigningKey) -> Vec<u8> {
-    let pt = k.verifying_key().to_sec1_point(false);
-    seq(&[
-        &seq(&[&oid("1.2.840.10045.2.1"), &oid("1.2.840.10045.3.1.7")]),
-        &bits(pt.as_bytes()),
-    ])
-}
-
-fn cn(s: &str) -> Vec<u8> {
-    name(&[("2.5.4.3", s)])
+    p256cert::key("tee gcp test key (NO SECURITY) ", label)
 }
 
 const CA: bool = true;
-
-#[allow(clippy::too_many_arguments)]
-fn cert(
-    serial: u64,
-    issuer: &str,
-    subject: &[u8],
-    subject_key: &SigningKey,
-    issuer_key: &SigningKey,
-    ca: bool,
-    extra: Vec<Vec<u8>>,
-    not_after: &str,
-) -> Vec<u8> {
-    let alg = seq(&[&oid("1.2.840.10045.4.3.2")]);
-    let mut exts = extra;
-    if ca {
-        exts.push(seq(&[
-            &oid("2.5.29.19"),
-            &tlv(0x01, &[0xff]),
-            &octets(&seq(&[&tlv(0x01, &[0xff])])),
-        ]));
-    }
-    let tbs = seq(&[
-        &tlv(0xa0, &int(2)),
-        &int(serial),
-        &alg,
-        &cn(issuer),
-        &seq(&[&utc_text("220101000000Z"), &utc_text(not_after)]),
-        subject,
-        &spki(subject_key),
-        &tlv(0xa3, &seq_of(&exts)),
-    ]);
-    let sig: Signature = issuer_key.sign(&tbs);
-    seq(&[&tbs, &alg, &bits(sig.to_der().as_bytes())])
-}
 
 fn instance_info(trailing: bool) -> Vec<u8> {
     let mut props = vec![tlv(0xa0, &int(2)), tlv(0xa1, &tlv(0x01, &[0xff]))];
